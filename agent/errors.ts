@@ -1,0 +1,83 @@
+/**
+ * Every failure the agent reports carries a stable code and a message that tells an operator what
+ * to do next. One module, one base class, one small subclass per family (the undici pattern).
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_INSECURE'
+  | 'PI_UNREACHABLE'
+  | 'PI_AUTH_FAILED'
+  | 'PI_FORBIDDEN'
+  | 'PI_NOT_FOUND'
+  | 'PI_BAD_REQUEST'
+  | 'PI_LIMIT_EXCEEDED'
+  | 'PI_RATE_LIMITED'
+  | 'PI_SERVER_ERROR'
+  | 'PI_TIMEOUT'
+  | 'PI_BAD_RESPONSE'
+  | 'PI_TRUNCATED'
+  | 'PI_KERBEROS_UNAVAILABLE'
+  | 'STORE_FAILED'
+  | 'STORE_TOO_NEW'
+  | 'STORE_LOCKED'
+  | 'BUFFER_FULL'
+  | 'BATCH_ENCODE_FAILED'
+  | 'SINK_UNREACHABLE'
+  | 'SINK_AUTH_FAILED'
+  | 'SINK_PERMISSION_DENIED'
+  | 'SINK_FAILED'
+  | 'INTERNAL';
+
+export class AgentError extends Error {
+  readonly code: ErrorCode;
+  /** true when retrying later may succeed (outage, throttling); false for permanent problems. */
+  readonly retryable: boolean;
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AgentError';
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export class ConfigError extends AgentError {
+  /** Each problem found, already formatted as `file:line:col: message`. */
+  readonly problems: string[];
+  constructor(problems: string[], code: 'CONFIG_INVALID' | 'CONFIG_INSECURE' = 'CONFIG_INVALID') {
+    super(code, problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export class PiError extends AgentError {
+  readonly status: number | undefined;
+  readonly url: string | undefined;
+  constructor(code: ErrorCode, message: string, opts: { status?: number; url?: string; cause?: unknown; retryable?: boolean } = {}) {
+    super(code, message, opts);
+    this.name = 'PiError';
+    this.status = opts.status;
+    this.url = opts.url;
+  }
+}
+
+export class StoreError extends AgentError {
+  constructor(code: 'STORE_FAILED' | 'STORE_TOO_NEW' | 'STORE_LOCKED' | 'BUFFER_FULL', message: string, opts: { cause?: unknown } = {}) {
+    super(code, message, { ...opts, retryable: code === 'BUFFER_FULL' || code === 'STORE_LOCKED' });
+    this.name = 'StoreError';
+  }
+}
+
+export class SinkError extends AgentError {
+  constructor(code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED' | 'SINK_PERMISSION_DENIED' | 'SINK_FAILED', message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
+    super(code, message, { retryable: code === 'SINK_UNREACHABLE', ...opts });
+    this.name = 'SinkError';
+  }
+}
+
+/** A one-line, secret-free description of any thrown value, for logs and status. */
+export function describeError(err: unknown): string {
+  if (err instanceof AgentError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
