@@ -1,0 +1,109 @@
+/**
+ * PI timed values → typed `pi_timeseries` columns, never coerced (fidelity §4): numbers by point
+ * type, digital and system states as name + code, strings, booleans, timestamps, structured values
+ * as JSON text.
+ */
+import type { Row } from '../../batch/tables.js';
+
+/** A value as PI Web API returns it inside `Items` of a recorded call. */
+export interface PiValueItem {
+  Timestamp: string;
+  Value?: unknown;
+  UnitsAbbreviation?: string;
+  Good?: boolean;
+  Questionable?: boolean;
+  Substituted?: boolean;
+  Annotated?: boolean;
+  Errors?: unknown[];
+}
+
+/** The value columns of one event (everything but site, tag, timestamp, ordinal, ingested_at, op). */
+export interface TypedValue {
+  value_double: number | null;
+  value_int: number | null;
+  value_string: string | null;
+  value_bool: boolean | null;
+  value_timestamp: number | null;
+  digital_name: string | null;
+  digital_code: number | null;
+  is_system_state: boolean | null;
+  good: boolean | null;
+  questionable: boolean | null;
+  substituted: boolean | null;
+  annotated: boolean | null;
+  units: string | null;
+}
+
+const INTEGER_TYPES = new Set(['int16', 'int32', 'int64']);
+
+function isStateObject(v: unknown): v is { Name: string; Value: number; IsSystem?: boolean } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'Name' in v && 'Value' in v;
+}
+
+/**
+ * Type one value. `pointType` is the PI point type (Float32, Int32, Digital, String, Timestamp...)
+ * when known; `parseTime` turns an ISO string into µs (for Timestamp points).
+ */
+export function typeValue(item: PiValueItem, pointType: string | undefined, streamUnits: string | undefined, parseTime: (s: string) => number): TypedValue {
+  const out: TypedValue = {
+    value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
+    digital_name: null, digital_code: null, is_system_state: null,
+    good: item.Good ?? null, questionable: item.Questionable ?? null,
+    substituted: item.Substituted ?? null, annotated: item.Annotated ?? null,
+    units: item.UnitsAbbreviation ?? streamUnits ?? null,
+  };
+  if (out.units === '') out.units = null;
+  const v = item.Value;
+  const type = pointType?.toLowerCase();
+  if (v === null || v === undefined) return out;
+  if (typeof v === 'number') {
+    if (type !== undefined && INTEGER_TYPES.has(type) && Number.isInteger(v)) out.value_int = v;
+    else out.value_double = v;
+  } else if (typeof v === 'string') {
+    if (type === 'timestamp' && /^\d{4}-\d\d-\d\dT/.test(v)) {
+      try {
+        out.value_timestamp = parseTime(v);
+      } catch {
+        out.value_string = v;
+      }
+    } else out.value_string = v;
+  } else if (typeof v === 'boolean') {
+    out.value_bool = v;
+  } else if (isStateObject(v)) {
+    out.digital_name = String(v.Name);
+    out.digital_code = Number(v.Value);
+    out.is_system_state = v.IsSystem === true;
+  } else {
+    out.value_string = JSON.stringify(v);
+  }
+  return out;
+}
+
+/**
+ * A 53-bit hash of everything that makes an event's content (cyrb53): equal content, equal hash.
+ * Used by the lookback digest to tell unchanged, edited and new events apart.
+ */
+export function hashValue(v: TypedValue): number {
+  const s = `${v.value_double}|${v.value_int}|${v.value_string}|${v.value_bool}|${v.value_timestamp}|${v.digital_name}|${v.digital_code}|${v.is_system_state}|${v.good}|${v.questionable}|${v.substituted}|${v.annotated}|${v.units}`;
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** The `pi_timeseries` row for one event. */
+export function timeseriesRow(site: string, tagWebId: string, timestampUs: number, ordinal: number, v: TypedValue, ingestedAt: number, op: 'insert' | 'update' | 'delete'): Row {
+  return { site, tag_webid: tagWebId, timestamp: timestampUs, ordinal, ...v, ingested_at: ingestedAt, op };
+}
+
+export const NULL_VALUE: TypedValue = {
+  value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
+  digital_name: null, digital_code: null, is_system_state: null,
+  good: null, questionable: null, substituted: null, annotated: null, units: null,
+};

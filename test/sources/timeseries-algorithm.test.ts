@@ -1,0 +1,130 @@
+/**
+ * The paging and change-detection algorithm against a scripted archive that truncates silently at
+ * maxCount like PI does. (End-to-end tests against the simulator and the real store live in
+ * timeseries-e2e.test.ts.)
+ */
+import t from 'tap';
+import type { Row } from '../../agent/batch/tables.js';
+import { extractTimeseries, type RecordedReader, type RecordedRequest, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
+import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
+
+type Ev = { ts: number; v: unknown; good?: boolean };
+
+const iso = (us: number) => new Date(us / 1000).toISOString();
+const parseTime = (s: string) => Date.parse(s) * 1000;
+const S = Date.parse('2026-01-01T00:00:00Z') * 1000;
+const SEC = 1_000_000;
+
+class Archive implements RecordedReader {
+  data = new Map<string, Ev[]>();
+  requests = 0;
+  async read(reqs: RecordedRequest[]) {
+    this.requests++;
+    return reqs.map((r) => {
+      const evs = (this.data.get(r.webId) ?? []).filter((e) => e.ts >= r.startUs && e.ts <= r.endUs).slice(0, r.maxCount);
+      const items: PiValueItem[] = evs.map((e) => ({ Timestamp: iso(e.ts), Value: e.v, Good: e.good ?? true, Questionable: false, Substituted: false, Annotated: false }));
+      return { items };
+    });
+  }
+}
+
+/** Applies committed rows like the destination table would. */
+class MemStore implements TimeseriesStore {
+  progress = new Map<string, unknown>();
+  table = new Map<string, Row>();
+  ops: string[] = [];
+  full = false;
+  getProgress<T>(key: string) { return this.progress.get(key) as T | undefined; }
+  isBufferFull() { return this.full; }
+  commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[]) {
+    for (const s of steps) for (const r of s.rows) {
+      const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
+      this.ops.push(`${r.op}:${k}`);
+      if (r.op === 'insert') {
+        if (this.table.has(k)) throw new Error(`duplicate insert ${k}`);
+        this.table.set(k, r);
+      } else if (r.op === 'update') this.table.set(k, r);
+      else this.table.delete(k);
+    }
+    for (const p of progress) this.progress.set(p.key, JSON.parse(JSON.stringify(p.value)));
+  }
+  values(tag: string) {
+    return [...this.table.values()].filter((r) => r.tag_webid === tag)
+      .sort((a, b) => (a.timestamp as number) - (b.timestamp as number) || (a.ordinal as number) - (b.ordinal as number))
+      .map((r) => [r.timestamp, r.ordinal, r.value_double ?? r.value_string ?? r.digital_name]);
+  }
+}
+
+function expected(evs: Ev[]) {
+  const out: unknown[] = [];
+  let prev = NaN, ord = 0;
+  for (const e of evs) {
+    ord = e.ts === prev ? ord + 1 : 0; prev = e.ts;
+    out.push([e.ts, ord, typeof e.v === 'object' && e.v ? (e.v as { Name: string }).Name : e.v]);
+  }
+  return out;
+}
+
+const base = { site: 'plant-a', startUs: S, lookbackUs: 3600 * SEC, tagsPerRequest: 2, maxCount: 10, maxValuesPerRequest: 1000, concurrency: 2, parseTime };
+
+t.test('pages past maxCount with same-timestamp siblings straddling page boundaries, exactly once', async (t) => {
+  const a = new Archive();
+  const dense: Ev[] = [];
+  for (let i = 0; i < 137; i++) {
+    dense.push({ ts: S + i * SEC, v: i });
+    if (i % 9 === 8) for (let k = 1; k <= 3; k++) dense.push({ ts: S + i * SEC, v: i + k / 10 }); // 4 events at one timestamp
+  }
+  a.data.set('D', dense);
+  a.data.set('S', [{ ts: S + 5 * SEC, v: 'x' }, { ts: S + 50 * SEC, v: { Name: 'Shutdown', Value: 254, IsSystem: true }, good: false }]);
+  a.data.set('W', Array.from({ length: 12 }, () => ({ ts: S + 7 * SEC, v: 1 }))); // 12 events at ONE timestamp > maxCount
+  const st = new MemStore();
+  const now = S + 200 * SEC;
+  const r = await extractTimeseries({ ...base, tags: [{ webId: 'D' }, { webId: 'S' }, { webId: 'W' }], reader: a, store: st, nowUs: now });
+  t.equal(r.errors.size, 0);
+  t.same(st.values('D'), expected(dense));
+  t.same(st.values('S'), expected(a.data.get('S')!));
+  t.same(st.values('W'), expected(a.data.get('W')!));
+  t.equal(r.inserts, dense.length + 2 + 12);
+  const sys = [...st.table.values()].find((x) => x.tag_webid === 'S' && x.digital_name === 'Shutdown')!;
+  t.same([sys.digital_code, sys.is_system_state, sys.good, sys.value_double], [254, true, false, null]);
+
+  // A second cycle with nothing new sends nothing.
+  const before = st.ops.length;
+  const r2 = await extractTimeseries({ ...base, tags: [{ webId: 'D' }, { webId: 'S' }, { webId: 'W' }], reader: a, store: st, nowUs: now + 10 * SEC });
+  t.equal(st.ops.length, before, 'no rows re-sent');
+  t.equal(r2.inserts + r2.updates + r2.deletes, 0);
+});
+
+t.test('late inserts, edits and deletions inside the lookback window become insert/update/delete', async (t) => {
+  const a = new Archive();
+  const evs: Ev[] = Array.from({ length: 30 }, (_, i) => ({ ts: S + i * 60 * SEC, v: i }));
+  a.data.set('T', evs);
+  const st = new MemStore();
+  let now = S + 30 * 60 * SEC;
+  await extractTimeseries({ ...base, tags: [{ webId: 'T' }], reader: a, store: st, nowUs: now });
+  t.same(st.values('T'), expected(evs));
+  // late insert at an existing timestamp (becomes ordinal 0, shifting the old one to 1), an edit, a delete
+  evs.splice(20, 0, { ts: S + 20 * 60 * SEC, v: 99 });
+  evs[25] = { ts: evs[25]!.ts, v: -1 };
+  evs.splice(27, 1);
+  evs.push({ ts: S + 31 * 60 * SEC, v: 31 });
+  now += 2 * 60 * SEC;
+  const r = await extractTimeseries({ ...base, tags: [{ webId: 'T' }], reader: a, store: st, nowUs: now });
+  t.same(st.values('T'), expected(evs));
+  t.same([r.inserts, r.updates, r.deletes], [2, 2, 1], 'late event at an existing timestamp: ordinal 0 updated, ordinal 1 inserted; one edit; one delete');
+});
+
+t.test('buffer full pauses without losing progress; the next cycle resumes', async (t) => {
+  const a = new Archive();
+  const evs: Ev[] = Array.from({ length: 100 }, (_, i) => ({ ts: S + i * SEC, v: i }));
+  a.data.set('A', evs);
+  const st = new MemStore();
+  const now = S + 200 * SEC;
+  st.full = true;
+  const r = await extractTimeseries({ ...base, tags: [{ webId: 'A' }], reader: a, store: st, nowUs: now });
+  t.equal(r.paused, true);
+  t.equal(st.table.size, 0);
+  st.full = false;
+  await extractTimeseries({ ...base, tags: [{ webId: 'A' }], reader: a, store: st, nowUs: now });
+  t.same(st.values('A'), expected(evs));
+});
