@@ -1,0 +1,10 @@
+import { timeseriesRows } from './bench-batch.js';
+import { encodeBatch } from '../agent/batch/encode.js';
+import { TABLES } from '../agent/batch/tables.js';
+import { writeFileSync } from 'node:fs';
+const rows = timeseriesRows(200, 1000);
+writeFileSync('/tmp/h5cols.parquet', encodeBatch(TABLES.pi_timeseries, rows));
+const { DuckDBInstance } = await import('@duckdb/node-api');
+const c = await (await DuckDBInstance.create(':memory:')).connect();
+const r = await c.runAndReadAll("select path_in_schema, sum(total_compressed_size)::int as bytes, round(sum(total_compressed_size)/200000,3) as per_row, any_value(encodings) enc from parquet_metadata('/tmp/h5cols.parquet') group by 1 order by 2 desc");
+console.table(r.getRowObjectsJS());

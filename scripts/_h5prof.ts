@@ -1,0 +1,18 @@
+import { timeseriesRows } from './bench-batch.js';
+import * as parquet from 'parquet-wasm';
+import { tableToIPC, tableFromIPC } from 'apache-arrow';
+import { encodeBatch } from '../agent/batch/encode.js';
+import { TABLES } from '../agent/batch/tables.js';
+const rows = timeseriesRows(1000, 1000);
+const bytes = encodeBatch(TABLES.pi_timeseries, rows);
+let t0 = performance.now();
+const w = parquet.readParquet(bytes); console.log('readParquet', performance.now() - t0); t0 = performance.now();
+const ipc = w.intoIPCStream(); console.log('intoIPC', performance.now() - t0, ipc.length); t0 = performance.now();
+const t = tableFromIPC(ipc); console.log('fromIPC', performance.now() - t0); t0 = performance.now();
+const ipc2 = tableToIPC(t, 'stream'); console.log('toIPC', performance.now() - t0); t0 = performance.now();
+const w2 = parquet.Table.fromIPCStream(ipc2); console.log('wasm fromIPC', performance.now() - t0); t0 = performance.now();
+const out = parquet.writeParquet(w2, new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).build()); console.log('write', performance.now() - t0, out.length); t0 = performance.now();
+const w3 = parquet.Table.fromIPCStream(ipc2);
+const out2 = parquet.writeParquet(w3, new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.SNAPPY).build()); console.log('write snappy', performance.now() - t0, out2.length); t0 = performance.now();
+const w4 = parquet.Table.fromIPCStream(ipc2);
+const out3 = parquet.writeParquet(w4, new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).setStatisticsEnabled(parquet.EnabledStatistics.Chunk).build()); console.log('write zstd chunkstats', performance.now() - t0, out3.length); t0 = performance.now();

