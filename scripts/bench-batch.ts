@@ -58,6 +58,16 @@ export function timeseriesRows(tags: number, events: number, seed = 1): Row[] {
   return rows;
 }
 
+/** Wall and CPU milliseconds of fn (CPU includes GC helper threads; on a busy machine wall >> CPU). */
+function measure<T>(fn: () => T): [T, string] {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = fn();
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return [r, `${wall.toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms cpu`];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { tags: { type: 'string', default: '1000' }, events: { type: 'string', default: '1000' } } });
   const tags = Number(values.tags);
@@ -67,36 +77,26 @@ async function main(): Promise<void> {
   // Warm up the WebAssembly module and the JIT.
   encodeBatch(table, rows.slice(0, 1000));
 
-  let t0 = performance.now();
-  const bytes = encodeBatch(table, rows);
-  const encodeMs = performance.now() - t0;
-
-  const shuffled = [...rows].sort(() => 0).reverse();
-  t0 = performance.now();
-  const bytesUnsorted = encodeBatch(table, shuffled, { sort: false });
-  const unsortedMs = performance.now() - t0;
-  t0 = performance.now();
-  encodeBatch(table, shuffled);
-  const sortMs = performance.now() - t0;
-
-  t0 = performance.now();
-  const back = decodeBatch(bytes);
-  const decodeMs = performance.now() - t0;
-
-  const parts = [];
-  for (let i = 0; i < 10; i++) parts.push(encodeBatch(table, rows.slice((i * rows.length) / 10, ((i + 1) * rows.length) / 10)));
-  t0 = performance.now();
-  const merged = concatBatches(parts);
-  const concatMs = performance.now() - t0;
+  const [bytes, encodeT] = measure(() => encodeBatch(table, rows));
+  // Time order across tags, as a multi-tag (streamset) response would interleave them.
+  const interleaved = rows.slice().sort((a, b) => (a.timestamp as number) - (b.timestamp as number));
+  const [, sortT] = measure(() => encodeBatch(table, interleaved));
+  const [bytesUnsorted] = measure(() => encodeBatch(table, interleaved, { sort: false }));
+  const [back, decodeT] = measure(() => decodeBatch(bytes));
+  const tenth = rows.length / 10;
+  const parts: Uint8Array[] = [];
+  const [, partsT] = measure(() => { for (let i = 0; i < 10; i++) parts.push(encodeBatch(table, rows.slice(i * tenth, (i + 1) * tenth))); });
+  const [merged, concatT] = measure(() => concatBatches(parts));
 
   const piJson = 150; // bytes of PI Web API JSON per recorded value (design.md)
-  console.log(`rows                      ${rows.length} (${tags} tags x ${events} events)`);
-  console.log(`parquet bytes             ${bytes.length}  = ${(bytes.length / rows.length).toFixed(2)} bytes/value (PI JSON ~${piJson})`);
-  console.log(`encode (sorted input)     ${encodeMs.toFixed(0)} ms`);
-  console.log(`encode (reverse, sorted)  ${sortMs.toFixed(0)} ms`);
-  console.log(`unsorted file             ${bytesUnsorted.length} = ${(bytesUnsorted.length / rows.length).toFixed(2)} bytes/value (${unsortedMs.toFixed(0)} ms)`);
-  console.log(`decode                    ${decodeMs.toFixed(0)} ms (${back.length} rows)`);
-  console.log(`concat 10 batches         ${concatMs.toFixed(0)} ms, ${merged.length} bytes = ${(merged.length / rows.length).toFixed(2)} bytes/value`);
+  const per = (b: number): string => `${b} bytes = ${(b / rows.length).toFixed(2)} bytes/value`;
+  console.log(`rows                        ${rows.length} (${tags} tags x ${events} events; PI JSON ~${piJson} bytes/value)`);
+  console.log(`one batch, sorted input     ${per(bytes.length)}; encode ${encodeT}`);
+  console.log(`time-interleaved input      encode incl. sort ${sortT}`);
+  console.log(`same rows, left unsorted    ${per(bytesUnsorted.length)}`);
+  console.log(`decode                      ${back.length} rows; ${decodeT}`);
+  console.log(`10 batches of ${tenth}      ${per(parts.reduce((s, p) => s + p.length, 0))}; encode ${partsT}`);
+  console.log(`concat of the 10            ${per(merged.length)}; ${concatT}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

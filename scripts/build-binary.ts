@@ -96,6 +96,14 @@ const seaAssets: Plugin = {
     }));
     b.onResolve({ filter: /kerberos\.node$/ }, () => ({ path: 'kerberos', namespace: 'sea-addon' }));
     b.onLoad({ filter: /.*/, namespace: 'sea-addon' }, (a) => ({ contents: `module.exports = globalThis.__piAgentAddon(${JSON.stringify(a.path)});`, loader: 'js' }));
+    // agent/pi/auth/kerberos.ts imports `kerberos` by a variable name (so builds work where the
+    // optional addon is missing); in the binary it is bundled, its addon coming from the assets.
+    b.onLoad({ filter: /agent[\\/]pi[\\/]auth[\\/]kerberos\.ts$/ }, (a) => {
+      const src = readFileSync(a.path, 'utf8');
+      const out = src.replace('await import(name)', "await import('kerberos')");
+      if (out === src) throw new Error('build-binary: agent/pi/auth/kerberos.ts no longer loads kerberos with `await import(name)`; update the plugin');
+      return { contents: out, loader: 'ts' };
+    });
     b.onLoad({ filter: /parquet-wasm[\\/]node[\\/]parquet_wasm\.js$/ }, (a) => ({
       contents: readFileSync(a.path, 'utf8').replace(
         "const wasmBytes = require('fs').readFileSync(wasmPath);",

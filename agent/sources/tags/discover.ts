@@ -31,9 +31,8 @@ export interface TagMeta {
 }
 
 export interface TagStore {
-  getProgressByPrefix<T>(prefix: string): { key: string; value: T }[];
-  commitStep(steps: { table: 'pi_tags'; rows: Row[] }[], progress: { key: string; value: unknown }[]): void;
-  deleteProgress(keys: string[]): void;
+  getProgressByPrefix<T>(prefix: string): Map<string, T>;
+  commitStep(steps: { table: 'pi_tags'; rows: Row[] }[], progress: { key: string; value: unknown }[], deleteKeys?: string[]): void;
 }
 
 export function idOnlyWebId(fullWebId: string): string {
@@ -86,7 +85,7 @@ export async function discoverTags(o: {
   commitEvery?: number;
 }): Promise<DiscoverResult> {
   const known = new Map<string, TagMeta>();
-  for (const { value } of o.store.getProgressByPrefix<TagMeta>('tag:')) known.set(value.webId, value);
+  for (const value of o.store.getProgressByPrefix<TagMeta>('tag:').values()) known.set(value.webId, value);
   const seen = new Map<string, TagMeta>();
   const commitEvery = o.commitEvery ?? 5000;
   let rows: Row[] = [];
@@ -129,10 +128,6 @@ export async function discoverTags(o: {
   for (const w of gone) {
     rows.push(tagRow(o.site, w, undefined, Date.now() * 1000, 'delete'));
   }
-  if (gone.length) {
-    // A crash between these two sends the delete again next time: harmless, deletes are idempotent.
-    o.store.commitStep([{ table: 'pi_tags', rows }], []);
-    o.store.deleteProgress(gone.map((w) => `tag:${w}`));
-  }
+  if (gone.length) o.store.commitStep([{ table: 'pi_tags', rows }], [], gone.map((w) => `tag:${w}`));
   return { tags: [...seen.values()], added, changed, removed: gone.length };
 }

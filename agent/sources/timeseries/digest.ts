@@ -17,12 +17,18 @@ export interface TagProgress {
   pos: number | null;
   /** Events sent with ts >= retention start, in archive order (same-timestamp events keep their order = ordinal). */
   digest: DigestEntry[];
+  /**
+   * After a reset (`pi-agent reset`): events before this time (µs) may already be at the
+   * destination, so they are sent as upserts (`update`), never as plain inserts.
+   */
+  replayUntil?: number;
 }
 
 /** Stored form: `{ pos, d }` with d = base64 of Float64 pairs. Compact for 100,000 tags. */
 export interface StoredTagProgress {
   pos: number | null;
   d: string;
+  r?: number;
 }
 
 export function encodeProgress(p: TagProgress): StoredTagProgress {
@@ -31,7 +37,9 @@ export function encodeProgress(p: TagProgress): StoredTagProgress {
     f[2 * i] = e.ts;
     f[2 * i + 1] = e.hash;
   });
-  return { pos: p.pos, d: Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64') };
+  const out: StoredTagProgress = { pos: p.pos, d: Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64') };
+  if (p.replayUntil !== undefined) out.r = p.replayUntil;
+  return out;
 }
 
 export function decodeProgress(s: StoredTagProgress | undefined): TagProgress {
@@ -40,5 +48,7 @@ export function decodeProgress(s: StoredTagProgress | undefined): TagProgress {
   const f = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const digest: DigestEntry[] = [];
   for (let i = 0; i + 1 < f.length; i += 2) digest.push({ ts: f[i]!, hash: f[i + 1]! });
-  return { pos: s.pos, digest };
+  const p: TagProgress = { pos: s.pos, digest };
+  if (typeof s.r === 'number') p.replayUntil = s.r;
+  return p;
 }

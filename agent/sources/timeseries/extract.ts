@@ -79,6 +79,8 @@ export interface ExtractResult {
   paused: boolean;
   /** Tags whose reads failed this cycle (their progress did not move). */
   errors: Map<string, Error>;
+  /** The least read position over all tags after this cycle (µs), for the lag; null if none read yet. */
+  minPosUs: number | null;
 }
 
 interface Cursor {
@@ -94,11 +96,13 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   const prefix = o.progressPrefix ?? 'ts:';
   const end = o.endUs ?? o.nowUs;
   const horizon = o.nowUs - o.lookbackUs;
-  const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, paused: false, errors: new Map() };
+  const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, paused: false, errors: new Map(), minPosUs: null };
+  const positions = new Map<string, number | null>();
 
   const queue: Cursor[] = [];
   for (const tag of o.tags) {
     const progress = decodeProgress(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
+    positions.set(tag.webId, progress.pos);
     const start = progress.pos === null ? o.startUs : Math.max(o.startUs, Math.min(progress.pos, horizon));
     if (start > end) continue;
     queue.push({ tag, progress, start, maxCount: o.maxCount });
@@ -138,6 +142,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       result.updates += page.updates;
       result.deletes += page.deletes;
       progress.push({ key: progressKey(prefix, c.tag.webId), value: encodeProgress(page.progress) });
+      positions.set(c.tag.webId, page.progress.pos);
       if (page.kind === 'more') queue.push({ tag: c.tag, progress: page.progress, start: page.next, maxCount: c.maxCount });
     });
     if (progress.length > 0) {
@@ -179,5 +184,6 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     }
   }
   await Promise.all(inFlight);
+  for (const pos of positions.values()) if (pos !== null && (result.minPosUs === null || pos < result.minPosUs)) result.minPosUs = pos;
   return result;
 }

@@ -90,7 +90,8 @@ export function applyPage(p: PageInput): PageResult {
     const key = `${e.ts}:${ord}`;
     const before = old.get(key);
     if (before === undefined) {
-      rows.push(timeseriesRow(p.site, p.webId, e.ts, ord, v, p.ingestedAt, 'insert'));
+      const replay = p.progress.replayUntil !== undefined && e.ts < p.progress.replayUntil;
+      rows.push(timeseriesRow(p.site, p.webId, e.ts, ord, v, p.ingestedAt, replay ? 'update' : 'insert'));
       inserts++;
     } else {
       old.delete(key);
@@ -110,13 +111,15 @@ export function applyPage(p: PageInput): PageResult {
   const retainFrom = Math.min(pos, p.horizon);
   const digest = [...kept, ...fresh].filter((e) => e.ts >= retainFrom).sort((a, b) => a.ts - b.ts);
   // Array.prototype.sort is stable: same-timestamp events keep archive order (their ordinal).
+  const progress: TagProgress = { pos, digest };
+  if (p.progress.replayUntil !== undefined && pos <= p.progress.replayUntil) progress.replayUntil = p.progress.replayUntil;
   return {
     kind: truncated ? 'more' : 'done',
     rows,
     inserts,
     updates,
     deletes,
-    progress: { pos, digest },
+    progress,
     next: coveredEnd,
   };
 }

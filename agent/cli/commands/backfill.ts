@@ -1,0 +1,38 @@
+import { parseTimestamp } from '../../config/values.js';
+import { backfillTags } from '../../service/api.js';
+import { UsageError, type Command } from '../command.js';
+import { withSession } from '../session.js';
+
+export const backfill: Command = {
+  name: 'backfill',
+  summary: 're-extract a time range for some tags',
+  description: `
+Re-reads recorded values of the given tags (or of every selected tag with --all) between --start
+and --end and sends what differs from what was sent before (new, changed, deleted events), so the
+destination again equals the PI archive for that range. Progress of the regular schedule is not
+moved. Times are ISO 8601 with a zone, e.g. 2026-03-01T00:00:00Z; --end defaults to now.`,
+  options: {
+    tag: { type: 'string', multiple: true, arg: 'PATH', help: "a tag path, e.g. '\\\\PISRV01\\sinusoid'" },
+    all: { type: 'boolean', help: 'every tag the config selects' },
+    start: { type: 'string', arg: 'TIME', help: 'start of the range (required)' },
+    end: { type: 'string', arg: 'TIME', help: 'end of the range (default now)' },
+  },
+  needsConfig: true,
+  async run(values, ctx) {
+    const tags = (values.tag as string[] | undefined) ?? [];
+    if (!tags.length && values.all !== true) throw new UsageError('name the tags with --tag PATH (repeatable) or pass --all', 'backfill');
+    if (tags.length && values.all === true) throw new UsageError('use either --tag or --all, not both', 'backfill');
+    const start = time(values.start, '--start');
+    if (!start) throw new UsageError('--start TIME is required', 'backfill');
+    const end = time(values.end, '--end') ?? new Date().toISOString();
+    if (end <= start) throw new UsageError(`--end (${end}) must be after --start (${start})`, 'backfill');
+    return withSession(values, ctx, { logFile: true, console: 'auto' }, (s) => backfillTags(s.config, { ...s.io, tags, start, end }));
+  },
+};
+
+function time(v: unknown, flag: string): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const iso = parseTimestamp(v);
+  if (!iso) throw new UsageError(`${flag} '${v}' is not an ISO 8601 time with a zone (write e.g. 2026-03-01T00:00:00Z)`, 'backfill');
+  return iso;
+}

@@ -1,0 +1,20 @@
+import { runAgent } from '../../service/api.js';
+import type { Command } from '../command.js';
+import { withSession } from '../session.js';
+
+export const run: Command = {
+  name: 'run',
+  summary: 'run the agent (--once: one cycle, then exit)',
+  description: `
+Runs the agent: sources on their schedules, the sink loop continuously, until SIGTERM/SIGINT
+(service stop). With --once, runs every enabled source once, seals, tries the sink and exits:
+0 only if everything was extracted and committed, 3 if data is left in the buffer.
+Logs go to log.file of the config, and to the terminal when there is one.`,
+  options: {
+    once: { type: 'boolean', help: 'one cycle of every source, then upload and exit' },
+  },
+  needsConfig: true,
+  async run(values, ctx) {
+    return withSession(values, ctx, { logFile: true, console: 'auto' }, (s) => runAgent(s.config, { ...s.io, once: values.once === true }));
+  },
+};

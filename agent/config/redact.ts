@@ -1,0 +1,39 @@
+/** Keeps resolved secrets out of any text the agent writes (logs, errors, status). */
+import type { AgentConfig } from './types.js';
+
+/** Config keys whose values are credentials (the `secret` kind in spec.ts). */
+export const SECRET_KEYS = ['password', 'token', 'client_secret'] as const;
+
+/** Every secret string in the config, plus the encodings that travel in headers (Basic). */
+export function secretValues(config: AgentConfig): string[] {
+  const found = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      for (const [k, x] of Object.entries(o)) {
+        if ((SECRET_KEYS as readonly string[]).includes(k) && typeof x === 'string' && x) found.add(x);
+        else visit(x);
+      }
+      if (typeof o.username === 'string' && typeof o.password === 'string' && o.password) {
+        found.add(Buffer.from(`${o.username}:${o.password}`).toString('base64'));
+        if (typeof o.domain === 'string') found.add(Buffer.from(`${o.domain}\\${o.username}:${o.password}`).toString('base64'));
+      }
+    }
+  };
+  visit(config);
+  return [...found];
+}
+
+/** A function that replaces every secret value of `config` in a text with `***`. */
+export function redactor(config: AgentConfig): (text: string) => string {
+  // Longest first, so a secret that contains another is replaced whole.
+  const secrets = secretValues(config).sort((a, b) => b.length - a.length);
+  if (!secrets.length) return (text) => text;
+  const escaped = secrets.flatMap((s) => {
+    const json = JSON.stringify(s).slice(1, -1); // as it appears inside a JSON log line
+    return json === s ? [s] : [s, json];
+  });
+  const re = new RegExp(escaped.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return (text) => text.replace(re, '***');
+}

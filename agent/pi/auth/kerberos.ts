@@ -1,0 +1,121 @@
+/**
+ * Kerberos through SPNEGO ("Negotiate", fidelity §10) with the service account's own credentials
+ * (ticket cache or keytab); no password in the config. Uses the optional native `kerberos` package
+ * (platform-notes.md: GSSAPI on Linux/macOS, SSPI on Windows).
+ *
+ * The first request goes without a token; once the server has asked for Negotiate, every request
+ * carries a fresh token (a Kerberos AP-REQ authenticates one request, not the connection).
+ */
+import { PiError } from '../../errors.js';
+import { findChallenge } from './challenge.js';
+import { authFailed } from './failure.js';
+import type { PiAuth, RawResponse, SendOnce } from './types.js';
+
+/** The part of the `kerberos` package this client uses. */
+export interface KerberosModule {
+  GSS_MECH_OID_SPNEGO: number;
+  initializeClient(service: string, options?: { mechOID?: number }): Promise<KerberosClientContext>;
+}
+
+export interface KerberosClientContext {
+  step(challenge: string): Promise<string>;
+  contextComplete: boolean;
+}
+
+/** Loads `kerberos`; the specifier is a variable so builds and typechecks work without it. */
+export async function loadKerberos(): Promise<KerberosModule> {
+  const name = 'kerberos';
+  let mod: KerberosModule & { default?: KerberosModule };
+  try {
+    mod = (await import(name)) as KerberosModule & { default?: KerberosModule };
+  } catch (err) {
+    throw kerberosUnavailable(err);
+  }
+  const k = mod.default && typeof mod.default.initializeClient === 'function' ? mod.default : mod;
+  if (typeof k.initializeClient !== 'function') throw kerberosUnavailable(new Error('kerberos module has no initializeClient'));
+  return k;
+}
+
+export function kerberosUnavailable(cause: unknown): PiError {
+  const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  return new PiError('PI_KERBEROS_UNAVAILABLE',
+    `Kerberos authentication needs the optional 'kerberos' module, which could not be loaded (${reason}). ` +
+    'Install the Kerberos development files (Debian/Ubuntu: apt-get install libkrb5-dev; RHEL/Fedora: dnf install krb5-devel) ' +
+    'and reinstall pi-agent so the module builds, or set pi.auth.type to basic or ntlm.',
+    { cause });
+}
+
+/**
+ * GSSAPI wants `HTTP@host`, SSPI wants `HTTP/host` (platform-notes.md); accept either spelling in
+ * the config, since Windows admins write SPNs as `HTTP/host` (setspn).
+ */
+export function servicePrincipal(baseUrl: string, spn: string | undefined, platform: NodeJS.Platform = process.platform): string {
+  const windows = platform === 'win32';
+  if (!spn) {
+    const host = new URL(baseUrl).hostname.replace(/^\[|\]$/g, '');
+    return windows ? `HTTP/${host}` : `HTTP@${host}`;
+  }
+  if (windows) return spn.replace(/^([^/@]+)@/, '$1/');
+  // `HTTP/host@REALM` → `HTTP@host`: a host-based service name has no realm (domain_realm maps it).
+  const m = /^([^/@]+)\/([^@]+)(?:@.*)?$/.exec(spn);
+  return m ? `${m[1]}@${m[2]}` : spn;
+}
+
+export class KerberosAuth implements PiAuth {
+  readonly scheme = 'negotiate' as const;
+  /** Set once the server has asked for Negotiate: from then on send tokens up front. */
+  private preemptive = false;
+
+  constructor(private readonly k: KerberosModule, private readonly spn: string) {}
+
+  async send(sendOnce: SendOnce): Promise<RawResponse> {
+    if (!this.preemptive) {
+      const res = await sendOnce({});
+      if (res.status !== 401) return res;
+      if (!findChallenge(res, 'Negotiate')) {
+        throw authFailed('PI Web API does not offer Kerberos (Negotiate)', 'Set pi.auth.type to a scheme it offers, or add Kerberos to PI Web API\'s AuthenticationMethods.', res);
+      }
+    }
+    const res = await this.sendWithToken(sendOnce);
+    if (res.status === 401) {
+      throw authFailed(
+        `PI Web API rejected the Kerberos ticket for ${this.spn}`,
+        `Check that ${this.spn} is registered (setspn) on PI Web API's service account, that the agent's clock is in sync with the domain, and that the agent's account is allowed to use PI Web API.`,
+        res,
+      );
+    }
+    this.preemptive = true;
+    return res;
+  }
+
+  async close(): Promise<void> {}
+
+  private async sendWithToken(sendOnce: SendOnce): Promise<RawResponse> {
+    let ctx: KerberosClientContext;
+    let token: string;
+    try {
+      ctx = await this.k.initializeClient(this.spn, { mechOID: this.k.GSS_MECH_OID_SPNEGO });
+      token = await ctx.step('');
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw authFailed(
+        `Kerberos could not get a service ticket for ${this.spn}: ${reason}`,
+        'Check that the agent\'s account has Kerberos credentials (kinit, or a keytab in KRB5_CLIENT_KTNAME), that the KDC is reachable and that the SPN exists (set pi.auth.spn if PI Web API uses another name).',
+        undefined,
+        err,
+      );
+    }
+    const res = await sendOnce({ authorization: `Negotiate ${token}` });
+    const mutual = res.status < 400 ? findChallenge(res, 'Negotiate')?.token : undefined;
+    if (mutual) {
+      // Mutual authentication: the server proves it holds the service key.
+      try {
+        await ctx.step(mutual);
+      } catch (err) {
+        throw authFailed(`The server's Kerberos mutual-authentication token for ${this.spn} did not verify`,
+          'PI Web API may not be the server it claims to be; check the SPN and DNS.', undefined, err);
+      }
+    }
+    return res;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The local control endpoint of a running agent (design.md "Process model"): a Unix socket in the
+ * state directory (a named pipe on Windows). `pi-agent flush` asks the service to upload now and
+ * waits; `status` asks whether a service is running. One JSON object per line each way.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export type ControlRequest = { cmd: 'ping' } | { cmd: 'flush' };
+export type ControlReply =
+  | { type: 'pong'; pid: number }
+  | { type: 'progress'; units: number; rows: number; remaining_batches: number }
+  | { type: 'done'; ok: true; units: number; rows: number }
+  | { type: 'done'; ok: false; error: string };
+
+export function controlPath(stateDir: string): string {
+  if (process.platform === 'win32') {
+    return `\\\\.\\pipe\\pi-agent-${createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 16)}`;
+  }
+  const p = path.join(stateDir, 'control.sock');
+  // sun_path holds ~108 bytes: a deep state directory gets a socket named after it in the temp dir.
+  return Buffer.byteLength(p) < 100 ? p : path.join(tmpdir(), `pi-agent-${createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 16)}.sock`);
+}
+
+export type ControlHandler = (req: ControlRequest, reply: (r: ControlReply) => void) => Promise<void>;
+
+export async function startControlServer(stateDir: string, handler: ControlHandler): Promise<{ close(): Promise<void> }> {
+  const file = controlPath(stateDir);
+  // The writer lock guarantees we are the only agent on this state dir: a socket left by a
+  // killed process is stale.
+  if (process.platform !== 'win32' && existsSync(file)) unlinkSync(file);
+  const server: Server = createServer((sock: Socket) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => sock.destroy());
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let req: ControlRequest;
+        try {
+          req = JSON.parse(line) as ControlRequest;
+        } catch {
+          sock.end(`${JSON.stringify({ type: 'done', ok: false, error: 'bad request' })}\n`);
+          return;
+        }
+        const reply = (r: ControlReply) => {
+          if (!sock.destroyed) sock.write(`${JSON.stringify(r)}\n`);
+        };
+        handler(req, reply).then(
+          () => sock.end(),
+          (err: unknown) => {
+            reply({ type: 'done', ok: false, error: err instanceof Error ? err.message : String(err) });
+            sock.end();
+          },
+        );
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(file, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if (process.platform !== 'win32') {
+          try {
+            unlinkSync(file);
+          } catch {
+            /* already gone */
+          }
+        }
+      }),
+  };
+}
+
+/**
+ * Sends one request to a running agent; calls `onReply` for each line. Resolves false when no
+ * agent is listening (nothing at the path, or a stale socket).
+ */
+export function sendControl(stateDir: string, req: ControlRequest, onReply: (r: ControlReply) => void, timeoutMs = 0): Promise<boolean> {
+  const file = controlPath(stateDir);
+  return new Promise((resolve, reject) => {
+    const sock = connect(file);
+    let connected = false;
+    let buf = '';
+    let timer: NodeJS.Timeout | undefined;
+    sock.setEncoding('utf8');
+    sock.on('connect', () => {
+      connected = true;
+      sock.write(`${JSON.stringify(req)}\n`);
+      if (timeoutMs > 0) timer = setTimeout(() => { sock.destroy(); reject(new Error(`the running agent did not answer within ${Math.round(timeoutMs / 1000)} s`)); }, timeoutMs);
+    });
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          onReply(JSON.parse(line) as ControlReply);
+        } catch {
+          /* ignore a garbled line */
+        }
+      }
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer);
+      if (!connected && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) resolve(false);
+      else reject(err);
+    });
+    sock.on('close', () => {
+      if (timer) clearTimeout(timer);
+      if (connected) resolve(true);
+    });
+  });
+}
+
+export async function isServiceRunning(stateDir: string): Promise<{ running: boolean; pid?: number }> {
+  let pid: number | undefined;
+  try {
+    const ok = await sendControl(stateDir, { cmd: 'ping' }, (r) => { if (r.type === 'pong') pid = r.pid; }, 3000);
+    return ok && pid !== undefined ? { running: true, pid } : { running: false };
+  } catch {
+    return { running: false };
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * One agent: the store, the PI client and the sink opened from config, and one cycle of each
+ * source and of the sink. `run --once` runs them in order; the service schedules them.
+ */
+import type { AgentConfig, TagSelector as ConfigTagSelector } from '../config/types.js';
+import { AgentError, describeError } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import type { PiClient } from '../pi/client.js';
+import { parsePiTimestamp } from '../pi/time.js';
+import { DirectorySink } from '../sinks/directory.js';
+import { forwardAll, type ForwardResult } from '../sinks/forward.js';
+import type { Sink } from '../sinks/types.js';
+import { discoverTags, type TagMeta, type TagSelector } from '../sources/tags/discover.js';
+import { extractTimeseries, type ExtractResult } from '../sources/timeseries/extract.js';
+import { Store } from '../store/store.js';
+import { BatchRecordedReader, openPi, parseTimeUs, piServerNowUs, PiPointDirectory } from './pi.js';
+
+export interface Agent {
+  config: AgentConfig;
+  store: Store;
+  client: PiClient;
+  directory: PiPointDirectory;
+  sink: Sink;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function createSink(config: AgentConfig, logger: Logger): Promise<Sink> {
+  if (config.sink.type === 'directory') return new DirectorySink(config.sink.path);
+  // The Databricks sink pulls in the SQL driver: load it only when configured.
+  const { DatabricksSink } = await import('../sinks/databricks.js');
+  return DatabricksSink.fromConfig(config, logger);
+}
+
+export function openStore(config: AgentConfig): Store {
+  return Store.open({ stateDir: config.state_dir, site: config.site, maxBufferBytes: config.buffer.max_bytes });
+}
+
+export async function openAgent(config: AgentConfig, logger: Logger): Promise<Agent> {
+  const store = openStore(config);
+  try {
+    const client = await openPi(config);
+    const directory = new PiPointDirectory(client);
+    const sink = await createSink(config, logger);
+    return {
+      config, store, client, directory, sink, logger,
+      async close() {
+        await Promise.allSettled([client.close(), sink.close()]);
+        store.close();
+      },
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+function pointSelectors(config: AgentConfig): { selectors: TagSelector[]; unsupported: Extract<ConfigTagSelector, { af_element: string }>[] } {
+  const selectors: TagSelector[] = [];
+  const unsupported: Extract<ConfigTagSelector, { af_element: string }>[] = [];
+  for (const s of config.tags) {
+    if ('af_element' in s) unsupported.push(s);
+    else selectors.push(s);
+  }
+  return { selectors, unsupported };
+}
+
+/** The data server whose clock ends extraction windows. */
+function clockServer(config: AgentConfig, tags: TagMeta[]): string | undefined {
+  for (const s of config.tags) if ('dataserver' in s) return s.dataserver;
+  const m = tags[0] && /^\\\\([^\\]+)\\/.exec(tags[0].path);
+  return m?.[1];
+}
+
+export async function runTagsSource(agent: Agent): Promise<TagMeta[]> {
+  const { selectors, unsupported } = pointSelectors(agent.config);
+  try {
+    if (unsupported.length > 0) {
+      throw new AgentError('CONFIG_INVALID', `tag selection by AF element (af_element: ${JSON.stringify(unsupported[0]!.af_element)}) is not supported yet; select the tags by dataserver + name_filter or by path`);
+    }
+    const opts: Parameters<typeof discoverTags>[0] = { site: agent.config.site, selectors, directory: agent.directory, store: agent.store };
+    if (agent.config.timeseries?.shards) opts.shards = agent.config.timeseries.shards;
+    const r = await discoverTags(opts);
+    agent.store.recordSourceSuccess('tags', { lagSeconds: null });
+    agent.logger.info({ source: 'tags', tags: r.tags.length, added: r.added, changed: r.changed, removed: r.removed }, 'tag discovery done');
+    return r.tags;
+  } catch (err) {
+    agent.store.recordSourceError('tags', describeError(err));
+    throw err;
+  }
+}
+
+export function knownTags(store: Store): TagMeta[] {
+  return [...store.getProgressByPrefix<TagMeta>('tag:').values()];
+}
+
+export interface TimeseriesRun extends ExtractResult {
+  tags: number;
+  nowUs: number;
+}
+
+export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): Promise<TimeseriesRun> {
+  const ts = agent.config.timeseries;
+  if (!ts) throw new AgentError('INTERNAL', 'timeseries is not configured');
+  const tags = knownTags(agent.store);
+  try {
+    const server = clockServer(agent.config, tags);
+    const nowUs = server ? await piServerNowUs(agent.client, agent.directory, server) : Date.now() * 1000;
+    const opts: Parameters<typeof extractTimeseries>[0] = {
+      site: agent.config.site,
+      tags: tags.map((t) => (t.pointType === undefined ? { webId: t.webId } : { webId: t.webId, pointType: t.pointType })),
+      reader: new BatchRecordedReader(agent.client),
+      store: agent.store,
+      nowUs,
+      startUs: parsePiTimestamp(ts.start).us,
+      lookbackUs: ts.lookback * 1000,
+      tagsPerRequest: agent.config.pi.tags_per_request,
+      maxCount: agent.config.pi.max_count,
+      maxValuesPerRequest: Math.max(agent.config.pi.max_count, 250_000),
+      concurrency: Math.max(1, Math.min(agent.config.pi.concurrency, 4)),
+      parseTime: parseTimeUs,
+    };
+    if (signal) opts.signal = signal;
+    const r = await extractTimeseries(opts);
+    const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((nowUs - r.minPosUs) / 1e6));
+    const summary = { source: 'timeseries', tags: tags.length, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds };
+    if (r.errors.size > 0) {
+      const [webId, first] = r.errors.entries().next().value as [string, Error];
+      const tag = tags.find((t) => t.webId === webId);
+      agent.store.recordSourceError('timeseries', `${r.errors.size} tag(s) failed, e.g. ${tag?.path ?? webId}: ${describeError(first)}`);
+      agent.store.setSourceLag('timeseries', lagSeconds);
+      agent.logger.warn(summary, 'timeseries cycle finished with errors');
+    } else {
+      agent.store.recordSourceSuccess('timeseries', { lagSeconds });
+      agent.logger.info(summary, r.paused ? 'timeseries cycle paused: buffer full' : 'timeseries cycle done');
+    }
+    return { ...r, tags: tags.length, nowUs };
+  } catch (err) {
+    agent.store.recordSourceError('timeseries', describeError(err));
+    throw err;
+  }
+}
+
+export async function runSink(agent: Agent, signal?: AbortSignal): Promise<ForwardResult> {
+  const opts: Parameters<typeof forwardAll>[2] = {};
+  if (agent.config.sink.type === 'databricks') opts.maxBytes = agent.config.sink.max_upload_bytes;
+  if (signal) opts.signal = signal;
+  const r = await forwardAll(agent.store, agent.sink, opts);
+  if (r.units > 0) agent.logger.info({ sink: agent.sink.type, units: r.units, rows: r.rows }, 'uploaded');
+  return r;
+}
+
+export interface OnceResult {
+  ok: boolean;
+  problems: string[];
+}
+
+/** `run --once`: every enabled source once, then the sink; ok only if everything was extracted and committed. */
+export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceResult> {
+  const problems: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (err) {
+      problems.push(`${what}: ${describeError(err)}`);
+      agent.logger.error({ source: what, err: describeError(err) }, `${what} failed`);
+    }
+  };
+  await attempt('tags', () => runTagsSource(agent));
+  if (agent.config.timeseries) {
+    await attempt('timeseries', async () => {
+      const r = await runTimeseriesSource(agent, signal);
+      if (r.errors.size > 0) throw new AgentError('PI_BAD_RESPONSE', `${r.errors.size} tag(s) could not be read`);
+      if (r.paused) throw new AgentError('BUFFER_FULL', 'the outbound buffer is full: extraction paused until the sink catches up');
+    });
+  }
+  if (agent.config.af) problems.push('af: Asset Framework extraction is not implemented yet');
+  if (agent.config.event_frames) problems.push('event_frames: event frame extraction is not implemented yet');
+  await attempt('sink', () => runSink(agent, signal));
+  const left = agent.store.stats();
+  if (left.sealed_batches > 0) problems.push(`sink: ${left.sealed_batches} batch(es) still buffered`);
+  return { ok: problems.length === 0, problems };
+}
+
+export { parseTimeUs };

@@ -1,0 +1,107 @@
+/**
+ * The agent's side of PI Web API, assembled from config: the client, and the adapters the sources
+ * read through (recorded pages for many tags in one `/batch` call, point discovery, server time).
+ */
+import { readFileSync } from 'node:fs';
+import type { AgentConfig } from '../config/types.js';
+import { PiError } from '../errors.js';
+import { createPiAuth } from '../pi/auth/index.js';
+import { postBatch } from '../pi/batch.js';
+import { PiClient, type RequestInfo } from '../pi/client.js';
+import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
+import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
+import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
+import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
+import type { PointDirectory } from '../sources/tags/discover.js';
+import type { RecordedReader, RecordedRequest, RecordedResult } from '../sources/timeseries/extract.js';
+import type { PiValueItem } from '../sources/timeseries/values.js';
+
+export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo) => void): Promise<PiClient> {
+  const ca = config.pi.ca ? readFileSync(config.pi.ca) : undefined;
+  const authOpts: { baseUrl: string; ca?: Buffer } = { baseUrl: config.pi.url };
+  if (ca) authOpts.ca = ca;
+  const auth = await createPiAuth(config.pi.auth, authOpts);
+  const opts: ConstructorParameters<typeof PiClient>[0] = {
+    baseUrl: config.pi.url,
+    auth,
+    concurrency: config.pi.concurrency,
+    timeoutMs: config.pi.timeout,
+    userAgent: 'pi-agent',
+  };
+  if (ca) opts.ca = ca;
+  if (onRequest) opts.onRequest = onRequest;
+  return new PiClient(opts);
+}
+
+export const parseTimeUs = (s: string): number => parsePiTimestamp(s).us;
+
+/**
+ * Recorded pages for many tags in ONE HTTP request: `/batch` with one `/streams/{webId}/recorded`
+ * sub-request per tag, each with its own time range (a streamset call shares one range, and tags
+ * that are behind need their own start). Each sub-request is checked on its own (fidelity §5).
+ */
+export class BatchRecordedReader implements RecordedReader {
+  constructor(private readonly client: PiClient) {}
+
+  async read(reqs: RecordedRequest[]): Promise<RecordedResult[]> {
+    const batch: Record<string, BatchRequest> = {};
+    reqs.forEach((r, i) => {
+      const q = new URLSearchParams({
+        startTime: formatPiTime(r.startUs),
+        endTime: formatPiTime(r.endUs),
+        maxCount: String(r.maxCount),
+        boundaryType: 'Inside',
+        selectedFields: STREAM_RECORDED_FIELDS,
+      });
+      batch[String(i)] = { Method: 'GET', Resource: `${this.client.urlOf(`/streams/${encodeURIComponent(r.webId)}/recorded`)}?${q}` };
+    });
+    const res = await postBatch(this.client, batch);
+    return reqs.map((_, i) => {
+      const entry = res[String(i)]!;
+      if (entry.error) return { items: [], error: entry.error };
+      const content = entry.content as { Items?: PiValueItem[]; UnitsAbbreviation?: string } | undefined;
+      if (!content || !Array.isArray(content.Items)) {
+        return { items: [], error: new PiError('PI_BAD_RESPONSE', 'a recorded-values sub-request came back without Items', { retryable: true }) };
+      }
+      const bad = content.Items.find((it) => Array.isArray(it.Errors) && it.Errors.length > 0);
+      if (bad) {
+        // A per-value error (fidelity §4) fails this tag's page: its progress stays put and the
+        // page is read again next cycle, so nothing is skipped silently.
+        return { items: [], error: new PiError('PI_BAD_RESPONSE', `PI reported an error for the value at ${bad.Timestamp}: ${JSON.stringify(bad.Errors).slice(0, 200)}`) };
+      }
+      const out: RecordedResult = { items: content.Items };
+      if (content.UnitsAbbreviation) out.units = content.UnitsAbbreviation;
+      return out;
+    });
+  }
+}
+
+export class PiPointDirectory implements PointDirectory {
+  private readonly servers = new Map<string, DataServer>();
+  constructor(private readonly client: PiClient) {}
+
+  async dataServer(name: string): Promise<DataServer> {
+    let ds = this.servers.get(name.toUpperCase());
+    if (!ds) {
+      ds = await findDataServer(this.client, name);
+      this.servers.set(name.toUpperCase(), ds);
+    }
+    return ds;
+  }
+
+  async *listPoints(dataserver: string, filter: { nameFilter?: string; sourceFilter?: string }): AsyncIterable<PiPoint> {
+    const ds = await this.dataServer(dataserver);
+    yield* listPoints(this.client, ds.WebId, filter);
+  }
+
+  pointByPath(path: string): Promise<PiPoint> {
+    return getPointByPath(this.client, path);
+  }
+}
+
+/** The PI server's clock (µs): extraction windows end at PI's "now", not the agent host's. */
+export async function piServerNowUs(client: PiClient, dir: PiPointDirectory, dataserver: string): Promise<number> {
+  const ds = await client.get<DataServer>(`/dataservers/${encodeURIComponent((await dir.dataServer(dataserver)).WebId)}`, { selectedFields: 'ServerTime' });
+  if (!ds.ServerTime) return Date.now() * 1000;
+  return parsePiTimestamp(ds.ServerTime).us;
+}

@@ -1,0 +1,307 @@
+/**
+ * The Databricks sink (design.md "Destination"): each upload unit is staged as one Parquet file in
+ * a Unity Catalog volume (`PUT ... OVERWRITE` through @databricks/sql), then committed idempotently:
+ * insert-only units with `COPY INTO ... FILES = (...)` (Delta's per-table load history skips a file
+ * already loaded), units with updates/deletes with one `MERGE` on the table's row key (re-running
+ * it converges to the same rows). So re-uploading a unit after a crash never duplicates rows.
+ * Driver facts: shared/docs/platform-notes.md "@databricks/sql (2.x)".
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { DBSQLClient } from '@databricks/sql';
+import { Agent, request } from 'undici';
+import { decodeBatch, encodeBatch } from '../batch/encode.js';
+import { TABLES, type ColumnType, type Row, type TableDef, type TableName } from '../batch/tables.js';
+import type { AgentConfig, DatabricksAuthConfig } from '../config/types.js';
+import { SinkError } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import type { Sink, SinkUnit } from './types.js';
+
+type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
+
+export interface DatabricksSinkOptions {
+  /** Workspace host name, no scheme. */
+  host: string;
+  port: number;
+  /** `/sql/1.0/warehouses/<id>` */
+  httpPath: string;
+  auth: DatabricksAuthConfig;
+  /** Extra CA bundle (PEM text), added to the bundled roots. */
+  caPem?: string;
+  catalog: string;
+  schema: string;
+  volume: string;
+  site: string;
+  /** Local folder for the files being staged (the driver only PUTs files from here). */
+  stagingDir: string;
+  logger?: Logger;
+}
+
+/**
+ * Tables whose deletions are kept as rows with `op = 'delete'` (design.md: AF "hierarchy snapshot,
+ * upserted, with deletions marked"); in every other table a delete removes the row.
+ */
+const MARK_DELETIONS: ReadonlySet<TableName> = new Set<TableName>(['pi_af_elements', 'pi_af_attributes', 'pi_af_templates']);
+
+const SQL_TYPES: Record<ColumnType, string> = {
+  string: 'STRING', int32: 'INT', int64: 'BIGINT', double: 'DOUBLE', boolean: 'BOOLEAN', timestamp_us: 'TIMESTAMP',
+};
+
+/** `name` → `` `name` `` (backquotes doubled). */
+const q = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
+/** A Databricks SQL string literal: backslashes are escapes there, so PI paths need doubling. */
+const lit = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+export class DatabricksSink implements Sink {
+  readonly type = 'databricks';
+  private client: DBSQLClient | undefined;
+  private session: Session | undefined;
+  private prepared = false;
+  private oauth: { token: string; expires: number } | undefined;
+  private oauthAgent: Agent | undefined;
+  private cleanup: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: DatabricksSinkOptions) {}
+
+  static async fromConfig(config: AgentConfig, logger?: Logger): Promise<DatabricksSink> {
+    const sink = config.sink;
+    if (sink.type !== 'databricks') throw new SinkError('SINK_FAILED', 'the configured sink is not databricks');
+    const opts: DatabricksSinkOptions = {
+      host: sink.host, port: sink.port, httpPath: sink.http_path, auth: sink.auth,
+      catalog: sink.catalog, schema: sink.schema, volume: sink.volume, site: config.site,
+      stagingDir: path.join(config.state_dir, 'databricks-staging'),
+    };
+    if (sink.ca !== undefined) {
+      try {
+        opts.caPem = await readFile(sink.ca, 'utf8');
+      } catch (err) {
+        throw new SinkError('SINK_FAILED', `cannot read the CA bundle ${sink.ca}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    if (logger) opts.logger = logger;
+    return new DatabricksSink(opts);
+  }
+
+  private get ns(): string { return `${q(this.opts.catalog)}.${q(this.opts.schema)}`; }
+  private tableName(t: TableName): string { return `${this.ns}.${q(t)}`; }
+  private volumeDir(t: TableName): string { return `/Volumes/${this.opts.catalog}/${this.opts.schema}/${this.opts.volume}/${this.opts.site}/${t}`; }
+
+  /** The DDL `prepare` runs, for an administrator (`pi-agent setup --print-sql`). */
+  setupSql(): string[] {
+    const out = [
+      `CREATE SCHEMA IF NOT EXISTS ${this.ns} COMMENT 'PI System data loaded by pi-agent'`,
+      `CREATE VOLUME IF NOT EXISTS ${this.ns}.${q(this.opts.volume)} COMMENT 'pi-agent staging files'`,
+    ];
+    for (const def of Object.values(TABLES)) out.push(this.createTableSql(def));
+    return out;
+  }
+
+  private createTableSql(def: TableDef): string {
+    const cols = def.columns.map((c) => `  ${q(c.name)} ${SQL_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'} COMMENT ${lit(c.comment)}`);
+    return `CREATE TABLE IF NOT EXISTS ${this.tableName(def.name)} (\n${cols.join(',\n')}\n) USING DELTA CLUSTER BY (${def.clusterBy.map(q).join(', ')}) COMMENT ${lit(def.comment)}`;
+  }
+
+  /** Creates the schema, volume and tables that are missing and adds columns newer agents define. */
+  async prepare(): Promise<void> {
+    if (this.prepared) return;
+    // Files a crash left between write and PUT; there is never more than one uploader.
+    await rm(this.opts.stagingDir, { recursive: true, force: true });
+    await this.step('setup', async () => {
+      const [schemaSql, volumeSql] = this.setupSql();
+      await this.run(schemaSql!);
+      await this.run(volumeSql!);
+      // One catalog query instead of a DESCRIBE per table: a restart costs three statements.
+      const existing = new Map<string, Set<string>>();
+      const rows = await this.run(`SELECT table_name, column_name FROM ${q(this.opts.catalog)}.information_schema.columns WHERE table_schema = ${lit(this.opts.schema.toLowerCase())}`);
+      for (const r of rows) {
+        const t = String(r.table_name).toLowerCase();
+        if (!existing.has(t)) existing.set(t, new Set());
+        existing.get(t)!.add(String(r.column_name).toLowerCase());
+      }
+      for (const def of Object.values(TABLES)) {
+        const have = existing.get(def.name);
+        if (!have) { await this.run(this.createTableSql(def)); continue; }
+        const missing = def.columns.filter((c) => !have.has(c.name.toLowerCase()));
+        // New columns are always nullable: Delta cannot add NOT NULL columns to existing rows.
+        if (missing.length > 0) {
+          await this.run(`ALTER TABLE ${this.tableName(def.name)} ADD COLUMNS (${missing.map((c) => `${q(c.name)} ${SQL_TYPES[c.type]} COMMENT ${lit(c.comment)}`).join(', ')})`);
+        }
+      }
+    });
+    this.prepared = true;
+  }
+
+  async upload(unit: SinkUnit): Promise<void> {
+    const def = TABLES[unit.table];
+    const merge = [...unit.ops].some((op) => op !== 'insert');
+    const data = merge ? lastPerKey(def, unit.data) : unit.data;
+    const fileName = `${unit.name}.parquet`;
+    const volumeFile = `${this.volumeDir(unit.table)}/${fileName}`;
+    await mkdir(this.opts.stagingDir, { recursive: true });
+    const local = path.join(this.opts.stagingDir, `${unit.name}.${randomBytes(4).toString('hex')}.parquet`);
+    try {
+      await writeFile(local, data);
+      await this.step(`upload of ${unit.name}`, () => this.run(`PUT ${lit(local)} INTO ${lit(volumeFile)} OVERWRITE`, true));
+      const result = await this.step(`commit of ${unit.name}`, () => this.run(merge ? this.mergeSql(def, volumeFile) : this.copySql(unit.table, fileName)));
+      this.opts.logger?.info({ unit: unit.name, table: unit.table, rows: unit.rows, statement: merge ? 'MERGE' : 'COPY INTO', result: result[0] }, 'databricks unit committed');
+      // The load history keeps the COPY idempotent without the file, so the volume need not grow.
+      await this.run(`REMOVE ${lit(volumeFile)}`, true).catch((err: unknown) => {
+        this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
+      });
+    } finally {
+      await rm(local, { force: true });
+    }
+  }
+
+  private copySql(table: TableName, fileName: string): string {
+    return `COPY INTO ${this.tableName(table)} FROM ${lit(this.volumeDir(table))} FILEFORMAT = PARQUET FILES = (${lit(fileName)})`;
+  }
+
+  private mergeSql(def: TableDef, volumeFile: string): string {
+    const on = def.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
+    const matched = MARK_DELETIONS.has(def.name)
+      ? `WHEN MATCHED THEN UPDATE SET *`
+      : `WHEN MATCHED AND s.${q('op')} = 'delete' THEN DELETE WHEN MATCHED THEN UPDATE SET *`;
+    return `MERGE INTO ${this.tableName(def.name)} AS t USING (SELECT * FROM read_files(${lit(volumeFile)}, format => 'parquet')) AS s ON ${on} `
+      + `${matched} WHEN NOT MATCHED AND s.${q('op')} <> 'delete' THEN INSERT *`;
+  }
+
+  async close(): Promise<void> {
+    await this.disconnect();
+    await this.oauthAgent?.close();
+    this.oauthAgent = undefined;
+  }
+
+  // ---------- connection ----------
+
+  private async connect(): Promise<Session> {
+    if (this.session) return this.session;
+    const client = new DBSQLClient({ logger: { log: () => undefined } });
+    const base = {
+      host: this.opts.host, port: this.opts.port, path: this.opts.httpPath,
+      telemetryEnabled: false, // plants are often air-gapped
+      // Few, short retries of the calls the driver retries (status polls, closes): the sink loop
+      // has its own backoff, and an outage should surface in seconds, not minutes.
+      retryMaxAttempts: 3, retryDelayMin: 500, retryDelayMax: 5000,
+      ...(this.opts.caPem !== undefined ? { customCaCert: this.opts.caPem } : {}),
+    };
+    if (this.opts.auth.type === 'token') {
+      await client.connect({ ...base, token: this.opts.auth.token });
+    } else {
+      // The driver's own databricks-oauth flow only accepts known cloud host names; the M2M token
+      // comes from the workspace's OIDC token endpoint instead, refreshed before it expires.
+      await client.connect({ ...base, authType: 'custom', provider: { authenticate: async () => ({ Authorization: `Bearer ${await this.oauthToken()}` }) } });
+    }
+    this.client = client;
+    try {
+      this.session = await client.openSession({ initialCatalog: this.opts.catalog });
+    } catch (err) {
+      await this.disconnect();
+      throw err;
+    }
+    return this.session;
+  }
+
+  /**
+   * Drops the session. After a failure this runs in the background: closing retries against a
+   * server that may be down (the driver retries CloseSession), and the next upload reconnects anyway.
+   */
+  private async disconnect(background = false): Promise<void> {
+    const { session, client } = this;
+    this.session = undefined;
+    this.client = undefined;
+    const done = (async () => {
+      await session?.close().catch(() => undefined);
+      await client?.close().catch(() => undefined);
+    })();
+    this.cleanup = Promise.all([this.cleanup, done]).then(() => undefined);
+    if (!background) await this.cleanup;
+  }
+
+  private async oauthToken(): Promise<string> {
+    if (this.oauth && this.oauth.expires - 60_000 > Date.now()) return this.oauth.token;
+    if (this.opts.auth.type !== 'oauth') throw new SinkError('SINK_AUTH_FAILED', 'no OAuth client configured');
+    const { client_id: id, client_secret: secret } = this.opts.auth;
+    this.oauthAgent ??= new Agent({ connect: { ca: this.opts.caPem !== undefined ? [...rootCertificates, this.opts.caPem] : [...rootCertificates] } });
+    const url = `https://${this.opts.host}${this.opts.port === 443 ? '' : `:${this.opts.port}`}/oidc/v1/token`;
+    const res = await request(url, {
+      dispatcher: this.oauthAgent, method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials&scope=all-apis',
+    });
+    const text = await res.body.text();
+    if (res.statusCode === 400 || res.statusCode === 401 || res.statusCode === 403) {
+      throw new SinkError('SINK_AUTH_FAILED', `Databricks OAuth rejected client ${id} (HTTP ${res.statusCode}); check sink.auth.client_id and client_secret`);
+    }
+    if (res.statusCode !== 200) throw new SinkError('SINK_UNREACHABLE', `Databricks OAuth token endpoint answered HTTP ${res.statusCode}`);
+    const body = JSON.parse(text) as { access_token?: string; expires_in?: number };
+    if (!body.access_token) throw new SinkError('SINK_AUTH_FAILED', 'Databricks OAuth token endpoint returned no access_token');
+    this.oauth = { token: body.access_token, expires: Date.now() + (body.expires_in ?? 3600) * 1000 };
+    return this.oauth.token;
+  }
+
+  /** Runs one statement and returns its rows; `staging` allows PUT/GET/REMOVE from stagingDir. */
+  private async run(sql: string, staging = false): Promise<Record<string, unknown>[]> {
+    const session = await this.connect();
+    const op = await session.executeStatement(sql, staging ? { stagingAllowedLocalPath: this.opts.stagingDir } : {});
+    try {
+      return (await op.fetchAll()) as Record<string, unknown>[];
+    } finally {
+      await op.close().catch(() => undefined);
+    }
+  }
+
+  /** Runs `fn`, turning failures into SinkErrors; any failure drops the session (reconnect next time). */
+  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      void this.disconnect(true);
+      if (err instanceof SinkError) throw err;
+      const e = classify(err);
+      if (e.code === 'SINK_AUTH_FAILED') this.oauth = undefined;
+      throw new SinkError(e.code, `Databricks ${what} failed: ${errorMessage(err)}${e.hint}`, { cause: err, retryable: e.retryable });
+    }
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String((err as { message: unknown }).message) : String(err);
+}
+
+/** Maps a driver error onto the sink's error codes. Outages and throttling are retryable. */
+function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED' | 'SINK_PERMISSION_DENIED' | 'SINK_FAILED'; retryable: boolean; hint: string } {
+  const e = err as { statusCode?: unknown; code?: unknown; type?: unknown };
+  const msg = errorMessage(err);
+  const status = typeof e.statusCode === 'number' ? e.statusCode : Number(/(?:status code:|HTTP error) (\d{3})/.exec(msg)?.[1] ?? NaN);
+  if (status === 401) return { code: 'SINK_AUTH_FAILED', retryable: true, hint: ' (token rejected or expired; check sink.auth)' };
+  if (status === 403) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the principal lacks a grant on the catalog, schema, volume or warehouse)' };
+  if (status === 429 || status >= 500) return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
+  if (/certificate|self[- ]signed|CERT_/i.test(msg)) return { code: 'SINK_FAILED', retryable: false, hint: ' (TLS verification failed; set sink.ca to the CA bundle that signs the workspace certificate)' };
+  if (e.type === 'system' || e.type === 'request-timeout' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|Premature close|timed out/i.test(msg)) {
+    return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
+  }
+  if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg)) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: '' };
+  if (/\[INTERNAL_ERROR\]|TEMPORARILY_UNAVAILABLE|CONCURRENT/i.test(msg)) return { code: 'SINK_FAILED', retryable: true, hint: '' };
+  return { code: 'SINK_FAILED', retryable: false, hint: '' };
+}
+
+/**
+ * MERGE fails when two source rows match one target row (platform-notes "COPY INTO and MERGE"): a
+ * unit coalesced from several batches keeps only the last row per key, in file order (batches
+ * are concatenated oldest first).
+ */
+function lastPerKey(def: TableDef, data: Uint8Array): Uint8Array {
+  const rows = decodeBatch(data);
+  const keyOf = (r: Row): string => JSON.stringify(def.key.map((k) => { const v = r[k]; return typeof v === 'bigint' ? v.toString() : v ?? null; }));
+  const last = new Map<string, number>();
+  rows.forEach((r, i) => last.set(keyOf(r), i));
+  if (last.size === rows.length) return data;
+  const kept = rows.filter((r, i) => last.get(keyOf(r)) === i);
+  return encodeBatch(def, kept, { sort: false });
+}

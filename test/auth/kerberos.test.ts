@@ -1,0 +1,113 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createPiAuth } from '../../agent/pi/auth/index.js';
+import { servicePrincipal } from '../../agent/pi/auth/kerberos.js';
+import { createSimAuth } from '../sim/piwebapi/auth.js';
+import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc, type Kdc } from '../helpers/kdc.js';
+import { errorText, json, newPool, sendOnceFor, startAuthServer } from './harness.js';
+
+t.test('SPN: HTTP@host for GSSAPI, HTTP/host for SSPI, either spelling accepted', async (t) => {
+  t.equal(servicePrincipal('https://pi.corp.local/piwebapi', undefined, 'linux'), 'HTTP@pi.corp.local');
+  t.equal(servicePrincipal('https://pi.corp.local:8443/piwebapi', undefined, 'win32'), 'HTTP/pi.corp.local');
+  t.equal(servicePrincipal('https://x/piwebapi', 'HTTP/pi.corp.local@CORP.LOCAL', 'linux'), 'HTTP@pi.corp.local');
+  t.equal(servicePrincipal('https://x/piwebapi', 'HTTP/pi.corp.local', 'darwin'), 'HTTP@pi.corp.local');
+  t.equal(servicePrincipal('https://x/piwebapi', 'HTTP@pi.corp.local', 'win32'), 'HTTP/pi.corp.local');
+  t.equal(servicePrincipal('https://x/piwebapi', 'HTTP@pi.corp.local', 'linux'), 'HTTP@pi.corp.local');
+});
+
+t.test('no kerberos module: PI_KERBEROS_UNAVAILABLE says how to enable it', async (t) => {
+  const err = await createPiAuth({ type: 'kerberos' }, {
+    baseUrl: 'http://127.0.0.1:1/piwebapi',
+    loadKerberos: () => Promise.reject(new Error("Cannot find module 'kerberos'")),
+  }).then(() => undefined, (e: unknown) => e);
+  t.match(err, { code: 'PI_KERBEROS_UNAVAILABLE', message: /Cannot find module 'kerberos'/ });
+  t.match(err, { message: /libkrb5-dev/ });
+  t.match(err, { message: /krb5-devel/ });
+  t.match(err, { message: /basic or ntlm/ });
+});
+
+t.test('Kerberos against a real KDC', { skip: kerberosAvailable() ? false : KERBEROS_SKIP_REASON }, async (t) => {
+  const kdc: Kdc = await startKdc();
+  // The kerberos package reads these at each context init, in this process (kdc.ts).
+  const restore = kdc.applyEnv();
+  t.teardown(async () => { restore(); await kdc.stop(); });
+  await kdc.kinit('alice', kdc.users.alice!);
+
+  const sim = await createSimAuth({ mode: ['negotiate', 'ntlm'] });
+  const srv = await startAuthServer(sim);
+  const pool = newPool();
+  t.teardown(async () => { await pool.close(); await srv.close(); });
+  const send = sendOnceFor(srv.baseUrl + '/system', pool);
+
+  t.test('alice authenticates end to end, with mutual authentication', async (t) => {
+    const auth = await createPiAuth({ type: 'kerberos', spn: 'HTTP/localhost' }, { baseUrl: srv.baseUrl });
+    t.equal(auth.scheme, 'negotiate');
+    const start = srv.seen.length;
+    const res = await auth.send(send);
+    t.equal(res.status, 200);
+    t.equal(json(res).user, 'alice@TEST.LOCAL');
+    t.match(res.headers['www-authenticate'], /^Negotiate [A-Za-z0-9+/]+=*$/, 'mutual-auth token on the 200');
+    const seen = srv.seen.slice(start);
+    t.equal(seen.length, 2, 'one 401 challenge, then the token');
+    t.equal(seen[0]!.authorization, undefined);
+    t.match(seen[1]!.authorization, /^Negotiate YII/);
+
+    // From now on each request carries a fresh token up front.
+    const again = await auth.send(send);
+    t.equal(json(again).user, 'alice@TEST.LOCAL');
+    t.equal(srv.seen.length, start + 3);
+    t.equal(sim.stats.kerberosLogins, 2);
+    t.not(srv.seen.at(-1)!.authorization, seen[1]!.authorization, 'a new token per request');
+  });
+
+  t.test('no ticket in the cache is PI_AUTH_FAILED naming the SPN', async (t) => {
+    const saved = process.env.KRB5CCNAME;
+    process.env.KRB5CCNAME = 'FILE:' + join(kdc.dir, 'empty-ccache');
+    t.teardown(() => { process.env.KRB5CCNAME = saved; });
+    const auth = await createPiAuth({ type: 'kerberos', spn: 'HTTP/localhost' }, { baseUrl: srv.baseUrl });
+    const err = await auth.send(send).then(() => undefined, (e: unknown) => e);
+    t.match(err, { code: 'PI_AUTH_FAILED', message: /could not get a service ticket for HTTP@localhost/ });
+    t.match(err, { message: /kinit/ });
+    t.notOk(errorText(err).includes(kdc.users.alice!));
+  });
+
+  t.test('an SPN the realm does not know is PI_AUTH_FAILED', async (t) => {
+    const auth = await createPiAuth({ type: 'kerberos', spn: 'HTTP/nosuchhost.localhost' }, { baseUrl: srv.baseUrl });
+    await t.rejects(auth.send(send), { code: 'PI_AUTH_FAILED', message: /HTTP@nosuchhost\.localhost/ });
+  });
+
+  t.test('a forged mutual-authentication token on the 200 is PI_AUTH_FAILED', async (t) => {
+    // A server that accepts any Negotiate token and cannot prove it holds the service key.
+    const fake = createServer((req, res) => {
+      if (!req.headers.authorization) res.writeHead(401, { 'WWW-Authenticate': 'Negotiate' });
+      else res.writeHead(200, { 'WWW-Authenticate': 'Negotiate ' + Buffer.from('forged mutual token').toString('base64') });
+      res.end();
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => fake.close(() => resolve())));
+    const base = `http://127.0.0.1:${(fake.address() as AddressInfo).port}/piwebapi`;
+    const auth = await createPiAuth({ type: 'kerberos', spn: 'HTTP/localhost' }, { baseUrl: base });
+    await t.rejects(auth.send(sendOnceFor(base + '/system', pool)), {
+      code: 'PI_AUTH_FAILED',
+      message: /mutual-authentication token for HTTP@localhost did not verify/,
+    });
+  });
+
+  t.test('sim: a garbage Negotiate token is refused with 401', async (t) => {
+    const res = await send({ authorization: 'Negotiate ' + Buffer.from('not a gss token').toString('base64') });
+    t.equal(res.status, 401);
+    t.same(res.headers['www-authenticate'], ['Negotiate', 'NTLM']);
+  });
+
+  t.test('sim: curl, an independent SPNEGO client, authenticates as alice', async (t) => {
+    const out = await new Promise<string>((resolve) => {
+      execFile('curl', ['-s', '--negotiate', '-u', ':', '--resolve', `localhost:${srv.port}:127.0.0.1`,
+        `http://localhost:${srv.port}/piwebapi/system`], { env: { ...process.env, ...kdc.env }, timeout: 15_000 },
+      (_err, stdout) => resolve(stdout));
+    });
+    t.same(JSON.parse(out).user, 'alice@TEST.LOCAL');
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * A throw-away agent installation for end-to-end tests: a temp directory with a config file
+ * (mode 0600), a state directory and a directory sink, pointed at a simulator on loopback.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../agent/config/load.js';
+import type { AgentConfig } from '../../agent/config/types.js';
+import { parsePiTimestamp } from '../../agent/pi/time.js';
+import { decodeWebId, encodeWebId } from '../../agent/pi/webid.js';
+import type { TimedValueJson } from '../sim/piwebapi/series.js';
+import type { LandedRow } from './landed.js';
+
+export interface AgentEnv {
+  dir: string;
+  configFile: string;
+  outDir: string;
+  stateDir: string;
+  config(): AgentConfig;
+  cleanup(): void;
+}
+
+export function makeAgentEnv(yamlBody: (paths: { outDir: string; stateDir: string }) => string): AgentEnv {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-e2e-'));
+  chmodSync(dir, 0o700);
+  const outDir = path.join(dir, 'out');
+  const stateDir = path.join(dir, 'state');
+  mkdirSync(stateDir, { mode: 0o700 });
+  const configFile = path.join(dir, 'pi-agent.yaml');
+  writeFileSync(configFile, yamlBody({ outDir, stateDir }), { mode: 0o600 });
+  return {
+    dir, configFile, outDir, stateDir,
+    config: () => loadConfig(configFile),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The IDOnly WebID the agent keys a simulator tag by. */
+export function idOnly(fullWebId: string): string {
+  const p = decodeWebId(fullWebId);
+  return encodeWebId({ type: 'IDOnly', marker: 'DP', guids: p.guids, pointId: p.pointId ?? 0 });
+}
+
+/** Simulator ground truth → the value a landed row must carry, in one comparable shape. */
+export function expectedEvents(truth: TimedValueJson[]): unknown[] {
+  let prev = '';
+  let ord = 0;
+  return truth.map((e) => {
+    ord = e.Timestamp === prev ? ord + 1 : 0;
+    prev = e.Timestamp;
+    return [parsePiTimestamp(e.Timestamp).us, ord, comparableValue(e.Value), e.Good, e.Questionable, e.Substituted, e.Annotated, e.UnitsAbbreviation || null];
+  });
+}
+
+function comparableValue(v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const s = v as { Name: string; Value: number; IsSystem?: boolean };
+    return { name: s.Name, code: s.Value, system: s.IsSystem === true };
+  }
+  if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v)) return parsePiTimestamp(v).us;
+  return v;
+}
+
+/** A landed pi_timeseries row in the same shape as expectedEvents. */
+export function landedEvent(r: LandedRow): unknown {
+  const value = r.digital_name !== null
+    ? { name: r.digital_name, code: r.digital_code, system: r.is_system_state === true }
+    : r.value_double ?? r.value_int ?? r.value_string ?? r.value_bool ?? r.value_timestamp ?? null;
+  return [r.timestamp, r.ordinal, value, r.good, r.questionable, r.substituted, r.annotated, r.units];
+}
+
+export function landedEventsByTag(rows: Iterable<LandedRow>): Map<string, unknown[]> {
+  const by = new Map<string, LandedRow[]>();
+  for (const r of rows) {
+    const k = String(r.tag_webid);
+    if (!by.has(k)) by.set(k, []);
+    by.get(k)!.push(r);
+  }
+  const out = new Map<string, unknown[]>();
+  for (const [k, list] of by) {
+    list.sort((a, b) => (a.timestamp as number) - (b.timestamp as number) || (a.ordinal as number) - (b.ordinal as number));
+    out.set(k, list.map(landedEvent));
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S]`
+ * Prints one line once it accepts connections (design.md, Contracts); SIGINT/SIGTERM close cleanly.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startWarehouse, type WarehouseOptions } from './server.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    data: { type: 'string' },
+    token: { type: 'string' },
+    'oauth-client-id': { type: 'string' },
+    'oauth-client-secret': { type: 'string' },
+  },
+});
+
+if (values.data === undefined) {
+  process.stderr.write('usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S]\n');
+  process.exit(2);
+}
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`databricks-emulator: --port must be a TCP port, got ${values.port}\n`);
+  process.exit(2);
+}
+
+const opts: WarehouseOptions = { port, dataDir: resolve(values.data) };
+if (values.token !== undefined) opts.token = values.token;
+if (values['oauth-client-id'] !== undefined && values['oauth-client-secret'] !== undefined) {
+  opts.oauth = { clientId: values['oauth-client-id'], clientSecret: values['oauth-client-secret'] };
+}
+
+const w = await startWarehouse(opts);
+process.stdout.write(`databricks-emulator host=${w.host} port=${w.port} path=${w.path} token=${w.token} ca=${w.caPath}\n`);
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  w.close().then(() => process.exit(0), (err: unknown) => {
+    process.stderr.write(`databricks-emulator: close failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,213 @@
+/**
+ * The simulated PI point catalog. Point metadata is a pure function of (seed, index) so 100,000
+ * tags cost no memory; only what the control API changes (renames, deletions, added tags) is stored.
+ */
+import { decodeWebId, encodeWebId, type WebIdType } from '../../../agent/pi/webid.js';
+import { hash32 } from './prng.js';
+
+export const SERVER_NAME = 'SIMPI';
+
+/** Generation behaviour of a tag; its PointType follows from it. */
+export type TagKind = 'FLOAT32' | 'FLOAT64' | 'INT32' | 'DIGITAL' | 'STRING' | 'TIMESTAMP' | 'FAST' | 'GAPPY' | 'BURST';
+export type PointType = 'Float32' | 'Float64' | 'Int32' | 'Digital' | 'String' | 'Timestamp';
+
+/** Tag index i has kind KIND_PATTERN[i % 20]: every kind appears within the first nine tags. */
+export const KIND_PATTERN: readonly TagKind[] = [
+  'FLOAT32', 'FLOAT64', 'INT32', 'DIGITAL', 'STRING', 'TIMESTAMP', 'FAST', 'GAPPY', 'BURST', 'FLOAT32',
+  'FLOAT32', 'FLOAT64', 'INT32', 'FLOAT32', 'DIGITAL', 'FLOAT32', 'FLOAT64', 'FLOAT32', 'FLOAT32', 'STRING',
+];
+
+export const POINT_TYPE: Record<TagKind, PointType> = {
+  FLOAT32: 'Float32', FLOAT64: 'Float64', INT32: 'Int32', DIGITAL: 'Digital', STRING: 'String',
+  TIMESTAMP: 'Timestamp', FAST: 'Float64', GAPPY: 'Float32', BURST: 'Float64',
+};
+
+export interface DigitalSet { name: string; states: string[] }
+export const DIGITAL_SETS: readonly DigitalSet[] = [
+  { name: 'Modes', states: ['Manual', 'Auto', 'Cascade', 'Off'] },
+  { name: 'OnOff', states: ['Off', 'On'] },
+  { name: 'AlarmState', states: ['Normal', 'Warning', 'Alarm', 'Trip'] },
+];
+
+const UNITS = ['°C', 'bar', 'm3/h', 'kg/h', '%', 'kPa', 'rpm', 'A'];
+const UNIT_NAMES: Record<string, string> = {
+  '°C': 'degree Celsius', bar: 'bar', 'm3/h': 'cubic meter per hour', 'kg/h': 'kilogram per hour',
+  '%': 'percent', kPa: 'kilopascal', rpm: 'revolutions per minute', A: 'ampere', count: 'count',
+};
+const POINT_SOURCES = ['OPC', 'OPC', 'MODBUS', 'CALC', 'OPC', 'MANUAL', 'MODBUS'];
+const AREAS = ['Reactor', 'Boiler', 'Compressor', 'Pump', 'Dryer', 'Mixer', 'Kiln', 'Furnace'];
+const MEASURES: Record<TagKind, string> = {
+  FLOAT32: 'temperature', FLOAT64: 'flow', INT32: 'cycle counter', DIGITAL: 'mode', STRING: 'operator note',
+  TIMESTAMP: 'last maintenance', FAST: 'vibration', GAPPY: 'lab sample', BURST: 'batch weight',
+};
+
+export interface TagMeta {
+  index: number;
+  /** PI point id (int32), stable across renames. */
+  id: number;
+  name: string;
+  kind: TagKind;
+  pointType: PointType;
+  pointClass: 'classic';
+  digitalSet?: DigitalSet;
+  /** UnitsAbbreviation; '' when none. */
+  units: string;
+  engineeringUnits: string;
+  descriptor: string;
+  pointSource: string;
+  span: number;
+  zero: number;
+  step: boolean;
+  future: false;
+  displayDigits: number;
+  /** Earliest simulated data, in units (1/65536 s); undefined = the simulator's history start. */
+  createdAt?: number;
+}
+
+interface AddedTag { name: string; kind: TagKind; createdAt: number }
+
+export class TagCatalog {
+  readonly serverGuid: string;
+  private readonly pad: number;
+  private readonly renamed = new Map<number, string>();
+  /** Upper-cased custom name → index, for renamed and added tags. */
+  private readonly byCustomName = new Map<string, number>();
+  private readonly deleted = new Set<number>();
+  private readonly added: AddedTag[] = [];
+
+  constructor(private readonly seed: number, readonly baseCount: number, serverGuid: string) {
+    this.serverGuid = serverGuid;
+    this.pad = Math.max(5, String(Math.max(0, baseCount - 1)).length);
+  }
+
+  /** Every index ever issued (including deleted ones), so callers loop `0..size()-1`. */
+  size(): number {
+    return this.baseCount + this.added.length;
+  }
+
+  exists(i: number): boolean {
+    return Number.isInteger(i) && i >= 0 && i < this.size() && !this.deleted.has(i);
+  }
+
+  /** Live tags in index order. */
+  *live(): Generator<number> {
+    for (let i = 0; i < this.size(); i++) if (!this.deleted.has(i)) yield i;
+  }
+
+  liveCount(): number {
+    return this.size() - this.deleted.size;
+  }
+
+  kind(i: number): TagKind {
+    if (i >= this.baseCount) return this.added[i - this.baseCount]!.kind;
+    return KIND_PATTERN[i % KIND_PATTERN.length]!;
+  }
+
+  /** Generated names read `SIM.<KIND>.<index>`, e.g. `SIM.FLOAT32.00000`. */
+  defaultName(i: number): string {
+    return `SIM.${this.kind(i)}.${String(i).padStart(this.pad, '0')}`;
+  }
+
+  name(i: number): string {
+    const r = this.renamed.get(i);
+    if (r !== undefined) return r;
+    if (i >= this.baseCount) return this.added[i - this.baseCount]!.name;
+    return this.defaultName(i);
+  }
+
+  path(i: number): string {
+    return `\\\\${SERVER_NAME}\\${this.name(i)}`;
+  }
+
+  webId(i: number, type: WebIdType = 'Full'): string {
+    const t = type === 'DefaultIDOnly' ? 'Full' : type === 'LocalIDOnly' ? 'IDOnly' : type;
+    return encodeWebId({ type: t, marker: 'DP', guids: [this.serverGuid], pointId: i + 1, name: this.path(i) });
+  }
+
+  meta(i: number): TagMeta {
+    const kind = this.kind(i);
+    const pointType = POINT_TYPE[kind];
+    const h = hash32(this.seed, i, 77);
+    let units = '';
+    if (pointType === 'Float32' || pointType === 'Float64') units = UNITS[h % UNITS.length]!;
+    else if (pointType === 'Int32') units = 'count';
+    const area = `${AREAS[Math.floor(i / 20) % AREAS.length]} ${1 + (Math.floor(i / 160) % 50)}`;
+    const m: TagMeta = {
+      index: i,
+      id: i + 1,
+      name: this.name(i),
+      kind,
+      pointType,
+      pointClass: 'classic',
+      units,
+      engineeringUnits: units === '' ? '' : (UNIT_NAMES[units] ?? units),
+      descriptor: `${area} ${MEASURES[kind]}`,
+      pointSource: POINT_SOURCES[i % POINT_SOURCES.length]!,
+      span: pointType === 'Int32' ? 1000000 : pointType === 'Digital' || pointType === 'String' || pointType === 'Timestamp' ? 0 : 200,
+      zero: 0,
+      step: pointType !== 'Float32' && pointType !== 'Float64',
+      future: false,
+      displayDigits: -5,
+    };
+    if (pointType === 'Digital') m.digitalSet = DIGITAL_SETS[Math.floor(i / 20) % DIGITAL_SETS.length]!;
+    if (i >= this.baseCount) m.createdAt = this.added[i - this.baseCount]!.createdAt;
+    return m;
+  }
+
+  /** Case-insensitive lookup by tag name (PI names are case-insensitive). */
+  indexByName(name: string): number | undefined {
+    const up = name.toUpperCase();
+    const custom = this.byCustomName.get(up);
+    if (custom !== undefined) return this.exists(custom) ? custom : undefined;
+    const m = /^SIM\.[A-Z0-9]+\.(\d+)$/.exec(up);
+    if (!m) return undefined;
+    const i = Number(m[1]);
+    if (i >= this.baseCount || this.renamed.has(i) || !this.exists(i)) return undefined;
+    return this.defaultName(i).toUpperCase() === up ? i : undefined;
+  }
+
+  /** `\\SIMPI\TAG` (or `SIMPI\TAG`) → index. */
+  indexByPath(path: string): number | undefined {
+    const p = path.replace(/^\\\\/, '');
+    const cut = p.indexOf('\\');
+    if (cut < 0) return undefined;
+    if (p.slice(0, cut).toUpperCase() !== SERVER_NAME) return undefined;
+    return this.indexByName(p.slice(cut + 1));
+  }
+
+  /**
+   * Full and IDOnly ids resolve by point id (they survive renames), PathOnly by path
+   * (fidelity §9). Returns undefined for a well-formed id of no live point; throws on garbage.
+   */
+  indexByWebId(webId: string): number | undefined {
+    const p = decodeWebId(webId);
+    if (p.marker !== 'DP') return undefined;
+    if (p.type === 'PathOnly') return p.name === undefined ? undefined : this.indexByPath(p.name);
+    if (p.guids[0] !== this.serverGuid || p.pointId === undefined) return undefined;
+    const i = p.pointId - 1;
+    return this.exists(i) ? i : undefined;
+  }
+
+  add(name: string, kind: TagKind, createdAt: number): number {
+    if (this.indexByName(name) !== undefined) throw new Error(`A point named '${name}' already exists.`);
+    const i = this.size();
+    this.added.push({ name, kind, createdAt });
+    this.byCustomName.set(name.toUpperCase(), i);
+    return i;
+  }
+
+  rename(i: number, newName: string): void {
+    if (!this.exists(i)) throw new Error(`No point with index ${i}.`);
+    const other = this.indexByName(newName);
+    if (other !== undefined && other !== i) throw new Error(`A point named '${newName}' already exists.`);
+    this.byCustomName.delete(this.name(i).toUpperCase());
+    this.renamed.set(i, newName);
+    this.byCustomName.set(newName.toUpperCase(), i);
+  }
+
+  remove(i: number): void {
+    if (!this.exists(i)) throw new Error(`No point with index ${i}.`);
+    this.byCustomName.delete(this.name(i).toUpperCase());
+    this.deleted.add(i);
+  }
+}

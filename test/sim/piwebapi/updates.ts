@@ -1,0 +1,140 @@
+/**
+ * Stream updates (fidelity §8): register a stream, poll with markers `<guid>_<seq>`. A marker
+ * remembers the clock and the control-API change sequence it was issued at; a poll returns what
+ * the clock advance appended since (Add) plus control-API changes behind it (Add/Update/Remove).
+ * Unknown registrations (expired, or the server restarted) → 404 "Cache not found"; a malformed
+ * marker or one never issued → 409 "Invalid marker supplied".
+ */
+import { randomUUID } from 'node:crypto';
+import { webIdTypeOf } from './fields.js';
+import { guard } from './discovery.js';
+import { errors, qAll, type Router, type SimRequest, type SimResponse } from './router.js';
+import { SimError, type Simulator } from './simulator.js';
+
+interface MarkerState { clock: number; change: number }
+interface Registration {
+  webId: string;
+  index: number;
+  attribute: boolean;
+  nextSeq: number;
+  markers: Map<number, MarkerState>;
+  lastUsed: number;
+}
+
+/** Markers unused for this long (wall time) expire, like the server's cache. */
+const EXPIRY_MS = 30 * 60 * 1000;
+const MAX_MARKERS = 64;
+
+export class UpdatesCache {
+  private readonly regs = new Map<string, Registration>();
+
+  constructor(private readonly sim: Simulator) {}
+
+  /** Drop every registration, as a PI Web API restart would. */
+  expireAll(): void {
+    this.regs.clear();
+  }
+
+  private newMarker(guid: string, r: Registration): string {
+    const seq = r.nextSeq++;
+    r.markers.set(seq, { clock: this.sim.nowUnits(), change: this.sim.changeMark() });
+    if (r.markers.size > MAX_MARKERS) r.markers.delete(r.markers.keys().next().value!);
+    r.lastUsed = Date.now();
+    return `${guid}_${seq}`;
+  }
+
+  register(req: SimRequest, webId: string): Record<string, unknown> {
+    const base = { Source: webId, SourceName: '', SourcePath: '' };
+    try {
+      const { index, attribute } = this.sim.resolveStream(webId);
+      // Markers are the one deliberately random output: a restarted simulator must never honour a
+      // marker an earlier one issued (fidelity §8, 404 "Cache not found").
+      const guid = randomUUID().replace(/-/g, '');
+      const r: Registration = { webId, index, attribute, nextSeq: 0, markers: new Map(), lastUsed: Date.now() };
+      this.regs.set(guid, r);
+      return { ...this.describe(req, r), Status: 'Succeeded', LatestMarker: this.newMarker(guid, r) };
+    } catch (err) {
+      if (!(err instanceof SimError)) throw err;
+      return { ...base, Status: 'Failed', Exception: { Errors: [err.message] } };
+    }
+  }
+
+  /** Source, SourceName, SourcePath of a registration: the attribute's for AF attributes, else the point's. */
+  private describe(req: SimRequest, r: Registration): { Source: string; SourceName: string; SourcePath: string } {
+    const attr = r.attribute ? this.sim.af?.describeAttribute?.(r.webId) : undefined;
+    if (r.attribute) return { Source: r.webId, SourceName: attr?.Name ?? this.sim.tagName(r.index), SourcePath: attr?.Path ?? this.sim.tagPath(r.index) };
+    return { Source: this.sim.tagWebId(r.index, webIdTypeOf(req)), SourceName: this.sim.tagName(r.index), SourcePath: this.sim.tagPath(r.index) };
+  }
+
+  /** A poll result, or a SimError with 404/409. */
+  retrieve(req: SimRequest, marker: string): Record<string, unknown> {
+    const m = /^([0-9a-f]{32})_(\d+)$/i.exec(marker);
+    if (!m) throw new SimError(409, `Invalid marker supplied: '${marker}'.`);
+    const guid = m[1]!.toLowerCase();
+    const r = this.regs.get(guid);
+    if (!r || Date.now() - r.lastUsed > EXPIRY_MS) {
+      this.regs.delete(guid);
+      throw new SimError(404, `Cache not found for marker '${marker}'.`);
+    }
+    const st = r.markers.get(Number(m[2]));
+    if (!st) throw new SimError(409, `Invalid marker supplied: '${marker}'.`);
+    if (!this.sim.tags.exists(r.index)) throw new SimError(404, `Cache not found for marker '${marker}': the stream no longer exists.`);
+    const events: Array<Record<string, unknown>> = [];
+    // Control-API changes at or behind the marker's clock; later ones are covered by the range read.
+    for (const c of this.sim.changes) {
+      if (c.seq <= st.change || c.tag !== r.index || c.t > st.clock) continue;
+      events.push({ Action: c.action, ...c.event });
+    }
+    const now = this.sim.nowUnits();
+    if (now > st.clock) {
+      for (const e of this.sim.events(r.index, st.clock + 1, now)) {
+        events.push({ Action: 'Add', ...this.sim.json(r.index, e), PreviousEventAction: 'PreviousEventArchived' });
+      }
+    }
+    return {
+      ...this.describe(req, r),
+      RequestedMarker: marker,
+      LatestMarker: this.newMarker(guid, r),
+      Status: 'Succeeded',
+      Events: events,
+    };
+  }
+}
+
+export function registerUpdateRoutes(router: Router, sim: Simulator): void {
+  const cache = new UpdatesCache(sim);
+  sim.updates = cache;
+
+  router.add('POST', '/streams/{webId}/updates', guard((req, p) => {
+    const r = cache.register(req, p.webId!);
+    if (r.Status === 'Failed') {
+      const msg = (r.Exception as { Errors: string[] }).Errors[0]!;
+      return { status: /invalid WebID/i.test(msg) ? 400 : 404, body: r };
+    }
+    return { status: 200, body: r };
+  }));
+
+  router.add('POST', '/streamsets/updates', guard((req) => {
+    const webIds = qAll(req, 'webId');
+    if (webIds.length === 0) throw new SimError(400, "The 'webId' parameter is required.");
+    return { status: 200, body: { Links: {}, Items: webIds.map((w) => cache.register(req, w)) } };
+  }));
+
+  router.add('GET', '/streams/updates/{marker}', guard((req, p) => ({ status: 200, body: cache.retrieve(req, p.marker!) })));
+
+  router.add('GET', '/streamsets/updates', (req): SimResponse => {
+    const markers = qAll(req, 'marker');
+    if (markers.length === 0) return errors(400, "The 'marker' parameter is required.");
+    const items: unknown[] = [];
+    for (const mk of markers) {
+      try {
+        items.push(cache.retrieve(req, mk));
+      } catch (err) {
+        if (!(err instanceof SimError)) throw err;
+        // A whole-call failure, as for one stream: the client re-registers (fidelity §8).
+        return errors(err.status, err.message);
+      }
+    }
+    return { status: 200, body: { Links: {}, Items: items } };
+  });
+}
