@@ -13,6 +13,7 @@ import type { Sink } from '../sinks/types.js';
 import { discoverTags, type TagMeta, type TagSelector } from '../sources/tags/discover.js';
 import { extractTimeseries, type ExtractResult } from '../sources/timeseries/extract.js';
 import { Store } from '../store/store.js';
+import { writeHeartbeat } from './heartbeat.js';
 import { BatchRecordedReader, openPi, parseTimeUs, piServerNowUs, PiPointDirectory } from './pi.js';
 
 export interface Agent {
@@ -174,6 +175,7 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
       if (r.paused) throw new AgentError('BUFFER_FULL', 'the outbound buffer is full: extraction paused until the sink catches up');
     });
   }
+  await attempt('heartbeat', async () => writeHeartbeat(agent.config, agent.store));
   if (agent.config.af) problems.push('af: Asset Framework extraction is not implemented yet');
   if (agent.config.event_frames) problems.push('event_frames: event frame extraction is not implemented yet');
   await attempt('sink', () => runSink(agent, signal));

@@ -13,6 +13,7 @@ import { backoffDelay } from '../sinks/forward.js';
 import { VERSION } from '../version.js';
 import { startControlServer, type ControlReply } from './control.js';
 import { openAgent, runSink, runTagsSource, runTimeseriesSource, type Agent } from './cycle.js';
+import { heartbeatIntervalMs, writeHeartbeat } from './heartbeat.js';
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -89,6 +90,17 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
     await tsCycle?.();
   })();
 
+  const beat = () => {
+    try {
+      writeHeartbeat(config, agent.store);
+    } catch (err) {
+      logger.warn({ err: describeError(err) }, 'cannot write the heartbeat row');
+    }
+  };
+  beat();
+  const heartbeat = setInterval(beat, heartbeatIntervalMs(config));
+  heartbeat.unref();
+
   const sinkLoop = track(sinkForever(agent, uploader, signal, (wake) => { wakeSink = wake; }));
 
   await new Promise<void>((resolve) => {
@@ -97,6 +109,7 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
   });
   logger.info('stopping: finishing in-flight work');
   for (const t of tasks) await t.stop();
+  clearInterval(heartbeat);
   wakeSink?.();
   await Promise.allSettled([...running, sinkLoop]);
   await control.close();
