@@ -72,7 +72,12 @@ function betterSqliteFor(nodeDir: string, version: string): string {
   const gyp = join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const gypCmd = existsSync(gyp) ? [process.execPath, gyp] : ['npx', 'node-gyp'];
   step(`compiling better-sqlite3 for Node ${version} (a minute or two)`);
-  run(gypCmd[0]!, [...gypCmd.slice(1), 'rebuild', '--release', `--target=${version}`, `--nodedir=${nodeDir}`], { cwd: dest });
+  // npm exports its own `nodedir` setting (this machine's npmrc points it at /usr) as
+  // npm_config_nodedir, which node-gyp prefers over --nodedir: override it.
+  const env = { ...process.env, npm_config_nodedir: nodeDir, npm_config_target: version };
+  run(gypCmd[0]!, [...gypCmd.slice(1), 'rebuild', '--release', `--target=${version}`, `--nodedir=${nodeDir}`], { cwd: dest, env });
+  const abi = readFileSync(join(dest, 'build', 'config.gypi'), 'utf8');
+  if (!abi.includes(`"nodedir": "${nodeDir}"`)) throw new Error(`better-sqlite3 was not built against Node ${version}'s headers (see ${join(dest, 'build', 'config.gypi')})`);
   return target;
 }
 
@@ -157,7 +162,8 @@ async function main(): Promise<void> {
     define: { PI_AGENT_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__piAgentImportMetaUrl' },
     inject: [join(root, 'scripts', 'sea-import-meta.mjs')],
     plugins: [seaAssets],
-    external: ['lz4', 'lz4-napi', '@duckdb/*', 'cpu-features', 'ssh2'],
+    // The driver's optional native SQL kernel is loaded lazily and only when asked for; the agent uses Thrift.
+    external: ['lz4', 'lz4-napi', '@duckdb/*', 'cpu-features', 'ssh2', '@databricks/databricks-sql-kernel-*'],
     logLevel: 'warning',
   });
 

@@ -6,7 +6,7 @@
  * Everything lives in ./demo-work (recreated on each run).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -21,12 +21,11 @@ const say = (s: string) => process.stdout.write(`\n== ${s}\n`);
 
 /** Runs the CLI as a child process; asynchronously, since the simulator and emulator live in this process. */
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  // The built CLI when `npm ci` built it (what `npx pi-agent` runs), else the TypeScript sources.
-  const built = path.join(root, 'dist', 'agent', 'cli', 'main.js');
-  const argv = existsSync(built) ? [built, ...args] : ['--import', 'tsx', path.join(root, 'agent', 'cli', 'main.ts'), ...args];
+  // The TypeScript sources, so the demo always runs the code of this checkout (dist/ may be stale).
+  const argv = ['--import', 'tsx', path.join(root, 'agent', 'cli', 'main.ts'), ...args];
   process.stdout.write(`$ pi-agent ${args.join(' ')}\n`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { cwd: work, env, stdio: 'inherit' });
+    const child = spawn(process.execPath, argv, { cwd: root, env, stdio: 'inherit' });
     child.on('exit', (code) => resolve(code ?? 1));
     child.on('error', () => resolve(1));
   });
@@ -77,6 +76,11 @@ tags:
 timeseries:
   start: "2026-01-01T00:00:00Z"
   lookback: 2h
+af:
+  databases: ['\\\\SIMAF\\Plant']
+event_frames:
+  databases: ['\\\\SIMAF\\Plant']
+  start: "2026-01-01T00:00:00Z"
 ${sinkYaml}`, { mode: 0o600 });
   say(`config: ${configFile}`);
 
@@ -93,6 +97,10 @@ ${sinkYaml}`, { mode: 0o600 });
       const sample = await warehouse.query(`SELECT t.name, s."timestamp", s.ordinal, s.value_double, s.value_int, s.value_string, s.digital_name, s.digital_code, s.is_system_state, s.good
         FROM pi.pi_timeseries s JOIN pi.pi_tags t USING (tag_webid) WHERE s.digital_name IS NOT NULL OR s.ordinal > 0 ORDER BY s."timestamp" LIMIT 8`);
       console.table(sample);
+      const af = await warehouse.query(`SELECT (SELECT count(*) FROM pi.pi_af_elements) AS af_elements, (SELECT max(depth) FROM pi.pi_af_elements) AS max_depth,
+        (SELECT count(*) FROM pi.pi_af_attributes) AS af_attributes, (SELECT count(*) FROM pi.pi_af_attributes WHERE point_webid IS NOT NULL) AS tag_attributes,
+        (SELECT count(*) FROM pi.pi_event_frames) AS event_frames, (SELECT count(*) FROM pi.pi_event_frames WHERE end_time IS NULL) AS open_frames`);
+      console.table(af);
     } else {
       const db = await DuckDBInstance.create(':memory:');
       const con = await db.connect();

@@ -256,9 +256,29 @@ function compareValues(a: unknown, b: unknown): number {
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
 }
 
+/** Numeric sort keys of one column: ranks for strings, values for numbers, NULL first. */
+function sortKeys(rows: Row[], column: string): Float64Array {
+  const keys = new Float64Array(rows.length);
+  let strings: Map<string, number> | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![column];
+    if (typeof v === 'string') (strings ??= new Map()).set(v, 0);
+  }
+  if (strings) {
+    // Code-unit order, like compareValues; ranks turn every string comparison into a number one.
+    const sorted = [...strings.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    sorted.forEach((v, rank) => strings!.set(v, rank));
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![column];
+    keys[i] = v === null || v === undefined ? -Infinity : typeof v === 'string' ? strings!.get(v)! : Number(v);
+  }
+  return keys;
+}
+
 /** A stable permutation sorting rows by `columns`, or undefined when they already are sorted. */
 function sortOrder(rows: Row[], columns: string[]): Uint32Array | undefined {
-  if (columns.length === 0) return undefined;
+  if (columns.length === 0 || rows.length < 2) return undefined;
   const cmp = (a: Row, b: Row): number => {
     for (const c of columns) {
       const d = compareValues(a[c], b[c]);
@@ -269,10 +289,26 @@ function sortOrder(rows: Row[], columns: string[]): Uint32Array | undefined {
   let sorted = true;
   for (let i = 1; i < rows.length && sorted; i++) if (cmp(rows[i - 1]!, rows[i]!) > 0) sorted = false;
   if (sorted) return undefined;
-  const idx = Array.from({ length: rows.length }, (_, i) => i);
-  // Array.prototype.sort is stable (ES2019), so equal keys keep their input order.
-  idx.sort((x, y) => cmp(rows[x]!, rows[y]!));
-  return Uint32Array.from(idx);
+  const keys = columns.map((c) => sortKeys(rows, c));
+  const idx = new Uint32Array(rows.length);
+  for (let i = 0; i < idx.length; i++) idx[i] = i;
+  // The index tie-break keeps rows of equal keys in input order (a stable sort).
+  if (keys.length === 1) {
+    const k0 = keys[0]!;
+    return idx.sort((x, y) => k0[x]! - k0[y]! || x - y);
+  }
+  const k0 = keys[0]!;
+  const k1 = keys[1]!;
+  const more = keys.slice(2);
+  return idx.sort((x, y) => {
+    const d = k0[x]! - k0[y]! || k1[x]! - k1[y]!;
+    if (d !== 0) return d;
+    for (const k of more) {
+      const e = k[x]! - k[y]!;
+      if (e !== 0) return e;
+    }
+    return x - y;
+  });
 }
 
 function writerProperties(schema: Schema): parquet.WriterProperties {

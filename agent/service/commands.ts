@@ -285,7 +285,7 @@ export async function reset(config: AgentConfig, io: { print: (t: string) => voi
       return EXIT.OK;
     }
     if (io.source !== 'timeseries') {
-      const prefixes = io.source === 'af' ? ['afe:', 'afa:', 'aft:', 'af:'] : ['ef:', 'efs:'];
+      const prefixes = io.source === 'af' ? ['afe:', 'afa:', 'aft:'] : ['ef:', 'efw:'];
       const keys = prefixes.flatMap((p) => [...store.getProgressByPrefix(p).keys()]);
       store.commitStep([], [], keys);
       io.print(`reset ${io.source}: progress cleared (${keys.length} entries); the next cycle re-reads it as upserts\n`);

@@ -10,6 +10,8 @@ import { parsePiTimestamp } from '../pi/time.js';
 import { DirectorySink } from '../sinks/directory.js';
 import { forwardAll, type ForwardResult } from '../sinks/forward.js';
 import type { Sink } from '../sinks/types.js';
+import { extractAf } from '../sources/af/extract.js';
+import { extractEventFrames } from '../sources/eventframes/extract.js';
 import { discoverTags, type TagMeta, type TagSelector } from '../sources/tags/discover.js';
 import { extractTimeseries, type ExtractResult } from '../sources/timeseries/extract.js';
 import { Store } from '../store/store.js';
@@ -151,6 +153,45 @@ export async function runSink(agent: Agent, signal?: AbortSignal): Promise<Forwa
   return r;
 }
 
+export async function runAfSource(agent: Agent, signal?: AbortSignal): Promise<Awaited<ReturnType<typeof extractAf>>> {
+  const af = agent.config.af;
+  if (!af) throw new AgentError('INTERNAL', 'af is not configured');
+  try {
+    const opts: Parameters<typeof extractAf>[0] = { site: agent.config.site, client: agent.client, store: agent.store, databases: af.databases };
+    if (signal) opts.signal = signal;
+    const r = await extractAf(opts);
+    if (!r.paused) agent.store.recordSourceSuccess('af', { lagSeconds: null });
+    agent.logger.info({ source: 'af', ...r }, r.paused ? 'AF cycle paused: buffer full' : 'AF cycle done');
+    return r;
+  } catch (err) {
+    agent.store.recordSourceError('af', describeError(err));
+    throw err;
+  }
+}
+
+export async function runEventFramesSource(agent: Agent, signal?: AbortSignal): Promise<Awaited<ReturnType<typeof extractEventFrames>>> {
+  const ef = agent.config.event_frames;
+  if (!ef) throw new AgentError('INTERNAL', 'event_frames is not configured');
+  try {
+    const server = clockServer(agent.config, knownTags(agent.store));
+    const nowUs = server ? await piServerNowUs(agent.client, agent.directory, server) : Date.now() * 1000;
+    const opts: Parameters<typeof extractEventFrames>[0] = {
+      site: agent.config.site, client: agent.client, store: agent.store, databases: ef.databases,
+      startUs: parsePiTimestamp(ef.start).us, nowUs,
+    };
+    if (ef.templates) opts.templates = ef.templates;
+    if (ef.categories) opts.categories = ef.categories;
+    if (signal) opts.signal = signal;
+    const r = await extractEventFrames(opts);
+    if (!r.paused) agent.store.recordSourceSuccess('event_frames', { lagSeconds: 0 });
+    agent.logger.info({ source: 'event_frames', ...r }, r.paused ? 'event frame cycle paused: buffer full' : 'event frame cycle done');
+    return r;
+  } catch (err) {
+    agent.store.recordSourceError('event_frames', describeError(err));
+    throw err;
+  }
+}
+
 export interface OnceResult {
   ok: boolean;
   problems: string[];
@@ -175,9 +216,19 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
       if (r.paused) throw new AgentError('BUFFER_FULL', 'the outbound buffer is full: extraction paused until the sink catches up');
     });
   }
+  if (agent.config.af) {
+    await attempt('af', async () => {
+      const r = await runAfSource(agent, signal);
+      if (r.paused) throw new AgentError('BUFFER_FULL', 'the outbound buffer is full: AF extraction paused until the sink catches up');
+    });
+  }
+  if (agent.config.event_frames) {
+    await attempt('event_frames', async () => {
+      const r = await runEventFramesSource(agent, signal);
+      if (r.paused) throw new AgentError('BUFFER_FULL', 'the outbound buffer is full: event frame extraction paused until the sink catches up');
+    });
+  }
   await attempt('heartbeat', async () => writeHeartbeat(agent.config, agent.store));
-  if (agent.config.af) problems.push('af: Asset Framework extraction is not implemented yet');
-  if (agent.config.event_frames) problems.push('event_frames: event frame extraction is not implemented yet');
   await attempt('sink', () => runSink(agent, signal));
   const left = agent.store.stats();
   if (left.sealed_batches > 0) problems.push(`sink: ${left.sealed_batches} batch(es) still buffered`);

@@ -12,7 +12,7 @@ import type { Logger } from '../observe/log.js';
 import { backoffDelay } from '../sinks/forward.js';
 import { VERSION } from '../version.js';
 import { startControlServer, type ControlReply } from './control.js';
-import { openAgent, runSink, runTagsSource, runTimeseriesSource, type Agent } from './cycle.js';
+import { openAgent, runAfSource, runEventFramesSource, runSink, runTagsSource, runTimeseriesSource, type Agent } from './cycle.js';
 import { heartbeatIntervalMs, writeHeartbeat } from './heartbeat.js';
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -81,13 +81,17 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
 
   tasks.push(schedule(config.tags_refresh, tagsCycle, { name: 'tags' }));
   if (tsCycle && config.timeseries) tasks.push(schedule(config.timeseries.schedule, tsCycle, { name: 'timeseries' }));
-  if (config.af) logger.warn('af: Asset Framework extraction is not implemented yet; the af section is ignored');
-  if (config.event_frames) logger.warn('event_frames: event frame extraction is not implemented yet; the event_frames section is ignored');
+  const afCycle = config.af ? cycle('af', () => runAfSource(agent, signal)) : undefined;
+  const efCycle = config.event_frames ? cycle('event_frames', () => runEventFramesSource(agent, signal)) : undefined;
+  if (afCycle && config.af) tasks.push(schedule(config.af.schedule, afCycle, { name: 'af' }));
+  if (efCycle && config.event_frames) tasks.push(schedule(config.event_frames.schedule, efCycle, { name: 'event_frames' }));
 
   // First cycle right away, not at the next cron tick.
   void (async () => {
     await tagsCycle();
     await tsCycle?.();
+    await afCycle?.();
+    await efCycle?.();
   })();
 
   const beat = () => {

@@ -57,6 +57,17 @@ t.test('rows are stably sorted by the clustering key; same-key rows keep their o
   t.equal(sealed.lastKey, JSON.stringify(['plant-a', 'B', 2, 0]));
 });
 
+t.test('sorting many rows matches a reference stable sort', async (t) => {
+  let seed = 7;
+  const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const rows = Array.from({ length: 3000 }, (_, i) => tsRow({ tag_webid: `W${rand(40)}`, timestamp: 1_780_000_000_000_000 + rand(200), value_int: i }));
+  const want = rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => (a.r.tag_webid! < b.r.tag_webid! ? -1 : a.r.tag_webid! > b.r.tag_webid! ? 1 : (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i))
+    .map((x) => x.r.value_int);
+  t.same(decodeBatch(encodeBatch(TS, rows)).map((r) => r.value_int), want);
+});
+
 t.test('encoding errors name the column', async (t) => {
   const code = { code: 'BATCH_ENCODE_FAILED' };
   t.throws(() => encodeBatch(TS, [tsRow({ tag_webid: null })]), { ...code, message: /column tag_webid is not nullable/ });

@@ -8,6 +8,7 @@
  * the digest turns the re-read into no rows at all.
  */
 import type { Row } from '../../batch/tables.js';
+import { PiError } from '../../errors.js';
 import { decodeProgress, encodeProgress, type StoredTagProgress, type TagProgress } from './digest.js';
 import { applyPage } from './page.js';
 import type { PiValueItem } from './values.js';
@@ -90,6 +91,17 @@ interface Cursor {
   maxCount: number;
 }
 
+/**
+ * The lower maxCount to try after PI refused one as over MaxReturnedItemsPerCall (fidelity §3):
+ * the limit PI names in its message, else half; undefined when it cannot go lower.
+ */
+export function lowerMaxCount(err: Error | undefined, maxCount: number): number | undefined {
+  if (!(err instanceof PiError) || err.code !== 'PI_LIMIT_EXCEEDED' || err.status !== 400 || maxCount <= 1) return undefined;
+  const named = /maximum allowed \((\d+)\)/i.exec(err.message);
+  const limit = named ? Number(named[1]) : 0;
+  return limit >= 1 && limit < maxCount ? limit : Math.max(1, Math.floor(maxCount / 2));
+}
+
 export const progressKey = (prefix: string, webId: string): string => `${prefix}${webId}`;
 
 export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResult> {
@@ -98,6 +110,8 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   const horizon = o.nowUs - o.lookbackUs;
   const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, paused: false, errors: new Map(), minPosUs: null };
   const positions = new Map<string, number | null>();
+  // The server's MaxReturnedItemsPerCall once PI has refused a larger maxCount: every later page asks at most this.
+  let serverCap = Number.POSITIVE_INFINITY;
 
   const queue: Cursor[] = [];
   for (const tag of o.tags) {
@@ -112,7 +126,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     const group = queue.splice(0, o.tagsPerRequest);
     // Keep one request's worth of values bounded: per-tag maxCount shrinks as the group grows.
     const share = Math.max(100, Math.floor(o.maxValuesPerRequest / Math.max(1, group.length)));
-    for (const c of group) c.maxCount = Math.max(c.maxCount === o.maxCount ? Math.min(o.maxCount, share) : c.maxCount, 1);
+    for (const c of group) c.maxCount = Math.max(Math.min(c.maxCount === o.maxCount ? Math.min(o.maxCount, share) : c.maxCount, serverCap), 1);
     return group;
   };
 
@@ -122,6 +136,13 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     const ingestedAt = Date.now() * 1000;
     group.forEach((c, i) => {
       const r = results[i];
+      const lower = r?.error ? lowerMaxCount(r.error, c.maxCount) : undefined;
+      if (lower !== undefined) {
+        // maxCount over the server's limit (400): ask this page again with fewer values.
+        serverCap = Math.min(serverCap, lower);
+        queue.push({ ...c, maxCount: lower });
+        return;
+      }
       if (!r || r.error) {
         result.errors.set(c.tag.webId, r?.error ?? new Error('no result for this stream'));
         return;
@@ -132,6 +153,11 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         horizon, ingestedAt, parseTime: o.parseTime,
       });
       if (page.kind === 'grow') {
+        if (page.maxCount > serverCap) {
+          // More events at one timestamp than the server returns in one call: cannot be paged by time.
+          result.errors.set(c.tag.webId, new PiError('PI_LIMIT_EXCEEDED', `more than ${c.maxCount} events share one timestamp and the server returns at most ${serverCap} per call`));
+          return;
+        }
         queue.push({ ...c, maxCount: page.maxCount });
         return;
       }

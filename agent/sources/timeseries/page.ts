@@ -49,10 +49,13 @@ interface Event {
 }
 
 export function applyPage(p: PageInput): PageResult {
-  let events: Event[] = p.items.map((item) => ({ ts: p.parseTime(item.Timestamp), item }));
   const truncated = p.items.length >= p.maxCount;
+  // PI resolves startTime more coarsely than 1 µs (PI time, fidelity §4), so a start of pos = t + 1 µs
+  // can return the event at t again. Everything before start is covered by earlier pages: drop it.
+  let events: Event[] = p.items.map((item) => ({ ts: p.parseTime(item.Timestamp), item })).filter((e) => e.ts >= p.start);
   let coveredEnd: number; // exclusive
   if (truncated) {
+    if (events.length === 0) return { kind: 'grow', maxCount: p.maxCount * 4 };
     const last = events[events.length - 1]!.ts;
     let cut = events.length;
     while (cut > 0 && events[cut - 1]!.ts === last) cut--;

@@ -1,0 +1,141 @@
+/**
+ * Reading AF collections from PI Web API: paging without silent caps (fidelity §6, §11), GETs
+ * grouped into `/batch` calls with every entry checked (§5), and WebID helpers (§9).
+ */
+import { createHash } from 'node:crypto';
+import { PiError } from '../../errors.js';
+import { postBatch } from '../../pi/batch.js';
+import type { PiClient } from '../../pi/client.js';
+import { buildQuery, type Query } from '../../pi/http.js';
+import type { BatchRequest, PiItems } from '../../pi/types.js';
+import { decodeWebId, encodeWebId } from '../../pi/webid.js';
+
+/** PI's default and usual page size for AF collections (fidelity §6). */
+export const PAGE_SIZE = 1000;
+
+/** Sub-requests per `/batch` call: keeps the request body far below the 4 MB limit (§5). */
+export const BATCH_SIZE = 200;
+
+/**
+ * The IDOnly form of a Full WebID (same object, no name payload). AF objects are keyed by it: a
+ * Full WebID embeds the path, so a rename or move of any ancestor would change every key below it
+ * (§9). PathOnly and malformed ids are returned unchanged.
+ */
+export function toIdOnly(webId: string): string {
+  let p;
+  try {
+    p = decodeWebId(webId);
+  } catch {
+    return webId;
+  }
+  if (p.type !== 'Full') return webId;
+  const { name: _name, ...rest } = p;
+  return encodeWebId({ ...rest, type: 'IDOnly' });
+}
+
+/** The WebID at the end of a `Links` URL (`.../elements/{webId}`), IDOnly; undefined when absent. */
+export function webIdFromLink(link: string | undefined): string | undefined {
+  if (!link) return undefined;
+  const path = link.split('?')[0]!.replace(/\/+$/, '');
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  if (!last) return undefined;
+  let id = last;
+  try {
+    id = decodeURIComponent(last);
+  } catch {
+    // WebIDs are URL-safe base64: a stray '%' is left as it came.
+  }
+  return toIdOnly(id);
+}
+
+/** A short stable digest of an object's content (change detection between snapshots). */
+export function contentHash(v: unknown): string {
+  return createHash('sha256').update(JSON.stringify(v)).digest('base64url').slice(0, 22);
+}
+
+/** `[a, b]` as JSON text; null for no array. */
+export function jsonList(v: unknown): string | null {
+  return Array.isArray(v) ? JSON.stringify(v) : null;
+}
+
+export function emptyToNull(s: string | undefined | null): string | null {
+  return s === undefined || s === null || s === '' ? null : s;
+}
+
+/**
+ * Every page of a collection: `startIndex` advances by what came back until a short page. PI
+ * truncates silently at `maxCount` (§11), so a full page always means "ask again".
+ */
+export async function* pages<T>(client: PiClient, path: string, query: Query, signal?: AbortSignal, pageSize = PAGE_SIZE): AsyncGenerator<T[]> {
+  for (let start = 0; ; ) {
+    signal?.throwIfAborted();
+    const res = await client.get<PiItems<T>>(path, { ...query, startIndex: start, maxCount: pageSize });
+    const items = itemsOf<T>(res, client.urlOf(path));
+    yield items;
+    if (items.length < pageSize) return;
+    start += items.length;
+  }
+}
+
+function itemsOf<T>(res: unknown, url: string): T[] {
+  const items = res !== null && typeof res === 'object' ? (res as { Items?: unknown }).Items : undefined;
+  if (!Array.isArray(items)) throw new PiError('PI_BAD_RESPONSE', `PI Web API answered ${url} without an Items array`, { url, retryable: true });
+  return items as T[];
+}
+
+export interface GetRequest {
+  path: string;
+  query?: Query;
+}
+
+export interface GetResult<T> {
+  status: number;
+  content: T | undefined;
+}
+
+/**
+ * GET each request through `/batch` (in chunks of BATCH_SIZE), results in request order. A failed
+ * sub-request throws, unless its status is in `tolerate` (e.g. 404 when checking that an object
+ * still exists): then it is returned with its status for the caller to decide.
+ */
+export async function batchGet<T>(client: PiClient, reqs: GetRequest[], tolerate: readonly number[] = [], signal?: AbortSignal): Promise<GetResult<T>[]> {
+  const out: GetResult<T>[] = [];
+  for (let i = 0; i < reqs.length; i += BATCH_SIZE) {
+    signal?.throwIfAborted();
+    const chunk = reqs.slice(i, i + BATCH_SIZE);
+    const body: Record<string, BatchRequest> = {};
+    chunk.forEach((r, j) => {
+      body[String(j + 1)] = { Method: 'GET', Resource: client.urlOf(r.path) + buildQuery(r.query) };
+    });
+    const res = await postBatch(client, body);
+    chunk.forEach((_r, j) => {
+      const e = res[String(j + 1)]!;
+      if (e.error && !tolerate.includes(e.status)) throw e.error;
+      out.push({ status: e.status, content: e.content as T | undefined });
+    });
+  }
+  return out;
+}
+
+/** All items of a collection for many owners: first pages through `/batch`, further pages one by one. */
+export async function batchItems<T>(client: PiClient, reqs: GetRequest[], signal?: AbortSignal): Promise<T[][]> {
+  const first = await batchGet<PiItems<T>>(client, reqs.map((r) => ({ path: r.path, query: { ...r.query, startIndex: 0, maxCount: PAGE_SIZE } })), [], signal);
+  const out: T[][] = [];
+  for (let i = 0; i < reqs.length; i++) {
+    const items = [...itemsOf<T>(first[i]!.content, client.urlOf(reqs[i]!.path))];
+    if (items.length >= PAGE_SIZE) {
+      // A full first page: the rest comes page by page (rare: an owner with 1000+ attributes).
+      let start = items.length;
+      for (;;) {
+        signal?.throwIfAborted();
+        const res = await client.get<PiItems<T>>(reqs[i]!.path, { ...reqs[i]!.query, startIndex: start, maxCount: PAGE_SIZE });
+        const more = itemsOf<T>(res, client.urlOf(reqs[i]!.path));
+        items.push(...more);
+        start += more.length;
+        if (more.length < PAGE_SIZE) break;
+      }
+    }
+    out.push(items);
+  }
+  return out;
+}

@@ -1,0 +1,378 @@
+/**
+ * Benchmark suite (issue 7). The simulator and the warehouse emulator run in this process; the agent,
+ * the naive connector and the ceiling clients each run as a child process (scripts/bench/child.ts),
+ * so every peak RSS is that process's own. Prints figures; asserts nothing.
+ *
+ *   npm run bench -- [--quick] [--json] [--tags 30000] [--hours 1] [--backfill-tags 1000]
+ *                    [--backfill-days 30] [--naive-tags 100] [--lookback 10m] [--only a,b] [--profile DIR]
+ *
+ * The simulator has no regular-rate tag kind: every scenario uses its realistic mix (1 in 20 tags is a
+ * ~4 values/s FAST tag, the others one value per 5 s to 30 min), about 750 values per tag-hour, i.e.
+ * close to the issue's 5-second data on average (720 per tag-hour). The deep backfill selects the
+ * FLOAT32 tags only (one value per 10–180 s, ~38 per hour), the nearest to 1-minute data.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { startWarehouse } from '../test/sim/databricks/server.js';
+import { startSimulator, type RunningSim } from '../test/sim/piwebapi/server.js';
+import { KIND_PATTERN } from '../test/sim/piwebapi/tags.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CHILD_SRC = path.join(here, 'bench', 'child.ts');
+// The children run as one esbuild bundle (as the single binary does), not under tsx: the tsx
+// loader alone adds ~30 MB of RSS and its transpile time to every measured process. The bundle
+// sits under node_modules so its external packages resolve.
+const CHILD = path.join(here, '..', 'node_modules', '.cache', 'pi-agent-bench', 'child.mjs');
+
+interface ChildOut {
+  values: number;
+  requests: number;
+  bytes_received: number;
+  work_s: number;
+  peak_rss_mb: number;
+  cpu_s: number;
+  wall_s: number;
+  extra?: Record<string, unknown>;
+}
+
+export interface ScenarioResult {
+  name: string;
+  tags: number;
+  values: number;
+  values_per_s: number | null;
+  requests: number | null;
+  naive_values_per_s: number | null;
+  naive_requests: number | null;
+  ceiling_values_per_s: number | null;
+  peak_rss_mb: number | null;
+  bytes_per_value: number | null;
+  json_bytes_per_value: number | null;
+  wall_s: number;
+  [k: string]: unknown;
+}
+
+interface Target { target: string; scenario: string; figure: string; met: boolean }
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    tags: { type: 'string' },
+    hours: { type: 'string' },
+    'backfill-tags': { type: 'string' },
+    'backfill-days': { type: 'string' },
+    'naive-tags': { type: 'string' },
+    lookback: { type: 'string', default: '10m' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const quick = argv.quick === true;
+const TAGS = Number(argv.tags ?? (quick ? 200 : 30000));
+const HOURS = Number(argv.hours ?? 1);
+const BF_TAGS = Number(argv['backfill-tags'] ?? (quick ? 40 : 1000));
+const BF_DAYS = Number(argv['backfill-days'] ?? (quick ? 2 : 30));
+const NAIVE_TAGS = Math.min(TAGS, Number(argv['naive-tags'] ?? (quick ? 20 : 100)));
+const ONLY = argv.only ? new Set(argv.only.split(',')) : undefined;
+const want = (s: string): boolean => !ONLY || ONLY.has(s);
+
+const NOW = '2026-01-02T00:00:00Z';
+const NOW_MS = Date.parse(NOW);
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+const log = (s: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`); };
+const round = (x: number | null, d = 1): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'pi-agent-bench-'));
+
+let childSeq = 0;
+
+function runChild(mode: string, args: unknown, env: Record<string, string> = {}): Promise<ChildOut> {
+  const node: string[] = [];
+  if (argv.profile && mode.startsWith('agent')) node.unshift('--cpu-prof', `--cpu-prof-dir=${path.resolve(argv.profile)}`);
+  // Arguments go through a file: thousands of WebIDs exceed the argv limit (E2BIG).
+  const argFile = path.join(work, `args-${++childSeq}.json`);
+  writeFileSync(argFile, JSON.stringify(args));
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...node, CHILD, mode, `@${argFile}`], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`bench child ${mode} exited with ${code}`));
+      const line = out.trim().split('\n').pop() ?? '';
+      resolve({ ...(JSON.parse(line) as Omit<ChildOut, 'wall_s'>), wall_s: (performance.now() - t0) / 1000 });
+    });
+  });
+}
+
+interface ConfigOpts { dir: string; piUrl: string; start: string; nameFilter: string; sink?: string }
+
+function writeConfig(o: ConfigOpts, file = 'agent.yaml'): string {
+  mkdirSync(o.dir, { recursive: true });
+  const f = path.join(o.dir, file);
+  const yaml = `site: bench
+state_dir: ${JSON.stringify(path.join(o.dir, 'state'))}
+log: { level: warn, file: ${JSON.stringify(path.join(o.dir, 'agent.log'))} }
+pi:
+  url: ${o.piUrl}
+  auth: { type: anonymous }
+  concurrency: 4
+  max_count: 10000
+  tags_per_request: 200
+tags:
+  - { dataserver: SIMPI, name_filter: ${JSON.stringify(o.nameFilter)} }
+timeseries:
+  start: ${JSON.stringify(o.start)}
+  lookback: ${argv.lookback}
+  schedule: "*/1 * * * *"
+buffer:
+  max_bytes: 50GB
+${o.sink ?? `sink: { type: directory, path: ${JSON.stringify(path.join(o.dir, 'out'))} }`}
+`;
+  writeFileSync(f, yaml);
+  chmodSync(f, 0o600);
+  return f;
+}
+
+/** WebIDs of the tags the agent selects, in the simulator's own encoding. */
+function webIds(sim: RunningSim, filter: (i: number) => boolean, limit = Infinity): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < sim.sim.tags.size() && out.length < limit; i++) if (filter(i)) out.push(sim.sim.tags.webId(i));
+  return out;
+}
+
+async function ceilingFor(sim: RunningSim, ids: string[], windows: [string, string][], rows: number, dir: string): Promise<{ http: ChildOut; sqlite: ChildOut }> {
+  log(`ceiling: HTTP fetch-and-discard of ${ids.length} tags`);
+  const http = await runChild('ceiling-http', { url: sim.url, webIds: ids, windows, tagsPerRequest: 200, maxCount: 150000, concurrency: 4 });
+  log(`ceiling: SQLite raw insert of ${Math.min(rows, 2_000_000)} rows`);
+  const sqlite = await runChild('ceiling-sqlite', { rows: Math.max(1000, Math.min(rows, 2_000_000)), dir });
+  return { http, sqlite };
+}
+
+const results: ScenarioResult[] = [];
+const targets: Target[] = [];
+
+function agentRow(name: string, tags: number, a: ChildOut): ScenarioResult {
+  const x = a.extra ?? {};
+  const rows = Number(x.buffered_rows ?? 0);
+  return {
+    name, tags, values: a.values,
+    values_per_s: round(a.values / a.work_s, 0),
+    requests: a.requests,
+    naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null,
+    peak_rss_mb: round(a.peak_rss_mb),
+    bytes_per_value: rows > 0 ? round(Number(x.buffered_bytes) / rows, 2) : null,
+    json_bytes_per_value: a.values > 0 ? round(a.bytes_received / a.values, 1) : null,
+    wall_s: round(a.wall_s, 1)!,
+    work_s: round(a.work_s, 2),
+    cpu_s: round(a.cpu_s, 1),
+    values_per_cpu_s: round(a.values / a.cpu_s, 0),
+    values_per_tag_hour: null,
+    batches: x.batches ?? null,
+    errors: x.errors ?? null,
+  };
+}
+
+/** Catch-up of `tags` × `hours`; keeps the simulator and state for steady state and upload when asked. */
+async function catchUp(name: string, tags: number, hours: number, withBaselines: boolean): Promise<{ sim: RunningSim; dir: string; cfg: string; row: ScenarioResult }> {
+  const dir = path.join(work, name);
+  const startMs = NOW_MS - hours * 3600_000;
+  const sim = await startSimulator({ port: 0, tags, seed: 7, historyStart: iso(startMs - 24 * 3600_000), now: NOW });
+  const cfg = writeConfig({ dir, piUrl: sim.url, start: iso(startMs), nameFilter: '*' });
+  log(`${name}: agent extracting ${tags} tags × ${hours} h`);
+  const a = await runChild('agent-extract', { config: cfg });
+  const row = agentRow(name, tags, a);
+  row.values_per_tag_hour = round(a.values / tags / hours, 0);
+  row.tags_s = round(Number(a.extra?.tags_s ?? 0), 2);
+  if (withBaselines) {
+    const naiveIds = webIds(sim, () => true, NAIVE_TAGS);
+    log(`${name}: naive connector over ${naiveIds.length} tags (sample)`);
+    const n = await runChild('naive', { url: sim.url, webIds: naiveIds, start: iso(startMs), end: NOW, dir: path.join(dir, 'naive') });
+    row.naive_values_per_s = round(n.values / n.work_s, 0);
+    row.naive_requests = Math.round((n.requests * tags) / naiveIds.length);
+    row.naive_sample_tags = naiveIds.length;
+    row.naive_sample_requests = n.requests;
+    row.naive_peak_rss_mb = round(n.peak_rss_mb);
+    row.naive_values_per_cpu_s = round(n.values / n.cpu_s, 0);
+    // One-hour windows: a FAST tag's hour (~13,000 values) stays under the 150,000 maxCount.
+    const windows: [string, string][] = [];
+    for (let t = startMs; t < NOW_MS; t += 3600_000) windows.push([iso(t), iso(Math.min(NOW_MS, t + 3600_000))]);
+    const { http, sqlite } = await ceilingFor(sim, webIds(sim, () => true), windows, a.values, path.join(dir, 'ceiling'));
+    const h = http.values / http.work_s;
+    const s = sqlite.values / sqlite.work_s;
+    row.ceiling_http_values_per_s = round(h, 0);
+    row.ceiling_sqlite_values_per_s = round(s, 0);
+    row.ceiling_values_per_s = round(Math.min(h, s), 0);
+    row.ceiling_http_values = http.values;
+    row.ceiling_http_client_values_per_cpu_s = round(http.values / http.cpu_s, 0);
+    row.fraction_of_ceiling = round(a.values / a.work_s / Math.min(h, s), 3);
+    row.x_naive = row.naive_values_per_s ? round(a.values / a.work_s / row.naive_values_per_s, 1) : null;
+  }
+  results.push(row);
+  return { sim, dir, cfg, row };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const machine = {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    mem_gb: round(os.totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadavg_at_start: os.loadavg().map((x) => round(x, 2)),
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    params: { tags: TAGS, hours: HOURS, backfill_tags: BF_TAGS, backfill_days: BF_DAYS, naive_sample_tags: NAIVE_TAGS, lookback: argv.lookback },
+  };
+  log(`work dir ${work}`);
+  await build({ entryPoints: [CHILD_SRC], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: CHILD, logLevel: 'warning' });
+  let catchUpRate: number | null = null;
+
+  if (want('catch-up') || want('steady') || want('upload')) {
+    // Memory must stay flat as the data grows: the same run at half the tags first.
+    if (want('catch-up')) {
+      const half = await catchUp('catch-up-half', Math.max(20, Math.round(TAGS / 2)), HOURS, false);
+      await half.sim.close();
+    }
+    const full = await catchUp('catch-up', TAGS, HOURS, want('catch-up'));
+    catchUpRate = full.row.values_per_s;
+    const x = full.row;
+    if (want('catch-up')) {
+      targets.push({ target: 'catch-up ≥ 20x naive', scenario: 'catch-up', figure: `${x.x_naive}x (${x.values_per_s} vs ${x.naive_values_per_s} values/s)`, met: Number(x.x_naive) >= 20 });
+      targets.push({ target: 'catch-up ≥ 50% of ceiling', scenario: 'catch-up', figure: `${round(Number(x.fraction_of_ceiling) * 100, 0)}% of ${x.ceiling_values_per_s} values/s`, met: Number(x.fraction_of_ceiling) >= 0.5 });
+      const bpv = x.bytes_per_value;
+      targets.push({ target: 'batch files ≤ 6 bytes/value', scenario: 'catch-up', figure: `${bpv} B/value (JSON ${x.json_bytes_per_value} B/value)`, met: bpv !== null && bpv <= 6 });
+    }
+
+    if (want('steady')) {
+      full.sim.sim.advance('1m');
+      log(`steady: one 1-minute cycle of ${TAGS} tags (lookback ${argv.lookback})`);
+      const s = await runChild('agent-extract', { config: full.cfg, skipTags: true });
+      const row = agentRow('steady-state', TAGS, s);
+      // Buffer rows/bytes are cumulative with the catch-up still buffered: not this cycle's.
+      row.bytes_per_value = null;
+      row.requests = Number(s.extra?.timeseries_requests ?? s.requests);
+      row.all_requests = s.requests;
+      row.cycle_s = round(s.work_s, 2);
+      row.tags_per_request = round(TAGS / Number(row.requests), 0);
+      results.push(row);
+      targets.push({ target: 'steady ≤ 1 request per 200 tags per cycle', scenario: 'steady-state', figure: `${row.requests} requests for ${TAGS} tags (1 per ${row.tags_per_request}), ${row.cycle_s} s per cycle`, met: Number(row.requests) <= Math.ceil(TAGS / 200) });
+    }
+
+    if (want('upload')) {
+      log('upload: starting the warehouse emulator');
+      const wh = await startWarehouse({ dataDir: path.join(full.dir, 'warehouse') });
+      try {
+        const sink = `sink:
+  type: databricks
+  host: 127.0.0.1
+  port: ${wh.port}
+  http_path: ${wh.path}
+  auth: { type: token, token: \${BENCH_DBX_TOKEN} }
+  ca: ${JSON.stringify(wh.caPath)}
+  catalog: main
+  schema: pi
+  volume: pi_agent
+  max_upload_bytes: 256MB`;
+        const cfg = writeConfig({ dir: full.dir, piUrl: full.sim.url, start: iso(NOW_MS - HOURS * 3600_000), nameFilter: '*', sink }, 'agent-upload.yaml');
+        log('upload: agent sink pass into the emulator');
+        const u = await runChild('agent-sink', { config: cfg }, { BENCH_DBX_TOKEN: wh.token });
+        const committed = await wh.query('SELECT count(*) AS n FROM pi.pi_timeseries');
+        const row: ScenarioResult = {
+          name: 'upload', tags: TAGS, values: u.values, values_per_s: round(u.values / u.work_s, 0), requests: null,
+          naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null, peak_rss_mb: round(u.peak_rss_mb),
+          bytes_per_value: Number(u.extra?.rows_before) > 0 ? round(Number(u.extra?.bytes_before) / Number(u.extra?.rows_before), 2) : null,
+          json_bytes_per_value: null, wall_s: round(u.wall_s, 1)!, work_s: round(u.work_s, 2), cpu_s: round(u.cpu_s, 1),
+          units: u.extra?.units ?? null, rows_left: u.extra?.rows_left ?? null, warehouse_rows: Number(committed[0]?.n ?? 0),
+        };
+        results.push(row);
+        targets.push({ target: 'upload ≥ catch-up rate', scenario: 'upload', figure: `${row.values_per_s} vs ${catchUpRate} values/s`, met: Number(row.values_per_s) >= Number(catchUpRate) });
+      } finally {
+        await wh.close();
+      }
+    }
+    await full.sim.close();
+  }
+
+  if (want('backfill')) {
+    // Enough simulator tags that BF_TAGS of them are FLOAT32 (7 of every 20).
+    const perCycle = KIND_PATTERN.filter((k) => k === 'FLOAT32').length;
+    const simTags = Math.ceil((BF_TAGS * KIND_PATTERN.length) / perCycle);
+    const dir = path.join(work, 'backfill');
+    const startMs = NOW_MS - BF_DAYS * 86400_000;
+    const sim = await startSimulator({ port: 0, tags: simTags, seed: 7, historyStart: iso(startMs - 86400_000), now: NOW });
+    try {
+      const cfg = writeConfig({ dir, piUrl: sim.url, start: iso(startMs), nameFilter: 'SIM.FLOAT32.*' });
+      log(`backfill: agent extracting ${BF_TAGS} FLOAT32 tags × ${BF_DAYS} days`);
+      const a = await runChild('agent-extract', { config: cfg });
+      const row = agentRow('deep-backfill', Number(a.extra?.tags_discovered ?? BF_TAGS), a);
+      row.values_per_tag_hour = round(a.values / Number(row.tags) / (BF_DAYS * 24), 1);
+      const ids = webIds(sim, (i) => KIND_PATTERN[i % KIND_PATTERN.length] === 'FLOAT32');
+      const naiveIds = ids.slice(0, Math.max(1, Math.round(NAIVE_TAGS / 4)));
+      log(`backfill: naive connector over ${naiveIds.length} tags (sample)`);
+      const n = await runChild('naive', { url: sim.url, webIds: naiveIds, start: iso(startMs), end: NOW, dir: path.join(dir, 'naive') });
+      row.naive_values_per_s = round(n.values / n.work_s, 0);
+      row.naive_requests = Math.round((n.requests * ids.length) / naiveIds.length);
+      row.naive_sample_tags = naiveIds.length;
+      const windows: [string, string][] = [];
+      for (let t = startMs; t < NOW_MS; t += 86400_000) windows.push([iso(t), iso(Math.min(NOW_MS, t + 86400_000))]);
+      const { http, sqlite } = await ceilingFor(sim, ids, windows, a.values, path.join(dir, 'ceiling'));
+      const h = http.values / http.work_s;
+      const s = sqlite.values / sqlite.work_s;
+      row.ceiling_http_values_per_s = round(h, 0);
+      row.ceiling_sqlite_values_per_s = round(s, 0);
+      row.ceiling_values_per_s = round(Math.min(h, s), 0);
+      row.fraction_of_ceiling = round(a.values / a.work_s / Math.min(h, s), 3);
+      row.x_naive = row.naive_values_per_s ? round(a.values / a.work_s / row.naive_values_per_s, 1) : null;
+      results.push(row);
+    } finally {
+      await sim.close();
+    }
+  }
+
+  const rssMax = Math.max(...results.map((r) => r.peak_rss_mb ?? 0));
+  targets.push({ target: 'peak RSS ≤ 250 MB in every scenario', scenario: 'all', figure: results.map((r) => `${r.name} ${r.peak_rss_mb} MB`).join(', '), met: rssMax <= 250 });
+  const half = results.find((r) => r.name === 'catch-up-half');
+  const full = results.find((r) => r.name === 'catch-up');
+  if (half && full) {
+    targets.push({ target: 'memory flat as data grows', scenario: 'catch-up', figure: `${half.values} values: ${half.peak_rss_mb} MB; ${full.values} values: ${full.peak_rss_mb} MB`, met: Number(full.peak_rss_mb) <= Number(half.peak_rss_mb) * 1.25 + 10 });
+  }
+
+  const report = { machine, scenarios: results, targets, total_wall_s: round((performance.now() - t0) / 1000, 1) };
+  if (argv.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else printTable(report.scenarios, targets, machine, report.total_wall_s);
+  if (!argv.keep) rmSync(work, { recursive: true, force: true });
+  else log(`kept ${work}`);
+}
+
+function printTable(rows: ScenarioResult[], tg: Target[], machine: Record<string, unknown>, total: number | null): void {
+  const cols: [string, (r: ScenarioResult) => unknown][] = [
+    ['scenario', (r) => r.name], ['tags', (r) => r.tags], ['values', (r) => r.values], ['values/s', (r) => r.values_per_s],
+    ['requests', (r) => r.requests], ['naive v/s', (r) => r.naive_values_per_s], ['naive req', (r) => r.naive_requests],
+    ['ceiling v/s', (r) => r.ceiling_values_per_s], ['of ceiling', (r) => r.fraction_of_ceiling ?? null], ['v/cpu-s', (r) => r.values_per_cpu_s ?? null], ['RSS MB', (r) => r.peak_rss_mb],
+    ['B/value', (r) => r.bytes_per_value], ['JSON B/value', (r) => r.json_bytes_per_value], ['wall s', (r) => r.wall_s],
+  ];
+  const cells = rows.map((r) => cols.map(([, f]) => { const v = f(r); return v === null || v === undefined ? '-' : String(v); }));
+  const widths = cols.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((s, i) => (i === 0 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
+  const out = [line(cols.map(([h]) => h)), ...cells.map(line), ''];
+  for (const t of tg) out.push(`${t.met ? 'MET    ' : 'NOT MET'}  ${t.target}: ${t.figure}`);
+  out.push('', `machine: ${JSON.stringify(machine)}`, `total ${total} s`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  if (results.length > 0) process.stderr.write(`bench: results so far: ${JSON.stringify(results)}\n`);
+  if (!argv.keep) rmSync(work, { recursive: true, force: true });
+  process.exit(1);
+});
+

@@ -1,0 +1,198 @@
+/**
+ * SIGKILL of the agent at random points of time-series extraction and upload, then a restart, over
+ * and over: the directory sink's change log applied in order equals the simulator's archive exactly,
+ * with no insert of an event twice (applyChangeLog throws on a duplicate insert). New data arrives
+ * between runs, so every run has extraction and upload work to be killed in.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import t from 'tap';
+import { bareLogger } from '../../agent/observe/log.js';
+import { openAgent, runOnce } from '../../agent/service/cycle.js';
+import { landedTable } from '../helpers/landed.js';
+import { applyChangeLog, readChangeLog, type LandedRow } from '../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv } from '../helpers/agent-env.js';
+import { prng } from '../sim/piwebapi/af-util.js';
+import { startSimulator } from '../sim/piwebapi/server.js';
+
+const START = '2026-01-01T00:00:00Z';
+const KILLS = 20;
+const SOURCE = fileURLToPath(new URL('./timeseries-crash-child.ts', import.meta.url));
+// Bundled once (packages external): a child starts far faster than with `--import tsx`.
+const CACHE = fileURLToPath(new URL('../../node_modules/.cache/pi-agent-tests/', import.meta.url));
+const CHILD = path.join(CACHE, `timeseries-crash-child-${process.pid}.mjs`);
+
+/** `ms`: from `open` (the agent is open) to exit. */
+interface ChildRun { code: number | null; signal: string | null; done: boolean; ms: number }
+
+t.test('a tag left behind for longer than the lookback resumes exactly at its position (no re-insert of the event at it)', async (t) => {
+  // What a killed run leaves: a tag whose last read ended at now = N0 is not read again until PI's
+  // clock is well past N0 + lookback, so it resumes at its position N0 + 1 µs. PI's clock has a
+  // coarser resolution than 1 µs (the simulator: ms), so that startTime may come back with the
+  // event at exactly N0 again; it was sent already and must not be inserted twice.
+  const sim = await startSimulator({ port: 0, tags: 3, seed: 7, historyStart: START, now: '2026-01-01T00:30:00Z' });
+  const env = makeAgentEnv(({ outDir, stateDir }) => `
+site: plant-a
+state_dir: ${stateDir}
+log: { level: silent }
+pi:
+  url: ${sim.url}
+  auth: { type: anonymous }
+tags:
+  - { dataserver: SIMPI, name_filter: "*" }
+timeseries:
+  start: "${START}"
+  lookback: 2m
+sink:
+  type: directory
+  path: ${outDir}
+`);
+  t.teardown(async () => {
+    await sim.close();
+    env.cleanup();
+  });
+  const once = async () => {
+    const agent = await openAgent(env.config(), bareLogger('silent'));
+    try {
+      return await runOnce(agent);
+    } finally {
+      await agent.close();
+    }
+  };
+  sim.sim.insertEvent(0, { timestamp: sim.sim.nowIso(), value: 12.5 });
+  t.same(await once(), { ok: true, problems: [] });
+  sim.sim.advance('5m');
+  t.same(await once(), { ok: true, problems: [] });
+  const log = await readChangeLog(env.outDir, 'pi_timeseries');
+  t.doesNotThrow(() => applyChangeLog('pi_timeseries', log), 'no duplicate insert');
+  const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries').catch(() => new Map<string, LandedRow>())).values());
+  for (let i = 0; i < 3; i++) {
+    const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
+    t.same(landed.get(idOnly(sim.sim.tagWebId(i))) ?? [], want, `${sim.sim.tagName(i)}: ${want.length} events equal the archive`);
+  }
+});
+
+t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equals the archive, no duplicates`, async (t) => {
+  // Each child needs a couple of seconds to start on a busy 2-core machine, 20+ times.
+  t.setTimeout(480_000);
+  mkdirSync(CACHE, { recursive: true });
+  buildSync({ entryPoints: [SOURCE], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: CHILD, logLevel: 'error' });
+  t.teardown(() => rmSync(CHILD, { force: true }));
+
+  // 16 tags: two FAST ones (~200 events/min each) make every run last long enough to be killed in.
+  const sim = await startSimulator({ port: 0, tags: 16, seed: 31, historyStart: START, now: '2026-01-01T00:40:00Z' });
+  const env = makeAgentEnv(({ outDir, stateDir }) => `
+site: plant-a
+state_dir: ${stateDir}
+log: { level: silent }
+pi:
+  url: ${sim.url}
+  auth: { type: anonymous }
+  max_count: 200
+  tags_per_request: 4
+tags:
+  - { dataserver: SIMPI, name_filter: "*" }
+timeseries:
+  start: "${START}"
+  lookback: 2m
+sink:
+  type: directory
+  path: ${outDir}
+`);
+  t.teardown(async () => {
+    await sim.close();
+    env.cleanup();
+  });
+
+  const children = new Set<ReturnType<typeof spawn>>();
+  t.teardown(() => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+  const runChild = (killAfterMs?: number): Promise<ChildRun> =>
+    new Promise((resolve, reject) => {
+      let openAt = 0;
+      const child = spawn(process.execPath, [CHILD, env.configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.add(child);
+      let out = '';
+      let timer: NodeJS.Timeout | undefined;
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (openAt === 0 && out.includes('open')) openAt = Date.now();
+        if (killAfterMs !== undefined && timer === undefined && out.includes('open')) {
+          timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        }
+      });
+      child.on('error', reject);
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        if (timer) clearTimeout(timer);
+        resolve({ code, signal, done: out.includes('done '), ms: openAt === 0 ? 0 : Date.now() - openAt });
+      });
+    });
+
+  const seed = Number(process.env['TS_CRASH_SEED'] ?? Date.now() % 100000);
+  t.comment(`seed ${seed} (TS_CRASH_SEED to repeat)`);
+  const rnd = prng(seed);
+  // Kill delays are uniform over [0, span): start with a guess, then learn a run's length (open to
+  // exit, extraction and upload) from the runs that finish before their kill.
+  let span = 2500;
+  const deadline = Date.now() + 400_000;
+  let kills = 0;
+  let completed = 0;
+  const delays: number[] = [];
+  for (let i = 0; kills < KILLS && i < KILLS * 3 && Date.now() < deadline; i++) {
+    const delay = Math.floor(rnd() * span);
+    const r = await runChild(delay);
+    if (r.signal === 'SIGKILL') {
+      kills++;
+      delays.push(delay);
+    } else {
+      // The run finished before the kill: new data makes the next one longer.
+      completed++;
+      t.equal(r.code, 0, `run ${i + 1} finished before its kill at ${delay} ms and was ok`);
+      span = Math.max(300, r.ms);
+    }
+    sim.sim.advance(rnd() < 0.5 ? '2m' : '1m');
+  }
+  t.equal(kills, KILLS, `${KILLS} runs killed by SIGKILL (delays ${delays.join(',')} ms after open; ${completed} runs completed before their kill)`);
+
+  let final: ChildRun | undefined;
+  for (let i = 0; i < 3; i++) {
+    final = await runChild();
+    if (final.code === 0) break;
+  }
+  t.equal(final?.code, 0, 'a complete run after the kills is ok');
+
+  const log = await readChangeLog(env.outDir, 'pi_timeseries');
+  // Count duplicate inserts (applyChangeLog would stop at the first) and show them when there are any.
+  const seen = new Map<string, number>();
+  const dups: string[] = [];
+  log.forEach((r, i) => {
+    const k = `${String(r.tag_webid)}|${String(r.timestamp)}|${String(r.ordinal)}`;
+    if (r.op === 'delete') seen.delete(k);
+    if (r.op !== 'insert') return;
+    const prev = seen.get(k);
+    if (prev !== undefined) dups.push(`${k} at log rows ${prev} and ${i} (ingested_at ${String(log[prev]!.ingested_at)} / ${String(r.ingested_at)})`);
+    seen.set(k, i);
+  });
+  t.same(dups.slice(0, 5), [], `no duplicate insert (${dups.length} found)`);
+  let table: Map<string, LandedRow> = new Map();
+  if (dups.length === 0) table = applyChangeLog('pi_timeseries', log);
+  const landed = landedEventsByTag(table.values());
+  let events = 0;
+  let equal = 0;
+  for (let i = 0; i < sim.sim.tagCount(); i++) {
+    const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
+    const got = landed.get(idOnly(sim.sim.tagWebId(i))) ?? [];
+    events += want.length;
+    t.same(got, want, `${sim.sim.tagName(i)}: ${want.length} events equal the archive`);
+    if (JSON.stringify(got) === JSON.stringify(want)) equal++;
+  }
+  t.equal(equal, sim.sim.tagCount(), 'every tag equal');
+  const inserts = log.filter((r) => r.op === 'insert').length;
+  t.equal(inserts, events, 'one insert per event: duplicates 0');
+  t.comment(`kills ${kills}, completed-before-kill ${completed}, change-log rows ${log.length}, inserts ${inserts}, events ${events}, duplicate inserts ${dups.length}`);
+});

@@ -1,0 +1,108 @@
+/**
+ * Time series under injected faults (piwebapi-fidelity.md §10): with every kind of failure on
+ * every route the agent uses, repeated `run --once` cycles still land exactly the archive. Also a
+ * pi.max_count above the server's MaxReturnedItemsPerCall (§3): the agent lowers maxCount itself.
+ */
+import t, { type Test } from 'tap';
+import { bareLogger } from '../../agent/observe/log.js';
+import { openAgent, runOnce, type OnceResult } from '../../agent/service/cycle.js';
+import { landedTable, readChangeLog } from '../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, type AgentEnv } from '../helpers/agent-env.js';
+import type { FaultRule } from '../sim/piwebapi/faults.js';
+import { startSimulator, type RunningSim, type SimOptions } from '../sim/piwebapi/server.js';
+
+const START = '2026-01-01T00:00:00Z';
+
+async function setup(t: Test, opts: { tags: number; now: string; maxCount: number; sim?: SimOptions }) {
+  const sim = await startSimulator({ port: 0, tags: opts.tags, seed: 23, historyStart: START, now: opts.now, ...(opts.sim ?? {}) });
+  const env = makeAgentEnv(({ outDir, stateDir }) => `
+site: plant-a
+state_dir: ${stateDir}
+log: { level: warn }
+pi:
+  url: ${sim.url}
+  auth: { type: anonymous }
+  max_count: ${opts.maxCount}
+  tags_per_request: 3
+  timeout: 10s
+tags:
+  - { dataserver: SIMPI, name_filter: "*" }
+timeseries:
+  start: "${START}"
+  lookback: 30m
+sink:
+  type: directory
+  path: ${outDir}
+`);
+  t.teardown(async () => {
+    await sim.close();
+    env.cleanup();
+  });
+  return { sim, env };
+}
+
+async function once(env: AgentEnv): Promise<OnceResult> {
+  const agent = await openAgent(env.config(), bareLogger('silent'));
+  try {
+    return await runOnce(agent);
+  } finally {
+    await agent.close();
+  }
+}
+
+async function compareAll(t: Test, sim: RunningSim, outDir: string): Promise<number> {
+  const landed = landedEventsByTag((await landedTable(outDir, 'pi_timeseries')).values());
+  let events = 0;
+  let equal = 0;
+  for (let i = 0; i < sim.sim.tagCount(); i++) {
+    const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
+    const got = landed.get(idOnly(sim.sim.tagWebId(i))) ?? [];
+    events += want.length;
+    t.same(got, want, `${sim.sim.tagName(i)}: ${want.length} events equal the archive`);
+    if (JSON.stringify(got) === JSON.stringify(want)) equal++;
+  }
+  t.equal(equal, sim.sim.tagCount(), 'every tag equal');
+  return events;
+}
+
+t.test('10% faults of each kind on every route: repeated cycles land exactly the archive', async (t) => {
+  // Six tags of slow kinds (no FAST tag) over 3 h: the busiest has several pages of 20.
+  const { sim, env } = await setup(t, { tags: 6, now: '2026-01-01T03:00:00Z', maxCount: 20 });
+  const rate = 0.1;
+  const rules: FaultRule[] = [
+    { kind: 'status', status: 429, retryAfter: 1, rate },
+    { kind: 'status', status: 500, rate },
+    { kind: 'status', status: 502, rate },
+    { kind: 'status', status: 503, retryAfter: 1, rate },
+    { kind: 'slow', delayMs: 200, rate },
+    { kind: 'reset', rate },
+    { kind: 'truncate', rate },
+    { kind: 'webexception', rate },
+  ];
+  sim.sim.setFaults(rules);
+  const results: OnceResult[] = [];
+  for (let i = 0; i < 12; i++) {
+    const r = await once(env);
+    results.push(r);
+    if (r.ok) break;
+  }
+  const last = results[results.length - 1]!;
+  t.same(last, { ok: true, problems: [] }, `a cycle ends ok after ${results.length} cycle(s)`);
+  const fired = sim.sim.faults.list();
+  for (const f of fired) t.ok(f.fired > 0, `${f.kind}${f.status ? ` ${f.status}` : ''} injected ${f.fired} time(s)`);
+  const events = await compareAll(t, sim, env.outDir);
+  t.ok(events > 6 * 20, `${events} events compared (paging past max_count 20)`);
+  // Retried pages must not have produced duplicate inserts: landedTable/applyChangeLog throws on one.
+  const log = await readChangeLog(env.outDir, 'pi_timeseries');
+  t.equal(log.filter((r) => r.op === 'insert').length, events, 'one insert per event, no more');
+});
+
+t.test('pi.max_count above MaxReturnedItemsPerCall: the agent lowers maxCount and lands everything', async (t) => {
+  // Tag discovery pages points by 1000, so the server's limit stays at 1000; the FAST tag (index 6)
+  // has several thousand events in 20 minutes.
+  const { sim, env } = await setup(t, { tags: 7, now: '2026-01-01T00:20:00Z', maxCount: 5000, sim: { maxReturnedItemsPerCall: 1000 } });
+  t.same(await once(env), { ok: true, problems: [] }, 'the first cycle ends ok: PI refused maxCount 5000 and the agent asked again with 1000');
+  const events = await compareAll(t, sim, env.outDir);
+  const busiest = Math.max(...Array.from({ length: 7 }, (_, i) => sim.sim.truth(i, START, sim.sim.nowIso()).length));
+  t.ok(busiest > 2 * 1000, `${events} events compared; the busiest tag (${busiest}) needed several pages of the server's 1000`);
+});
