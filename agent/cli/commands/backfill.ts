@@ -8,9 +8,10 @@ export const backfill: Command = {
   summary: 're-extract a time range for some tags',
   description: `
 Re-reads recorded values of the given tags (or of every selected tag with --all) between --start
-and --end and sends what differs from what was sent before (new, changed, deleted events), so the
-destination again equals the PI archive for that range. Progress of the regular schedule is not
-moved. Times are ISO 8601 with a zone, e.g. 2026-03-01T00:00:00Z; --end defaults to now.`,
+and --end and sends every event as an upsert (MERGE on the row key), so values that were missed or
+changed are corrected and nothing is duplicated. Events deleted in PI inside the range are not
+detected by a backfill (the regular lookback catches recent deletions). Progress of the regular
+schedule is not moved. Times are ISO 8601 with a zone, e.g. 2026-03-01T00:00:00Z; --end defaults to now.`,
   options: {
     tag: { type: 'string', multiple: true, arg: 'PATH', help: "a tag path, e.g. '\\\\PISRV01\\sinusoid'" },
     all: { type: 'boolean', help: 'every tag the config selects' },
