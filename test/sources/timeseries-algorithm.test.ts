@@ -128,3 +128,14 @@ t.test('buffer full pauses without losing progress; the next cycle resumes', asy
   await extractTimeseries({ ...base, tags: [{ webId: 'A' }], reader: a, store: st, nowUs: now });
   t.same(st.values('A'), expected(evs));
 });
+
+t.test('a crowded timestamp wider than the per-request share grows maxCount once, without looping', async (t) => {
+  const a = new Archive();
+  a.data.set('W', Array.from({ length: 150 }, (_, k) => ({ ts: S + 3 * SEC, v: k })));
+  const st = new MemStore();
+  // share = 200 / 2 tags = 100 < 150 events at one timestamp; the grown maxCount (400) equals the configured one.
+  const r = await extractTimeseries({ ...base, maxCount: 400, maxValuesPerRequest: 200, tags: [{ webId: 'W' }, { webId: 'X' }], reader: a, store: st, nowUs: S + 10 * SEC });
+  t.equal(r.errors.size, 0);
+  t.same(st.values('W'), expected(a.data.get('W')!));
+  t.ok(a.requests <= 3, `finished in ${a.requests} requests`);
+});

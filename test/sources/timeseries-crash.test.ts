@@ -82,7 +82,8 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   buildSync({ entryPoints: [SOURCE], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: CHILD, logLevel: 'error' });
   t.teardown(() => rmSync(CHILD, { force: true }));
 
-  // 16 tags: two FAST ones (~200 events/min each) make every run last long enough to be killed in.
+  // 16 tags, one FAST (~200 events/min): 40 min of backlog, then 1-2 min of new data per run, so
+  // kills land in extraction (paging by 200) and in the upload after it.
   const sim = await startSimulator({ port: 0, tags: 16, seed: 31, historyStart: START, now: '2026-01-01T00:40:00Z' });
   const env = makeAgentEnv(({ outDir, stateDir }) => `
 site: plant-a

@@ -89,6 +89,8 @@ interface Cursor {
   progress: TagProgress;
   start: number;
   maxCount: number;
+  /** maxCount was set for this tag (grown past a crowded timestamp, or lowered to the server's cap): keep it. */
+  pinned?: boolean;
 }
 
 /**
@@ -126,7 +128,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     const group = queue.splice(0, o.tagsPerRequest);
     // Keep one request's worth of values bounded: per-tag maxCount shrinks as the group grows.
     const share = Math.max(100, Math.floor(o.maxValuesPerRequest / Math.max(1, group.length)));
-    for (const c of group) c.maxCount = Math.max(Math.min(c.maxCount === o.maxCount ? Math.min(o.maxCount, share) : c.maxCount, serverCap), 1);
+    for (const c of group) c.maxCount = Math.max(1, Math.min(c.pinned ? c.maxCount : Math.min(o.maxCount, share), serverCap));
     return group;
   };
 
@@ -140,7 +142,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       if (lower !== undefined) {
         // maxCount over the server's limit (400): ask this page again with fewer values.
         serverCap = Math.min(serverCap, lower);
-        queue.push({ ...c, maxCount: lower });
+        queue.push({ ...c, maxCount: lower, pinned: true });
         return;
       }
       if (!r || r.error) {
@@ -153,12 +155,12 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         horizon, ingestedAt, parseTime: o.parseTime,
       });
       if (page.kind === 'grow') {
-        if (page.maxCount > serverCap) {
+        if (c.maxCount >= serverCap) {
           // More events at one timestamp than the server returns in one call: cannot be paged by time.
           result.errors.set(c.tag.webId, new PiError('PI_LIMIT_EXCEEDED', `more than ${c.maxCount} events share one timestamp and the server returns at most ${serverCap} per call`));
           return;
         }
-        queue.push({ ...c, maxCount: page.maxCount });
+        queue.push({ ...c, maxCount: Math.min(page.maxCount, serverCap), pinned: true });
         return;
       }
       if (o.insertOp === 'update') for (const row of page.rows) if (row.op === 'insert') row.op = 'update';
