@@ -19,7 +19,7 @@ import { extractTimeseries, progressKey } from '../sources/timeseries/extract.js
 import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { isServiceRunning, sendControl } from './control.js';
-import { createSink, knownTags, openAgent, openStore } from './cycle.js';
+import { createSink, extractionConcurrency, knownTags, openAgent, openStore, valuesPerRequest } from './cycle.js';
 import { BatchRecordedReader, openPi, parseTimeUs } from './pi.js';
 
 // ---- status ---------------------------------------------------------------------------------------
@@ -252,8 +252,8 @@ export async function backfill(config: AgentConfig, io: { logger: Logger; print:
       lookbackUs: 0,
       tagsPerRequest: config.pi.tags_per_request,
       maxCount: config.pi.max_count,
-      maxValuesPerRequest: Math.max(config.pi.max_count, 250_000),
-      concurrency: Math.max(1, Math.min(config.pi.concurrency, 4)),
+      maxValuesPerRequest: valuesPerRequest(config),
+      concurrency: extractionConcurrency(config),
       parseTime: parseTimeUs,
       progressPrefix: prefix,
       insertOp: 'update',

@@ -97,6 +97,19 @@ export function knownTags(store: Store): TagMeta[] {
   return [...store.getProgressByPrefix<TagMeta>('tag:').values()];
 }
 
+/** Requests in flight for recorded values (PI's load and the agent's memory both grow with it). */
+export function extractionConcurrency(config: AgentConfig): number {
+  return Math.max(1, Math.min(config.pi.concurrency, 4));
+}
+
+/**
+ * Values asked for in one request: ~200,000 values in flight in total keeps the agent's memory
+ * bounded whatever the backlog (each parsed value costs a few hundred bytes until it is encoded).
+ */
+export function valuesPerRequest(config: AgentConfig): number {
+  return Math.max(1000, Math.floor(200_000 / extractionConcurrency(config)));
+}
+
 export interface TimeseriesRun extends ExtractResult {
   tags: number;
   nowUs: number;
@@ -119,8 +132,8 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
       lookbackUs: ts.lookback * 1000,
       tagsPerRequest: agent.config.pi.tags_per_request,
       maxCount: agent.config.pi.max_count,
-      maxValuesPerRequest: Math.max(agent.config.pi.max_count, 250_000),
-      concurrency: Math.max(1, Math.min(agent.config.pi.concurrency, 4)),
+      maxValuesPerRequest: valuesPerRequest(agent.config),
+      concurrency: extractionConcurrency(agent.config),
       parseTime: parseTimeUs,
     };
     if (signal) opts.signal = signal;
