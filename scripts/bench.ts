@@ -191,6 +191,8 @@ async function catchUp(name: string, tags: number, hours: number, withBaselines:
   const row = agentRow(name, tags, a);
   row.values_per_tag_hour = round(a.values / tags / hours, 0);
   row.tags_s = round(Number(a.extra?.tags_s ?? 0), 2);
+  // Pushed now: the baselines below fill in the same object, and a failing baseline keeps the agent's figures.
+  results.push(row);
   if (withBaselines) {
     const naiveIds = webIds(sim, () => true, NAIVE_TAGS);
     log(`${name}: naive connector over ${naiveIds.length} tags (sample)`);
@@ -215,7 +217,6 @@ async function catchUp(name: string, tags: number, hours: number, withBaselines:
     row.fraction_of_ceiling = round(a.values / a.work_s / Math.min(h, s), 3);
     row.x_naive = row.naive_values_per_s ? round(a.values / a.work_s / row.naive_values_per_s, 1) : null;
   }
-  results.push(row);
   return { sim, dir, cfg, row };
 }
 

@@ -147,8 +147,17 @@ async function ceilingHttp(a: { url: string; webIds: string[]; windows: [string,
         const q = new URLSearchParams({ startTime: j.start, endTime: j.end, maxCount: String(a.maxCount), boundaryType: 'Inside', selectedFields: 'Items.Timestamp;Items.Value;Items.Good;Items.Questionable;Items.Substituted;Items.Annotated;UnitsAbbreviation' });
         batch[String(k)] = { Method: 'GET', Resource: `${a.url}/streams/${encodeURIComponent(w)}/recorded?${q}` };
       });
-      const res = await request(`${a.url}/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'bench' }, body: JSON.stringify(batch) });
-      const buf = Buffer.from(await res.body.arrayBuffer());
+      const post = async (): Promise<{ statusCode: number; buf: Buffer }> => {
+        const res = await request(`${a.url}/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'bench' }, body: JSON.stringify(batch) });
+        return { statusCode: res.statusCode, buf: Buffer.from(await res.body.arrayBuffer()) };
+      };
+      // A kept-alive socket the server closed meanwhile (its 5 s keepAliveTimeout on a loaded
+      // machine) resets: send the request again, as any client would.
+      const { statusCode, buf } = await post().catch(async (err: unknown) => {
+        if ((err as { code?: string }).code !== 'ECONNRESET') throw err;
+        return post();
+      });
+      const res = { statusCode };
       if (res.statusCode !== 207 && res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode} from /batch: ${buf.toString('utf8').slice(0, 200)}`);
       requests++;
       bytes += buf.length;
