@@ -14,6 +14,8 @@ import { VERSION } from '../version.js';
 import { startControlServer, type ControlReply } from './control.js';
 import { openAgent, runAfSource, runEventFramesSource, runSink, runTagsSource, runTimeseriesSource, type Agent } from './cycle.js';
 import { heartbeatIntervalMs, writeHeartbeat } from './heartbeat.js';
+import { agentMetrics } from './metrics.js';
+import { serveMetrics } from '../observe/metrics.js';
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -69,7 +71,13 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
     };
   };
   const tagsCycle = cycle('tags', () => runTagsSource(agent));
-  const tsCycle = config.timeseries ? cycle('timeseries', () => runTimeseriesSource(agent, signal)) : undefined;
+  const totals = { values: 0, commits: 0 };
+  const tsCycle = config.timeseries ? cycle('timeseries', async () => { totals.values += (await runTimeseriesSource(agent, signal)).values; }) : undefined;
+
+  const metrics = config.metrics.enabled
+    ? await serveMetrics(agentMetrics(agent, { valuesExtracted: () => totals.values, commits: () => totals.commits }), { port: config.metrics.port, host: config.metrics.host })
+    : undefined;
+  if (metrics) logger.info({ url: `http://127.0.0.1:${metrics.port}/metrics` }, 'metrics served');
 
   const control = await startControlServer(config.state_dir, async (req, reply) => {
     if (req.cmd === 'ping') return reply({ type: 'pong', pid: process.pid });
@@ -105,7 +113,7 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
   const heartbeat = setInterval(beat, heartbeatIntervalMs(config));
   heartbeat.unref();
 
-  const sinkLoop = track(sinkForever(agent, uploader, signal, (wake) => { wakeSink = wake; }));
+  const sinkLoop = track(sinkForever(agent, uploader, signal, (wake) => { wakeSink = wake; }, (units) => { totals.commits += units; }));
 
   await new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
@@ -117,19 +125,21 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
   wakeSink?.();
   await Promise.allSettled([...running, sinkLoop]);
   await control.close();
+  await metrics?.close();
   await agent.close();
   logger.info('pi-agent stopped');
   return 0;
 }
 
 /** Uploads whatever is buffered, forever; backs off on failures, keeps the data whatever happens. */
-async function sinkForever(agent: Agent, uploader: Uploader, signal: AbortSignal, setWake: (w: () => void) => void): Promise<void> {
+async function sinkForever(agent: Agent, uploader: Uploader, signal: AbortSignal, setWake: (w: () => void) => void, onCommitted: (units: number) => void): Promise<void> {
   let attempt = 0;
   let wake: AbortController = new AbortController();
   setWake(() => wake.abort());
   while (!signal.aborted) {
     try {
-      await uploader.run(() => runSink(agent, signal));
+      const r = await uploader.run(() => runSink(agent, signal));
+      onCommitted(r.units);
       attempt = 0;
       agent.store.recordSinkState(agent.sink.type, agent.store.stats().sealed_batches > 0 ? 'ok' : 'idle');
       wake = new AbortController();
