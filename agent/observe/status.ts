@@ -19,7 +19,7 @@ export interface SourceStatus {
 }
 
 export interface BufferStatus {
-  /** Rows extracted but not yet sealed into a batch. */
+  /** Rows in the batches waiting for the sink (extracted rows are sealed into a batch at once). */
   pending_rows: number;
   /** Batches waiting for the sink. */
   sealed_batches: number;

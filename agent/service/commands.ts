@@ -30,7 +30,7 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
   if (svc.pid !== undefined) agent.pid = svc.pid;
   let store: Store;
   try {
-    store = Store.openReadonly({ stateDir: config.state_dir });
+    store = Store.openReadonly({ stateDir: config.state_dir, maxBufferBytes: config.buffer.max_bytes });
   } catch (err) {
     if (err instanceof AgentError && /no store at/.test(err.message)) {
       return {
@@ -44,6 +44,8 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
   }
   try {
     const tags = store.getProgressByPrefix<TagMeta>('tag:').size;
+    // Backpressure: extraction sources pause while the buffer is full (design.md "Delivery guarantee").
+    const paused = store.isBufferFull();
     const sources = store.sourceStatuses().map((s) => {
       const out: StatusReport['sources'][number] = {
         name: s.name,
@@ -53,6 +55,7 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
         last_error: s.last_error && (!s.last_success || (s.last_error_at ?? '') >= s.last_success) ? s.last_error : null,
       };
       if (s.name === 'tags' || s.name === 'timeseries') out.tags = tags;
+      if (paused && s.name !== 'tags') out.state = 'paused: buffer full';
       return out;
     });
     const b = store.stats();

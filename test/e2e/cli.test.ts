@@ -5,7 +5,7 @@
  * in any output or log file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ const outDir = path.join(root, 'node_modules', '.cache', 'pi-agent-e2e');
 mkdirSync(outDir, { recursive: true });
 const cli = path.join(outDir, `cli-${process.pid}.mjs`);
 await build({ entryPoints: [path.join(root, 'agent/cli/main.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: cli, logLevel: 'warning' });
+t.teardown(() => rmSync(cli, { force: true }));
 
 interface Ran { code: number | null; stdout: string; stderr: string }
 const outputs: string[] = [];
@@ -45,6 +46,9 @@ async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+// ~15 CLI process start-ups: on a loaded machine this can outlast tap's 300 s default.
+t.setTimeout(600_000);
 
 t.test('the operator commands end to end', async (t) => {
   const { sim, w, env } = await startRig(t, { tags: 3, now: '2026-01-01T00:30:00Z', tokenVar: 'E2E_CLI_DBX_TOKEN' });
