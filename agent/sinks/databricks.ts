@@ -264,8 +264,12 @@ export class DatabricksSink implements Sink {
       void this.disconnect(true);
       if (err instanceof SinkError) throw err;
       const e = classify(err);
+      // A 401 with OAuth is an expired access token: the next try fetches a new one. With a
+      // personal access token it is permanent until an operator replaces the token: the data stays
+      // buffered and the service retries slowly (agent/service/run.ts), status shows the error.
+      const retryable = e.code === 'SINK_AUTH_FAILED' ? this.opts.auth.type === 'oauth' : e.retryable;
       if (e.code === 'SINK_AUTH_FAILED') this.oauth = undefined;
-      throw new SinkError(e.code, `Databricks ${what} failed: ${errorMessage(err)}${e.hint}`, { cause: err, retryable: e.retryable });
+      throw new SinkError(e.code, `Databricks ${what} failed: ${errorMessage(err)}${e.hint}`, { cause: err, retryable });
     }
   }
 }
@@ -279,7 +283,7 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
   const e = err as { statusCode?: unknown; code?: unknown; type?: unknown };
   const msg = errorMessage(err);
   const status = typeof e.statusCode === 'number' ? e.statusCode : Number(/(?:status code:|HTTP error) (\d{3})/.exec(msg)?.[1] ?? NaN);
-  if (status === 401) return { code: 'SINK_AUTH_FAILED', retryable: true, hint: ' (token rejected or expired; check sink.auth)' };
+  if (status === 401) return { code: 'SINK_AUTH_FAILED', retryable: false, hint: ' (token rejected or expired; check sink.auth)' };
   if (status === 403) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the principal lacks a grant on the catalog, schema, volume or warehouse)' };
   if (status === 429 || status >= 500) return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
   if (/certificate|self[- ]signed|CERT_/i.test(msg)) return { code: 'SINK_FAILED', retryable: false, hint: ' (TLS verification failed; set sink.ca to the CA bundle that signs the workspace certificate)' };

@@ -124,7 +124,7 @@ t.test('errors map to SinkError codes', async (t) => {
   await t.rejects(sink.upload(u), { code: 'SINK_UNREACHABLE', retryable: true });
   w.faults.failRequests(503, 1, 'upload');
   await t.rejects(sink.upload(u), { code: 'SINK_UNREACHABLE', retryable: true });
-  await t.rejects(makeSink({ auth: { type: 'token', token: 'dapi-wrong' } }).upload(u), { code: 'SINK_AUTH_FAILED' });
+  await t.rejects(makeSink({ auth: { type: 'token', token: 'dapi-wrong' } }).upload(u), { code: 'SINK_AUTH_FAILED', retryable: false });
   await t.rejects(makeSink({ caPem: undefined as unknown as string }).upload(u), { code: 'SINK_FAILED', message: /TLS verification failed/ });
   await w.faults.refuseConnections(true);
   await t.rejects(sink.upload(u), { code: 'SINK_UNREACHABLE', retryable: true });
