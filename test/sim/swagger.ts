@@ -28,8 +28,15 @@ interface Spec {
 
 const specUrl = new URL('../../../shared/piwebapi/swagger-2018sp1.json', import.meta.url);
 
+/** The spec lives in the workplace's shared/ folder, beside the repository (as in CI). */
 export function loadSpec(): Spec {
-  return JSON.parse(readFileSync(specUrl, 'utf8')) as Spec;
+  let text: string;
+  try {
+    text = readFileSync(specUrl, 'utf8');
+  } catch (err) {
+    throw new Error(`PI Web API spec not found at ${specUrl.pathname}: the simulator's contract tests need shared/piwebapi beside the repository (${(err as Error).message})`);
+  }
+  return JSON.parse(text) as Spec;
 }
 
 /** The spec's path template for a request: `/streams/{webId}/recorded`, or `/dataservers#path` for GetByPath. */
