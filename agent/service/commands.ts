@@ -19,7 +19,7 @@ import { extractTimeseries, progressKey } from '../sources/timeseries/extract.js
 import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { isServiceRunning, sendControl } from './control.js';
-import { createSink, extractionConcurrency, knownTags, openAgent, openStore, valuesPerRequest } from './cycle.js';
+import { createSink, extractionConcurrency, forwardOptions, knownTags, openAgent, openStore, valuesPerRequest } from './cycle.js';
 import { BatchRecordedReader, openPi, parseTimeUs } from './pi.js';
 
 // ---- status ---------------------------------------------------------------------------------------
@@ -113,9 +113,7 @@ export async function flush(config: AgentConfig, io: FlushIo): Promise<number> {
         io.print(`flush timed out: ${store.stats().sealed_batches} batch(es) still buffered\n`);
         return EXIT.PARTIAL;
       }
-      const opts: Parameters<typeof forwardAll>[2] = { maxUnits: 1, signal: io.signal };
-      if (config.sink.type === 'databricks') opts.maxBytes = config.sink.max_upload_bytes;
-      const r = await forwardAll(store, sink, opts);
+      const r = await forwardAll(store, sink, forwardOptions(config, { maxUnits: 1, signal: io.signal }));
       if (r.units === 0) break;
       units += r.units;
       rows += r.rows;

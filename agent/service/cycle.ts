@@ -8,7 +8,7 @@ import type { Logger } from '../observe/log.js';
 import type { PiClient } from '../pi/client.js';
 import { parsePiTimestamp } from '../pi/time.js';
 import { DirectorySink } from '../sinks/directory.js';
-import { forwardAll, type ForwardResult } from '../sinks/forward.js';
+import { forwardAll, type ForwardOptions, type ForwardResult } from '../sinks/forward.js';
 import type { Sink } from '../sinks/types.js';
 import { extractAf } from '../sources/af/extract.js';
 import { extractEventFrames } from '../sources/eventframes/extract.js';
@@ -75,6 +75,12 @@ function clockServer(config: AgentConfig, tags: TagMeta[]): string | undefined {
   return m?.[1];
 }
 
+/** PI's current time (µs) from the data server's clock; the host's clock when no data server is known. */
+async function piNowUs(agent: Agent, tags: TagMeta[]): Promise<number> {
+  const server = clockServer(agent.config, tags);
+  return server ? piServerNowUs(agent.client, agent.directory, server) : Date.now() * 1000;
+}
+
 export async function runTagsSource(agent: Agent): Promise<TagMeta[]> {
   const { selectors, unsupported } = pointSelectors(agent.config);
   try {
@@ -120,8 +126,7 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
   if (!ts) throw new AgentError('INTERNAL', 'timeseries is not configured');
   const tags = knownTags(agent.store);
   try {
-    const server = clockServer(agent.config, tags);
-    const nowUs = server ? await piServerNowUs(agent.client, agent.directory, server) : Date.now() * 1000;
+    const nowUs = await piNowUs(agent, tags);
     const opts: Parameters<typeof extractTimeseries>[0] = {
       site: agent.config.site,
       tags: tags.map((t) => (t.pointType === undefined ? { webId: t.webId } : { webId: t.webId, pointType: t.pointType })),
@@ -157,11 +162,13 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
   }
 }
 
+/** forwardAll's options for this config: the Databricks sink bounds its upload units. */
+export function forwardOptions(config: AgentConfig, extra: ForwardOptions = {}): ForwardOptions {
+  return config.sink.type === 'databricks' ? { maxBytes: config.sink.max_upload_bytes, ...extra } : extra;
+}
+
 export async function runSink(agent: Agent, signal?: AbortSignal): Promise<ForwardResult> {
-  const opts: Parameters<typeof forwardAll>[2] = {};
-  if (agent.config.sink.type === 'databricks') opts.maxBytes = agent.config.sink.max_upload_bytes;
-  if (signal) opts.signal = signal;
-  const r = await forwardAll(agent.store, agent.sink, opts);
+  const r = await forwardAll(agent.store, agent.sink, forwardOptions(agent.config, signal ? { signal } : {}));
   if (r.units > 0) agent.logger.info({ sink: agent.sink.type, units: r.units, rows: r.rows }, 'uploaded');
   return r;
 }
@@ -186,8 +193,7 @@ export async function runEventFramesSource(agent: Agent, signal?: AbortSignal): 
   const ef = agent.config.event_frames;
   if (!ef) throw new AgentError('INTERNAL', 'event_frames is not configured');
   try {
-    const server = clockServer(agent.config, knownTags(agent.store));
-    const nowUs = server ? await piServerNowUs(agent.client, agent.directory, server) : Date.now() * 1000;
+    const nowUs = await piNowUs(agent, knownTags(agent.store));
     const opts: Parameters<typeof extractEventFrames>[0] = {
       site: agent.config.site, client: agent.client, store: agent.store, databases: ef.databases,
       startUs: parsePiTimestamp(ef.start).us, nowUs,

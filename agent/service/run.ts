@@ -9,10 +9,10 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import type { AgentConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import { backoffDelay } from '../sinks/forward.js';
+import { backoffDelay, forwardAll } from '../sinks/forward.js';
 import { VERSION } from '../version.js';
 import { startControlServer, type ControlReply } from './control.js';
-import { openAgent, runAfSource, runEventFramesSource, runSink, runTagsSource, runTimeseriesSource, type Agent } from './cycle.js';
+import { forwardOptions, openAgent, runAfSource, runEventFramesSource, runSink, runTagsSource, runTimeseriesSource, type Agent } from './cycle.js';
 import { heartbeatIntervalMs, writeHeartbeat } from './heartbeat.js';
 import { agentMetrics } from './metrics.js';
 import { serveMetrics } from '../observe/metrics.js';
@@ -179,9 +179,5 @@ async function flushWith(agent: Agent, uploader: Uploader, reply: (r: ControlRep
 
 /** One upload unit at a time, so flush can report progress. */
 function runSinkStep(agent: Agent, signal: AbortSignal) {
-  return import('../sinks/forward.js').then(({ forwardAll }) => {
-    const opts: Parameters<typeof forwardAll>[2] = { maxUnits: 1, signal };
-    if (agent.config.sink.type === 'databricks') opts.maxBytes = agent.config.sink.max_upload_bytes;
-    return forwardAll(agent.store, agent.sink, opts);
-  });
+  return forwardAll(agent.store, agent.sink, forwardOptions(agent.config, { maxUnits: 1, signal }));
 }
