@@ -228,6 +228,7 @@ export const CONFIG_SPEC: ObjectSpec = {
         fields: {
           start: { spec: { kind: 'timestamp', description: "Where a new tag's history begins (ISO 8601)" }, required: true },
           lookback: { spec: { kind: 'duration', description: 'Window re-read for late data and edits', example: '2h' }, default: '2h' },
+          lookback_every: { spec: { kind: 'duration', description: 'How often a cycle re-reads the lookback window (other cycles read only what is new); 0s = every cycle', example: '15m' }, default: '15m' },
           schedule: { spec: cron('When extraction runs (cron)'), default: '*/1 * * * *' },
           shards: {
             spec: {
@@ -262,6 +263,8 @@ export const CONFIG_SPEC: ObjectSpec = {
           databases: { spec: dbPaths('Searched'), required: true },
           start: { spec: { kind: 'timestamp', description: 'Oldest frame start extracted (ISO 8601)' }, required: true },
           schedule: { spec: cron('When frames are searched (cron)'), default: '*/5 * * * *' },
+          rescan_horizon: { spec: { kind: 'duration', description: 'How far back a rescan searches for frames entered or deleted late (back-dated frames)', example: '7d' }, default: '7d' },
+          rescan_every: { spec: { kind: 'duration', description: 'How often a cycle searches the whole rescan horizon instead of the last window', example: '1h' }, default: '1h' },
           templates: { spec: nameList('Only frames of these templates') },
           categories: { spec: nameList('Only frames of these categories') },
         },

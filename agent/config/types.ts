@@ -70,6 +70,8 @@ export interface TimeseriesConfig {
   start: string;
   /** Window re-read behind the watermark for late data and edits, milliseconds. */
   lookback: number;
+  /** How often a cycle re-reads the lookback window, milliseconds (0 = every cycle); other cycles read from the watermark. */
+  lookback_every: number;
   /** node-cron expression. */
   schedule: string;
   shards?: ShardConfig;
@@ -86,6 +88,10 @@ export interface EventFramesConfig {
   /** ISO 8601 UTC. */
   start: string;
   schedule: string;
+  /** How far back a rescan searches for back-dated or deleted frames, milliseconds. */
+  rescan_horizon: number;
+  /** How often a rescan runs, milliseconds. */
+  rescan_every: number;
   templates?: string[];
   categories?: string[];
 }
