@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { insecureDirProblem, insecureFileProblem, POSIX } from './permissions.js';
+import type { DpapiOptions } from './dpapi.js';
 import { CONFIG_SPEC } from './spec.js';
 import type { AgentConfig } from './types.js';
 import { addProblem, offsetAt, validateDocument, type ValidationContext } from './validate.js';
@@ -19,6 +20,8 @@ export interface LoadOptions {
    * service's environment and secret files, can still read the status.
    */
   resolveSecrets?: boolean;
+  /** How `dpapi:` secrets are decrypted (tests replace PowerShell); default the real thing on Windows. */
+  dpapi?: DpapiOptions;
 }
 
 export function loadConfig(file: string, opts: LoadOptions = {}): AgentConfig {
@@ -46,6 +49,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): AgentConfig {
     baseDir: dirname(resolve(file)),
     checkPermissions,
     resolveSecrets: opts.resolveSecrets ?? true,
+    dpapi: opts.dpapi ?? {},
     problems: [],
     warnings: [],
   };

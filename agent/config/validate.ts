@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { unprotectDpapi, type DpapiOptions } from './dpapi.js';
 import { insecureFileProblem } from './permissions.js';
 import type { Field, ObjectSpec, Spec } from './spec.js';
 import { closest } from './suggest.js';
@@ -20,6 +21,7 @@ export interface ValidationContext {
   checkPermissions: boolean;
   /** false: secret references are checked for form only and left empty (read-only commands). */
   resolveSecrets: boolean;
+  dpapi: DpapiOptions;
   problems: { offset: number; text: string; insecure?: boolean }[];
   warnings: { offset: number; text: string }[];
 }
@@ -322,7 +324,7 @@ function checkText(ctx: ValidationContext, text: string, spec: Spec, path: strin
 
 function checkSecret(ctx: ValidationContext, node: Yn, spec: Extract<Spec, { kind: 'secret' }>, path: string, at: number): string | undefined {
   const key = path.split('.').pop()!;
-  const how = `write ${key}: \${${spec.envExample}} (environment variable) or ${key}: file:/etc/pi-agent/${key.replace(/_/g, '-')} (a file readable only by the service)`;
+  const how = `write ${key}: \${${spec.envExample}} (environment variable), ${key}: file:/etc/pi-agent/${key.replace(/_/g, '-')} (a file readable only by the service) or, on Windows, ${key}: dpapi:<base64> (installer/windows/README.md)`;
   if (!isScalar(node) || node.value === null) {
     problem(ctx, at, `${path} must be a secret reference, got ${describe(node)}`, how);
     return undefined;
@@ -330,7 +332,16 @@ function checkSecret(ctx: ValidationContext, node: Yn, spec: Extract<Spec, { kin
   // The value is never echoed back: it may be the secret itself.
   const raw = typeof node.value === 'string' ? unmask(node.value).trim() : '';
   const env = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(raw);
-  if ((env || raw.startsWith('file:')) && !ctx.resolveSecrets) return '';
+  const dpapi = raw.startsWith('dpapi:');
+  if ((env || dpapi || raw.startsWith('file:')) && !ctx.resolveSecrets) return '';
+  if (dpapi) {
+    const r = unprotectDpapi(raw.slice(6), ctx.dpapi);
+    if ('problem' in r) {
+      problem(ctx, at, `${path}: ${r.problem}`, r.hint);
+      return undefined;
+    }
+    return r.value;
+  }
   if (env) {
     const value = ctx.env[env[1]!];
     if (value === undefined || value === '') {

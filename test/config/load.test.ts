@@ -179,7 +179,7 @@ sink: { type: directory, path: out }
 `);
   const r = problems(file);
   t.same(r.problems, [
-    `${file}:7:15: pi.auth.password is written in clear in the config file — write password: \${PI_PASSWORD} (environment variable) or password: file:/etc/pi-agent/password (a file readable only by the service)`,
+    `${file}:7:15: pi.auth.password is written in clear in the config file — write password: \${PI_PASSWORD} (environment variable), password: file:/etc/pi-agent/password (a file readable only by the service) or, on Windows, password: dpapi:<base64> (installer/windows/README.md)`,
   ]);
   t.notMatch(r.problems.join('\n'), /Hunter2/);
 });
