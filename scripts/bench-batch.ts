@@ -1,12 +1,29 @@
 /**
- * Benchmark of the batch encoder: bytes per value and encode/decode time for a realistic
- * time-series mix. Prints figures; asserts nothing.
+ * Benchmark of the batch encoder (agent/batch/encode.ts): rows/s, bytes per value and peak RSS of
+ * sealing one batch, plus decode and concat times, for two pi_timeseries mixes:
+ *   plant  — a realistic plant: mostly Float32 process values quantised to instrument resolution,
+ *            regular 5 s timestamps, some Float64, ints, digital and string tags, mostly good quality;
+ *   random — the worst case: Float64 values with random mantissas at irregular sub-second times
+ *            (like the simulator's FAST tags);
+ *   interleaved — (optional) the plant rows in time order across tags, as a streamset response
+ *            returns them: adds the cost of sorting.
+ * Each scenario runs in a fresh child process, so its peak RSS is its own. Prints figures; asserts
+ * nothing.
  *
- *   node --import tsx scripts/bench-batch.ts [--tags 1000] [--events 1000]
+ *   node --import tsx scripts/bench-batch.ts [--rows 1000000] [--tags 1000] [--only plant,random,interleaved]
+ *        [--encoder FILE] [--json]
+ *
+ * --encoder loads another version of encode.ts (same exports) to compare before/after, e.g.
+ *   git show REV:agent/batch/encode.ts | sed "s#'\.\./errors\.js'#'$PWD/agent/errors.js'#; \
+ *     s#'\./tables\.js'#'$PWD/agent/batch/tables.js'#" > /tmp/encode-before.ts
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { concatBatches, decodeBatch, encodeBatch } from '../agent/batch/encode.js';
 import { TABLES, type Row } from '../agent/batch/tables.js';
+
+type Encoder = typeof import('../agent/batch/encode.js');
 
 /** Deterministic PRNG (mulberry32) so runs are comparable. */
 function rng(seed: number): () => number {
@@ -20,83 +37,187 @@ function rng(seed: number): () => number {
   };
 }
 
-/** One tag's events the way PI archives them: mostly Float32 process values, some ints, digital and strings. */
-export function timeseriesRows(tags: number, events: number, seed = 1): Row[] {
+const START_US = Date.UTC(2026, 0, 1) * 1000;
+const INGESTED_US = Date.UTC(2026, 10, 26, 12) * 1000;
+
+function webid(t: number): string {
+  // A WebID-looking tag id: realistic length, shared prefix.
+  return `F1DPmN0Chf2_2UyKeQ3yZXAYgAAQAAAAUElTUlYwMVxTSU5VU09JRD${t.toString(36).padStart(6, '0')}`;
+}
+
+function baseRow(tag: string, ts: number, units: string | null): Row {
+  return {
+    site: 'plant-a', tag_webid: tag, timestamp: ts, ordinal: 0,
+    value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
+    digital_name: null, digital_code: null, is_system_state: false,
+    good: true, questionable: false, substituted: false, annotated: false, units,
+    ingested_at: INGESTED_US, op: 'insert',
+  };
+}
+
+/**
+ * A plant's tags at a regular 5 s scan, in tag order: 70% Float32 process values (a slow drift plus
+ * instrument noise, quantised to the instrument's resolution, then stored as float32 by PI), 10%
+ * Float64 (calculated values), 8% Int32, 7% digital, 5% string; ~0.2% system states
+ * (I/O Timeout), 0.5% questionable.
+ */
+export function plantRows(tags: number, events: number, seed = 1): Row[] {
   const rand = rng(seed);
   const rows: Row[] = [];
-  const start = Date.UTC(2026, 0, 1) * 1000;
-  const ingested = Date.UTC(2026, 10, 26, 12) * 1000;
   for (let t = 0; t < tags; t++) {
-    // A WebID-looking tag id: realistic length, shared prefix.
-    const webid = `F1DPmN0Chf2_2UyKeQ3yZXAYgAAQAAAAUElTUlYwMVxTSU5VU09JRD${t.toString(36).padStart(6, '0')}`;
-    const kind = t % 10; // 0-6 float, 7 int, 8 digital, 9 string
-    let v = rand() * 100;
-    let ts = start + Math.floor(rand() * 60) * 1_000_000;
-    const units = kind < 7 ? ['degC', 'bar', 'm3/h', 'kW'][t % 4]! : null;
-    // Most interfaces time-stamp whole seconds; some carry PI's 1/65536 s fractions (rounded to µs).
-    const subSecond = t % 3 === 0;
-    for (let e = 0; e < events; e++) {
-      // Exception-reported data: irregular intervals.
-      ts += 1_000_000 * (1 + Math.floor(rand() * 30));
-      if (subSecond) ts = Math.floor(ts / 1e6) * 1e6 + Math.round(Math.floor(rand() * 65536) * (1e6 / 65536)) % 1_000_000;
-      v += (rand() - 0.5) * 0.5;
-      const row: Row = {
-        site: 'plant-a', tag_webid: webid, timestamp: ts, ordinal: 0,
-        value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
-        digital_name: null, digital_code: null, is_system_state: false,
-        good: true, questionable: false, substituted: false, annotated: false, units,
-        ingested_at: ingested, op: 'insert',
-      };
-      if (kind < 7) row.value_double = Math.fround(v);
-      else if (kind === 7) row.value_int = Math.round(v * 10);
-      else if (kind === 8) { const code = Math.floor(rand() * 3); row.digital_code = code; row.digital_name = ['Open', 'Closed', 'Transit'][code]!; }
-      else row.value_string = `Batch ${Math.floor(e / 50)} phase ${['fill', 'heat', 'hold', 'drain'][Math.floor(e / 12) % 4]}`;
-      if (rand() < 0.002) { row.good = false; row.is_system_state = true; row.value_double = null; row.value_int = null; row.value_string = null; row.digital_name = 'I/O Timeout'; row.digital_code = 246; }
+    const tag = webid(t);
+    const k = t % 100;
+    const kind = k < 70 ? 'f32' : k < 80 ? 'f64' : k < 88 ? 'int' : k < 95 ? 'digital' : 'string';
+    const units = kind === 'f32' || kind === 'f64' ? ['degC', 'bar', 'm3/h', 'kW', '%'][t % 5]! : null;
+    const resolution = [0.1, 0.01, 0.001, 0.5][t % 4]!;
+    const base = 10 + rand() * 200;
+    let drift = 0;
+    let ts = START_US + (t % 5) * 1_000_000;
+    let state = 0;
+    for (let e = 0; e < events; e++, ts += 5_000_000) {
+      const row = baseRow(tag, ts, units);
+      drift += (rand() - 0.5) * 0.05 * base * 0.01;
+      const noise = (rand() - 0.5) * base * 0.002;
+      if (kind === 'f32') row.value_double = Math.fround(Math.round((base + drift + noise) / resolution) * resolution);
+      else if (kind === 'f64') row.value_double = (base + drift + noise) * 1.0000001;
+      else if (kind === 'int') row.value_int = Math.floor(e / 12) + t * 1000;
+      else if (kind === 'digital') {
+        if (rand() < 0.01) state = (state + 1) % 3;
+        row.digital_code = state;
+        row.digital_name = ['Open', 'Closed', 'Transit'][state]!;
+      } else row.value_string = `Batch ${Math.floor(e / 720)} phase ${['fill', 'heat', 'hold', 'drain'][Math.floor(e / 180) % 4]}`;
+      const q = rand();
+      if (q < 0.002) {
+        row.good = false; row.is_system_state = true; row.value_double = null; row.value_int = null; row.value_string = null;
+        row.digital_name = 'I/O Timeout'; row.digital_code = 246;
+      } else if (q < 0.007) row.questionable = true;
       rows.push(row);
     }
   }
   return rows;
 }
 
-/** Wall and CPU milliseconds of fn (CPU includes GC helper threads; on a busy machine wall >> CPU). */
-function measure<T>(fn: () => T): [T, string] {
+/** Worst case: Float64 values with random mantissas, ~4 events/s at irregular 1/65536 s times. */
+export function randomRows(tags: number, events: number, seed = 2): Row[] {
+  const rand = rng(seed);
+  const rows: Row[] = [];
+  for (let t = 0; t < tags; t++) {
+    const tag = webid(t);
+    const base = 20 + rand() * 80;
+    const amp = 5 + rand() * 17;
+    let ticks = Math.floor(rand() * 65536);
+    for (let e = 0; e < events; e++) {
+      ticks += 4096 + Math.floor(rand() * (32768 - 4096));
+      const ts = START_US + Math.round((ticks * 1e6) / 65536);
+      const row = baseRow(tag, ts, 'degC');
+      row.value_double = base + amp * Math.sin(ticks / 65536 / 600) + (rand() - 0.5) * amp * 0.1;
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+interface ScenarioResult {
+  name: string;
+  rows: number;
+  bytes: number;
+  bytes_per_value: number;
+  encode_wall_ms: number;
+  encode_cpu_ms: number;
+  rows_per_s: number;
+  /** Rows per CPU-second (user + system, GC threads included): steadier than wall on a shared machine. */
+  rows_per_cpu_s: number;
+  rss_before_mb: number;
+  /** High-water RSS before the encode (row generation); peak_rss_mb above it is the encoder's. */
+  max_rss_before_mb: number;
+  peak_rss_mb: number;
+  encode_rss_mb: number;
+  wasm_memory_mb: number;
+  decode_wall_ms: number;
+  concat_wall_ms: number;
+}
+
+const MB = 1024 * 1024;
+
+async function child(name: string, n: number, tags: number, encoderFile: string | undefined): Promise<ScenarioResult> {
+  const enc: Encoder = await import(encoderFile ? pathToFileURL(path.resolve(encoderFile)).href : '../agent/batch/encode.js');
+  const parquet = await import('parquet-wasm');
+  const table = TABLES.pi_timeseries;
+  const events = Math.ceil(n / tags);
+  let rows = (name === 'random' ? randomRows : plantRows)(tags, events).slice(0, n);
+  // Time order across tags, as a multi-tag (streamset) response interleaves them: the encoder sorts.
+  if (name === 'interleaved') rows = rows.map((r, i) => ({ r, i })).sort((a, b) => (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i).map((x) => x.r);
+  // Warm up the WebAssembly module and the JIT on another slice of the same shape.
+  enc.sealBatch(table, rows.slice(0, 2000));
+  (globalThis as { gc?: () => void }).gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  const maxBefore = process.resourceUsage().maxRSS * 1024;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = fn();
+  const sealed = enc.sealBatch(table, rows);
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  return [r, `${wall.toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms cpu`];
+  // resourceUsage().maxRSS is in KiB.
+  const peak = process.resourceUsage().maxRSS * 1024;
+  const wasm = parquet.wasmMemory().buffer.byteLength;
+  const t1 = performance.now();
+  const back = enc.decodeBatch(sealed.data);
+  const decodeWall = performance.now() - t1;
+  if (back.length !== rows.length) throw new Error(`decoded ${back.length} rows of ${rows.length}`);
+  back.length = 0;
+  const tenth = Math.ceil(rows.length / 10);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < rows.length; i += tenth) parts.push(enc.encodeBatch(table, rows.slice(i, i + tenth)));
+  const t2 = performance.now();
+  enc.concatBatches(parts);
+  const concatWall = performance.now() - t2;
+  return {
+    name, rows: rows.length, bytes: sealed.data.length, bytes_per_value: sealed.data.length / rows.length,
+    encode_wall_ms: Math.round(wall), encode_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    rows_per_s: Math.round(rows.length / (wall / 1000)),
+    rows_per_cpu_s: Math.round(rows.length / ((cpu.user + cpu.system) / 1e6)),
+    rss_before_mb: +(rssBefore / MB).toFixed(1), max_rss_before_mb: +(maxBefore / MB).toFixed(1), peak_rss_mb: +(peak / MB).toFixed(1),
+    encode_rss_mb: +((peak - rssBefore) / MB).toFixed(1), wasm_memory_mb: +(wasm / MB).toFixed(1),
+    decode_wall_ms: Math.round(decodeWall), concat_wall_ms: Math.round(concatWall),
+  };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { tags: { type: 'string', default: '1000' }, events: { type: 'string', default: '1000' } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' }, tags: { type: 'string', default: '1000' },
+      only: { type: 'string', default: 'plant,random' }, encoder: { type: 'string' }, json: { type: 'boolean', default: false },
+      child: { type: 'string' },
+    },
+  });
+  const n = Number(values.rows);
   const tags = Number(values.tags);
-  const events = Number(values.events);
-  const rows = timeseriesRows(tags, events);
-  const table = TABLES.pi_timeseries;
-  // Warm up the WebAssembly module and the JIT.
-  encodeBatch(table, rows.slice(0, 1000));
-
-  const [bytes, encodeT] = measure(() => encodeBatch(table, rows));
-  // Time order across tags, as a multi-tag (streamset) response would interleave them.
-  const interleaved = rows.slice().sort((a, b) => (a.timestamp as number) - (b.timestamp as number));
-  const [, sortT] = measure(() => encodeBatch(table, interleaved));
-  const [bytesUnsorted] = measure(() => encodeBatch(table, interleaved, { sort: false }));
-  const [back, decodeT] = measure(() => decodeBatch(bytes));
-  const tenth = rows.length / 10;
-  const parts: Uint8Array[] = [];
-  const [, partsT] = measure(() => { for (let i = 0; i < 10; i++) parts.push(encodeBatch(table, rows.slice(i * tenth, (i + 1) * tenth))); });
-  const [merged, concatT] = measure(() => concatBatches(parts));
-
-  const piJson = 150; // bytes of PI Web API JSON per recorded value (design.md)
-  const per = (b: number): string => `${b} bytes = ${(b / rows.length).toFixed(2)} bytes/value`;
-  console.log(`rows                        ${rows.length} (${tags} tags x ${events} events; PI JSON ~${piJson} bytes/value)`);
-  console.log(`one batch, sorted input     ${per(bytes.length)}; encode ${encodeT}`);
-  console.log(`time-interleaved input      encode incl. sort ${sortT}`);
-  console.log(`same rows, left unsorted    ${per(bytesUnsorted.length)}`);
-  console.log(`decode                      ${back.length} rows; ${decodeT}`);
-  console.log(`10 batches of ${tenth}      ${per(parts.reduce((s, p) => s + p.length, 0))}; encode ${partsT}`);
-  console.log(`concat of the 10            ${per(merged.length)}; ${concatT}`);
+  if (values.child) {
+    process.stdout.write(`${JSON.stringify(await child(values.child, n, tags, values.encoder))}\n`);
+    return;
+  }
+  const results: ScenarioResult[] = [];
+  for (const name of values.only.split(',')) {
+    const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, '--rows', String(n), '--tags', String(tags)];
+    if (values.encoder) args.push('--encoder', values.encoder);
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`scenario ${name} failed (exit ${r.status})`);
+    results.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as ScenarioResult);
+  }
+  const machine = { cpus: (await import('node:os')).cpus().length, node: process.version, load: (await import('node:os')).loadavg().map((l) => +l.toFixed(1)) };
+  if (values.json) {
+    console.log(JSON.stringify({ machine, encoder: values.encoder ?? 'agent/batch/encode.ts', scenarios: results }));
+    return;
+  }
+  console.log(`encoder ${values.encoder ?? 'agent/batch/encode.ts'}; ${machine.cpus} CPUs, Node ${machine.node}, load ${machine.load.join(' ')}`);
+  console.log('scenario  rows       B/value  rows/s wall/cpu    encode wall/cpu ms  RSS before/peak/encode MB  wasm MB  decode ms  concat(10) ms');
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(9)} ${String(r.rows).padEnd(10)} ${r.bytes_per_value.toFixed(2).padEnd(8)} ${`${r.rows_per_s} / ${r.rows_per_cpu_s}`.padEnd(18)} ` +
+      `${`${r.encode_wall_ms} / ${r.encode_cpu_ms}`.padEnd(19)} ${`${r.rss_before_mb} / ${r.peak_rss_mb} / ${r.encode_rss_mb}`.padEnd(26)} ` +
+      `${String(r.wasm_memory_mb).padEnd(8)} ${String(r.decode_wall_ms).padEnd(10)} ${r.concat_wall_ms}`,
+    );
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
