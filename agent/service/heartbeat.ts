@@ -19,6 +19,10 @@ export function writeHeartbeat(config: AgentConfig, store: Store, at: Date = new
   const sources = store.sourceStatuses();
   const lags = sources.map((s) => s.lag_seconds).filter((l): l is number => typeof l === 'number');
   const errors = sources.filter((s) => s.last_error && (!s.last_success || (s.last_error_at ?? '') >= s.last_success));
+  // A sink that is failing now (a whole outage, or one table without grants) is an error too: the
+  // row reaches Databricks once uploads work again, or at once when only another table is stuck.
+  const sink = store.sinkStatus(config.sink.type);
+  const sinkError = (sink.state === 'failed' || sink.state === 'retrying') && sink.last_error ? `sink: ${sink.last_error}` : null;
   const buf = store.stats();
   const us = at.getTime() * 1000;
   store.commitStep([{
@@ -32,7 +36,7 @@ export function writeHeartbeat(config: AgentConfig, store: Store, at: Date = new
       sources_json: JSON.stringify(sources.map((s) => ({ name: s.name, lag_seconds: s.lag_seconds, last_success: s.last_success, last_error: s.last_error }))),
       buffer_rows: buf.pending_rows,
       buffer_bytes: buf.bytes,
-      last_error: errors.length ? `${errors[0]!.name}: ${errors[0]!.last_error}` : null,
+      last_error: errors.length ? `${errors[0]!.name}: ${errors[0]!.last_error}` : sinkError,
       ingested_at: us,
       op: 'insert',
     }],

@@ -1,9 +1,11 @@
 /**
- * The Databricks sink (design.md "Destination"): each upload unit is staged as one Parquet file in
- * a Unity Catalog volume (`PUT ... OVERWRITE` through @databricks/sql), then committed idempotently:
- * insert-only units with `COPY INTO ... FILES = (...)` (Delta's per-table load history skips a file
- * already loaded), units with updates/deletes with one `MERGE` on the table's row key (re-running
- * it converges to the same rows). So re-uploading a unit after a crash never duplicates rows.
+ * The Databricks sink (design.md "Destination"): the batch files of an upload unit are staged as
+ * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<unit>/<batch id>.parquet`
+ * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, never re-encoded),
+ * then committed idempotently: insert-only units with one `COPY INTO ... FILES = (...)` (Delta's
+ * per-table load history skips files already loaded, and the COPY is one transaction), units with
+ * updates/deletes with one `MERGE` reading the unit's folder, on the table's row key (re-running it
+ * converges to the same rows). So re-uploading a unit after a crash never duplicates rows.
  * Driver facts: shared/docs/platform-notes.md "@databricks/sql (2.x)".
  */
 import { randomBytes } from 'node:crypto';
@@ -12,12 +14,12 @@ import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { DBSQLClient } from '@databricks/sql';
 import { Agent, request } from 'undici';
-import { decodeBatch, encodeBatch } from '../batch/encode.js';
-import { TABLES, type ColumnType, type Row, type TableDef, type TableName } from '../batch/tables.js';
+import { TABLES, type ColumnType, type TableDef, type TableName } from '../batch/tables.js';
 import type { AgentConfig, DatabricksAuthConfig } from '../config/types.js';
 import { SinkError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import type { Sink, SinkUnit } from './types.js';
+import { dropRows, supersededRows } from './arrow.js';
+import type { Sink, SinkFile, SinkUnit } from './types.js';
 
 type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
 
@@ -45,6 +47,9 @@ export interface DatabricksSinkOptions {
  */
 const MARK_DELETIONS: ReadonlySet<TableName> = new Set<TableName>(['pi_af_elements', 'pi_af_attributes', 'pi_af_templates']);
 
+/** Staged files PUT at the same time (each holds one batch in memory). */
+const PUT_CONCURRENCY = 4;
+
 const SQL_TYPES: Record<ColumnType, string> = {
   string: 'STRING', int32: 'INT', int64: 'BIGINT', double: 'DOUBLE', boolean: 'BOOLEAN', timestamp_us: 'TIMESTAMP',
 };
@@ -58,6 +63,7 @@ export class DatabricksSink implements Sink {
   readonly type = 'databricks';
   private client: DBSQLClient | undefined;
   private session: Session | undefined;
+  private connecting: Promise<Session> | undefined;
   private prepared = false;
   private oauth: { token: string; expires: number } | undefined;
   private oauthAgent: Agent | undefined;
@@ -136,35 +142,42 @@ export class DatabricksSink implements Sink {
   async upload(unit: SinkUnit): Promise<void> {
     const def = TABLES[unit.table];
     const merge = [...unit.ops].some((op) => op !== 'insert');
-    const data = merge ? lastPerKey(def, unit.data) : unit.data;
-    const fileName = `${unit.name}.parquet`;
-    const volumeFile = `${this.volumeDir(unit.table)}/${fileName}`;
+    const dir = `${this.volumeDir(unit.table)}/${unit.name}`;
+    const fileName = (f: SinkFile): string => `${f.id}.parquet`;
+    // MERGE fails when two source rows match one target row (platform-notes "COPY INTO and MERGE"):
+    // keep the last row per key, in batch order. Every file is staged even if left empty, so a
+    // retry stages exactly the same set of files in the unit's folder.
+    const dropped = merge ? supersededRows(unit.files, def.key) : undefined;
     await mkdir(this.opts.stagingDir, { recursive: true });
-    const local = path.join(this.opts.stagingDir, `${unit.name}.${randomBytes(4).toString('hex')}.parquet`);
-    try {
-      await writeFile(local, data);
-      await this.step(`upload of ${unit.name}`, () => this.run(`PUT ${lit(local)} INTO ${lit(volumeFile)} OVERWRITE`, true));
-      const result = await this.step(`commit of ${unit.name}`, () => this.run(merge ? this.mergeSql(def, volumeFile) : this.copySql(unit.table, fileName)));
-      this.opts.logger?.info({ unit: unit.name, table: unit.table, rows: unit.rows, statement: merge ? 'MERGE' : 'COPY INTO', result: result[0] }, 'databricks unit committed');
-      // The load history keeps the COPY idempotent without the file, so the volume need not grow.
-      await this.run(`REMOVE ${lit(volumeFile)}`, true).catch((err: unknown) => {
-        this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
-      });
-    } finally {
-      await rm(local, { force: true });
-    }
+    await this.step(`upload of ${unit.name}`, () => pool(unit.files, PUT_CONCURRENCY, async (f, i) => {
+      const drop = dropped?.[i];
+      const data = drop ? dropRows(f.read(), drop) : f.read();
+      const local = path.join(this.opts.stagingDir, `${unit.name}.${f.id}.${randomBytes(4).toString('hex')}.parquet`);
+      try {
+        await writeFile(local, data);
+        await this.run(`PUT ${lit(local)} INTO ${lit(`${dir}/${fileName(f)}`)} OVERWRITE`, true);
+      } finally {
+        await rm(local, { force: true });
+      }
+    }));
+    const result = await this.step(`commit of ${unit.name}`, () => this.run(merge ? this.mergeSql(def, dir) : this.copySql(unit.table, dir, unit.files.map(fileName))));
+    this.opts.logger?.info({ unit: unit.name, table: unit.table, rows: unit.rows, files: unit.files.length, statement: merge ? 'MERGE' : 'COPY INTO', result: result[0] }, 'databricks unit committed');
+    // The load history keeps the COPY idempotent without the files, so the volume need not grow.
+    await pool(unit.files, PUT_CONCURRENCY, (f) => this.run(`REMOVE ${lit(`${dir}/${fileName(f)}`)}`, true)).catch((err: unknown) => {
+      this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
+    });
   }
 
-  private copySql(table: TableName, fileName: string): string {
-    return `COPY INTO ${this.tableName(table)} FROM ${lit(this.volumeDir(table))} FILEFORMAT = PARQUET FILES = (${lit(fileName)})`;
+  private copySql(table: TableName, dir: string, files: string[]): string {
+    return `COPY INTO ${this.tableName(table)} FROM ${lit(dir)} FILEFORMAT = PARQUET FILES = (${files.map(lit).join(', ')})`;
   }
 
-  private mergeSql(def: TableDef, volumeFile: string): string {
+  private mergeSql(def: TableDef, dir: string): string {
     const on = def.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
     const matched = MARK_DELETIONS.has(def.name)
       ? `WHEN MATCHED THEN UPDATE SET *`
       : `WHEN MATCHED AND s.${q('op')} = 'delete' THEN DELETE WHEN MATCHED THEN UPDATE SET *`;
-    return `MERGE INTO ${this.tableName(def.name)} AS t USING (SELECT * FROM read_files(${lit(volumeFile)}, format => 'parquet')) AS s ON ${on} `
+    return `MERGE INTO ${this.tableName(def.name)} AS t USING (SELECT * FROM read_files(${lit(dir)}, format => 'parquet')) AS s ON ${on} `
       + `${matched} WHEN NOT MATCHED AND s.${q('op')} <> 'delete' THEN INSERT *`;
   }
 
@@ -176,8 +189,14 @@ export class DatabricksSink implements Sink {
 
   // ---------- connection ----------
 
-  private async connect(): Promise<Session> {
-    if (this.session) return this.session;
+  /** The session, opened once even when several statements ask for it at the same time. */
+  private connect(): Promise<Session> {
+    if (this.session) return Promise.resolve(this.session);
+    this.connecting ??= this.openSession().finally(() => { this.connecting = undefined; });
+    return this.connecting;
+  }
+
+  private async openSession(): Promise<Session> {
     const client = new DBSQLClient({ logger: { log: () => undefined } });
     const base = {
       host: this.opts.host, port: this.opts.port, path: this.opts.httpPath,
@@ -269,13 +288,17 @@ export class DatabricksSink implements Sink {
       // buffered and the service retries slowly (agent/service/run.ts), status shows the error.
       const retryable = e.code === 'SINK_AUTH_FAILED' ? this.opts.auth.type === 'oauth' : e.retryable;
       if (e.code === 'SINK_AUTH_FAILED') this.oauth = undefined;
+      // A refused statement may be a table someone dropped or altered: set up again before the next try.
+      if (!retryable) this.prepared = false;
       throw new SinkError(e.code, `Databricks ${what} failed: ${errorMessage(err)}${e.hint}`, { cause: err, retryable });
     }
   }
 }
 
+/** The driver's message on one line (Databricks puts newlines in some, e.g. INSUFFICIENT_PERMISSIONS): status and logs show one line. */
 function errorMessage(err: unknown): string {
-  return err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String((err as { message: unknown }).message) : String(err);
+  const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String((err as { message: unknown }).message) : String(err);
+  return msg.replace(/\s*\n\s*/g, ' ');
 }
 
 /** Maps a driver error onto the sink's error codes. Outages and throttling are retryable. */
@@ -295,17 +318,20 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
   return { code: 'SINK_FAILED', retryable: false, hint: '' };
 }
 
-/**
- * MERGE fails when two source rows match one target row (platform-notes "COPY INTO and MERGE"): a
- * unit coalesced from several batches keeps only the last row per key, in file order (batches
- * are concatenated oldest first).
- */
-function lastPerKey(def: TableDef, data: Uint8Array): Uint8Array {
-  const rows = decodeBatch(data);
-  const keyOf = (r: Row): string => JSON.stringify(def.key.map((k) => { const v = r[k]; return typeof v === 'bigint' ? v.toString() : v ?? null; }));
-  const last = new Map<string, number>();
-  rows.forEach((r, i) => last.set(keyOf(r), i));
-  if (last.size === rows.length) return data;
-  const kept = rows.filter((r, i) => last.get(keyOf(r)) === i);
-  return encodeBatch(def, kept, { sort: false });
+/** Runs `fn` over `items`, at most `limit` at a time; stops starting new ones after a failure and throws the first. */
+async function pool<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failed: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failed === undefined && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!, i);
+      } catch (err) {
+        failed ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw failed.err;
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { concatBatches } from '../batch/encode.js';
 import { SinkError } from '../errors.js';
 import type { Sink, SinkUnit } from './types.js';
 
@@ -49,7 +50,8 @@ export class DirectorySink implements Sink {
       await mkdir(dir, { recursive: true });
       const fh = await open(temp, 'w');
       try {
-        await fh.writeFile(unit.data);
+        // One file per unit, as consumers of the folder expect: coalesced batches are merged here.
+        await fh.writeFile(unit.files.length === 1 ? unit.files[0]!.read() : concatBatches(unit.files.map((f) => f.read())));
         await fh.sync();
       } finally {
         await fh.close();

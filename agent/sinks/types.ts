@@ -1,18 +1,28 @@
 /**
  * What a sink is: the end of the data flow (design.md "Data flow"). A sink receives upload units
- * (one Parquet file each, named by the store's ledger) and must make `upload` idempotent by name:
- * uploading a name again, after a crash or a retry, never duplicates rows at the destination.
+ * (the batch files the store's ledger assigned to one name) and must make `upload` idempotent by
+ * name: uploading a name again, after a crash or a retry, never duplicates rows at the destination.
  */
 import type { Op, TableName } from '../batch/tables.js';
+
+/** One sealed batch of a unit: a zstd Parquet file with the columns of TABLES[table], including `op`. */
+export interface SinkFile {
+  /** Batch id: unique, never re-used, the same for every retry of the unit. */
+  id: number;
+  rows: number;
+  bytes: number;
+  /** Loads the file (from the store): read one at a time, so a unit of any size fits in little memory. */
+  read(): Uint8Array;
+}
 
 export interface SinkUnit {
   /** Ledger name, `<site>-<table>-<firstBatchId>-<lastBatchId>`; stable across retries and crashes. */
   name: string;
   table: TableName;
   rows: number;
-  /** The Parquet file (zstd, columns per TABLES[table], including `op`). */
-  data: Uint8Array;
-  /** Distinct `op` values in the file: only `insert` means a plain append (COPY INTO); others need MERGE. */
+  /** The unit's batch files, oldest first (rows of one key keep this order). */
+  files: SinkFile[];
+  /** Distinct `op` values in the files: only `insert` means a plain append (COPY INTO); others need MERGE. */
   ops: Set<Op>;
 }
 
@@ -21,7 +31,10 @@ export interface Sink {
   readonly type: string;
   /** Creates what is missing at the destination (folders, schema, tables). Called before uploads; make it cheap to repeat. */
   prepare?(): Promise<void>;
-  /** Uploads and commits one unit. Idempotent by `unit.name`. Throws SinkError (retryable for outages). */
+  /**
+   * Uploads and commits one unit. Idempotent by `unit.name`. Throws SinkError: retryable for outages
+   * (everything waits), not retryable for a problem of this unit's table (only that table waits).
+   */
   upload(unit: SinkUnit): Promise<void>;
   close(): Promise<void>;
 }

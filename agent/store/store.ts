@@ -56,6 +56,25 @@ export interface UploadUnit {
   createdAt: Date;
 }
 
+export interface UnitLimits {
+  /** Coalesce batches up to this many bytes (the oldest batch always goes, alone if bigger). */
+  maxBytes: number;
+  maxBatches: number;
+  /** Rows of a unit with updates/deletes (MERGE); default 200,000. Insert-only units have no row cap. */
+  maxMergeRows?: number;
+  /** Tables to leave alone (their pending units and batches stay as they are). */
+  exclude?: Iterable<TableName>;
+}
+
+/** One batch file of an upload unit; `read()` loads its Parquet bytes from the store. */
+export interface UnitFile {
+  /** Batch id: unique, never re-used, stable across retries. */
+  id: number;
+  rows: number;
+  bytes: number;
+  read(): Uint8Array;
+}
+
 export interface BufferStats {
   pending_rows: number;
   sealed_batches: number;
@@ -262,31 +281,44 @@ export class Store {
    * same name and batches), else a new unit of the oldest sealed batches of one table, coalesced up
    * to `maxBytes`/`maxBatches`, recorded in the ledger before it is returned.
    */
-  nextUploadUnit(table: TableName | undefined, limits: { maxBytes: number; maxBatches: number }): UploadUnit | undefined {
+  nextUploadUnit(table: TableName | undefined, limits: UnitLimits): UploadUnit | undefined {
+    // Tables a sink cannot write to right now (a permanent error on one table): skipped, not stopped.
+    const excluded = [...(limits.exclude ?? [])];
+    if (table !== undefined && excluded.includes(table)) return undefined;
+    const skip = table === undefined ? excluded : [];
+    const notIn = skip.length === 0 ? '' : ` AND tbl NOT IN (${skip.map(() => '?').join(', ')})`;
+    const maxMergeRows = limits.maxMergeRows ?? 200_000;
     try {
       return this.db.transaction((): UploadUnit | undefined => {
         const pending = (
           table === undefined
-            ? this.db.prepare(`SELECT * FROM units WHERE state = 'pending' ORDER BY first_batch LIMIT 1`).get()
+            ? this.db.prepare(`SELECT * FROM units WHERE state = 'pending'${notIn} ORDER BY first_batch LIMIT 1`).get(...skip)
             : this.db.prepare(`SELECT * FROM units WHERE state = 'pending' AND tbl = ? ORDER BY first_batch LIMIT 1`).get(table)
         ) as UnitRow | undefined;
         if (pending) return toUnit(pending);
 
         const tbl =
           table ??
-          (this.db.prepare(`SELECT tbl FROM batches WHERE state = 'sealed' ORDER BY id LIMIT 1`).get() as { tbl: TableName } | undefined)?.tbl;
+          (this.db.prepare(`SELECT tbl FROM batches WHERE state = 'sealed'${notIn} ORDER BY id LIMIT 1`).get(...skip) as { tbl: TableName } | undefined)?.tbl;
         if (tbl === undefined) return undefined;
         const candidates = this.db
           .prepare(`SELECT id, rows, bytes, ops, schema FROM batches WHERE state = 'sealed' AND tbl = ? ORDER BY id LIMIT ?`)
           .all(tbl, Math.max(1, limits.maxBatches)) as { id: number; rows: number; bytes: number; ops: string; schema: string }[];
         if (candidates.length === 0) return undefined;
+        const isChange = (ops: string): boolean => ops.split(',').some((op) => op !== '' && op !== 'insert');
         const chosen = [candidates[0]!];
+        const change = isChange(chosen[0]!.ops);
         let bytes = candidates[0]!.bytes;
+        let unitRows = candidates[0]!.rows;
         for (const c of candidates.slice(1)) {
-          // Only batches of one column layout merge into one file; the oldest always goes alone if big.
-          if (c.schema !== chosen[0]!.schema || bytes + c.bytes > limits.maxBytes) break;
+          // One column layout per unit; the oldest batch always goes, alone if big. Insert-only runs
+          // and runs with changes go in separate units, in batch order: bulk inserts never MERGE
+          // (design.md "Destination"), and a MERGE unit's rows are capped (its dedupe holds a key per row).
+          if (c.schema !== chosen[0]!.schema || bytes + c.bytes > limits.maxBytes || isChange(c.ops) !== change) break;
+          if (change && unitRows + c.rows > maxMergeRows) break;
           chosen.push(c);
           bytes += c.bytes;
+          unitRows += c.rows;
         }
         const ids = chosen.map((c) => c.id);
         const ops = [...new Set(chosen.flatMap((c) => c.ops.split(',').filter(Boolean)))].sort();
@@ -306,6 +338,27 @@ export class Store {
     } catch (err) {
       throw storeFailed('cannot create an upload unit', err);
     }
+  }
+
+  /**
+   * The unit's batch files in upload order, each read from the store only when asked: a sink that
+   * stages them one by one needs the memory of one batch, whatever the size of the unit.
+   */
+  unitFiles(unit: Pick<UploadUnit, 'name' | 'batchIds'>): UnitFile[] {
+    const meta = this.db.prepare(`SELECT rows, bytes FROM batches WHERE id = ? AND unit = ?`);
+    const get = this.db.prepare(`SELECT data FROM batches WHERE id = ? AND unit = ?`);
+    return unit.batchIds.map((id) => {
+      const m = meta.get(id, unit.name) as { rows: number; bytes: number } | undefined;
+      if (!m) throw new StoreError('STORE_FAILED', `upload unit ${unit.name}: batch ${id} is not in the store`);
+      return {
+        id, rows: m.rows, bytes: m.bytes,
+        read: (): Uint8Array => {
+          const row = get.get(id, unit.name) as { data: Buffer | null } | undefined;
+          if (!row || row.data === null) throw new StoreError('STORE_FAILED', `upload unit ${unit.name}: batch ${id} has no data (already committed?)`);
+          return new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength);
+        },
+      };
+    });
   }
 
   /** The Parquet file of a whole unit: its batches merged in order (one batch: as stored). */

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { concatBatches, encodeBatch } from '../../agent/batch/encode.js';
+import { encodeBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Op, type Row, type TableName } from '../../agent/batch/tables.js';
 import { SinkError } from '../../agent/errors.js';
 import { DatabricksSink, type DatabricksSinkOptions } from '../../agent/sinks/databricks.js';
@@ -33,9 +33,16 @@ t.afterEach(() => w.faults.reset());
 
 const T0 = Date.UTC(2026, 0, 1) * 1000; // µs
 const ING = Date.UTC(2026, 10, 26) * 1000;
-const unit = (table: TableName, name: string, rows: Row[], data?: Uint8Array): SinkUnit => ({
-  name, table, rows: rows.length, data: data ?? encodeBatch(TABLES[table], rows), ops: new Set(rows.map((r) => r.op as Op)),
-});
+/** A unit of one batch file per row list (batch ids from the unit name's first id). */
+const unit = (table: TableName, name: string, ...batches: Row[][]): SinkUnit => {
+  const first = Number(/-(\d+)-\d+$/.exec(name)![1]);
+  const files = batches.map((rows, i) => {
+    const data = encodeBatch(TABLES[table], rows);
+    return { id: first + i, rows: rows.length, bytes: data.length, read: () => data };
+  });
+  const all = batches.flat();
+  return { name, table, rows: all.length, files, ops: new Set(all.map((r) => r.op as Op)) };
+};
 const ts = (tag: string, i: number, v: number, op: Op = 'insert'): Row => ({
   site: 'plant-a', tag_webid: tag, timestamp: T0 + i * 1_000_000, ordinal: 0, value_double: v, good: true, ingested_at: ING, op,
 });
@@ -100,8 +107,7 @@ t.test('changes go through one MERGE; duplicates in a coalesced unit keep the la
   ]));
   const b1 = [elem('E2', '\\\\AF\\DB\\A\\B1', 'update'), elem('E4', '\\\\AF\\DB\\A\\D', 'insert')];
   const b2 = [elem('E2', '\\\\AF\\DB\\A\\B2', 'update'), elem('E3', '\\\\AF\\DB\\A\\C', 'delete')];
-  const data = concatBatches([encodeBatch(TABLES.pi_af_elements, b1), encodeBatch(TABLES.pi_af_elements, b2)]);
-  const u = unit('pi_af_elements', 'plant-a-pi_af_elements-2-3', [...b1, ...b2], data);
+  const u = unit('pi_af_elements', 'plant-a-pi_af_elements-2-3', b1, b2);
   await sink.upload(u);
   await sink.upload(u); // idempotent
   // AF deletions are marked, not removed (design.md "Destination").

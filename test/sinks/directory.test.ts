@@ -72,9 +72,10 @@ t.test('re-uploading a name overwrites the file (idempotent); stale temp files a
   writeFileSync(path.join(dir, 'pi_timeseries', '.x-1-1.abcd.tmp'), 'half a file');
   await sink.prepare();
   t.same(readdirSync(path.join(dir, 'pi_timeseries')), []);
-  const unit: SinkUnit = { name: 'plant-a-pi_timeseries-1-2', table: 'pi_timeseries', rows: 1, data: new Uint8Array([1, 2, 3]), ops: new Set(['insert']) };
+  const file = (bytes: number[]) => ({ id: 1, rows: 1, bytes: bytes.length, read: () => new Uint8Array(bytes) });
+  const unit: SinkUnit = { name: 'plant-a-pi_timeseries-1-2', table: 'pi_timeseries', rows: 1, files: [file([1, 2, 3])], ops: new Set(['insert']) };
   await sink.upload(unit);
-  await sink.upload({ ...unit, data: new Uint8Array([4, 5]) });
+  await sink.upload({ ...unit, files: [file([4, 5])] });
   t.same(readdirSync(path.join(dir, 'pi_timeseries')), ['plant-a-pi_timeseries-1-2.parquet']);
   const { readFileSync } = await import('node:fs');
   t.same([...readFileSync(sink.fileFor(unit))], [4, 5]);
@@ -114,7 +115,7 @@ t.test('a permission problem is a non-retryable SinkError', { skip: process.getu
   await sink.prepare();
   chmodSync(dir, 0o500);
   t.teardown(() => chmodSync(dir, 0o700));
-  await t.rejects(sink.upload({ name: 'n', table: 'pi_tags', rows: 0, data: new Uint8Array(1), ops: new Set() }), { code: 'SINK_PERMISSION_DENIED', retryable: false });
+  await t.rejects(sink.upload({ name: 'n', table: 'pi_tags', rows: 0, files: [{ id: 1, rows: 0, bytes: 1, read: () => new Uint8Array(1) }], ops: new Set() }), { code: 'SINK_PERMISSION_DENIED', retryable: false });
 });
 
 t.test('backoffDelay grows exponentially up to the cap, with full jitter', async (t) => {

@@ -320,8 +320,18 @@ export class Warehouse {
     return res.getRowsJS().map((row) => ({ name: String(row[0]), duck: String(row[1]) }));
   }
 
+  /** Tables (lower-case names) the principal may not modify: a fault, see server.ts denyWrites. */
+  readonly deniedTables = new Set<string>();
+
+  /** Unity Catalog's answer to a write without MODIFY on the table. */
+  private checkModify(r: TableRef): void {
+    if (!this.deniedTables.has(r.table.toLowerCase())) return;
+    throw new SqlError(`[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have MODIFY on Table '${r.catalog}.${r.schema}.${r.table}'. SQLSTATE: 42501`, '42501');
+  }
+
   private async copyInto(c: Cursor): Promise<StatementResult> {
     const r = this.tableRef(c.name());
+    this.checkModify(r);
     c.expectKw('FROM');
     const from = c.string();
     c.expectKw('FILEFORMAT');
@@ -416,6 +426,7 @@ export class Warehouse {
 
   private async merge(c: Cursor): Promise<StatementResult> {
     const r = this.tableRef(c.name());
+    this.checkModify(r);
     c.acceptKw('AS');
     const tAlias = c.isKw('USING') ? r.table : c.ident();
     c.expectKw('USING');

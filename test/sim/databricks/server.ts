@@ -55,6 +55,8 @@ export interface FaultControl {
   failNextCommit(when: 'before' | 'after'): void;
   /** Every token (PAT or OAuth) is answered 401 until cleared. */
   expireTokens(on: boolean): void;
+  /** COPY INTO / MERGE into these tables (names, any case) fail `[INSUFFICIENT_PERMISSIONS]` (no MODIFY grant); [] clears. */
+  denyWrites(tables: string[]): void;
   reset(): void;
   /** current state, for assertions and the control endpoint */
   state(): Record<string, unknown>;
@@ -437,11 +439,15 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     slowStatements: (ms) => { f.slowMs = ms; },
     failNextCommit: (when) => { f.commit = when; },
     expireTokens: (on) => { f.expired = on; },
-    reset: () => { f.httpStatus = null; f.httpCount = 0; f.slowMs = 0; f.commit = null; f.expired = false; },
-    state: () => ({ refused: f.refused, http_status: f.httpStatus, http_count: Number.isFinite(f.httpCount) ? f.httpCount : 'all', http_scope: f.httpScope, slow_ms: f.slowMs, fail_commit: f.commit, expire_tokens: f.expired }),
+    denyWrites: (tables) => {
+      warehouse.deniedTables.clear();
+      for (const t of tables) warehouse.deniedTables.add(t.toLowerCase());
+    },
+    reset: () => { f.httpStatus = null; f.httpCount = 0; f.slowMs = 0; f.commit = null; f.expired = false; warehouse.deniedTables.clear(); },
+    state: () => ({ refused: f.refused, http_status: f.httpStatus, http_count: Number.isFinite(f.httpCount) ? f.httpCount : 'all', http_scope: f.httpScope, slow_ms: f.slowMs, fail_commit: f.commit, expire_tokens: f.expired, deny_writes: [...warehouse.deniedTables] }),
   };
 
-  /** POST /_emulator/faults {refuse_ms?, http_status?, count?, scope?, slow_ms?, fail_commit?, expire_tokens?, reset?} */
+  /** POST /_emulator/faults {refuse_ms?, http_status?, count?, scope?, slow_ms?, fail_commit?, expire_tokens?, deny_writes?, reset?} */
   async function serveControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Record<string, unknown>;
     try { body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>; } catch { json(res, 400, { error: 'body must be JSON' }); return; }
@@ -453,6 +459,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     if (typeof body.slow_ms === 'number') faults.slowStatements(body.slow_ms);
     if (body.fail_commit === 'before' || body.fail_commit === 'after') faults.failNextCommit(body.fail_commit);
     if (typeof body.expire_tokens === 'boolean') faults.expireTokens(body.expire_tokens);
+    if (Array.isArray(body.deny_writes)) faults.denyWrites(body.deny_writes.map(String));
     const refuseMs = typeof body.refuse_ms === 'number' ? body.refuse_ms : 0;
     json(res, 200, { ...faults.state(), refuse_ms: refuseMs });
     if (refuseMs > 0) {
