@@ -85,7 +85,8 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
   });
 
   logger.info({ version: VERSION, host: hostname(), pid: process.pid, state_dir: config.state_dir, sink: config.sink.type }, 'pi-agent started');
-  for (const w of config.warnings) logger.warn({ config: config.config_file }, w);
+  // Config warnings are not repeated here: the CLI session already wrote them once to the terminal
+  // and once to the log file (agent/cli/session.ts); logging them again printed them twice.
 
   tasks.push(schedule(config.tags_refresh, tagsCycle, { name: 'tags' }));
   if (tsCycle && config.timeseries) tasks.push(schedule(config.timeseries.schedule, tsCycle, { name: 'timeseries' }));

@@ -1,6 +1,7 @@
 /**
  * Tag selection (issue: "Tag selection"): PI points by data server + name filter and/or point
- * source, or by explicit path. Point metadata goes to `pi_tags`, only when it changed.
+ * source, by explicit path, or behind the attributes of an AF element (af-element.ts). Point
+ * metadata goes to `pi_tags`, only when it changed.
  *
  * Tags are keyed by their IDOnly WebID (data server GUID + point id, fidelity §9): a Full WebID
  * embeds the tag name, so a rename would otherwise split one tag's history in two.
@@ -8,11 +9,14 @@
 import type { Row } from '../../batch/tables.js';
 import { decodeWebId, encodeWebId } from '../../pi/webid.js';
 import type { PiPoint } from '../../pi/types.js';
+import { AgentError } from '../../errors.js';
+import type { AfElementSelector, ElementPoints, ElementPointSource } from './af-element.js';
 import { hashText } from './hash.js';
 
 export type TagSelector =
   | { dataserver: string; name_filter?: string; point_source?: string }
-  | { path: string };
+  | { path: string }
+  | AfElementSelector;
 
 /** What the tags source needs from PI. */
 export interface PointDirectory {
@@ -70,6 +74,10 @@ export interface DiscoverResult {
   added: number;
   changed: number;
   removed: number;
+  /** Unresolvable AF references (at most 50 per selector; each selector's `unresolved` counts all). */
+  warnings: string[];
+  /** What each af_element selector resolved to, in selector order. */
+  elements: { selector: AfElementSelector; result: ElementPoints }[];
 }
 
 /**
@@ -80,6 +88,8 @@ export async function discoverTags(o: {
   site: string;
   selectors: TagSelector[];
   directory: PointDirectory;
+  /** Needed when a selector is an af_element. */
+  elements?: ElementPointSource;
   store: TagStore;
   shards?: { count: number; index: number };
   commitEvery?: number;
@@ -112,9 +122,17 @@ export async function discoverTags(o: {
     progress.push({ key: `tag:${webId}`, value: meta });
     if (progress.length >= commitEvery) flush();
   };
+  const warnings: string[] = [];
+  const elements: DiscoverResult['elements'] = [];
   for (const sel of o.selectors) {
     if ('path' in sel) consider(await o.directory.pointByPath(sel.path));
-    else {
+    else if ('af_element' in sel) {
+      if (!o.elements) throw new AgentError('INTERNAL', 'an af_element tag selector needs an AF point source');
+      const r = await o.elements.resolve(sel);
+      elements.push({ selector: sel, result: r });
+      warnings.push(...r.warnings);
+      for (const p of r.points) consider(p);
+    } else {
       const filter: { nameFilter?: string; sourceFilter?: string } = {};
       if (sel.name_filter !== undefined) filter.nameFilter = sel.name_filter;
       if (sel.point_source !== undefined) filter.sourceFilter = sel.point_source;
@@ -129,5 +147,5 @@ export async function discoverTags(o: {
     rows.push(tagRow(o.site, w, undefined, Date.now() * 1000, 'delete'));
   }
   if (gone.length) o.store.commitStep([{ table: 'pi_tags', rows }], [], gone.map((w) => `tag:${w}`));
-  return { tags: [...seen.values()], added, changed, removed: gone.length };
+  return { tags: [...seen.values()], added, changed, removed: gone.length, warnings, elements };
 }
