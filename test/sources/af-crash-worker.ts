@@ -8,13 +8,13 @@ import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
 import { Store } from '../../agent/store/store.js';
 import { PLANT, SITE, UTILITIES, newClient } from './af-harness.js';
 
-const args = JSON.parse(process.argv[2]!) as { url: string; stateDir: string; nowUs: number; startUs: number; loop: boolean };
+const args = JSON.parse(process.argv[2]!) as { url: string; stateDir: string; nowUs: number; startUs: number; loop: boolean; rescanEveryUs: number };
 const store = Store.open({ stateDir: args.stateDir, site: SITE });
 const client = await newClient(args.url);
 process.stdout.write('ready\n');
 for (let n = 1; ; n++) {
   await extractAf({ site: SITE, client, store, databases: [PLANT, UTILITIES], commitEvery: 200 });
-  await extractEventFrames({ site: SITE, client, store, databases: [PLANT, UTILITIES], startUs: args.startUs, nowUs: args.nowUs });
+  await extractEventFrames({ site: SITE, client, store, databases: [PLANT, UTILITIES], startUs: args.startUs, nowUs: args.nowUs, rescanHorizonUs: 7 * 86_400_000_000, rescanEveryUs: args.rescanEveryUs });
   process.stdout.write(`cycle ${n}\n`);
   if (!args.loop) break;
 }

@@ -1,7 +1,8 @@
 /**
  * SIGKILL during AF and event frame extraction, then a restart: the destination (every batch applied
  * in order) still equals the simulator's ground truth exactly. The kill points are random; the model
- * changes between runs (rename, move, delete, frames opening and closing).
+ * changes between runs (rename, move, delete, frames opening and closing, a back-dated frame; the
+ * workers rescan event frames hourly on the simulated clock, the final run always).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -44,7 +45,7 @@ t.test('SIGKILL at random points, then a complete run: exact tables', async (t) 
 
   const runChild = (loop: boolean, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; cycles: number }> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [WORKER, JSON.stringify({ url: env.sim.url, stateDir: env.stateDir, nowUs: sim.nowMs() * 1000, startUs: START_US, loop })], {
+      const child = spawn(process.execPath, [WORKER, JSON.stringify({ url: env.sim.url, stateDir: env.stateDir, nowUs: sim.nowMs() * 1000, startUs: START_US, loop, rescanEveryUs: loop ? 3_600_000_000 : 0 })], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';
@@ -81,6 +82,11 @@ t.test('SIGKILL at random points, then a complete run: exact tables', async (t) 
     af.deleteElement(picked[1]!.webId);
     af.moveElement(picked[2]!.webId, `${PLANT}\\Enterprise 01\\Site 02`);
     if (i === 1) af.openEventFrame({ name: 'Crash test frame', templateName: 'Downtime', startTime: sim.nowMs() - 60_000, refElements: [picked[3]!.webId] });
+    if (i === 2) {
+      // Back-dated: started and ended before the window; found by a rescan (the final run always rescans).
+      const late = af.openEventFrame({ name: 'Late entry', templateName: 'Downtime', startTime: sim.nowMs() - 10 * 3_600_000, refElements: [picked[3]!.webId] });
+      af.closeEventFrame(af.webIdOf(late), sim.nowMs() - 9 * 3_600_000);
+    }
     if (i === 3) af.closeEventFrame(af.truthEventFrames().find((f) => f.name === 'Crash test frame')!.webId);
     sim.advance('40m');
   }
@@ -97,4 +103,5 @@ t.test('SIGKILL at random points, then a complete run: exact tables', async (t) 
   const frame = [...dest.table('pi_event_frames').values()].filter((r) => r['name'] === 'Crash test frame');
   t.equal(frame.length, 1, 'the frame opened and closed between kills is one row');
   t.not(frame[0]!['end_time'], null, 'and it is closed');
+  t.equal([...dest.table('pi_event_frames').values()].filter((r) => r['name'] === 'Late entry').length, 1, 'the back-dated frame is there');
 });

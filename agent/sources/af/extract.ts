@@ -8,6 +8,10 @@
  *   path]); only new or changed objects produce rows, committed with their hashes in one step.
  * - Deletions are computed per database only after its walk completed, and each one is confirmed by
  *   a 404 on the object itself, so a failed or concurrent walk never deletes anything that exists.
+ * - Objects of a database removed from the config are soft-deleted (no 404 check: they still exist
+ *   in PI, they are just no longer wanted), but only after every configured database was walked
+ *   completely: a configured database that is unreachable fails the cycle before anything is removed.
+ *   Event frames of a removed database are kept (history; eventframes/extract.ts).
  */
 import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
@@ -77,6 +81,8 @@ export interface AfResult {
   deletes: number;
   /** true when the walk stopped early (buffer full or aborted): nothing was deleted. */
   paused: boolean;
+  /** Of `deletes`: objects of databases no longer configured. */
+  removed: number;
 }
 
 /** Progress value per object: content hash and the database it belongs to. */
@@ -100,7 +106,8 @@ const NO_VALUE = [400, 404, 409, 501] as const;
 const ID_ONLY = { webIdType: 'IDOnly' } as const;
 
 export async function extractAf(o: { site: string; client: PiClient; store: Store; databases: string[]; signal?: AbortSignal; commitEvery?: number }): Promise<AfResult> {
-  const result: AfResult = { elements: 0, attributes: 0, templates: 0, upserts: 0, deletes: 0, paused: false };
+  const result: AfResult = { elements: 0, attributes: 0, templates: 0, upserts: 0, deletes: 0, paused: false, removed: 0 };
+  const configured = new Set<string>();
   const known = {
     template: o.store.getProgressByPrefix<Known>(KINDS.template.prefix),
     element: o.store.getProgressByPrefix<Known>(KINDS.element.prefix),
@@ -142,6 +149,7 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
     const db = await o.client.get<AfDatabaseJson>('/assetdatabases', { path: dbPath, ...ID_ONLY });
     const dbId = toIdOnly(db.WebId);
     const dbName = db.Path || dbPath;
+    configured.add(dbName.toUpperCase());
     const seen = new Set<string>();
     const now = (): number => Date.now() * 1000;
 
@@ -213,7 +221,36 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
     flush();
     result.deletes += await deleteVanished(o, known, seen, dbName);
   }
+  // Reached only when every configured database was walked completely (a failure throws, a pause
+  // returns). An empty list (the config requires one) removes nothing rather than everything.
+  if (configured.size > 0) result.removed = removeUnconfigured(o, known, configured);
+  result.deletes += result.removed;
   return result;
+}
+
+/**
+ * Soft-deletes (op=delete rows) every known object of a database not in `configured` (upper-cased
+ * paths as PI returned them) and forgets its progress, attributes first, in steps of commitEvery.
+ */
+function removeUnconfigured(
+  o: { site: string; store: Store; commitEvery?: number },
+  known: Record<Kind, Map<string, Known>>,
+  configured: Set<string>,
+): number {
+  let removed = 0;
+  const step = o.commitEvery ?? COMMIT_EVERY;
+  for (const kind of ['attribute', 'element', 'template'] as const) {
+    const { prefix, table, key } = KINDS[kind];
+    const gone = [...known[kind]].filter(([, v]) => !configured.has(v[1].toUpperCase())).map(([k]) => k);
+    for (let i = 0; i < gone.length; i += step) {
+      const keys = gone.slice(i, i + step);
+      const ingested = Date.now() * 1000;
+      o.store.commitStep([{ table, rows: keys.map((k) => ({ site: o.site, [key]: k.slice(prefix.length), ingested_at: ingested, op: 'delete' })) }], [], keys);
+      for (const k of keys) known[kind].delete(k);
+      removed += keys.length;
+    }
+  }
+  return removed;
 }
 
 function kindOfKey(key: string): Kind {

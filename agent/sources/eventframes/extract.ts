@@ -8,9 +8,22 @@
  * until they close. Frames known to overlap the window that the search no longer returns are read
  * by WebID: a 404 means deleted in PI (→ `delete` rows), anything else is processed as found.
  *
- * Progress per frame (`ef:<webId>`: database, content hash, start, end, attribute and referenced
- * element ids) commits with its rows; the window end (`efw:<database>`) only after a complete
- * cycle. Closed frames that ended before the next window are forgotten (their progress pruned).
+ * Rescans (when `rescanEveryUs` is given): once PI's clock has passed the last rescan by
+ * `rescanEveryUs`, the cycle searches [now − `rescanHorizonUs`, now] instead of the short window, so
+ * a frame entered late with start and end both before the window (a downtime typed in the next
+ * morning) is found, and a known closed frame missing from the result and 404 by WebID is deleted.
+ * A known closed frame outside the short window whose own fields and references hash as before is
+ * not read again (no attribute reads): a rescan costs the paged search plus what is new or changed.
+ *
+ * Progress per frame (`ef:<webId>`: database, content hash, header hash, start, end, attribute and
+ * referenced element ids) commits with its rows; the window end (`efw:<database>`) and the last
+ * rescan time (`efw:<database>|rescan`, PI clock) only after a complete cycle. Closed frames are
+ * forgotten (progress pruned) once they end before the next window, or with rescans before
+ * now − horizon, a child frame not before its parent: per-frame state stays bounded by the frames
+ * of one horizon plus the open ones (and their children). A frame deleted in PI is deleted with its
+ * known child frames. Deletions of frames forgotten already (ended before the horizon) go unnoticed.
+ * Frames of a database no longer configured are NOT deleted (frames are history); only their
+ * per-frame progress is forgotten.
  */
 import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
@@ -45,6 +58,10 @@ interface EventFrameJson {
 interface FrameProgress {
   d: string;
   h: string;
+  /** Hash of the frame's own row and references (no attributes): the rescan's cheap comparison. */
+  f?: string;
+  /** Parent frame (IDOnly WebID) of a child frame. */
+  p?: string;
   s: number;
   e: number | null;
   a: string[];
@@ -58,10 +75,14 @@ export interface EventFramesResult {
   deletes: number;
   /** true when the cycle stopped early (buffer full): the window did not advance, nothing was deleted. */
   paused: boolean;
+  /** Databases whose cycle was a rescan (searched the whole rescan horizon). */
+  rescans: number;
 }
 
 const FRAME_PREFIX = 'ef:';
 const WINDOW_PREFIX = 'efw:';
+/** Suffix of the last-rescan key after `efw:<database>` ('|' cannot occur in an AF name); under `efw:` so a reset clears it. */
+const RESCAN_SUFFIX = '|rescan';
 /** Default overlap of consecutive windows: covers clock differences between agent and PI. */
 const DEFAULT_MARGIN_US = 600 * 1_000_000;
 /** PI renders the end of an in-progress frame as 31 Dec 9999 (fidelity §7). */
@@ -82,6 +103,37 @@ function pointTypeOf(afType: string | undefined): string | undefined {
 
 const usOf = (s: string): number => parsePiTimestamp(s).us;
 
+/** The frame's end in µs; null while in progress. */
+function endOf(f: EventFrameJson): number | null {
+  const endRaw = f.EndTime ? usOf(f.EndTime) : OPEN_FROM_US;
+  return endRaw >= OPEN_FROM_US ? null : endRaw;
+}
+
+const strip = (r: Row): Row => {
+  const { ingested_at: _i, op: _o, ...rest } = r;
+  return rest;
+};
+
+/** The pi_event_frames row and pi_event_frame_elements rows of a frame as PI returned it. */
+function frameRowsOf(site: string, dbName: string, f: EventFrameJson, ingested: number): { webId: string; frame: Row; refIds: string[]; refs: Row[] } {
+  const webId = toIdOnly(f.WebId);
+  const frame: Row = {
+    site, event_frame_webid: webId, event_frame_id: f.Id ?? null, database_path: dbName,
+    parent_webid: webIdFromLink(f.Links?.['Parent']) ?? null, name: f.Name, path: f.Path,
+    description: emptyToNull(f.Description), template_name: emptyToNull(f.TemplateName),
+    category_names: jsonList(f.CategoryNames ?? []), start_time: usOf(f.StartTime), end_time: endOf(f),
+    severity: emptyToNull(f.Severity), is_acknowledged: f.IsAcknowledged ?? null,
+    can_be_acknowledged: f.CanBeAcknowledged ?? null, is_annotated: f.IsAnnotated ?? null,
+    is_locked: f.IsLocked ?? null, are_values_captured: f.AreValuesCaptured ?? null,
+    ingested_at: ingested, op: 'update',
+  };
+  const refIds = (f.RefElementWebIds ?? []).map(toIdOnly);
+  const refs: Row[] = refIds.map((r, j) => ({ site, event_frame_webid: webId, element_webid: r, primary: j === 0, ingested_at: ingested, op: 'update' }));
+  return { webId, frame, refIds, refs };
+}
+
+const headerHash = (frame: Row, refs: Row[]): string => contentHash([strip(frame), refs.map(strip)]);
+
 export async function extractEventFrames(o: {
   site: string;
   client: PiClient;
@@ -94,10 +146,16 @@ export async function extractEventFrames(o: {
   signal?: AbortSignal;
   /** Overlap of consecutive windows (default 10 min). */
   marginUs?: number;
+  /** How far back a rescan searches (config `event_frames.rescan_horizon`), µs. */
+  rescanHorizonUs?: number;
+  /** Rescan when PI's clock passed the last rescan by this much (`event_frames.rescan_every`), µs; both omitted: no rescans. */
+  rescanEveryUs?: number;
 }): Promise<EventFramesResult> {
-  const result: EventFramesResult = { frames: 0, open: 0, upserts: 0, deletes: 0, paused: false };
+  const result: EventFramesResult = { frames: 0, open: 0, upserts: 0, deletes: 0, paused: false, rescans: 0 };
   const margin = o.marginUs ?? DEFAULT_MARGIN_US;
+  const horizon = o.rescanHorizonUs !== undefined && o.rescanEveryUs !== undefined ? o.rescanHorizonUs : undefined;
   const known = o.store.getProgressByPrefix<FrameProgress>(FRAME_PREFIX);
+  const configured = new Set<string>();
 
   for (const dbPath of o.databases) {
     o.signal?.throwIfAborted();
@@ -107,11 +165,38 @@ export async function extractEventFrames(o: {
     }
     const db = await o.client.get<AfDatabaseJson>('/assetdatabases', { path: dbPath, webIdType: 'IDOnly' });
     const dbName = db.Path || dbPath;
+    configured.add(dbName.toUpperCase());
     const dbId = toIdOnly(db.WebId);
     const lastEnd = o.store.getProgress<number>(WINDOW_PREFIX + dbName);
-    const from = lastEnd === undefined ? o.startUs : Math.max(o.startUs, lastEnd - margin);
+    const shortFrom = lastEnd === undefined ? o.startUs : Math.max(o.startUs, lastEnd - margin);
+    const rescanKey = WINDOW_PREFIX + dbName + RESCAN_SUFFIX;
+    const lastRescan = o.store.getProgress<number>(rescanKey);
+    // Due when PI's clock passed the last rescan by rescan_every, or went back before it (clock reset).
+    const rescan = horizon !== undefined && (lastRescan === undefined || o.nowUs - lastRescan >= o.rescanEveryUs! || o.nowUs < lastRescan);
+    // A rescan never searches less than the short window (after a long outage that is the longer one).
+    const from = rescan ? Math.min(shortFrom, Math.max(o.startUs, o.nowUs - horizon)) : shortFrom;
     const to = Math.max(from, o.nowUs);
+    if (rescan) result.rescans++;
     const seen = new Set<string>();
+
+    /**
+     * Rescan shortcut: a known closed frame that ends before the short window and whose own fields
+     * and references are unchanged is not read again (its attributes were read when it was in the window).
+     */
+    const unchangedOld = (f: EventFrameJson): boolean => {
+      const key = FRAME_PREFIX + toIdOnly(f.WebId);
+      const before = known.get(key);
+      if (!before?.f || before.d !== dbName || before.e === null) return false;
+      const end = endOf(f);
+      if (end === null || end >= shortFrom) return false;
+      const { frame, refs } = frameRowsOf(o.site, dbName, f, 0);
+      if (headerHash(frame, refs) !== before.f) return false;
+      if (!seen.has(key)) {
+        seen.add(key);
+        result.frames++;
+      }
+      return true;
+    };
 
     /** Rows and progress for a step of frames; unchanged frames produce nothing. */
     const processFrames = async (frames: EventFrameJson[]): Promise<void> => {
@@ -131,23 +216,12 @@ export async function extractEventFrames(o: {
       const progress: { key: string; value: FrameProgress }[] = [];
       const ingested = Date.now() * 1000;
       fresh.forEach((f, i) => {
-        const webId = toIdOnly(f.WebId);
+        const { webId, frame, refIds, refs } = frameRowsOf(o.site, dbName, f, ingested);
         const key = FRAME_PREFIX + webId;
-        const start = usOf(f.StartTime);
-        const endRaw = f.EndTime ? usOf(f.EndTime) : OPEN_FROM_US;
-        const end = endRaw >= OPEN_FROM_US ? null : endRaw;
+        const start = frame['start_time'] as number;
+        const end = frame['end_time'] as number | null;
         result.frames++;
         if (end === null) result.open++;
-        const frame: Row = {
-          site: o.site, event_frame_webid: webId, event_frame_id: f.Id ?? null, database_path: dbName,
-          parent_webid: webIdFromLink(f.Links?.['Parent']) ?? null, name: f.Name, path: f.Path,
-          description: emptyToNull(f.Description), template_name: emptyToNull(f.TemplateName),
-          category_names: jsonList(f.CategoryNames ?? []), start_time: start, end_time: end,
-          severity: emptyToNull(f.Severity), is_acknowledged: f.IsAcknowledged ?? null,
-          can_be_acknowledged: f.CanBeAcknowledged ?? null, is_annotated: f.IsAnnotated ?? null,
-          is_locked: f.IsLocked ?? null, are_values_captured: f.AreValuesCaptured ?? null,
-          ingested_at: ingested, op: 'update',
-        };
         const attrs: Row[] = attrLists[i]!.map((a) => {
           const res = values[v++]!;
           const ok = res.status >= 200 && res.status < 300 && res.content !== undefined && res.content !== null;
@@ -160,15 +234,14 @@ export async function extractEventFrames(o: {
             ingested_at: ingested, op: 'update',
           };
         });
-        const refIds = (f.RefElementWebIds ?? []).map(toIdOnly);
-        const refs: Row[] = refIds.map((r, j) => ({ site: o.site, event_frame_webid: webId, element_webid: r, primary: j === 0, ingested_at: ingested, op: 'update' }));
-        const strip = (r: Row): Row => {
-          const { ingested_at: _i, op: _o, ...rest } = r;
-          return rest;
-        };
         const hash = contentHash([strip(frame), attrs.map(strip), refs.map(strip)]);
+        const fHash = headerHash(frame, refs);
         const before = known.get(key);
-        if (before && before.h === hash && before.d === dbName) return;
+        if (before && before.h === hash && before.d === dbName) {
+          // Progress written before header hashes existed: add it (no rows) so rescans can skip the frame.
+          if (before.f !== fHash) progress.push({ key, value: { ...before, f: fHash } });
+          return;
+        }
         const attrIds = attrs.map((a) => a['attribute_webid'] as string);
         frameRows.push(frame);
         attrRows.push(...attrs);
@@ -176,7 +249,9 @@ export async function extractEventFrames(o: {
         // What the previous version had and this one has not: gone attributes and references.
         for (const a of before?.a ?? []) if (!attrIds.includes(a)) attrRows.push({ site: o.site, attribute_webid: a, event_frame_webid: webId, ingested_at: ingested, op: 'delete' });
         for (const r of before?.r ?? []) if (!refIds.includes(r)) refRows.push({ site: o.site, event_frame_webid: webId, element_webid: r, ingested_at: ingested, op: 'delete' });
-        progress.push({ key, value: { d: dbName, h: hash, s: start, e: end, a: attrIds, r: refIds } });
+        const value: FrameProgress = { d: dbName, h: hash, f: fHash, s: start, e: end, a: attrIds, r: refIds };
+        if (typeof frame['parent_webid'] === 'string') value.p = frame['parent_webid'];
+        progress.push({ key, value });
         result.upserts++;
       });
       if (progress.length === 0) return;
@@ -200,7 +275,8 @@ export async function extractEventFrames(o: {
             result.paused = true;
             return result;
           }
-          await processFrames(page.slice(i, i + STEP));
+          const step = page.slice(i, i + STEP);
+          await processFrames(rescan ? step.filter((f) => !unchangedOld(f)) : step);
         }
       }
     }
@@ -208,13 +284,21 @@ export async function extractEventFrames(o: {
     // Known frames that overlap the window but were not returned: deleted, or changed out of it.
     const missing = [...known].filter(([k, p]) => p.d === dbName && !seen.has(k) && p.s <= to && (p.e === null || p.e >= from)).map(([k]) => k);
     for (let i = 0; i < missing.length; i += STEP) {
-      const keys = missing.slice(i, i + STEP);
+      // A key may already be gone as the child of a frame deleted in an earlier step.
+      const keys = missing.slice(i, i + STEP).filter((k) => known.has(k));
+      if (keys.length === 0) continue;
       const reads = await batchGet<EventFrameJson>(o.client, keys.map((k) => ({ path: `/eventframes/${encodeURIComponent(k.slice(FRAME_PREFIX.length))}`, query: { webIdType: 'IDOnly' } })), [404], o.signal);
       const found = reads.filter((r) => r.status !== 404).map((r) => r.content!);
       if (found.some((f) => !f || typeof f.WebId !== 'string')) throw new PiError('PI_BAD_RESPONSE', 'PI Web API answered an event frame read without a WebId', { retryable: true });
       await processFrames(found);
       const gone = keys.filter((_k, j) => reads[j]!.status === 404);
       if (gone.length === 0) continue;
+      // PI deletes a frame's child frames with it: known descendants the search did not return go too.
+      const kids = new Map<string, string[]>();
+      for (const [k, p] of known) if (p.p !== undefined) kids.set(FRAME_PREFIX + p.p, [...(kids.get(FRAME_PREFIX + p.p) ?? []), k]);
+      for (let j = 0; j < gone.length; j++) {
+        for (const c of kids.get(gone[j]!) ?? []) if (!seen.has(c) && !gone.includes(c)) gone.push(c);
+      }
       const ingested = Date.now() * 1000;
       const frameRows: Row[] = [];
       const attrRows: Row[] = [];
@@ -235,12 +319,32 @@ export async function extractEventFrames(o: {
       result.deletes += gone.length;
     }
 
-    // The window moves on; closed frames that end before the next window are not read again.
+    // The window moves on; closed frames that end before the next window (with rescans: before the
+    // next rescan's horizon) are not read again and are forgotten.
     const nextFrom = Math.max(o.startUs, to - margin);
-    const prune = [...known].filter(([, p]) => p.d === dbName && p.e !== null && p.e < nextFrom).map(([k]) => k);
-    o.store.commitStep([], [{ key: WINDOW_PREFIX + dbName, value: to }], prune);
+    const keepFrom = horizon === undefined ? nextFrom : Math.min(nextFrom, to - horizon);
+    // A child frame is kept while its parent is (so deleting the parent can delete it too).
+    const memo = new Map<string, boolean>();
+    const prunable = (k: string): boolean => {
+      let v = memo.get(k);
+      if (v !== undefined) return v;
+      const p = known.get(k)!;
+      const parent = p.p === undefined ? undefined : FRAME_PREFIX + p.p;
+      v = p.d === dbName && p.e !== null && p.e < keepFrom && (parent === undefined || !known.has(parent) || prunable(parent));
+      memo.set(k, v);
+      return v;
+    };
+    const prune = [...known.keys()].filter(prunable);
+    const window = [{ key: WINDOW_PREFIX + dbName, value: to }];
+    if (rescan) window.push({ key: rescanKey, value: o.nowUs });
+    o.store.commitStep([], window, prune);
     for (const k of prune) known.delete(k);
   }
+
+  // A database no longer configured: its frames stay in the tables (history, not deleted), but their
+  // per-frame progress is forgotten so it does not grow (open frames would otherwise stay forever).
+  const orphans = [...known].filter(([, p]) => !configured.has(p.d.toUpperCase())).map(([k]) => k);
+  if (orphans.length > 0) o.store.commitStep([], [], orphans);
   return result;
 }
 
