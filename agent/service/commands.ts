@@ -14,13 +14,14 @@ import { parsePiTimestamp } from '../pi/time.js';
 import { forwardAll } from '../sinks/forward.js';
 import type { TagMeta } from '../sources/tags/discover.js';
 import { idOnlyWebId } from '../sources/tags/discover.js';
-import { decodeProgress, encodeProgress, type StoredTagProgress } from '../sources/timeseries/digest.js';
+import { describeElementPoints, emptyHint, PiElementPoints } from '../sources/tags/af-element.js';
+import { bucketKeysOf, progressHead, type StoredTagProgress } from '../sources/timeseries/digest.js';
 import { extractTimeseries, progressKey } from '../sources/timeseries/extract.js';
 import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { isServiceRunning, sendControl } from './control.js';
-import { createSink, extractionConcurrency, forwardOptions, knownTags, openAgent, openStore, valuesPerRequest } from './cycle.js';
-import { BatchRecordedReader, openPi, parseTimeUs } from './pi.js';
+import { createSink, forwardOptions, knownTags, openAgent, openStore, timeseriesOptions } from './cycle.js';
+import { openPi } from './pi.js';
 
 // ---- status ---------------------------------------------------------------------------------------
 
@@ -156,7 +157,20 @@ export async function check(config: AgentConfig, io: { print: (t: string) => voi
             sample ??= p.WebId;
             ok(`tag ${sel.path} found`);
           } else {
-            io.print(`warn  tag selection by AF element ${sel.af_element} is not supported yet\n`);
+            // The same resolution the tags source runs: element, descendants, points (af-element.ts).
+            let r;
+            try {
+              r = await new PiElementPoints(client).resolve(sel);
+            } catch (err) {
+              fail('tag selector af_element', err);
+              continue;
+            }
+            sample ??= r.points[0]?.WebId;
+            ok(describeElementPoints(sel, r));
+            for (const w of r.warnings.slice(0, 10)) io.print(`warn  ${w}\n`);
+            if (r.unresolved > 10) io.print(`warn  ${r.unresolved - 10} more unresolvable PI Point reference(s) under ${r.element.path}\n`);
+            const hint = emptyHint(sel, r);
+            if (hint) io.print(`warn  ${hint}\n`);
           }
         } catch (err) {
           fail(`tags ${JSON.stringify(sel)}`, err);
@@ -242,29 +256,22 @@ export async function backfill(config: AgentConfig, io: { logger: Logger; print:
     const startUs = parsePiTimestamp(io.start).us;
     const endUs = parsePiTimestamp(io.end).us - 1;
     const prefix = `bf:${startUs}-${endUs}:`;
-    const r = await extractTimeseries({
-      site: config.site,
-      tags: tags.map((t) => (t.pointType ? { webId: t.webId, pointType: t.pointType } : { webId: t.webId })),
-      reader: new BatchRecordedReader(agent.client),
-      store: agent.store,
+    const r = await extractTimeseries(timeseriesOptions(config, agent.client, agent.store, tags, {
       nowUs: endUs,
       endUs,
       startUs,
       lookbackUs: 0,
-      tagsPerRequest: config.pi.tags_per_request,
-      maxCount: config.pi.max_count,
-      maxValuesPerRequest: valuesPerRequest(config),
-      concurrency: extractionConcurrency(config),
-      parseTime: parseTimeUs,
       progressPrefix: prefix,
       insertOp: 'update',
       signal: io.signal,
-    });
+    }));
     if (r.errors.size > 0 || r.paused || io.signal.aborted) {
       io.print(`backfill incomplete: ${r.errors.size} tag(s) failed${r.paused ? ', buffer full' : ''}; run the same command again to continue\n`);
       return EXIT.PARTIAL;
     }
-    agent.store.commitStep([], [], tags.map((t) => progressKey(prefix, t.webId)));
+    // The backfill's own progress goes, digest buckets included (an event at the end time can leave one).
+    const done = tags.map((t) => progressKey(prefix, t.webId));
+    agent.store.commitStep([], [], done.flatMap((k) => [k, ...bucketKeysOf(k, agent.store.getProgress<StoredTagProgress>(k))]));
     io.print(`backfill: ${tags.length} tag(s), ${r.values} value(s) read, ${r.updates + r.inserts} row(s) buffered as upserts, ${r.deletes} deletion(s)\n`);
     return EXIT.OK;
   } finally {
@@ -297,14 +304,19 @@ export async function reset(config: AgentConfig, io: { print: (t: string) => voi
     const toUs = parsePiTimestamp(io.to ?? ts.start).us;
     const tags = await resolveTags(config, store, io.tags);
     const progress: { key: string; value: unknown }[] = [];
+    const deleteKeys: string[] = [];
     for (const t of tags) {
       const key = progressKey('ts:', t.webId);
-      const p = decodeProgress(store.getProgress<StoredTagProgress>(key));
+      const stored = store.getProgress<StoredTagProgress>(key);
+      const p = progressHead(stored);
       if (p.pos === null || p.pos <= toUs) continue;
       const replayUntil = Math.max(p.pos, p.replayUntil ?? 0);
-      progress.push({ key, value: encodeProgress({ pos: toUs, digest: [], replayUntil }) });
+      // The digest goes too (its buckets are keys of their own): everything re-read is an upsert.
+      const head: StoredTagProgress = { pos: toUs, r: replayUntil };
+      progress.push({ key, value: head });
+      deleteKeys.push(...bucketKeysOf(key, stored));
     }
-    store.commitStep([], progress);
+    store.commitStep([], progress, deleteKeys);
     io.print(`reset timeseries: ${progress.length} tag(s) rewound to ${new Date(toUs / 1000).toISOString()}; values up to their old position are re-sent as upserts\n`);
     return EXIT.OK;
   } finally {

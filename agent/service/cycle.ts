@@ -13,7 +13,8 @@ import type { Sink } from '../sinks/types.js';
 import { extractAf } from '../sources/af/extract.js';
 import { extractEventFrames } from '../sources/eventframes/extract.js';
 import { discoverTags, type TagMeta, type TagSelector } from '../sources/tags/discover.js';
-import { extractTimeseries, type ExtractResult } from '../sources/timeseries/extract.js';
+import { emptyHint, PiElementPoints } from '../sources/tags/af-element.js';
+import { extractTimeseries, type ExtractOptions, type ExtractResult } from '../sources/timeseries/extract.js';
 import { Store } from '../store/store.js';
 import { writeHeartbeat } from './heartbeat.js';
 import { BatchRecordedReader, openPi, parseTimeUs, piServerNowUs, PiPointDirectory } from './pi.js';
@@ -58,14 +59,8 @@ export async function openAgent(config: AgentConfig, logger: Logger): Promise<Ag
   }
 }
 
-function pointSelectors(config: AgentConfig): { selectors: TagSelector[]; unsupported: Extract<ConfigTagSelector, { af_element: string }>[] } {
-  const selectors: TagSelector[] = [];
-  const unsupported: Extract<ConfigTagSelector, { af_element: string }>[] = [];
-  for (const s of config.tags) {
-    if ('af_element' in s) unsupported.push(s);
-    else selectors.push(s);
-  }
-  return { selectors, unsupported };
+function pointSelectors(config: AgentConfig): TagSelector[] {
+  return config.tags.map((s: ConfigTagSelector): TagSelector => ({ ...s }));
 }
 
 /** The data server whose clock ends extraction windows. */
@@ -82,16 +77,22 @@ async function piNowUs(agent: Agent, tags: TagMeta[]): Promise<number> {
 }
 
 export async function runTagsSource(agent: Agent): Promise<TagMeta[]> {
-  const { selectors, unsupported } = pointSelectors(agent.config);
+  const selectors = pointSelectors(agent.config);
   try {
-    if (unsupported.length > 0) {
-      throw new AgentError('CONFIG_INVALID', `tag selection by AF element (af_element: ${JSON.stringify(unsupported[0]!.af_element)}) is not supported yet; select the tags by dataserver + name_filter or by path`);
-    }
     const opts: Parameters<typeof discoverTags>[0] = { site: agent.config.site, selectors, directory: agent.directory, store: agent.store };
+    if (selectors.some((s) => 'af_element' in s)) opts.elements = new PiElementPoints(agent.client);
     if (agent.config.timeseries?.shards) opts.shards = agent.config.timeseries.shards;
     const r = await discoverTags(opts);
+    // Dangling AF references skip their attribute, not the discovery (af-element.ts).
+    for (const w of r.warnings) agent.logger.warn({ source: 'tags' }, w);
+    for (const { selector, result } of r.elements) {
+      const more = result.unresolved - result.warnings.length;
+      if (more > 0) agent.logger.warn({ source: 'tags', af_element: selector.af_element }, `${more} more unresolvable PI Point reference(s) under ${result.element.path}`);
+      const hint = emptyHint(selector, result);
+      if (hint) agent.logger.warn({ source: 'tags', af_element: selector.af_element }, hint);
+    }
     agent.store.recordSourceSuccess('tags', { lagSeconds: null });
-    agent.logger.info({ source: 'tags', tags: r.tags.length, added: r.added, changed: r.changed, removed: r.removed }, 'tag discovery done');
+    agent.logger.info({ source: 'tags', tags: r.tags.length, added: r.added, changed: r.changed, removed: r.removed, unresolved_af_references: r.elements.reduce((n, e) => n + e.result.unresolved, 0) }, 'tag discovery done');
     return r.tags;
   } catch (err) {
     agent.store.recordSourceError('tags', describeError(err));
@@ -109,11 +110,38 @@ export function extractionConcurrency(config: AgentConfig): number {
 }
 
 /**
- * Values asked for in one request: ~200,000 values in flight in total keeps the agent's memory
- * bounded whatever the backlog (each parsed value costs a few hundred bytes until it is encoded).
+ * Values asked for in one request: ~60,000 values in flight in total keeps the agent's memory
+ * bounded whatever the backlog (each value costs a few hundred bytes as JSON text, parsed object
+ * and row until it is encoded). scripts/bench catch-up, 1,000 and 2,000 tags: peak RSS ~245 MB
+ * at 60,000 (flat), 253–278 MB at 100,000, ~300–330 MB at 200,000, at about the same values per second.
  */
 export function valuesPerRequest(config: AgentConfig): number {
-  return Math.max(1000, Math.floor(200_000 / extractionConcurrency(config)));
+  return Math.max(1000, Math.floor(60_000 / extractionConcurrency(config)));
+}
+
+/**
+ * extractTimeseries' options for this config (the live cycle and `pi-agent backfill` read alike);
+ * `window` sets the time range and what differs between the two.
+ */
+export function timeseriesOptions(
+  config: AgentConfig,
+  client: PiClient,
+  store: Store,
+  tags: readonly { webId: string; pointType?: string | undefined }[],
+  window: Pick<ExtractOptions, 'nowUs' | 'startUs' | 'lookbackUs'> & Partial<Pick<ExtractOptions, 'endUs' | 'lookbackEveryUs' | 'progressPrefix' | 'insertOp' | 'signal'>>,
+): ExtractOptions {
+  return {
+    site: config.site,
+    tags: tags.map((t) => (t.pointType === undefined ? { webId: t.webId } : { webId: t.webId, pointType: t.pointType })),
+    reader: new BatchRecordedReader(client),
+    store,
+    tagsPerRequest: config.pi.tags_per_request,
+    maxCount: config.pi.max_count,
+    maxValuesPerRequest: valuesPerRequest(config),
+    concurrency: extractionConcurrency(config),
+    parseTime: parseTimeUs,
+    ...window,
+  };
 }
 
 export interface TimeseriesRun extends ExtractResult {
@@ -127,24 +155,15 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
   const tags = knownTags(agent.store);
   try {
     const nowUs = await piNowUs(agent, tags);
-    const opts: Parameters<typeof extractTimeseries>[0] = {
-      site: agent.config.site,
-      tags: tags.map((t) => (t.pointType === undefined ? { webId: t.webId } : { webId: t.webId, pointType: t.pointType })),
-      reader: new BatchRecordedReader(agent.client),
-      store: agent.store,
+    const r = await extractTimeseries(timeseriesOptions(agent.config, agent.client, agent.store, tags, {
       nowUs,
       startUs: parsePiTimestamp(ts.start).us,
       lookbackUs: ts.lookback * 1000,
-      tagsPerRequest: agent.config.pi.tags_per_request,
-      maxCount: agent.config.pi.max_count,
-      maxValuesPerRequest: valuesPerRequest(agent.config),
-      concurrency: extractionConcurrency(agent.config),
-      parseTime: parseTimeUs,
-    };
-    if (signal) opts.signal = signal;
-    const r = await extractTimeseries(opts);
+      lookbackEveryUs: ts.lookback_every * 1000,
+      ...(signal ? { signal } : {}),
+    }));
     const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((nowUs - r.minPosUs) / 1e6));
-    const summary = { source: 'timeseries', tags: tags.length, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds };
+    const summary = { source: 'timeseries', tags: tags.length, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds };
     if (r.errors.size > 0) {
       const [webId, first] = r.errors.entries().next().value as [string, Error];
       const tag = tags.find((t) => t.webId === webId);
@@ -197,6 +216,8 @@ export async function runEventFramesSource(agent: Agent, signal?: AbortSignal): 
     const opts: Parameters<typeof extractEventFrames>[0] = {
       site: agent.config.site, client: agent.client, store: agent.store, databases: ef.databases,
       startUs: parsePiTimestamp(ef.start).us, nowUs,
+      // Config holds milliseconds; the source works in µs on PI's clock.
+      rescanHorizonUs: ef.rescan_horizon * 1000, rescanEveryUs: ef.rescan_every * 1000,
     };
     if (ef.templates) opts.templates = ef.templates;
     if (ef.categories) opts.categories = ef.categories;

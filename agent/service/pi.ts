@@ -35,6 +35,8 @@ export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo
 
 export const parseTimeUs = (s: string): number => parsePiTimestamp(s).us;
 
+const FIELDS_QUERY = new URLSearchParams({ selectedFields: STREAM_RECORDED_FIELDS }).toString();
+
 /**
  * Recorded pages for many tags in ONE HTTP request: `/batch` with one `/streams/{webId}/recorded`
  * sub-request per tag, each with its own time range (a streamset call shares one range, and tags
@@ -45,15 +47,15 @@ export class BatchRecordedReader implements RecordedReader {
 
   async read(reqs: RecordedRequest[]): Promise<RecordedResult[]> {
     const batch: Record<string, BatchRequest> = {};
+    const base = this.client.urlOf('/streams/');
     reqs.forEach((r, i) => {
       const q = new URLSearchParams({
         startTime: formatPiTime(r.startUs),
         endTime: formatPiTime(r.endUs),
         maxCount: String(r.maxCount),
         boundaryType: 'Inside',
-        selectedFields: STREAM_RECORDED_FIELDS,
       });
-      batch[String(i)] = { Method: 'GET', Resource: `${this.client.urlOf(`/streams/${encodeURIComponent(r.webId)}/recorded`)}?${q}` };
+      batch[String(i)] = { Method: 'GET', Resource: `${base}${encodeURIComponent(r.webId)}/recorded?${q}&${FIELDS_QUERY}` };
     });
     const res = await postBatch(this.client, batch);
     return reqs.map((_, i) => {

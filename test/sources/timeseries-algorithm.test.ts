@@ -139,3 +139,47 @@ t.test('a crowded timestamp wider than the per-request share grows maxCount once
   t.same(st.values('W'), expected(a.data.get('W')!));
   t.ok(a.requests <= 3, `finished in ${a.requests} requests`);
 });
+
+t.test('random late inserts, edits and deletions (same-timestamp groups, small pages): the table always equals the archive', async (t) => {
+  let x = 99;
+  const rnd = (n: number) => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return (x >>> 8) % n; };
+  const a = new Archive();
+  const evs: Ev[] = [];
+  let now = S + 600 * SEC;
+  const addUpTo = (until: number, from: number) => {
+    for (let ts = from; ts <= until; ts += (1 + rnd(20)) * SEC) {
+      const k = rnd(5) === 0 ? 1 + rnd(4) : 1; // some timestamps carry several events
+      for (let j = 0; j < k; j++) evs.push({ ts, v: rnd(1000) });
+    }
+  };
+  addUpTo(now, S);
+  a.data.set('R', evs);
+  const st = new MemStore();
+  const opts = { ...base, maxCount: 7, lookbackUs: 300 * SEC, lookbackEveryUs: 0, tags: [{ webId: 'R' }], reader: a, store: st };
+  await extractTimeseries({ ...opts, nowUs: now });
+  t.same(st.values('R'), expected(evs), 'first load');
+  let equal = 0;
+  for (let cycle = 0; cycle < 30; cycle++) {
+    // Changes inside the lookback (the last 300 s), then new data.
+    const recent = () => evs.map((e, i) => [e, i] as const).filter(([e]) => e.ts > now - 250 * SEC);
+    for (let c = 0; c < 3; c++) {
+      const r = recent();
+      if (r.length === 0) break;
+      const [e, i] = r[rnd(r.length)]!;
+      const what = rnd(3);
+      if (what === 0) evs.splice(i + rnd(2), 0, { ts: e.ts, v: 5000 + rnd(1000) }); // late event at an existing timestamp
+      else if (what === 1) evs[i] = { ts: e.ts, v: -1 - rnd(1000) };
+      else evs.splice(i, 1);
+    }
+    const late = now - rnd(200) * SEC - 500_000;
+    const at = evs.findIndex((e) => e.ts > late);
+    evs.splice(at < 0 ? evs.length : at, 0, { ts: late, v: 7777 });
+    const last = evs[evs.length - 1]!.ts;
+    now += (10 + rnd(60)) * SEC;
+    addUpTo(now, last + SEC);
+    await extractTimeseries({ ...opts, nowUs: now });
+    if (JSON.stringify(st.values('R')) === JSON.stringify(expected(evs))) equal++;
+    else t.same(st.values('R'), expected(evs), `cycle ${cycle}`);
+  }
+  t.equal(equal, 30, 'every cycle equal');
+});

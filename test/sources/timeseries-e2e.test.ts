@@ -28,6 +28,7 @@ tags:
 timeseries:
   start: "${start}"
   lookback: 2h
+  lookback_every: 0s
 sink:
   type: directory
   path: ${outDir}

@@ -15,22 +15,45 @@ export interface DigestEntry {
 export interface TagProgress {
   /** Events with timestamp < pos (µs) have been read completely; null before the first read. */
   pos: number | null;
-  /** Events sent with ts >= retention start, in archive order (same-timestamp events keep their order = ordinal). */
+  /**
+   * Events sent with ts >= retention start, in archive order (same-timestamp events keep their order
+   * = ordinal). As loaded by loadProgress: only the buckets that can hold events of the page.
+   */
   digest: DigestEntry[];
   /**
    * After a reset (`pi-agent reset`): events before this time (µs) may already be at the
    * destination, so they are sent as upserts (`update`), never as plain inserts.
    */
   replayUntil?: number;
+  /**
+   * PI's clock (µs) when the lookback window was last re-read (timeseries.lookback_every): the
+   * next re-read starts at or before `lastReread - lookback`, so a late event inserted since then
+   * is never missed. Undefined: re-read at the next cycle.
+   */
+  lastReread?: number;
+  /** Values per second seen at the last read (sizes the next request's maxCount). */
+  rate?: number;
 }
 
-/** Stored form: `{ pos, d }` with d = base64 of Float64 pairs. Compact for 100,000 tags. */
+/**
+ * Stored head: `{ pos, b, w }`, the digest in buckets under their own keys (see loadProgress). The
+ * former form embedded the whole digest as `d` (base64 of Float64 pairs); it is still read, and
+ * rewritten as buckets at the tag's next page.
+ */
 export interface StoredTagProgress {
   pos: number | null;
-  d: string;
+  /** Embedded digest (former format, or bucket width 0): base64 of Float64 (ts, hash) pairs. */
+  d?: string;
+  /** Digest bucket indices, delta-encoded (first index, then differences). */
+  b?: number[];
+  /** Digest bucket width, µs. */
+  w?: number;
   r?: number;
+  lr?: number;
+  vr?: number;
 }
 
+/** The embedded (former) stored form, digest in the head; see saveProgress for the bucketed one. */
 export function encodeProgress(p: TagProgress): StoredTagProgress {
   const f = new Float64Array(p.digest.length * 2);
   p.digest.forEach((e, i) => {
@@ -39,16 +62,171 @@ export function encodeProgress(p: TagProgress): StoredTagProgress {
   });
   const out: StoredTagProgress = { pos: p.pos, d: Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64') };
   if (p.replayUntil !== undefined) out.r = p.replayUntil;
+  if (p.lastReread !== undefined) out.lr = p.lastReread;
+  if (p.rate !== undefined) out.vr = Math.round(p.rate * 1000) / 1000;
   return out;
 }
 
+/** The head and the embedded digest only (bucketed digests: loadProgress). */
 export function decodeProgress(s: StoredTagProgress | undefined): TagProgress {
   if (!s) return { pos: null, digest: [] };
-  const buf = Buffer.from(s.d, 'base64');
+  const buf = Buffer.from(s.d ?? '', 'base64');
   const f = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const digest: DigestEntry[] = [];
   for (let i = 0; i + 1 < f.length; i += 2) digest.push({ ts: f[i]!, hash: f[i + 1]! });
-  const p: TagProgress = { pos: s.pos, digest };
-  if (typeof s.r === 'number') p.replayUntil = s.r;
+  const p: TagProgress = { ...progressHead(s), digest };
   return p;
+}
+
+/** Everything but the digest (cheap: the digest is decoded only when the tag's page is processed). */
+export function progressHead(s: StoredTagProgress | undefined): Omit<TagProgress, 'digest'> {
+  if (!s) return { pos: null };
+  const p: Omit<TagProgress, 'digest'> = { pos: s.pos };
+  if (typeof s.r === 'number') p.replayUntil = s.r;
+  if (typeof s.lr === 'number') p.lastReread = s.lr;
+  if (typeof s.vr === 'number') p.rate = s.vr;
+  return p;
+}
+
+// ---- digest buckets ------------------------------------------------------------------------------
+//
+// The digest of a tag is stored in buckets of fixed PI-time width (bucket = floor(ts / width)), each
+// under its own progress key, so a steady cycle rewrites only the bucket(s) it appended to and a
+// re-read loads only the buckets overlapping its window. The head (`pos`, `r`, `lr`, `vr`) lists the
+// buckets that exist (`b`) and their width (`w`): no prefix scan per tag. Head, buckets and rows
+// commit in one transaction (extract.ts), so a crash anywhere stays exact.
+
+/** Default bucket width (µs): with 5-second data, ~120 entries (~2.5 KB) per bucket. */
+export const DIGEST_BUCKET_US = 10 * 60 * 1_000_000;
+
+/**
+ * Key of one digest bucket. Its own prefix (`dg:`), so a scan of `ts:` (or of a backfill's prefix)
+ * sees tag heads only.
+ */
+export const bucketKey = (headKey: string, index: number): string => `dg:${headKey}@${index}`;
+
+/** Bucket indices listed in a stored head (delta-encoded there: first index, then differences). */
+export function listedBuckets(s: StoredTagProgress | undefined): number[] {
+  const out: number[] = [];
+  if (!s || !Array.isArray(s.b)) return out;
+  let i = 0;
+  s.b.forEach((d, k) => {
+    i = k === 0 ? d : i + d;
+    out.push(i);
+  });
+  return out;
+}
+
+/** Every bucket key a stored head refers to (to delete them with the head, e.g. `pi-agent reset`). */
+export function bucketKeysOf(headKey: string, s: StoredTagProgress | undefined): string[] {
+  return listedBuckets(s).map((i) => bucketKey(headKey, i));
+}
+
+function encodeEntries(es: DigestEntry[]): string {
+  const f = new Float64Array(es.length * 2);
+  es.forEach((e, i) => {
+    f[2 * i] = e.ts;
+    f[2 * i + 1] = e.hash;
+  });
+  return Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+}
+
+function decodeEntries(d: string, into: DigestEntry[]): void {
+  const buf = Buffer.from(d, 'base64');
+  const f = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  for (let i = 0; i + 1 < f.length; i += 2) into.push({ ts: f[i]!, hash: f[i + 1]! });
+}
+
+/** A tag's progress as loaded for one page: the digest holds only the buckets from `loadedFrom` on. */
+export interface LoadedProgress {
+  progress: TagProgress;
+  /** Bucket width of this load (µs); 0: the digest is embedded in the head (`d`). */
+  width: number;
+  /** Buckets listed in the head (at `width`); those before `loadedFrom` were not loaded. */
+  listed: number[];
+  /** Smallest bucket index loaded (-Infinity: the whole digest is in `progress.digest`). */
+  loadedFrom: number;
+  /** Loaded buckets as stored (index → encoded), to write back only the ones that changed. */
+  loaded: Map<number, string>;
+  /** Keys to delete at the next save (buckets of another width, converted). */
+  stale: string[];
+}
+
+type GetProgress = (key: string) => unknown;
+
+/**
+ * Loads a tag's head and the digest buckets that can hold events at or after `fromUs`. Old progress
+ * with the digest embedded (`d`), or buckets of another width, is loaded whole: the next save
+ * rewrites it as buckets of `width` (0: keep the embedded form).
+ */
+export function loadProgress(get: GetProgress, headKey: string, fromUs: number, width: number): LoadedProgress {
+  const s = get(headKey) as StoredTagProgress | undefined;
+  const digest: DigestEntry[] = [];
+  const out: LoadedProgress = { progress: { ...progressHead(s), digest }, width, listed: [], loadedFrom: -Infinity, loaded: new Map(), stale: [] };
+  if (!s) return out;
+  if (typeof s.d === 'string') decodeEntries(s.d, digest);
+  const listed = listedBuckets(s);
+  const sameWidth = width > 0 && s.w === width && typeof s.d !== 'string';
+  const from = sameWidth ? Math.floor(fromUs / width) : -Infinity;
+  for (const i of listed) {
+    if (i < from) continue;
+    const key = bucketKey(headKey, i);
+    const d = get(key);
+    if (typeof d !== 'string') continue; // listed but absent: nothing was kept there
+    decodeEntries(d, digest);
+    if (sameWidth) out.loaded.set(i, d);
+  }
+  if (sameWidth) {
+    out.listed = listed;
+    out.loadedFrom = from;
+  } else out.stale = listed.map((i) => bucketKey(headKey, i));
+  return out;
+}
+
+/**
+ * The progress writes and deletions that store `next` (the digest of the loaded buckets after a page)
+ * for a tag loaded as `l`. Only buckets whose content changed are written; buckets wholly before
+ * `retainFrom` (digest retention start, µs) are deleted, loaded or not.
+ */
+export function saveProgress(headKey: string, l: LoadedProgress, next: TagProgress, retainFrom: number): { progress: { key: string; value: unknown }[]; deleteKeys: string[] } {
+  const w = l.width;
+  const head: StoredTagProgress = { pos: next.pos };
+  if (next.replayUntil !== undefined) head.r = next.replayUntil;
+  if (next.lastReread !== undefined) head.lr = next.lastReread;
+  if (next.rate !== undefined) head.vr = Math.round(next.rate * 1000) / 1000;
+  if (w <= 0) {
+    // Embedded digest (the former format): everything is in the head.
+    head.d = encodeEntries(next.digest);
+    return { progress: [{ key: headKey, value: head }], deleteKeys: l.stale };
+  }
+  const writes: { key: string; value: unknown }[] = [];
+  const dels: string[] = [...l.stale];
+  const keep: number[] = [];
+  for (const i of l.listed) {
+    if (i >= l.loadedFrom) continue;
+    if ((i + 1) * w <= retainFrom) dels.push(bucketKey(headKey, i));
+    else keep.push(i);
+  }
+  const written = new Set<number>();
+  const digest = next.digest;
+  for (let a = 0; a < digest.length;) {
+    const i = Math.floor(digest[a]!.ts / w);
+    let b = a + 1;
+    while (b < digest.length && Math.floor(digest[b]!.ts / w) === i) b++;
+    // Loaded entries and the page's events are all at or after loadedFrom (they follow the page start).
+    if (i >= l.loadedFrom) {
+      const enc = encodeEntries(digest.slice(a, b));
+      if (l.loaded.get(i) !== enc) writes.push({ key: bucketKey(headKey, i), value: enc });
+      written.add(i);
+    }
+    a = b;
+  }
+  for (const i of l.loaded.keys()) if (!written.has(i)) dels.push(bucketKey(headKey, i));
+  const all = [...keep, ...written].sort((x, y) => x - y);
+  if (all.length > 0) {
+    head.w = w;
+    head.b = all.map((i, k) => (k === 0 ? i : i - all[k - 1]!));
+  }
+  const writtenKeys = new Set(writes.map((p) => p.key));
+  return { progress: [{ key: headKey, value: head }, ...writes], deleteKeys: dels.filter((k) => !writtenKeys.has(k)) };
 }

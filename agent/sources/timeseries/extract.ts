@@ -1,15 +1,24 @@
 /**
  * One extraction cycle of recorded values for a set of tags (design.md "Time series correctness").
  *
- * Each tag re-reads [max(start, min(pos, now - lookback)), now]: tags that are caught up re-read the
- * lookback window (late data, edits, deletions); tags that are behind continue from where they
- * stopped. Many tags go into one HTTP request; each page's rows and the progress they justify are
- * committed to the store in one transaction, so a crash anywhere re-reads from durable progress and
- * the digest turns the re-read into no rows at all.
+ * Each tag reads from its watermark to PI's now. Every `lookbackEvery` (on PI's clock) a tag instead
+ * re-reads the lookback window (late data, edits, deletions) from min(now - lookback, previous
+ * re-read's now - lookback), so a late event inserted between two re-reads is never missed; cycles
+ * in between cost one page per tag. Many tags go into one HTTP request; each page's rows and the
+ * progress they justify are committed to the store in one transaction, so a crash anywhere re-reads
+ * from durable progress and the digest turns the re-read into no rows at all. The digest is stored in
+ * buckets of PI time (digest.ts): a page loads only the buckets from its start on, and writes only
+ * those it changed, so a steady cycle rewrites a tag's small head and its newest bucket.
+ *
+ * Requests: a tag's maxCount is sized from the values per second of its last read, and tags are
+ * grouped so that one request asks at most `maxValuesPerRequest` values (memory bound); truncated
+ * tags come back with a known rate and are grouped together with larger shares. A request that
+ * times out is asked again with half the tags, half the window and half the maxCount, down to a
+ * floor; success grows the window back. A tag that still times out at the floor fails this cycle.
  */
 import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
-import { decodeProgress, encodeProgress, type StoredTagProgress, type TagProgress } from './digest.js';
+import { DIGEST_BUCKET_US, loadProgress, progressHead, saveProgress, type StoredTagProgress, type TagProgress } from './digest.js';
 import { applyPage } from './page.js';
 import type { PiValueItem } from './values.js';
 
@@ -39,7 +48,8 @@ export interface RecordedReader {
 /** What the source needs of the store. */
 export interface TimeseriesStore {
   getProgress<T>(key: string): T | undefined;
-  commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[]): void;
+  /** Rows, progress and progress deletions in one transaction (deletions before writes). */
+  commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[], deleteKeys?: string[]): void;
   isBufferFull(): boolean;
 }
 
@@ -53,6 +63,8 @@ export interface ExtractOptions {
   /** Where a new tag's history begins, µs. */
   startUs: number;
   lookbackUs: number;
+  /** Re-read the lookback window when PI's now − the tag's last re-read ≥ this (µs); 0 or absent: every cycle. */
+  lookbackEveryUs?: number;
   /** Optional end of the extraction (backfill); defaults to nowUs. */
   endUs?: number;
   tagsPerRequest: number;
@@ -66,6 +78,13 @@ export interface ExtractOptions {
   progressPrefix?: string;
   /** op written for new events: live extraction inserts; a backfill upserts. */
   insertOp?: 'insert' | 'update';
+  /**
+   * Width (µs) of the digest buckets stored under their own progress keys (digest.ts); default
+   * DIGEST_BUCKET_US. 0 embeds the whole digest in the tag's head (the former format).
+   */
+  digestBucketUs?: number;
+  /** Halvings after timeouts before a tag fails (default 6: 1/64 of the window, tags and maxCount). */
+  maxTimeoutSplits?: number;
   signal?: AbortSignal;
 }
 
@@ -76,6 +95,10 @@ export interface ExtractResult {
   deletes: number;
   requests: number;
   commits: number;
+  /** Tags whose lookback window was re-read (completely) this cycle. */
+  rereads: number;
+  /** Requests (or sub-requests) that timed out and were split. */
+  timeouts: number;
   /** Stopped early because the outbound buffer is full (backpressure). */
   paused: boolean;
   /** Tags whose reads failed this cycle (their progress did not move). */
@@ -86,11 +109,25 @@ export interface ExtractResult {
 
 interface Cursor {
   tag: TagRef;
-  progress: TagProgress;
+  key: string;
+  /** The tag's position when the cycle began (a re-read is complete once a page passes it). */
+  pos0: number | null;
+  /** Where the next page starts (inclusive). */
   start: number;
+  /** Values per second of the tag's last read; undefined before the first. */
+  rate: number | undefined;
+  /** This cycle re-reads the lookback window for this tag. */
+  reread: boolean;
+  /** maxCount asked for (set by takeGroup unless pinned). */
   maxCount: number;
   /** maxCount was set for this tag (grown past a crowded timestamp, or lowered to the server's cap): keep it. */
   pinned?: boolean;
+  /** Timeout halvings in effect (0 = full window). */
+  split: number;
+  /** Window length (µs) to ask while split > 0. */
+  span: number;
+  /** Successful pages in a row at this split (two grow the window back). */
+  streak: number;
 }
 
 /**
@@ -106,35 +143,118 @@ export function lowerMaxCount(err: Error | undefined, maxCount: number): number 
 
 export const progressKey = (prefix: string, webId: string): string => `${prefix}${webId}`;
 
+const isTimeout = (err: unknown): boolean => err instanceof PiError && err.code === 'PI_TIMEOUT';
+
+/** Smallest maxCount asked of a tag whose rate is unknown. */
+const MIN_ASK = 100;
+/** Smallest maxCount asked of a tag whose rate is known: room for a small burst, yet 200 quiet tags fit one request. */
+const MIN_KNOWN_ASK = 32;
+
+/**
+ * Where this cycle reads a tag from, and whether that read re-reads the lookback window.
+ * Exported for tests.
+ */
+export function readStart(p: Omit<TagProgress, 'digest'>, o: { nowUs: number; startUs: number; lookbackUs: number; lookbackEveryUs?: number }): { start: number; reread: boolean } {
+  if (p.pos === null) return { start: o.startUs, reread: true };
+  const every = o.lookbackEveryUs ?? 0;
+  const due = every <= 0 || p.lastReread === undefined || o.nowUs - p.lastReread >= every;
+  if (!due) return { start: Math.max(o.startUs, p.pos), reread: false };
+  // Cover everything since the previous re-read's horizon: an event inserted after it, inside the
+  // lookback at that time, may have fallen behind now - lookback since.
+  let from = Math.min(p.pos, o.nowUs - o.lookbackUs);
+  if (p.lastReread !== undefined) from = Math.min(from, p.lastReread - o.lookbackUs);
+  return { start: Math.max(o.startUs, from), reread: true };
+}
+
 export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResult> {
   const prefix = o.progressPrefix ?? 'ts:';
   const end = o.endUs ?? o.nowUs;
   const horizon = o.nowUs - o.lookbackUs;
-  const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, paused: false, errors: new Map(), minPosUs: null };
+  const maxSplits = o.maxTimeoutSplits ?? 6;
+  const bucketUs = o.digestBucketUs ?? DIGEST_BUCKET_US;
+  const getProgress = (key: string): unknown => o.store.getProgress<unknown>(key);
+  const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, rereads: 0, timeouts: 0, paused: false, errors: new Map(), minPosUs: null };
   const positions = new Map<string, number | null>();
   // The server's MaxReturnedItemsPerCall once PI has refused a larger maxCount: every later page asks at most this.
   let serverCap = Number.POSITIVE_INFINITY;
 
-  const queue: Cursor[] = [];
+  // A FIFO of cursors; `head` instead of shift() keeps taking a group O(group).
+  let queue: Cursor[] = [];
+  let head = 0;
+  const push = (c: Cursor): void => {
+    queue.push(c);
+  };
   for (const tag of o.tags) {
-    const progress = decodeProgress(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
-    positions.set(tag.webId, progress.pos);
-    const start = progress.pos === null ? o.startUs : Math.max(o.startUs, Math.min(progress.pos, horizon));
+    const key = progressKey(prefix, tag.webId);
+    // Only the head of the progress: digests are decoded one tag at a time when its page arrives.
+    const p = progressHead(o.store.getProgress<StoredTagProgress>(key));
+    positions.set(tag.webId, p.pos);
+    const { start, reread } = readStart(p, o);
     if (start > end) continue;
-    queue.push({ tag, progress, start, maxCount: o.maxCount });
+    push({ tag, key, pos0: p.pos, start, rate: p.rate, reread, maxCount: o.maxCount, split: 0, span: end - start + 1, streak: 0 });
   }
 
+  /** Values expected in [c.start, its window end], from the tag's last rate; undefined when unknown. */
+  const askFor = (c: Cursor): number | undefined => {
+    if (c.pinned) return c.maxCount;
+    if (c.rate === undefined) return undefined;
+    const windowUs = windowEnd(c) - c.start + 1;
+    // A fifth more than expected, and a burst's room: a page that comes back truncated costs a
+    // request, a larger ask only budget (truncated tags are grouped together on their next page).
+    const expected = Math.ceil(((c.rate * windowUs) / 1e6) * 1.2) + 20;
+    return Math.min(o.maxCount, Math.max(MIN_KNOWN_ASK, expected));
+  };
+  const windowEnd = (c: Cursor): number => (c.split > 0 ? Math.min(end, c.start + c.span - 1) : end);
+
   const takeGroup = (): Cursor[] => {
-    const group = queue.splice(0, o.tagsPerRequest);
-    // Keep one request's worth of values bounded: per-tag maxCount shrinks as the group grows.
-    const share = Math.max(100, Math.floor(o.maxValuesPerRequest / Math.max(1, group.length)));
-    for (const c of group) c.maxCount = Math.max(1, Math.min(c.pinned ? c.maxCount : Math.min(o.maxCount, share), serverCap));
+    const group: Cursor[] = [];
+    if (head >= queue.length) return group;
+    const first = queue[head]!;
+    const limit = Math.max(1, o.tagsPerRequest >> first.split);
+    const minShare = Math.max(MIN_ASK, Math.floor(o.maxValuesPerRequest / o.tagsPerRequest));
+    let known = 0;
+    let unknown = 0;
+    const asks: (number | undefined)[] = [];
+    while (head < queue.length && group.length < limit) {
+      const c = queue[head]!;
+      const ask = askFor(c);
+      const cost = ask ?? minShare;
+      if (group.length > 0 && known + unknown * minShare + cost > o.maxValuesPerRequest) break;
+      group.push(c);
+      asks.push(ask);
+      if (ask === undefined) unknown++;
+      else known += ask;
+      head++;
+    }
+    if (head > 4096 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    // Tags of unknown rate share what the known ones leave of the request's budget.
+    const share = unknown > 0 ? Math.max(minShare, Math.floor((o.maxValuesPerRequest - known) / unknown)) : 0;
+    group.forEach((c, i) => {
+      // Each timeout halving asks half as many values (a known rate already scales with the halved window).
+      const ask = c.pinned ? c.maxCount : Math.min(asks[i] ?? Math.max(1, Math.floor(Math.min(o.maxCount, share) / 2 ** c.split)), o.maxValuesPerRequest);
+      c.maxCount = Math.max(1, Math.min(ask, serverCap));
+    });
     return group;
+  };
+
+  /** A timed-out read: try again with half the window, tags and maxCount, or fail the tag at the floor. */
+  const onTimeout = (c: Cursor, err: Error): void => {
+    result.timeouts++;
+    if (c.split >= maxSplits) {
+      result.errors.set(c.tag.webId, err);
+      return;
+    }
+    const span = Math.max(1, Math.floor((windowEnd(c) - c.start + 1) / 2));
+    push({ ...c, split: c.split + 1, span, streak: 0 });
   };
 
   const processGroup = (group: Cursor[], results: RecordedResult[]): void => {
     const rows: Row[] = [];
     const progress: { key: string; value: unknown }[] = [];
+    const deleteKeys: string[] = [];
     const ingestedAt = Date.now() * 1000;
     group.forEach((c, i) => {
       const r = results[i];
@@ -142,17 +262,24 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       if (lower !== undefined) {
         // maxCount over the server's limit (400): ask this page again with fewer values.
         serverCap = Math.min(serverCap, lower);
-        queue.push({ ...c, maxCount: lower, pinned: true });
+        push({ ...c, maxCount: lower, pinned: true });
         return;
       }
+      if (r?.error && isTimeout(r.error)) return onTimeout(c, r.error);
       if (!r || r.error) {
         result.errors.set(c.tag.webId, r?.error ?? new Error('no result for this stream'));
         return;
       }
+      const winEnd = windowEnd(c);
+      // Only the digest buckets that can hold events of this page (at or after its start).
+      const loaded = loadProgress(getProgress, c.key, c.start, bucketUs);
+      const before = loaded.progress;
+      // Digest retention: the next re-read starts at or after min(now, last re-read) - lookback.
+      const retain = Math.min(horizon, before.lastReread === undefined ? horizon : before.lastReread - o.lookbackUs);
       const page = applyPage({
         site: o.site, webId: c.tag.webId, pointType: c.tag.pointType, streamUnits: r.units,
-        start: c.start, end, maxCount: c.maxCount, items: r.items, progress: c.progress,
-        horizon, ingestedAt, parseTime: o.parseTime,
+        start: c.start, end: winEnd, maxCount: c.maxCount, items: r.items, progress: before,
+        horizon: retain, ingestedAt, parseTime: o.parseTime,
       });
       if (page.kind === 'grow') {
         if (c.maxCount >= serverCap) {
@@ -160,7 +287,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
           result.errors.set(c.tag.webId, new PiError('PI_LIMIT_EXCEEDED', `more than ${c.maxCount} events share one timestamp and the server returns at most ${serverCap} per call`));
           return;
         }
-        queue.push({ ...c, maxCount: Math.min(page.maxCount, serverCap), pinned: true });
+        push({ ...c, maxCount: Math.min(page.maxCount, serverCap), pinned: true });
         return;
       }
       if (o.insertOp === 'update') for (const row of page.rows) if (row.op === 'insert') row.op = 'update';
@@ -169,12 +296,38 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       result.inserts += page.inserts;
       result.updates += page.updates;
       result.deletes += page.deletes;
-      progress.push({ key: progressKey(prefix, c.tag.webId), value: encodeProgress(page.progress) });
-      positions.set(c.tag.webId, page.progress.pos);
-      if (page.kind === 'more') queue.push({ tag: c.tag, progress: page.progress, start: page.next, maxCount: c.maxCount });
+      const next = page.progress;
+      const coveredUs = page.next - c.start;
+      if (coveredUs >= 1e6 || page.kind === 'more') next.rate = (page.events * 1e6) / Math.max(1, coveredUs);
+      let reread = c.reread;
+      // Where the digest now starts: buckets wholly before it are deleted with this commit.
+      let retainFrom = Math.min(next.pos ?? retain, retain);
+      if (reread && (c.pos0 === null || page.next >= c.pos0)) {
+        // The re-read has passed where the tag stood when the cycle began: from here on it reads
+        // forward after PI's now, so the window is re-read as of now.
+        next.lastReread = o.nowUs;
+        const from = Math.min(next.pos ?? horizon, horizon);
+        if (next.digest.length > 0 && next.digest[0]!.ts < from) next.digest = next.digest.filter((e) => e.ts >= from);
+        retainFrom = Math.max(retainFrom, from);
+        reread = false;
+        result.rereads++;
+      }
+      const saved = saveProgress(c.key, loaded, next, retainFrom);
+      for (const p of saved.progress) progress.push(p);
+      for (const k of saved.deleteKeys) deleteKeys.push(k);
+      positions.set(c.tag.webId, next.pos);
+      const more = page.kind === 'more' || winEnd < end;
+      if (more) {
+        // Two successes in a row after a timeout grow the window back (at split 0: to the end);
+        // one would make a window that just timed out alternate with its half.
+        const grow = c.split > 0 && c.streak >= 1;
+        const split = grow ? c.split - 1 : c.split;
+        const span = grow ? c.span * 2 : c.span;
+        push({ tag: c.tag, key: c.key, pos0: c.pos0, start: page.next, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 });
+      }
     });
     if (progress.length > 0) {
-      o.store.commitStep(rows.length > 0 ? [{ table: 'pi_timeseries', rows }] : [], progress);
+      o.store.commitStep(rows.length > 0 ? [{ table: 'pi_timeseries', rows }] : [], progress, deleteKeys);
       result.commits++;
     }
   };
@@ -183,13 +336,14 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   const launch = (): void => {
     const group = takeGroup();
     if (group.length === 0) return;
-    const reqs = group.map((c) => ({ webId: c.tag.webId, startUs: c.start, endUs: end, maxCount: c.maxCount }));
+    const reqs = group.map((c) => ({ webId: c.tag.webId, startUs: c.start, endUs: windowEnd(c), maxCount: c.maxCount }));
     result.requests++;
     const p: Promise<void> = o.reader.read(reqs).then(
       (results) => processGroup(group, results),
       (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
-        for (const c of group) result.errors.set(c.tag.webId, e);
+        if (isTimeout(e)) for (const c of group) onTimeout(c, e);
+        else for (const c of group) result.errors.set(c.tag.webId, e);
       },
     ).finally(() => inFlight.delete(p));
     inFlight.add(p);
@@ -197,7 +351,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
 
   for (;;) {
     if (o.signal?.aborted) break;
-    while (queue.length > 0 && inFlight.size < o.concurrency) {
+    while (head < queue.length && inFlight.size < o.concurrency) {
       if (o.store.isBufferFull()) {
         result.paused = true;
         break;

@@ -8,10 +8,15 @@
  * Changes: the page covers [start, coveredEnd). Events in that range are compared with the digest of
  * what was sent before, by (timestamp, ordinal): new → insert, different content → update, gone →
  * delete. Unchanged events produce nothing.
+ *
+ * This runs once per value during a catch-up, so it avoids per-value garbage: timestamps are parsed
+ * once into an array, old and new events are merge-joined (both are in (timestamp, ordinal) order),
+ * and an event is hashed only when it is compared with an old one or kept in the digest (at or after
+ * the horizon): catch-up events older than the lookback horizon cost no hash.
  */
 import type { Row } from '../../batch/tables.js';
 import type { DigestEntry, TagProgress } from './digest.js';
-import { hashValue, NULL_VALUE, timeseriesRow, typeValue, type PiValueItem } from './values.js';
+import { eventRow, hashValue, NULL_VALUE, timeseriesRow, type PiValueItem } from './values.js';
 
 export interface PageInput {
   site: string;
@@ -39,83 +44,118 @@ export type PageResult =
       updates: number;
       deletes: number;
       progress: TagProgress;
-      /** For 'more': where the next page starts (inclusive). */
+      /** Where the next page starts (inclusive); for 'done', end + 1. */
       next: number;
+      /** Events of the window that this page covers (after dropping the truncated last timestamp). */
+      events: number;
     };
 
-interface Event {
-  ts: number;
-  item: PiValueItem;
-}
-
 export function applyPage(p: PageInput): PageResult {
-  const truncated = p.items.length >= p.maxCount;
+  const items = p.items;
+  const truncated = items.length >= p.maxCount;
   // PI resolves startTime more coarsely than 1 µs (PI time, fidelity §4), so a start of pos = t + 1 µs
   // can return the event at t again. Everything before start is covered by earlier pages: drop it.
-  let events: Event[] = p.items.map((item) => ({ ts: p.parseTime(item.Timestamp), item })).filter((e) => e.ts >= p.start);
+  const ts: number[] = [];
+  const kept: PiValueItem[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const t = p.parseTime(items[i]!.Timestamp);
+    if (t >= p.start) {
+      ts.push(t);
+      kept.push(items[i]!);
+    }
+  }
+  let n = ts.length;
   let coveredEnd: number; // exclusive
   if (truncated) {
-    if (events.length === 0) return { kind: 'grow', maxCount: p.maxCount * 4 };
-    const last = events[events.length - 1]!.ts;
-    let cut = events.length;
-    while (cut > 0 && events[cut - 1]!.ts === last) cut--;
-    if (cut === 0) return { kind: 'grow', maxCount: p.maxCount * 4 };
-    events = events.slice(0, cut);
+    if (n === 0) return { kind: 'grow', maxCount: p.maxCount * 4 };
+    const last = ts[n - 1]!;
+    while (n > 0 && ts[n - 1] === last) n--;
+    if (n === 0) return { kind: 'grow', maxCount: p.maxCount * 4 };
     coveredEnd = last;
   } else {
     coveredEnd = p.end + 1;
   }
 
-  // Previously sent events inside the covered range, by (ts, ordinal).
-  const old = new Map<string, number>();
-  const kept: DigestEntry[] = [];
-  let prevTs = NaN;
-  let ord = 0;
-  for (const e of p.progress.digest) {
-    ord = e.ts === prevTs ? ord + 1 : 0;
-    prevTs = e.ts;
-    if (e.ts >= p.start && e.ts < coveredEnd) old.set(`${e.ts}:${ord}`, e.hash);
-    else kept.push(e);
-  }
+  const pos = Math.max(p.progress.pos ?? -Infinity, coveredEnd);
+  const retainFrom = Math.min(pos, p.horizon);
+  const type = p.pointType?.toLowerCase();
+  const replayUntil = p.progress.replayUntil;
+
+  // The old digest splits into entries before the page, inside it (compared) and after it.
+  const digest = p.progress.digest;
+  let a = 0;
+  while (a < digest.length && digest[a]!.ts < p.start) a++;
+  let b = a;
+  while (b < digest.length && digest[b]!.ts < coveredEnd) b++;
+
+  const next: DigestEntry[] = [];
+  for (let k = 0; k < a; k++) if (digest[k]!.ts >= retainFrom) next.push(digest[k]!);
 
   const rows: Row[] = [];
   let inserts = 0;
   let updates = 0;
-  const fresh: DigestEntry[] = [];
-  prevTs = NaN;
-  ord = 0;
-  for (const e of events) {
-    ord = e.ts === prevTs ? ord + 1 : 0;
-    prevTs = e.ts;
-    const v = typeValue(e.item, p.pointType, p.streamUnits, p.parseTime);
-    const hash = hashValue(v);
-    fresh.push({ ts: e.ts, hash });
-    const key = `${e.ts}:${ord}`;
-    const before = old.get(key);
-    if (before === undefined) {
-      const replay = p.progress.replayUntil !== undefined && e.ts < p.progress.replayUntil;
-      rows.push(timeseriesRow(p.site, p.webId, e.ts, ord, v, p.ingestedAt, replay ? 'update' : 'insert'));
+  let deletes = 0;
+  // Merge-join by (ts, ordinal): i over new events, j over old entries [a, b).
+  let j = a;
+  let oldOrd = 0;
+  let oldPrev = NaN;
+  let prev = NaN;
+  let ord = 0;
+  const deleteRow = (e: DigestEntry, o: number): void => {
+    rows.push(timeseriesRow(p.site, p.webId, e.ts, o, NULL_VALUE, p.ingestedAt, 'delete'));
+    deletes++;
+  };
+  // Ordinal of the old entry at j (same-timestamp entries are consecutive; a group never straddles `a`).
+  const ordAt = (k: number): number => {
+    oldOrd = digest[k]!.ts === oldPrev ? oldOrd + 1 : 0;
+    oldPrev = digest[k]!.ts;
+    return oldOrd;
+  };
+  let jOrd = j < b ? ordAt(j) : 0;
+  for (let i = 0; i < n; i++) {
+    const t = ts[i]!;
+    ord = t === prev ? ord + 1 : 0;
+    prev = t;
+    // Old entries before this event are gone.
+    while (j < b && (digest[j]!.ts < t || (digest[j]!.ts === t && jOrd < ord))) {
+      deleteRow(digest[j]!, jOrd);
+      j++;
+      if (j < b) jOrd = ordAt(j);
+    }
+    const match = j < b && digest[j]!.ts === t && jOrd === ord;
+    const keep = t >= retainFrom;
+    if (!match && !keep) {
+      const replay = replayUntil !== undefined && t < replayUntil;
+      rows.push(eventRow(p.site, p.webId, t, ord, kept[i]!, type, p.streamUnits, p.parseTime, p.ingestedAt, replay ? 'update' : 'insert'));
       inserts++;
-    } else {
-      old.delete(key);
-      if (before !== hash) {
-        rows.push(timeseriesRow(p.site, p.webId, e.ts, ord, v, p.ingestedAt, 'update'));
+      continue;
+    }
+    const row = eventRow(p.site, p.webId, t, ord, kept[i]!, type, p.streamUnits, p.parseTime, p.ingestedAt, 'insert');
+    const hash = hashValue(row);
+    if (keep) next.push({ ts: t, hash });
+    if (match) {
+      if (digest[j]!.hash !== hash) {
+        row.op = 'update';
+        rows.push(row);
         updates++;
       }
+      j++;
+      if (j < b) jOrd = ordAt(j);
+    } else {
+      if (replayUntil !== undefined && t < replayUntil) row.op = 'update';
+      rows.push(row);
+      inserts++;
     }
   }
-  for (const key of old.keys()) {
-    const [ts, o] = key.split(':').map(Number) as [number, number];
-    rows.push(timeseriesRow(p.site, p.webId, ts, o, NULL_VALUE, p.ingestedAt, 'delete'));
+  while (j < b) {
+    deleteRow(digest[j]!, jOrd);
+    j++;
+    if (j < b) jOrd = ordAt(j);
   }
-  const deletes = old.size;
+  for (let k = b; k < digest.length; k++) if (digest[k]!.ts >= retainFrom) next.push(digest[k]!);
 
-  const pos = Math.max(p.progress.pos ?? -Infinity, coveredEnd);
-  const retainFrom = Math.min(pos, p.horizon);
-  const digest = [...kept, ...fresh].filter((e) => e.ts >= retainFrom).sort((a, b) => a.ts - b.ts);
-  // Array.prototype.sort is stable: same-timestamp events keep archive order (their ordinal).
-  const progress: TagProgress = { pos, digest };
-  if (p.progress.replayUntil !== undefined && pos <= p.progress.replayUntil) progress.replayUntil = p.progress.replayUntil;
+  const progress: TagProgress = { ...p.progress, pos, digest: next };
+  if (replayUntil !== undefined && pos > replayUntil) delete progress.replayUntil;
   return {
     kind: truncated ? 'more' : 'done',
     rows,
@@ -124,5 +164,6 @@ export function applyPage(p: PageInput): PageResult {
     deletes,
     progress,
     next: coveredEnd,
+    events: n,
   };
 }

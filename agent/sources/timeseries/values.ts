@@ -48,14 +48,22 @@ export function typeValue(item: PiValueItem, pointType: string | undefined, stre
   const out: TypedValue = {
     value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
     digital_name: null, digital_code: null, is_system_state: null,
-    good: item.Good ?? null, questionable: item.Questionable ?? null,
-    substituted: item.Substituted ?? null, annotated: item.Annotated ?? null,
-    units: item.UnitsAbbreviation ?? streamUnits ?? null,
+    good: null, questionable: null, substituted: null, annotated: null, units: null,
   };
-  if (out.units === '') out.units = null;
+  fillValue(out, item, pointType?.toLowerCase(), streamUnits, parseTime);
+  return out;
+}
+
+/** Writes the typed columns of `item` into `out` (whose value columns are all null). `type` is lower case. */
+function fillValue(out: TypedValue, item: PiValueItem, type: string | undefined, streamUnits: string | undefined, parseTime: (s: string) => number): void {
+  out.good = item.Good ?? null;
+  out.questionable = item.Questionable ?? null;
+  out.substituted = item.Substituted ?? null;
+  out.annotated = item.Annotated ?? null;
+  const units = item.UnitsAbbreviation ?? streamUnits ?? null;
+  out.units = units === '' ? null : units;
   const v = item.Value;
-  const type = pointType?.toLowerCase();
-  if (v === null || v === undefined) return out;
+  if (v === null || v === undefined) return;
   if (typeof v === 'number') {
     if (type !== undefined && INTEGER_TYPES.has(type) && Number.isInteger(v)) out.value_int = v;
     else out.value_double = v;
@@ -76,7 +84,24 @@ export function typeValue(item: PiValueItem, pointType: string | undefined, stre
   } else {
     out.value_string = JSON.stringify(v);
   }
-  return out;
+}
+
+/**
+ * The `pi_timeseries` row of one PI value, built as one object (no intermediate TypedValue: this
+ * runs once per value). `type` is the point type in lower case.
+ */
+export function eventRow(site: string, tagWebId: string, timestampUs: number, ordinal: number, item: PiValueItem, type: string | undefined, streamUnits: string | undefined, parseTime: (s: string) => number, ingestedAt: number, op: 'insert' | 'update'): Row & TypedValue {
+  const row = {
+    site, tag_webid: tagWebId, timestamp: timestampUs, ordinal,
+    value_double: null as number | null, value_int: null as number | null, value_string: null as string | null,
+    value_bool: null as boolean | null, value_timestamp: null as number | null,
+    digital_name: null as string | null, digital_code: null as number | null, is_system_state: null as boolean | null,
+    good: null as boolean | null, questionable: null as boolean | null, substituted: null as boolean | null,
+    annotated: null as boolean | null, units: null as string | null,
+    ingested_at: ingestedAt, op: op as string,
+  };
+  fillValue(row, item, type, streamUnits, parseTime);
+  return row;
 }
 
 /**
