@@ -89,8 +89,8 @@ t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bound
   t.equal(dest.table('pi_event_frames').get(`${SITE}|${lateId}`)!['name'], 'Night downtime');
   t.equal(store.getProgress(rescanKey), sim.nowMs() * 1000, 'rescan time moved on');
 
-  // An unchanged rescan emits nothing; old closed frames are not read again: the database lookup,
-  // one search page, and the open frame's attributes and values (two /batch calls).
+  // An unchanged rescan emits nothing: the database lookup, one search page, and the attributes and
+  // values of the page's frames (two /batch calls, however many frames).
   sim.advance('1h');
   const before = sim.served.requests;
   const r5 = await run();
@@ -98,7 +98,7 @@ t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bound
   t.equal(r5.frames, 3, 'three frames searched');
   t.equal(r5.upserts + r5.deletes, 0, 'unchanged rescan: nothing emitted');
   t.equal(dest.drain(store), 0, 'no rows in the store');
-  t.equal(sim.served.requests - before, 4, 'four requests: lookup, search, attributes and values of the open frame');
+  t.equal(sim.served.requests - before, 4, 'four requests: lookup, search, attributes and values');
 
   // A rescan sees a changed old frame (renamed after it left the window).
   sim.advance('1h');
@@ -107,6 +107,16 @@ t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bound
   dest.drain(store);
   t.equal(r6.upserts, 1, 'the renamed old frame is updated');
   check(t, dest, af, 'after a rename of an old frame');
+
+  // An attribute value corrected on that closed frame (nothing in the frame's own fields changes).
+  sim.advance('1h');
+  const reason = af.attributesOf(late).find((x) => x.name === 'Reason')!;
+  af.setAttributeValue(af.webIdOf(reason), 'Manual entry (power dip)');
+  const r6b = await run();
+  dest.drain(store);
+  t.equal(r6b.rescans, 1);
+  t.strictSame(dest.last.get('pi_event_frame_attributes'), { update: 3, insert: 0, delete: 0 }, 'the frame changed: its three attributes are upserted');
+  check(t, dest, af, 'after an attribute edit on an old closed frame');
 
   // Two days of cycles (each a rescan), then the closed frame is deleted in PI.
   for (let i = 0; i < 8; i++) {

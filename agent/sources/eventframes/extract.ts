@@ -12,8 +12,10 @@
  * `rescanEveryUs`, the cycle searches [now − `rescanHorizonUs`, now] instead of the short window, so
  * a frame entered late with start and end both before the window (a downtime typed in the next
  * morning) is found, and a known closed frame missing from the result and 404 by WebID is deleted.
- * A known closed frame outside the short window whose own fields and references hash as before is
- * not read again (no attribute reads): a rescan costs the paged search plus what is new or changed.
+ * A rescan reads the attributes of every frame in the horizon again: an attribute value edited on a
+ * closed frame (a product code corrected the next day) changes nothing in the frame's own fields, so
+ * nothing cheaper would see it; unchanged frames still produce no rows (content hash). Its cost is
+ * the paged search plus one batched attribute read per page of frames, once per `rescanEveryUs`.
  *
  * Progress per frame (`ef:<webId>`: database, content hash, header hash, start, end, attribute and
  * referenced element ids) commits with its rows; the window end (`efw:<database>`) and the last
@@ -179,25 +181,6 @@ export async function extractEventFrames(o: {
     if (rescan) result.rescans++;
     const seen = new Set<string>();
 
-    /**
-     * Rescan shortcut: a known closed frame that ends before the short window and whose own fields
-     * and references are unchanged is not read again (its attributes were read when it was in the window).
-     */
-    const unchangedOld = (f: EventFrameJson): boolean => {
-      const key = FRAME_PREFIX + toIdOnly(f.WebId);
-      const before = known.get(key);
-      if (!before?.f || before.d !== dbName || before.e === null) return false;
-      const end = endOf(f);
-      if (end === null || end >= shortFrom) return false;
-      const { frame, refs } = frameRowsOf(o.site, dbName, f, 0);
-      if (headerHash(frame, refs) !== before.f) return false;
-      if (!seen.has(key)) {
-        seen.add(key);
-        result.frames++;
-      }
-      return true;
-    };
-
     /** Rows and progress for a step of frames; unchanged frames produce nothing. */
     const processFrames = async (frames: EventFrameJson[]): Promise<void> => {
       const fresh = frames.filter((f) => !seen.has(FRAME_PREFIX + toIdOnly(f.WebId)));
@@ -276,7 +259,7 @@ export async function extractEventFrames(o: {
             return result;
           }
           const step = page.slice(i, i + STEP);
-          await processFrames(rescan ? step.filter((f) => !unchangedOld(f)) : step);
+          await processFrames(step);
         }
       }
     }
