@@ -2,7 +2,7 @@
  * One measured process of the benchmark (scripts/bench.ts runs it as a child so its peak RSS is
  * its own, not the simulator's). Prints one JSON line on stdout and nothing else there.
  *
- *   node node_modules/.cache/pi-agent-bench/child.mjs MODE JSON-ARGS|@ARGS-FILE   (esbuild bundle of this file, made by bench.ts)
+ *   node node_modules/.cache/pi-agent-bench/child.js MODE JSON-ARGS|@ARGS-FILE   (esbuild bundle of this file, made by bench.ts)
  *
  * Modes:
  *   agent-extract  tag discovery + one timeseries cycle of the real agent (config file)
@@ -11,14 +11,27 @@
  *                  row-by-row SQLite inserts (what the public connectors do)
  *   ceiling-http   POST /batch of recorded sub-requests, bodies read and discarded
  *   ceiling-sqlite prepared INSERT of N rows in one transaction (SQLite's raw insert rate)
+ *   ceiling        ceiling-http then ceiling-sqlite in one process (`extra.http`, `extra.sqlite`)
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
-import { loadConfig } from '../../agent/config/load.js';
-import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent, runSink, runTagsSource, runTimeseriesSource } from '../../agent/service/cycle.js';
+
+/**
+ * The agent's modules load only in the agent modes (the bundle is split at this import): the
+ * baselines then start without the SQL driver, Arrow and parquet-wasm, seconds on a loaded machine.
+ */
+async function agentModules(): Promise<{
+  loadConfig: typeof import('../../agent/config/load.js').loadConfig;
+  bareLogger: typeof import('../../agent/observe/log.js').bareLogger;
+  cycle: typeof import('../../agent/service/cycle.js');
+}> {
+  const [{ loadConfig }, { bareLogger }, cycle] = await Promise.all([
+    import('../../agent/config/load.js'), import('../../agent/observe/log.js'), import('../../agent/service/cycle.js'),
+  ]);
+  return { loadConfig, bareLogger, cycle };
+}
 
 interface Out {
   values: number;
@@ -32,6 +45,7 @@ interface Out {
 const now = (): number => performance.now() / 1000;
 
 async function agentExtract(a: { config: string; skipTags?: boolean }): Promise<Out> {
+  const { loadConfig, bareLogger, cycle: { openAgent, runTagsSource, runTimeseriesSource } } = await agentModules();
   const config = loadConfig(a.config, { checkPermissions: false });
   const agent = await openAgent(config, bareLogger('warn'));
   try {
@@ -59,6 +73,7 @@ async function agentExtract(a: { config: string; skipTags?: boolean }): Promise<
 }
 
 async function agentSink(a: { config: string }): Promise<Out> {
+  const { loadConfig, bareLogger, cycle: { openAgent, runSink } } = await agentModules();
   const config = loadConfig(a.config, { checkPermissions: false });
   const agent = await openAgent(config, bareLogger('warn'));
   try {
@@ -207,6 +222,18 @@ async function main(): Promise<void> {
     case 'naive': out = await naive(args); break;
     case 'ceiling-http': out = await ceilingHttp(args); break;
     case 'ceiling-sqlite': out = ceilingSqlite(args); break;
+    case 'ceiling': {
+      const a = args as { http: Parameters<typeof ceilingHttp>[0]; sqlite: Parameters<typeof ceilingSqlite>[0] };
+      const c0 = process.cpuUsage();
+      const http = await ceilingHttp(a.http);
+      const c1 = process.cpuUsage(c0);
+      const sqlite = ceilingSqlite(a.sqlite);
+      const c2 = process.cpuUsage(c0);
+      const cpu = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
+      out = { values: http.values, requests: http.requests, bytes_received: http.bytes_received, work_s: http.work_s + sqlite.work_s,
+        extra: { http: { ...http, cpu_s: cpu(c1) }, sqlite: { ...sqlite, cpu_s: cpu(c2) - cpu(c1) } } };
+      break;
+    }
     default: throw new Error(`unknown mode ${mode}`);
   }
   // maxRSS is in kilobytes: the peak resident set of this process over its whole life.

@@ -4,6 +4,25 @@ import { q, type Router, type SimRequest, type SimResponse } from './router.js';
 
 interface FieldTree { [name: string]: FieldTree }
 
+/**
+ * The item fields a `selectedFields` keeps under `Items` (lower-case), or undefined when it does not
+ * restrict them: lets a large read build only those fields (selectFields then copies nothing).
+ */
+export function selectedItemFields(req: SimRequest): Set<string> | undefined {
+  const sf = q(req, 'selectedFields');
+  if (!sf) return undefined;
+  const keep = new Set<string>();
+  for (const path of sf.split(';')) {
+    const segs = path.trim().split('.').filter(Boolean).map((x) => x.toLowerCase());
+    if (segs.length === 0) continue;
+    if (segs[0] !== 'items') continue;
+    if (segs.length === 1) return undefined;
+    if (segs.length > 2) return undefined;
+    keep.add(segs[1]!);
+  }
+  return keep.size > 0 ? keep : undefined;
+}
+
 /** Keep only the dotted paths of `selectedFields` (e.g. `Items.Timestamp;Items.Value`); arrays apply per element. */
 export function selectFields(body: unknown, selectedFields: string): unknown {
   const tree: FieldTree = {};
@@ -18,12 +37,42 @@ export function selectFields(body: unknown, selectedFields: string): unknown {
 }
 
 function prune(v: unknown, tree: FieldTree): unknown {
-  if (Array.isArray(v)) return v.map((x) => prune(x, tree));
+  if (Array.isArray(v)) {
+    // Large reads are arrays of objects with the same keys: resolve each key once per array.
+    const memo = new Map<string, FieldTree | null>();
+    return v.map((x) => pruneObject(x, tree, memo));
+  }
+  return pruneObject(v, tree, new Map());
+}
+
+function pruneObject(v: unknown, tree: FieldTree, memo: Map<string, FieldTree | null>): unknown {
+  if (Array.isArray(v)) return prune(v, tree);
   if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  // Already shaped (every key selected whole, e.g. recorded items built from selectedFields): no copy.
+  let whole = true;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    let sub = memo.get(k);
+    if (sub === undefined) {
+      const lk = k.toLowerCase();
+      sub = Object.hasOwn(tree, lk) ? tree[lk]! : null;
+      memo.set(k, sub);
+    }
+    if (sub === null || Object.keys(sub).length > 0) { whole = false; break; }
+  }
+  if (whole) return o;
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    const sub = tree[k.toLowerCase()];
-    if (!sub) continue;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    let sub = memo.get(k);
+    if (sub === undefined) {
+      const lk = k.toLowerCase();
+      sub = Object.hasOwn(tree, lk) ? tree[lk]! : null;
+      memo.set(k, sub);
+    }
+    if (sub === null) continue;
+    const val = o[k];
     out[k] = Object.keys(sub).length === 0 ? val : prune(val, sub);
   }
   return out;

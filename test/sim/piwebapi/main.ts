@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE]
  *   [--now ISO] [--realtime] [--https [--cert FILE --key FILE]] [--history-start ISO]
- *   [--max-items N] [--rate-limit N]`
+ *   [--max-items N] [--rate-limit N] [--interval SEC] [--mix test|plant]
+ *   [--latency REQUEST_MS[,STREAM_MS[,VALUE_US[,PARALLELISM]]]]`
  * Prints one line with the base URL once the simulator accepts requests (design.md, contracts).
  */
 import { execFileSync } from 'node:child_process';
@@ -9,11 +10,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimAuth, SimAuthMode } from './auth-types.js';
+import { parseLatency } from './latency.js';
 import { startSimulator, type SimOptions } from './server.js';
 import { isValidZone } from './time.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE] [--now ISO] [--realtime] [--https]\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE] [--now ISO] [--realtime] [--https] [--interval SEC] [--mix test|plant] [--latency MS[,STREAM_MS[,VALUE_US[,PAR]]]]\n`);
   process.exit(2);
 }
 
@@ -71,6 +73,24 @@ async function main(): Promise<void> {
   }
   const hs = str(args, 'history-start'); if (hs !== undefined) opts.historyStart = hs;
   if (args.has('realtime')) opts.realtime = true;
+  const interval = str(args, 'interval');
+  if (interval !== undefined) {
+    if (!(Number(interval) > 0)) usage('--interval needs a positive number of seconds');
+    opts.intervalSec = Number(interval);
+  }
+  const mix = str(args, 'mix');
+  if (mix !== undefined) {
+    if (mix !== 'test' && mix !== 'plant') usage(`unknown --mix '${mix}'`);
+    opts.mix = mix;
+  }
+  const latency = str(args, 'latency');
+  if (latency !== undefined) {
+    try {
+      opts.latency = parseLatency(latency);
+    } catch (err) {
+      usage((err as Error).message);
+    }
+  }
 
   let tlsDir: string | undefined;
   if (args.has('https')) {

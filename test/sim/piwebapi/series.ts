@@ -2,10 +2,20 @@
  * Recorded values of simulated tags. Values are generated per fixed time bucket, seeded by
  * (seed, tag, bucket), so any range can be produced without generating history before it; only
  * control-API changes (late inserts, edits, deletions) are stored, as overlays per tag.
+ *
+ * Two options (SeriesOptions): a regular interval (one event every N seconds exactly, on multiples
+ * of N since the epoch, no siblings) instead of each kind's exception-reported timing, and the
+ * `plant` values (smooth processes quantised to the instrument's resolution, mostly good quality,
+ * outages as runs of system states) instead of the test values.
  */
 import { hash32, Rng } from './prng.js';
 import { formatUnits, UNITS_PER_SECOND } from './time.js';
-import type { TagCatalog, TagKind, TagMeta } from './tags.js';
+import { measurementOf, type TagCatalog, type TagKind, type TagMeta } from './tags.js';
+
+export interface SeriesOptions {
+  /** Every tag has one event every `intervalSec` seconds exactly (a multiple of 1/65536 s; > 0). */
+  intervalSec?: number;
+}
 
 /** A PI digital state as served (fidelity §4). */
 export interface DigitalValue { Name: string; Value: number; IsSystem: boolean }
@@ -63,6 +73,7 @@ interface KindParams {
 const S = UNITS_PER_SECOND;
 const PARAMS: Record<TagKind, KindParams> = {
   FLOAT32: { bucketSec: 3600, gapMin: 10 * S, gapMax: 180 * S, sibling: 0.01, emptyBucket: 0, subSecond: false },
+  INT16: { bucketSec: 3600, gapMin: 30 * S, gapMax: 300 * S, sibling: 0.005, emptyBucket: 0, subSecond: false },
   FLOAT64: { bucketSec: 3600, gapMin: 5 * S, gapMax: 120 * S, sibling: 0.01, emptyBucket: 0, subSecond: true },
   INT32: { bucketSec: 3600, gapMin: 30 * S, gapMax: 300 * S, sibling: 0.005, emptyBucket: 0, subSecond: false },
   DIGITAL: { bucketSec: 3600, gapMin: 120 * S, gapMax: 1200 * S, sibling: 0.01, emptyBucket: 0, subSecond: false },
@@ -107,8 +118,26 @@ export class Series {
   private readonly cache = new BucketCache(512);
   private readonly overlays = new Map<number, Overlay>();
   private insertSeq = 0;
+  /** Regular interval in units, or 0 (each kind's own timing). */
+  readonly intervalUnits: number;
 
-  constructor(private readonly seed: number, private readonly tags: TagCatalog, private readonly historyStart: number) {}
+  constructor(private readonly seed: number, private readonly tags: TagCatalog, private readonly historyStart: number, opts: SeriesOptions = {}) {
+    this.intervalUnits = 0;
+    if (opts.intervalSec !== undefined) {
+      const u = Math.round(opts.intervalSec * S);
+      if (!(u >= 1) || Math.abs(u - opts.intervalSec * S) > 1e-6) throw new Error(`intervalSec must be a positive multiple of 1/65536 s, not ${opts.intervalSec}`);
+      this.intervalUnits = u;
+    }
+  }
+
+  /**
+   * Bucket length of a tag, in units. A regular series: 5 minutes, at least 60 events, so a
+   * steady-state read of the last minute of 30,000 tags does not generate an hour per tag.
+   */
+  bucketOf(meta: TagMeta): number {
+    if (this.intervalUnits > 0) return this.intervalUnits * Math.max(60, Math.floor((300 * S) / this.intervalUnits));
+    return bucketUnits(meta.kind);
+  }
 
   /** Generated events of one bucket (before overlays), ascending, ids assigned. */
   private generated(i: number, meta: TagMeta, b: number): SimEvent[] {
@@ -116,12 +145,18 @@ export class Series {
     const hit = this.cache.get(key);
     if (hit) return hit;
     const p = PARAMS[meta.kind];
-    const bu = p.bucketSec * S;
+    const bu = this.bucketOf(meta);
     const start = b * bu;
     const end = start + bu;
     const rng = new Rng(hash32(this.seed, i, b));
     const out: SimEvent[] = [];
-    if (rng.next() >= p.emptyBucket) {
+    const plant = this.tags.mix === 'plant' ? plantValues(this.seed, meta, start, end) : undefined;
+    const value = plant ?? ((t: number, r: Rng): EventData => this.makeValue(meta, t, r));
+    if (this.intervalUnits > 0) {
+      // Bucket starts are multiples of the interval: events at every multiple, one each.
+      if (plant) for (let t = start; t < end; t += this.intervalUnits) out.push(plant(t, rng, `g${t}:0`));
+      else for (let t = start; t < end; t += this.intervalUnits) out.push({ t, id: `g${t}:0`, ...value(t, rng) });
+    } else if (rng.next() >= p.emptyBucket) {
       let t = start + Math.floor(rng.next() * p.gapMin);
       if (!p.subSecond) t = Math.ceil(t / S) * S;
       let prevT = -1;
@@ -131,7 +166,7 @@ export class Series {
         for (let j = 0; j < n; j++) {
           k = t === prevT ? k + 1 : 0;
           prevT = t;
-          out.push({ t, id: `g${t}:${k}`, ...this.makeValue(meta, t, rng) });
+          out.push(plant ? plant(t, rng, `g${t}:${k}`) : { t, id: `g${t}:${k}`, ...value(t, rng) });
         }
         let gap = rng.int(p.gapMin, p.gapMax);
         if (!p.subSecond) gap = Math.max(S, Math.round(gap / S) * S);
@@ -173,7 +208,8 @@ export class Series {
         break;
       }
       case 'Int32':
-        d.value = (Math.floor(sec / 7) + (h % 100000)) % 2147483647;
+      case 'Int16':
+        d.value = (Math.floor(sec / 7) + (h % 100000)) % (meta.pointType === 'Int16' ? 32768 : 2147483647);
         break;
       case 'Digital': {
         const set = meta.digitalSet!;
@@ -202,14 +238,16 @@ export class Series {
    * ([created, now]), ascending by (timestamp, ordinal).
    */
   private bucketEvents(i: number, meta: TagMeta, b: number, from: number, to: number, now: number): SimEvent[] {
-    const bu = bucketUnits(meta.kind);
+    const bu = this.bucketOf(meta);
     const lo = Math.max(from, meta.createdAt ?? this.historyStart);
     const hi = Math.min(to, now);
     const o = this.overlays.get(i);
-    let evs = this.generated(i, meta, b).filter((e) => e.t >= lo && e.t <= hi);
+    const gen = this.generated(i, meta, b);
+    // A whole bucket in range is served as cached (never mutated below: every change makes a new array).
+    let evs = gen.length === 0 || (gen[0]!.t >= lo && gen[gen.length - 1]!.t <= hi) ? gen : gen.filter((e) => e.t >= lo && e.t <= hi);
     if (meta.createdAt !== undefined && meta.createdAt >= b * bu && meta.createdAt < (b + 1) * bu && meta.createdAt >= from && meta.createdAt <= hi) {
       // A point created by the control API starts with the `Pt Created` system state.
-      evs.unshift({ t: meta.createdAt, id: `c${meta.createdAt}`, value: { ...SYSTEM_STATES[4]! }, good: false, questionable: false, substituted: false, annotated: false });
+      evs = [{ t: meta.createdAt, id: `c${meta.createdAt}`, value: { ...SYSTEM_STATES[4]! }, good: false, questionable: false, substituted: false, annotated: false }, ...evs];
     }
     if (!o) return evs;
     const start = b * bu;
@@ -229,7 +267,7 @@ export class Series {
     const lo = Math.max(from, meta.createdAt ?? this.historyStart);
     const hi = Math.min(to, now);
     if (hi < lo) return;
-    const bu = bucketUnits(meta.kind);
+    const bu = this.bucketOf(meta);
     for (let b = Math.floor(lo / bu); b <= Math.floor(hi / bu); b++) yield* this.bucketEvents(i, meta, b, lo, hi, now);
   }
 
@@ -239,7 +277,7 @@ export class Series {
     const lo = Math.max(from, meta.createdAt ?? this.historyStart);
     const hi = Math.min(to, now);
     if (hi < lo) return;
-    const bu = bucketUnits(meta.kind);
+    const bu = this.bucketOf(meta);
     for (let b = Math.floor(hi / bu); b >= Math.floor(lo / bu); b--) {
       const evs = this.bucketEvents(i, meta, b, lo, hi, now);
       for (let k = evs.length - 1; k >= 0; k--) yield evs[k]!;
@@ -300,5 +338,129 @@ export function toJson(e: EventData & { t: number }, units: string): TimedValueJ
     Questionable: e.questionable,
     Substituted: e.substituted,
     Annotated: e.annotated,
+  };
+}
+
+// --- the `plant` mix ------------------------------------------------------------------------------
+
+const PLANT_STRINGS = ['Batch started', 'Batch complete', 'Operator check OK', 'Cleaning in place', 'Ready',
+  'Grade change', 'Température nominale', 'Sample sent to lab', 'Maintenance mode', 'Running'];
+
+/** System states an interface writes when it loses its instrument (fidelity §4): mostly I/O Timeout. */
+const OUTAGE_STATES = [SYSTEM_STATES[0]!, SYSTEM_STATES[0]!, SYSTEM_STATES[6]!, SYSTEM_STATES[3]!];
+
+/** An outage: [from, to) in seconds, served as one system state. */
+interface Outage { from: number; to: number; state: DigitalValue }
+
+/**
+ * Interface outages overlapping [startSec, endSec): 0.8% of a tag's hours start one, 1–15 min long,
+ * so ~0.1% of the values are system states, in runs as on a real archive.
+ */
+function outages(seed: number, i: number, startSec: number, endSec: number): Outage[] {
+  const out: Outage[] = [];
+  for (let h = Math.floor(startSec / 3600) - 1; h <= Math.floor(endSec / 3600); h++) {
+    const x = hash32(seed, i, h, 0x0a7a6e);
+    if (x % 1000 >= 8) continue;
+    const from = h * 3600 + ((x >>> 10) % 3600);
+    const to = from + 60 + ((x >>> 20) % 841);
+    if (to > startSec && from < endSec) out.push({ from, to, state: OUTAGE_STATES[(x >>> 4) % OUTAGE_STATES.length]! });
+  }
+  return out;
+}
+
+/** Uniform in [0, 1) from a hash: the per-tag constants of a process. */
+const unit = (seed: number, i: number, salt: number): number => hash32(seed, i, salt) / 4294967296;
+
+/**
+ * Values of a `plant` tag for events in [start, end) units: a pure function of (seed, tag, t) and
+ * the bucket's generator (noise, quality), so any range is generated lazily.
+ *   analog (Float32): two slow sines (hours, minutes) plus a few counts of noise, clamped to the
+ *     range and quantised to the instrument resolution (values like 231.4, not random mantissas);
+ *   Float64: a calculation of the same kind of process, not quantised (full mantissas);
+ *   Int32: a totaliser counting up; Int16: raw transmitter counts (0–32767) with noise;
+ *   Digital: a state held for 10–120 min, mostly the first state of its set; String: a message
+ *     held for 1–4 h.
+ * Quality: 0.2% Questionable, 0.05% Substituted, 0.05% Annotated, the rest good; outages (above).
+ */
+function plantValues(seed: number, meta: TagMeta, start: number, end: number): (t: number, rng: Rng, id?: string) => SimEvent {
+  const i = meta.index;
+  const outs = outages(seed, i, start / S, end / S);
+  const ms = measurementOf(seed, i);
+  const span = meta.pointType === 'Int16' ? 32767 : ms.span;
+  const zero = meta.pointType === 'Int16' ? 0 : ms.zero;
+  const base = zero + span * (0.3 + 0.4 * unit(seed, i, 1));
+  const a1 = span * (0.02 + 0.08 * unit(seed, i, 2));
+  const w1 = (2 * Math.PI) / (3600 * (2 + 22 * unit(seed, i, 3)));
+  const ph1 = 2 * Math.PI * unit(seed, i, 4);
+  const a2 = span * (0.002 + 0.01 * unit(seed, i, 5));
+  const w2 = (2 * Math.PI) / (60 * (5 + 55 * unit(seed, i, 6)));
+  const ph2 = 2 * Math.PI * unit(seed, i, 7);
+  const res = meta.pointType === 'Int16' ? 1 : ms.resolution;
+  const inv = Math.round(1 / res);
+  const noiseAmp = res * (1 + 4 * unit(seed, i, 8));
+  const rate = 0.05 + 5 * unit(seed, i, 9);
+  const offset = hash32(seed, i, 10) % 1_000_000;
+  const holdSec = meta.pointType === 'String' ? 3600 * (1 + (hash32(seed, i, 11) % 4)) : 600 * (1 + (hash32(seed, i, 11) % 12));
+  const states = meta.digitalSet?.states ?? ['Off', 'On'];
+  // Held values change every holdSec: remember the last segment's hash (one hash per segment, not per event).
+  let seg = NaN;
+  let segHash = 0;
+  const held = (sec: number, salt: number): number => {
+    const s = Math.floor(sec / holdSec);
+    if (s !== seg) { seg = s; segHash = hash32(seed, i, s, salt); }
+    return segHash;
+  };
+
+  let sec = 0;
+  let noise = 0;
+  const level = (): number => base + a1 * Math.sin(w1 * sec + ph1) + a2 * Math.sin(w2 * sec + ph2) + noiseAmp * noise;
+
+  return (t: number, rng: Rng, id = ''): SimEvent => {
+    const flags = rng.next();
+    noise = rng.next() + rng.next() - 1;
+    sec = t / S;
+    // One object literal per event (the hot path of large reads): t and id first, as SimEvent.
+    const d: SimEvent = {
+      t, id, value: 0, good: true,
+      questionable: flags < 0.002,
+      substituted: flags >= 0.002 && flags < 0.0025,
+      annotated: flags >= 0.0025 && flags < 0.003,
+    };
+    for (const o of outs) {
+      if (sec >= o.from && sec < o.to) {
+        d.value = { ...o.state };
+        d.good = false;
+        return d;
+      }
+    }
+    switch (meta.pointType) {
+      case 'Float32': {
+        const v = Math.min(zero + span, Math.max(zero, level()));
+        d.value = Math.round(v * inv) / inv;
+        break;
+      }
+      case 'Float64':
+        d.value = level();
+        break;
+      case 'Int32':
+        d.value = (offset + Math.floor(rate * sec)) % 2147483647;
+        break;
+      case 'Int16':
+        d.value = Math.min(32767, Math.max(0, Math.round(level())));
+        break;
+      case 'Digital': {
+        const x = held(sec, 12) % 100;
+        const k = x < 75 || states.length === 1 ? 0 : 1 + (x % (states.length - 1));
+        d.value = { Name: states[k]!, Value: k, IsSystem: false };
+        break;
+      }
+      case 'String':
+        d.value = PLANT_STRINGS[held(sec, 13) % PLANT_STRINGS.length]!;
+        break;
+      case 'Timestamp':
+        d.value = formatUnits(Math.floor(sec / 86400) * 86400 * S);
+        break;
+    }
+    return d;
   };
 }

@@ -10,6 +10,7 @@ import { registerBatchRoute } from './batch.js';
 import { registerControlRoutes } from './control.js';
 import { registerDiscoveryRoutes } from './discovery.js';
 import { dispatchShaped } from './fields.js';
+import { requestCost, requestWork } from './latency.js';
 import { Router, type SimRequest, type SimResponse } from './router.js';
 import { Simulator, type AfHooks, type SimulatorOptions } from './simulator.js';
 import { registerStreamRoutes } from './streams.js';
@@ -134,7 +135,32 @@ export async function startSimulator(opts: SimOptions = {}): Promise<RunningSim>
     timers.add(t);
   });
 
+  /**
+   * Send a PI Web API response no earlier than its modelled cost after the request arrived
+   * (latency.ts); counts what was served.
+   */
+  async function serve(res: ServerResponse, r: SimResponse, path: string, arrived: number, truncate = false): Promise<void> {
+    sim.served.requests++;
+    const model = sim.latency;
+    if (model) {
+      const work = requestWork(path, r.status < 300 ? r.body : undefined, model);
+      const cost = requestCost(work, model);
+      const s = sim.served;
+      s.subRequests += work.subRequests;
+      s.streams += work.streams;
+      s.values += work.values;
+      s.chargedMs += cost;
+      const wait = cost - (performance.now() - arrived);
+      if (wait > 0) {
+        s.delayedMs += wait;
+        await sleep(wait);
+      }
+    }
+    sendJson(res, r, truncate);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
     let path = url.pathname;
     const isControl = /^\/(piwebapi\/)?sim(\/|$)/i.test(path);
@@ -219,11 +245,11 @@ export async function startSimulator(opts: SimOptions = {}): Promise<RunningSim>
           await sleep(fault.delayMs ?? 1000);
           break;
         case 'truncate':
-          sendJson(res, await dispatchShaped(router, simReq), true);
+          await serve(res, await dispatchShaped(router, simReq), simReq.path, arrived, true);
           return;
       }
     }
-    sendJson(res, await dispatchShaped(router, simReq));
+    await serve(res, await dispatchShaped(router, simReq), simReq.path, arrived);
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {

@@ -5,9 +5,10 @@
  */
 import { decodeWebId, type WebIdType } from '../../../agent/pi/webid.js';
 import { FaultInjector, type FaultRule } from './faults.js';
+import { newServedStats, type LatencyOptions, type ServedStats } from './latency.js';
 import { seededGuid } from './prng.js';
 import { Series, SYSTEM_STATES, toJson, type EventData, type PiValue, type SimEvent, type TimedValueJson } from './series.js';
-import { SERVER_NAME, TagCatalog, type TagKind, type TagMeta } from './tags.js';
+import { SERVER_NAME, TagCatalog, type TagKind, type TagMeta, type TagMix } from './tags.js';
 import { formatUnits, msToUnits, parsePiTime, unitsToMs, UNITS_PER_SECOND } from './time.js';
 
 export interface SimulatorOptions {
@@ -19,6 +20,16 @@ export interface SimulatorOptions {
   now?: string;
   realtime?: boolean;
   rateLimit?: number;
+  /**
+   * Regular series: every tag has one event every `intervalSec` seconds exactly, on multiples of
+   * the interval since the epoch (e.g. 5 for "5-second data"). Default: each kind's own irregular,
+   * exception-reported timing.
+   */
+  intervalSec?: number;
+  /** `plant`: a real plant's point-type mix and values (tags.ts PLANT_PATTERN, series.ts); default `test`. */
+  mix?: TagMix;
+  /** Serving cost added to every PI Web API response (latency.ts); default none. */
+  latency?: LatencyOptions;
 }
 
 /** One control-API change, kept for stream updates (fidelity §8). */
@@ -74,6 +85,10 @@ export class Simulator {
   /** Stream-updates cache (set by the update routes); `expireAll` simulates a restart. */
   updates: { expireAll(): void } | undefined;
   readonly changes: ChangeRecord[] = [];
+  /** Serving cost model (latency.ts); may be changed while running; undefined = none. */
+  latency: LatencyOptions | undefined;
+  /** What the server served and charged (requests always; the rest while latency is on). */
+  readonly served: ServedStats = newServedStats();
   private changeSeq = 0;
   private readonly startMs: number;
   private readonly wallStart = Date.now();
@@ -88,8 +103,9 @@ export class Simulator {
     if (!Number.isFinite(this.startMs) || !Number.isFinite(this.historyStart)) throw new Error('invalid now/historyStart');
     this.realtime = opts.realtime ?? false;
     this.serverGuid = seededGuid(this.seed, 0x5e7e7);
-    this.tags = new TagCatalog(this.seed, opts.tags ?? 300, this.serverGuid);
-    this.series = new Series(this.seed, this.tags, this.historyStart);
+    this.tags = new TagCatalog(this.seed, opts.tags ?? 300, this.serverGuid, opts.mix ?? 'test');
+    this.series = new Series(this.seed, this.tags, this.historyStart, opts.intervalSec === undefined ? {} : { intervalSec: opts.intervalSec });
+    this.latency = opts.latency;
     this.faults = new FaultInjector(this.seed, opts.rateLimit);
   }
 

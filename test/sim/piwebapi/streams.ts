@@ -1,8 +1,9 @@
 /** Stream reads: recorded, value, end, interpolated, and their streamset forms (fidelity §3–§4). */
-import { webIdTypeOf } from './fields.js';
+import { selectedItemFields, webIdTypeOf } from './fields.js';
 import { guard, intParam } from './discovery.js';
 import { q, qAll, type Router, type SimRequest, type SimResponse } from './router.js';
-import type { TimedValueJson } from './series.js';
+import type { SimEvent, TimedValueJson } from './series.js';
+import { formatUnits } from './time.js';
 import { SimError, type Simulator } from './simulator.js';
 import { isValidZone, parseInterval, TimeParseError } from './time.js';
 
@@ -24,7 +25,11 @@ function timeParam(sim: Simulator, req: SimRequest, name: string, dflt: string):
   }
 }
 
-interface RecordedParams { start: number; end: number; maxCount: number; boundary: 'inside' | 'outside' | 'interpolated' }
+interface RecordedParams {
+  start: number; end: number; maxCount: number; boundary: 'inside' | 'outside' | 'interpolated';
+  /** Item fields `selectedFields` keeps (lower-case), when it restricts them (single-stream reads). */
+  keep?: Set<string> | undefined;
+}
 
 function recordedParams(sim: Simulator, req: SimRequest): RecordedParams {
   const start = timeParam(sim, req, 'startTime', '*-1d');
@@ -53,9 +58,11 @@ function recordedItems(sim: Simulator, i: number, p: RecordedParams): TimedValue
     const t = desc ? hi : lo;
     if (sim.series.at(i, t, now).length === 0 && sim.series.before(i, t, now)) out.push(sim.json(i, sim.interpolate(i, t)));
   }
+  const keep = p.keep;
+  const units = keep?.has('unitsabbreviation') ? sim.tagMeta(i).units : '';
   for (const e of sim.events(i, lo, hi, desc)) {
     if (out.length >= p.maxCount) return out;
-    out.push(sim.json(i, e));
+    out.push(keep ? (shapedJson(e, units, keep) as TimedValueJson) : sim.json(i, e));
   }
   if (out.length >= p.maxCount) return out;
   if (p.boundary === 'outside') {
@@ -66,6 +73,19 @@ function recordedItems(sim: Simulator, i: number, p: RecordedParams): TimedValue
     if (t <= now && sim.series.at(i, t, now).length === 0 && sim.series.before(i, t, now)) out.push(sim.json(i, sim.interpolate(i, t)));
   }
   return out;
+}
+
+/** toJson (series.ts) with only the `keep` fields, in the same order: the hot path of large reads. */
+function shapedJson(e: SimEvent, units: string, keep: Set<string>): Partial<TimedValueJson> {
+  const o: Partial<TimedValueJson> = {};
+  if (keep.has('timestamp')) o.Timestamp = formatUnits(e.t);
+  if (keep.has('value')) o.Value = typeof e.value === 'object' ? { ...e.value } : e.value;
+  if (keep.has('unitsabbreviation')) o.UnitsAbbreviation = units;
+  if (keep.has('good')) o.Good = e.good;
+  if (keep.has('questionable')) o.Questionable = e.questionable;
+  if (keep.has('substituted')) o.Substituted = e.substituted;
+  if (keep.has('annotated')) o.Annotated = e.annotated;
+  return o;
 }
 
 function interpolatedItems(sim: Simulator, req: SimRequest, i: number): TimedValueJson[] {
@@ -102,7 +122,8 @@ function outWebId(sim: Simulator, req: SimRequest, webId: string, i: number, att
 export function registerStreamRoutes(router: Router, sim: Simulator): void {
   router.add('GET', '/streams/{webId}/recorded', guard((req, p) => {
     const { index } = sim.resolveStream(p.webId!);
-    const params = recordedParams(sim, req);
+    // Single-stream reads only: in a streamset, `Items.X` names the members' fields, not the values'.
+    const params = { ...recordedParams(sim, req), keep: selectedItemFields(req) };
     const units = sim.tagMeta(index).units;
     return { status: 200, body: { Links: {}, Items: recordedItems(sim, index, params), UnitsAbbreviation: units } };
   }));

@@ -8,8 +8,14 @@ import { hash32 } from './prng.js';
 export const SERVER_NAME = 'SIMPI';
 
 /** Generation behaviour of a tag; its PointType follows from it. */
-export type TagKind = 'FLOAT32' | 'FLOAT64' | 'INT32' | 'DIGITAL' | 'STRING' | 'TIMESTAMP' | 'FAST' | 'GAPPY' | 'BURST';
-export type PointType = 'Float32' | 'Float64' | 'Int32' | 'Digital' | 'String' | 'Timestamp';
+export type TagKind = 'FLOAT32' | 'FLOAT64' | 'INT32' | 'DIGITAL' | 'STRING' | 'TIMESTAMP' | 'FAST' | 'GAPPY' | 'BURST' | 'INT16';
+export type PointType = 'Float32' | 'Float64' | 'Int32' | 'Int16' | 'Digital' | 'String' | 'Timestamp';
+
+/**
+ * Which tags a simulator has: `test` (default) every kind early and often, for the tests;
+ * `plant` the point-type mix of a real plant, with values from smooth processes (series.ts).
+ */
+export type TagMix = 'test' | 'plant';
 
 /** Tag index i has kind KIND_PATTERN[i % 20]: every kind appears within the first nine tags. */
 export const KIND_PATTERN: readonly TagKind[] = [
@@ -17,10 +23,41 @@ export const KIND_PATTERN: readonly TagKind[] = [
   'FLOAT32', 'FLOAT64', 'INT32', 'FLOAT32', 'DIGITAL', 'FLOAT32', 'FLOAT64', 'FLOAT32', 'FLOAT32', 'STRING',
 ];
 
+/**
+ * The `plant` mix, tag index i has kind PLANT_PATTERN[i % 20]: Float32 (PI's default point type)
+ * 70%, Float64 5% (calculations), Int32 5% (totalisers), Int16 5% (raw counts), Digital 10%,
+ * String 5%. Any 20 consecutive tags carry the whole mix.
+ */
+export const PLANT_PATTERN: readonly TagKind[] = [
+  'FLOAT32', 'FLOAT32', 'DIGITAL', 'FLOAT32', 'FLOAT32', 'FLOAT64', 'FLOAT32', 'FLOAT32', 'INT32', 'FLOAT32',
+  'FLOAT32', 'STRING', 'FLOAT32', 'FLOAT32', 'DIGITAL', 'FLOAT32', 'FLOAT32', 'INT16', 'FLOAT32', 'FLOAT32',
+];
+
 export const POINT_TYPE: Record<TagKind, PointType> = {
   FLOAT32: 'Float32', FLOAT64: 'Float64', INT32: 'Int32', DIGITAL: 'Digital', STRING: 'String',
-  TIMESTAMP: 'Timestamp', FAST: 'Float64', GAPPY: 'Float32', BURST: 'Float64',
+  TIMESTAMP: 'Timestamp', FAST: 'Float64', GAPPY: 'Float32', BURST: 'Float64', INT16: 'Int16',
 };
+
+/**
+ * What a `plant` analog tag measures: its units, its range (zero, span) and the resolution of the
+ * instrument, to which the served values are quantised (a 0.1 °C transmitter never reports 0.0137).
+ */
+export interface Measurement { name: string; units: string; zero: number; span: number; resolution: number }
+export const MEASUREMENTS: readonly Measurement[] = [
+  { name: 'temperature', units: '°C', zero: 0, span: 400, resolution: 0.1 },
+  { name: 'pressure', units: 'bar', zero: 0, span: 40, resolution: 0.01 },
+  { name: 'flow', units: 'm3/h', zero: 0, span: 500, resolution: 0.1 },
+  { name: 'mass flow', units: 'kg/h', zero: 0, span: 20000, resolution: 1 },
+  { name: 'level', units: '%', zero: 0, span: 100, resolution: 0.1 },
+  { name: 'differential pressure', units: 'kPa', zero: 0, span: 250, resolution: 0.01 },
+  { name: 'speed', units: 'rpm', zero: 0, span: 3600, resolution: 1 },
+  { name: 'motor current', units: 'A', zero: 0, span: 200, resolution: 0.01 },
+];
+
+/** The measurement of a `plant` tag (analog tags only use it). */
+export function measurementOf(seed: number, i: number): Measurement {
+  return MEASUREMENTS[hash32(seed, i, 78) % MEASUREMENTS.length]!;
+}
 
 export interface DigitalSet { name: string; states: string[] }
 export const DIGITAL_SETS: readonly DigitalSet[] = [
@@ -38,7 +75,7 @@ const POINT_SOURCES = ['OPC', 'OPC', 'MODBUS', 'CALC', 'OPC', 'MANUAL', 'MODBUS'
 const AREAS = ['Reactor', 'Boiler', 'Compressor', 'Pump', 'Dryer', 'Mixer', 'Kiln', 'Furnace'];
 const MEASURES: Record<TagKind, string> = {
   FLOAT32: 'temperature', FLOAT64: 'flow', INT32: 'cycle counter', DIGITAL: 'mode', STRING: 'operator note',
-  TIMESTAMP: 'last maintenance', FAST: 'vibration', GAPPY: 'lab sample', BURST: 'batch weight',
+  TIMESTAMP: 'last maintenance', FAST: 'vibration', GAPPY: 'lab sample', BURST: 'batch weight', INT16: 'raw counts',
 };
 
 export interface TagMeta {
@@ -75,7 +112,7 @@ export class TagCatalog {
   private readonly deleted = new Set<number>();
   private readonly added: AddedTag[] = [];
 
-  constructor(private readonly seed: number, readonly baseCount: number, serverGuid: string) {
+  constructor(private readonly seed: number, readonly baseCount: number, serverGuid: string, readonly mix: TagMix = 'test') {
     this.serverGuid = serverGuid;
     this.pad = Math.max(5, String(Math.max(0, baseCount - 1)).length);
   }
@@ -100,7 +137,8 @@ export class TagCatalog {
 
   kind(i: number): TagKind {
     if (i >= this.baseCount) return this.added[i - this.baseCount]!.kind;
-    return KIND_PATTERN[i % KIND_PATTERN.length]!;
+    const pattern = this.mix === 'plant' ? PLANT_PATTERN : KIND_PATTERN;
+    return pattern[i % pattern.length]!;
   }
 
   /** Generated names read `SIM.<KIND>.<index>`, e.g. `SIM.FLOAT32.00000`. */
@@ -130,7 +168,7 @@ export class TagCatalog {
     const h = hash32(this.seed, i, 77);
     let units = '';
     if (pointType === 'Float32' || pointType === 'Float64') units = UNITS[h % UNITS.length]!;
-    else if (pointType === 'Int32') units = 'count';
+    else if (pointType === 'Int32' || pointType === 'Int16') units = 'count';
     const area = `${AREAS[Math.floor(i / 20) % AREAS.length]} ${1 + (Math.floor(i / 160) % 50)}`;
     const m: TagMeta = {
       index: i,
@@ -150,6 +188,7 @@ export class TagCatalog {
       displayDigits: -5,
     };
     if (pointType === 'Digital') m.digitalSet = DIGITAL_SETS[Math.floor(i / 20) % DIGITAL_SETS.length]!;
+    if (this.mix === 'plant') plantMeta(m, this.seed, area);
     if (i >= this.baseCount) m.createdAt = this.added[i - this.baseCount]!.createdAt;
     return m;
   }
@@ -209,5 +248,22 @@ export class TagCatalog {
     if (!this.exists(i)) throw new Error(`No point with index ${i}.`);
     this.byCustomName.delete(this.name(i).toUpperCase());
     this.deleted.add(i);
+  }
+}
+
+/** A `plant` tag's units, range and descriptor follow its measurement (analog) or its role. */
+function plantMeta(m: TagMeta, seed: number, area: string): void {
+  if (m.pointType === 'Float32' || m.pointType === 'Float64') {
+    const ms = measurementOf(seed, m.index);
+    m.units = ms.units;
+    m.engineeringUnits = UNIT_NAMES[ms.units] ?? ms.units;
+    m.zero = ms.zero;
+    m.span = ms.span;
+    m.descriptor = `${area} ${m.pointType === 'Float64' ? 'calculated ' : ''}${ms.name}`;
+  } else if (m.pointType === 'Int32') {
+    m.descriptor = `${area} totaliser`;
+  } else if (m.pointType === 'Int16') {
+    m.span = 32767;
+    m.descriptor = `${area} raw transmitter counts`;
   }
 }

@@ -27,8 +27,22 @@ export function formatUnits(u: number): string {
 
 const pad2 = (n: number): string => (n < 10 ? '0' + n : String(n));
 
-/** `YYYY-MM-DDTHH:MM:SS` of whole epoch seconds (Hinnant's civil-from-days; hot in large reads). */
+let cachedMinute = Number.NaN;
+let cachedPrefix = '';
+
+/** `YYYY-MM-DDTHH:MM:SS` of whole epoch seconds; the `YYYY-MM-DDTHH:MM:` of the last minute is kept (hot in large reads). */
 function isoSeconds(sec: number): string {
+  const minute = Math.floor(sec / 60);
+  if (minute !== cachedMinute) {
+    const full = isoSecondsFull(minute * 60);
+    cachedPrefix = full.slice(0, full.lastIndexOf(':') + 1);
+    cachedMinute = minute;
+  }
+  return cachedPrefix + pad2(sec - minute * 60);
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` of whole epoch seconds (Hinnant's civil-from-days). */
+function isoSecondsFull(sec: number): string {
   const days = Math.floor(sec / 86400);
   const sod = sec - days * 86400;
   const z = days + 719468;
