@@ -50,27 +50,27 @@ function pruneObject(v: unknown, tree: FieldTree, memo: Map<string, FieldTree | 
   if (v === null || typeof v !== 'object') return v;
   const o = v as Record<string, unknown>;
   // Already shaped (every key selected whole, e.g. recorded items built from selectedFields): no copy.
-  let whole = true;
-  for (const k in o) {
-    if (!Object.hasOwn(o, k)) continue;
+  // The field subtree of a key (null: not selected), memoised per response (keys repeat per item).
+  const subOf = (k: string): FieldTree | null => {
     let sub = memo.get(k);
     if (sub === undefined) {
       const lk = k.toLowerCase();
       sub = Object.hasOwn(tree, lk) ? tree[lk]! : null;
       memo.set(k, sub);
     }
+    return sub;
+  };
+  let whole = true;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const sub = subOf(k);
     if (sub === null || Object.keys(sub).length > 0) { whole = false; break; }
   }
   if (whole) return o;
   const out: Record<string, unknown> = {};
   for (const k in o) {
     if (!Object.hasOwn(o, k)) continue;
-    let sub = memo.get(k);
-    if (sub === undefined) {
-      const lk = k.toLowerCase();
-      sub = Object.hasOwn(tree, lk) ? tree[lk]! : null;
-      memo.set(k, sub);
-    }
+    const sub = subOf(k);
     if (sub === null) continue;
     const val = o[k];
     out[k] = Object.keys(sub).length === 0 ? val : prune(val, sub);
