@@ -5,86 +5,13 @@
  * edits and deletions on both sides of a bucket boundary are sent exactly once.
  */
 import t from 'tap';
-import type { Row } from '../../agent/batch/tables.js';
 import { bucketKey, bucketKeysOf, DIGEST_BUCKET_US, type StoredTagProgress } from '../../agent/sources/timeseries/digest.js';
-import { extractTimeseries, type ExtractOptions, type RecordedReader, type RecordedRequest, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
-import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
+import { extractTimeseries, type ExtractOptions, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
+import { expectedRows as expected, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './ts-harness.js';
 
-type Ev = { ts: number; v: number };
-
-const iso = (us: number) => new Date(us / 1000).toISOString();
-const parseTime = (s: string) => Date.parse(s) * 1000;
-const S = Date.parse('2026-01-01T00:00:00Z') * 1000;
-const SEC = 1_000_000;
-const MIN = 60 * SEC;
 const W = DIGEST_BUCKET_US;
 
-/** A scripted archive (truncates at maxCount like PI). */
-class Archive implements RecordedReader {
-  data = new Map<string, Ev[]>();
-  async read(reqs: RecordedRequest[]) {
-    return reqs.map((r) => {
-      const all = this.data.get(r.webId) ?? [];
-      const items: PiValueItem[] = [];
-      for (const e of all) {
-        if (e.ts < r.startUs || e.ts > r.endUs) continue;
-        if (items.length >= r.maxCount) break;
-        items.push({ Timestamp: iso(e.ts), Value: e.v, Good: true, Questionable: false, Substituted: false, Annotated: false });
-      }
-      return { items };
-    });
-  }
-  fill(tag: string, until: number) {
-    const evs = this.data.get(tag) ?? [];
-    const from = evs.length > 0 ? evs[evs.length - 1]!.ts + 5 * SEC : S;
-    for (let ts = from; ts <= until; ts += 5 * SEC) evs.push({ ts, v: (ts - S) / SEC });
-    this.data.set(tag, evs);
-  }
-  insert(tag: string, ev: Ev) {
-    const evs = this.data.get(tag)!;
-    evs.push(ev);
-    evs.sort((a, b) => a.ts - b.ts);
-  }
-}
-
-/** Applies committed rows like the destination table (throws on a duplicate insert); records progress writes. */
-class MemStore implements TimeseriesStore {
-  progress = new Map<string, string>();
-  table = new Map<string, Row>();
-  ops: string[] = [];
-  writes: { key: string; bytes: number }[] = [];
-  deletes: string[] = [];
-  getProgress<T>(key: string) {
-    const v = this.progress.get(key);
-    return v === undefined ? undefined : (JSON.parse(v) as T);
-  }
-  isBufferFull() { return false; }
-  commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[], deleteKeys: string[] = []) {
-    for (const s of steps) for (const r of s.rows) {
-      const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
-      this.ops.push(`${r.op}:${k}`);
-      if (r.op === 'insert') {
-        if (this.table.has(k)) throw new Error(`duplicate insert ${k}`);
-        this.table.set(k, r);
-      } else if (r.op === 'update') this.table.set(k, r);
-      else this.table.delete(k);
-    }
-    // Like Store.commitStep: deletions, then writes.
-    for (const k of deleteKeys) {
-      this.deletes.push(k);
-      this.progress.delete(k);
-    }
-    for (const p of progress) {
-      const json = JSON.stringify(p.value);
-      this.writes.push({ key: p.key, bytes: json.length });
-      this.progress.set(p.key, json);
-    }
-  }
-  values(tag: string) {
-    return [...this.table.values()].filter((r) => r.tag_webid === tag)
-      .sort((a, b) => (a.timestamp as number) - (b.timestamp as number) || (a.ordinal as number) - (b.ordinal as number))
-      .map((r) => [r.timestamp, r.ordinal, r.value_double]);
-  }
+class MemStore extends MemTimeseriesStore {
   head(tag: string) { return this.getProgress<StoredTagProgress>(`ts:${tag}`); }
   /** Every stored bucket key, and every bucket key the heads list: must be equal (no orphans). */
   bucketKeys() {
@@ -92,16 +19,6 @@ class MemStore implements TimeseriesStore {
     const listed = [...this.progress.keys()].filter((k) => k.startsWith('ts:')).flatMap((k) => bucketKeysOf(k, this.getProgress<StoredTagProgress>(k))).sort();
     return { stored, listed };
   }
-}
-
-function expected(evs: Ev[]) {
-  const out: unknown[] = [];
-  let prev = NaN, ord = 0;
-  for (const e of evs) {
-    ord = e.ts === prev ? ord + 1 : 0; prev = e.ts;
-    out.push([e.ts, ord, e.v]);
-  }
-  return out;
 }
 
 const TAGS = Array.from({ length: 20 }, (_, i) => ({ webId: `T${i}` }));

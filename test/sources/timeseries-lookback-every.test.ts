@@ -4,85 +4,8 @@
  * at the next re-read, even when lookback_every is longer than the lookback itself.
  */
 import t from 'tap';
-import type { Row } from '../../agent/batch/tables.js';
-import { extractTimeseries, readStart, type ExtractOptions, type RecordedReader, type RecordedRequest, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
-import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
-
-type Ev = { ts: number; v: number };
-
-const iso = (us: number) => new Date(us / 1000).toISOString();
-const parseTime = (s: string) => Date.parse(s) * 1000;
-const S = Date.parse('2026-01-01T00:00:00Z') * 1000;
-const SEC = 1_000_000;
-const MIN = 60 * SEC;
-
-/** A scripted archive (truncates at maxCount like PI) that counts requests and values served. */
-class Archive implements RecordedReader {
-  data = new Map<string, Ev[]>();
-  requests = 0;
-  served = 0;
-  async read(reqs: RecordedRequest[]) {
-    this.requests++;
-    return reqs.map((r) => {
-      const all = this.data.get(r.webId) ?? [];
-      let lo = 0, hi = all.length;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (all[mid]!.ts < r.startUs) lo = mid + 1; else hi = mid; }
-      const evs: Ev[] = [];
-      for (let i = lo; i < all.length && all[i]!.ts <= r.endUs && evs.length < r.maxCount; i++) evs.push(all[i]!);
-      this.served += evs.length;
-      const items: PiValueItem[] = evs.map((e) => ({ Timestamp: iso(e.ts), Value: e.v, Good: true, Questionable: false, Substituted: false, Annotated: false }));
-      return { items };
-    });
-  }
-  /** Regular 5-second data from S to `until` (inclusive). */
-  fill(tag: string, until: number) {
-    const evs = this.data.get(tag) ?? [];
-    const from = evs.length > 0 ? evs[evs.length - 1]!.ts + 5 * SEC : S;
-    for (let ts = from; ts <= until; ts += 5 * SEC) evs.push({ ts, v: (ts - S) / SEC });
-    this.data.set(tag, evs);
-  }
-  insert(tag: string, ev: Ev) {
-    const evs = this.data.get(tag)!;
-    evs.push(ev);
-    evs.sort((a, b) => a.ts - b.ts);
-  }
-}
-
-/** Applies committed rows like the destination table; throws on a duplicate insert. */
-class MemStore implements TimeseriesStore {
-  progress = new Map<string, unknown>();
-  table = new Map<string, Row>();
-  ops: string[] = [];
-  getProgress<T>(key: string) { return this.progress.get(key) as T | undefined; }
-  isBufferFull() { return false; }
-  commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[]) {
-    for (const s of steps) for (const r of s.rows) {
-      const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
-      this.ops.push(`${r.op}:${k}`);
-      if (r.op === 'insert') {
-        if (this.table.has(k)) throw new Error(`duplicate insert ${k}`);
-        this.table.set(k, r);
-      } else if (r.op === 'update') this.table.set(k, r);
-      else this.table.delete(k);
-    }
-    for (const p of progress) this.progress.set(p.key, JSON.parse(JSON.stringify(p.value)));
-  }
-  values(tag: string) {
-    return [...this.table.values()].filter((r) => r.tag_webid === tag)
-      .sort((a, b) => (a.timestamp as number) - (b.timestamp as number) || (a.ordinal as number) - (b.ordinal as number))
-      .map((r) => [r.timestamp, r.ordinal, r.value_double]);
-  }
-}
-
-function expected(evs: Ev[]) {
-  const out: unknown[] = [];
-  let prev = NaN, ord = 0;
-  for (const e of evs) {
-    ord = e.ts === prev ? ord + 1 : 0; prev = e.ts;
-    out.push([e.ts, ord, e.v]);
-  }
-  return out;
-}
+import { extractTimeseries, readStart, type ExtractOptions } from '../../agent/sources/timeseries/extract.js';
+import { expectedRows as expected, MemTimeseriesStore as MemStore, MIN, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './ts-harness.js';
 
 const TAGS = Array.from({ length: 200 }, (_, i) => ({ webId: `T${i}` }));
 
