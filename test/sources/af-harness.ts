@@ -14,6 +14,7 @@ import { decodeWebId, encodeWebId } from '../../agent/pi/webid.js';
 import { Store } from '../../agent/store/store.js';
 import type { AfModel } from '../sim/piwebapi/af.js';
 import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
+import type { Test } from 'tap';
 
 export const SITE = 'plant-t';
 export const PLANT = '\\\\SIMAF\\Plant';
@@ -116,3 +117,14 @@ export function differences(act: Map<string, Record<string, unknown>>, exp: Map<
   return out;
 }
 
+/**
+ * setup() for one tap test: the environment, its AF model and simulator, a store and a destination;
+ * the store and the environment close when the test ends.
+ */
+export async function scenario(t: Test, opts: { tags?: number; seed?: number } = {}) {
+  const env = await setup(opts);
+  t.teardown(() => env.close());
+  const store = env.openStore();
+  t.teardown(() => store.close());
+  return { env, af: env.af, sim: env.sim.sim, store, dest: new Destination() };
+}

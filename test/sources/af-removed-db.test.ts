@@ -8,17 +8,11 @@ import t from 'tap';
 import { extractAf } from '../../agent/sources/af/extract.js';
 import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
 import { actualAf, compareAf, expectedAttributes, expectedElements } from './af-expect.js';
-import { Destination, PLANT, SITE, UTILITIES, differences, idOnly, setup } from './af-harness.js';
+import { PLANT, SITE, UTILITIES, differences, idOnly, scenario } from './af-harness.js';
 import { START_US, compareFrames } from './eventframes-expect.js';
 
 t.test('AF: a database removed from the config is soft-deleted exactly', async (t) => {
-  const env = await setup({ seed: 8 });
-  t.teardown(() => env.close());
-  const af = env.af;
-  const sim = env.sim.sim;
-  const store = env.openStore();
-  t.teardown(() => store.close());
-  const dest = new Destination();
+  const { env, af, sim, store, dest } = await scenario(t, { seed: 8 });
   const run = (databases: string[]) => extractAf({ site: SITE, client: env.client, store, databases });
 
   const r1 = await run([PLANT, UTILITIES]);
@@ -81,13 +75,7 @@ t.test('AF: a database removed from the config is soft-deleted exactly', async (
 });
 
 t.test('event frames of a database removed from the config are kept; their progress is forgotten', async (t) => {
-  const env = await setup({ seed: 9 });
-  t.teardown(() => env.close());
-  const af = env.af;
-  const sim = env.sim.sim;
-  const store = env.openStore();
-  t.teardown(() => store.close());
-  const dest = new Destination();
+  const { env, af, sim, store, dest } = await scenario(t, { seed: 9 });
   const run = (databases: string[]) => extractEventFrames({ site: SITE, client: env.client, store, databases, startUs: START_US, nowUs: sim.nowMs() * 1000 });
   af.openEventFrame({ database: UTILITIES, name: 'Open outage', templateName: 'Downtime', startTime: sim.nowMs() - 60_000, attributes: { Reason: 'Grid' } });
 

@@ -5,17 +5,11 @@
  */
 import t from 'tap';
 import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
-import { Destination, PLANT, SITE, UTILITIES, idOnly, setup } from './af-harness.js';
+import { PLANT, SITE, UTILITIES, idOnly, scenario } from './af-harness.js';
 import { START_US, compareFrames } from './eventframes-expect.js';
 
 t.test('event frames: open → closed two runs later, rename, re-template, delete', async (t) => {
-  const env = await setup();
-  t.teardown(() => env.close());
-  const af = env.af;
-  const sim = env.sim.sim;
-  const store = env.openStore();
-  t.teardown(() => store.close());
-  const dest = new Destination();
+  const { env, af, sim, store, dest } = await scenario(t);
   const run = () => extractEventFrames({ site: SITE, client: env.client, store, databases: [PLANT, UTILITIES], startUs: START_US, nowUs: sim.nowMs() * 1000 });
 
   const pump = `${PLANT}\\Enterprise 01\\Site 01\\Area 01\\Unit 01\\Pump 01`;

@@ -9,7 +9,7 @@ import t from 'tap';
 import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
 import type { Test } from 'tap';
 import type { AfModel } from '../sim/piwebapi/af.js';
-import { Destination, PLANT, SITE, UTILITIES, differences, idOnly, setup } from './af-harness.js';
+import { Destination, PLANT, SITE, UTILITIES, differences, idOnly, scenario } from './af-harness.js';
 import { START_US, actualFrames, compareFrames, expectedFrames } from './eventframes-expect.js';
 
 const MIN = 60_000;
@@ -35,13 +35,7 @@ function check(t: Test, dest: Destination, af: AfModel, label: string, without: 
 }
 
 t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bounded progress', async (t) => {
-  const env = await setup();
-  t.teardown(() => env.close());
-  const af = env.af;
-  const sim = env.sim.sim;
-  const store = env.openStore();
-  t.teardown(() => store.close());
-  const dest = new Destination();
+  const { env, af, sim, store, dest } = await scenario(t);
   const run = () => extractEventFrames({ site: SITE, client: env.client, store, databases: [UTILITIES], startUs: START_US, nowUs: sim.nowMs() * 1000, ...RESCAN });
   const rescanKey = `efw:${UTILITIES}|rescan`;
   const leaf = af.truthElements().find((e) => e.databasePath === UTILITIES && e.depth === 5)!.path;
@@ -156,13 +150,7 @@ t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bound
 });
 
 t.test('rescans with the scheduled frames of Plant: exact over days, progress bounded by the horizon', async (t) => {
-  const env = await setup({ seed: 5 });
-  t.teardown(() => env.close());
-  const af = env.af;
-  const sim = env.sim.sim;
-  const store = env.openStore();
-  t.teardown(() => store.close());
-  const dest = new Destination();
+  const { env, af, sim, store, dest } = await scenario(t, { seed: 5 });
   const run = () => extractEventFrames({ site: SITE, client: env.client, store, databases: [PLANT, UTILITIES], startUs: START_US, nowUs: sim.nowMs() * 1000, ...RESCAN });
 
   for (let i = 0; i < 12; i++) {
