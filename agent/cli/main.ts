@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AgentError, ConfigError } from '../errors.js';
+import { tuneHeap } from '../service/heap.js';
 import { VERSION } from '../version.js';
 import { commandHelp, parseCommandArgs, UsageError, type CliContext, type Command } from './command.js';
 import { backfill } from './commands/backfill.js';
@@ -116,6 +117,7 @@ function isEntryPoint(): boolean {
 
 // Imported by tests and the single-binary bundle without running; executed as the `bin`.
 if (isEntryPoint()) {
+  tuneHeap();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

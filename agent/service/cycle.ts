@@ -130,9 +130,18 @@ export function timeseriesOptions(
   tags: readonly { webId: string; pointType?: string | undefined }[],
   window: Pick<ExtractOptions, 'nowUs' | 'startUs' | 'lookbackUs'> & Partial<Pick<ExtractOptions, 'endUs' | 'lookbackEveryUs' | 'progressPrefix' | 'insertOp' | 'signal'>>,
 ): ExtractOptions {
+  // Only what extraction needs of each tag, point type strings shared: the list lives for the
+  // whole cycle, and per-tag bytes show in RSS several times over (scripts/bench-rss.ts).
+  const types = new Map<string, string>();
+  const pointType = (t: string): string => {
+    const shared = types.get(t);
+    if (shared !== undefined) return shared;
+    types.set(t, t);
+    return t;
+  };
   return {
     site: config.site,
-    tags: tags.map((t) => (t.pointType === undefined ? { webId: t.webId } : { webId: t.webId, pointType: t.pointType })),
+    tags: tags.map((t) => (t.pointType === undefined ? { webId: t.webId } : { webId: t.webId, pointType: pointType(t.pointType) })),
     reader: new BatchRecordedReader(client),
     store,
     tagsPerRequest: config.pi.tags_per_request,
@@ -152,21 +161,26 @@ export interface TimeseriesRun extends ExtractResult {
 export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): Promise<TimeseriesRun> {
   const ts = agent.config.timeseries;
   if (!ts) throw new AgentError('INTERNAL', 'timeseries is not configured');
-  const tags = knownTags(agent.store);
+  // The full TagMeta list is dropped once the extraction's own (WebID, point type) list is made:
+  // only the count and the first tag (its path names the clock's data server) stay for the cycle.
+  let known: TagMeta[] | undefined = knownTags(agent.store);
+  const tagCount = known.length;
   try {
-    const nowUs = await piNowUs(agent, tags);
-    const r = await extractTimeseries(timeseriesOptions(agent.config, agent.client, agent.store, tags, {
+    const nowUs = await piNowUs(agent, known.slice(0, 1));
+    const opts = timeseriesOptions(agent.config, agent.client, agent.store, known, {
       nowUs,
       startUs: parsePiTimestamp(ts.start).us,
       lookbackUs: ts.lookback * 1000,
       lookbackEveryUs: ts.lookback_every * 1000,
       ...(signal ? { signal } : {}),
-    }));
+    });
+    known = undefined;
+    const r = await extractTimeseries(opts);
     const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((nowUs - r.minPosUs) / 1e6));
-    const summary = { source: 'timeseries', tags: tags.length, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds };
+    const summary = { source: 'timeseries', tags: tagCount, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds };
     if (r.errors.size > 0) {
       const [webId, first] = r.errors.entries().next().value as [string, Error];
-      const tag = tags.find((t) => t.webId === webId);
+      const tag = agent.store.getProgress<TagMeta>(`tag:${webId}`);
       agent.store.recordSourceError('timeseries', `${r.errors.size} tag(s) failed, e.g. ${tag?.path ?? webId}: ${describeError(first)}`);
       agent.store.setSourceLag('timeseries', lagSeconds);
       agent.logger.warn(summary, 'timeseries cycle finished with errors');
@@ -174,7 +188,7 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
       agent.store.recordSourceSuccess('timeseries', { lagSeconds });
       agent.logger.info(summary, r.paused ? 'timeseries cycle paused: buffer full' : 'timeseries cycle done');
     }
-    return { ...r, tags: tags.length, nowUs };
+    return { ...r, tags: tagCount, nowUs };
   } catch (err) {
     agent.store.recordSourceError('timeseries', describeError(err));
     throw err;

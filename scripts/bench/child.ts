@@ -27,9 +27,12 @@ async function agentModules(): Promise<{
   bareLogger: typeof import('../../agent/observe/log.js').bareLogger;
   cycle: typeof import('../../agent/service/cycle.js');
 }> {
-  const [{ loadConfig }, { bareLogger }, cycle] = await Promise.all([
+  const [{ loadConfig }, { bareLogger }, cycle, { tuneHeap }] = await Promise.all([
     import('../../agent/config/load.js'), import('../../agent/observe/log.js'), import('../../agent/service/cycle.js'),
+    import('../../agent/service/heap.js'),
   ]);
+  // As `pi-agent` does at start (agent/cli/main.ts): the agent is measured as it runs.
+  tuneHeap();
   return { loadConfig, bareLogger, cycle };
 }
 

@@ -107,11 +107,18 @@ export interface ExtractResult {
   minPosUs: number | null;
 }
 
+/**
+ * What the cycle holds per queued tag: what its next request needs, nothing decoded (its progress
+ * and digest are loaded when its page arrives). The tag's key is derived, not stored: with tens of
+ * thousands of tags, every byte held per tag for the cycle counts several times in RSS, as V8 grows
+ * its heap in proportion to what is live (scripts/bench-rss.ts).
+ */
 interface Cursor {
   tag: TagRef;
-  key: string;
   /** The tag's position when the cycle began (a re-read is complete once a page passes it). */
   pos0: number | null;
+  /** The tag's position now (as last committed). */
+  pos: number | null;
   /** Where the next page starts (inclusive). */
   start: number;
   /** Values per second of the tag's last read; undefined before the first. */
@@ -174,7 +181,11 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   const bucketUs = o.digestBucketUs ?? DIGEST_BUCKET_US;
   const getProgress = (key: string): unknown => o.store.getProgress<unknown>(key);
   const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, rereads: 0, timeouts: 0, paused: false, errors: new Map(), minPosUs: null };
-  const positions = new Map<string, number | null>();
+  // The least position over tags whose reads are over for this cycle (done, failed or not due):
+  // each cursor is folded in once, when it leaves the queue for good (no map of all tags).
+  const retire = (pos: number | null): void => {
+    if (pos !== null && (result.minPosUs === null || pos < result.minPosUs)) result.minPosUs = pos;
+  };
   // The server's MaxReturnedItemsPerCall once PI has refused a larger maxCount: every later page asks at most this.
   let serverCap = Number.POSITIVE_INFINITY;
 
@@ -185,13 +196,14 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     queue.push(c);
   };
   for (const tag of o.tags) {
-    const key = progressKey(prefix, tag.webId);
     // Only the head of the progress: digests are decoded one tag at a time when its page arrives.
-    const p = progressHead(o.store.getProgress<StoredTagProgress>(key));
-    positions.set(tag.webId, p.pos);
+    const p = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
     const { start, reread } = readStart(p, o);
-    if (start > end) continue;
-    push({ tag, key, pos0: p.pos, start, rate: p.rate, reread, maxCount: o.maxCount, split: 0, span: end - start + 1, streak: 0 });
+    if (start > end) {
+      retire(p.pos);
+      continue;
+    }
+    push({ tag, pos0: p.pos, pos: p.pos, start, rate: p.rate, reread, maxCount: o.maxCount, split: 0, span: end - start + 1, streak: 0 });
   }
 
   /** Values expected in [c.start, its window end], from the tag's last rate; undefined when unknown. */
@@ -245,6 +257,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     result.timeouts++;
     if (c.split >= maxSplits) {
       result.errors.set(c.tag.webId, err);
+      retire(c.pos);
       return;
     }
     const span = Math.max(1, Math.floor((windowEnd(c) - c.start + 1) / 2));
@@ -268,11 +281,13 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       if (r?.error && isTimeout(r.error)) return onTimeout(c, r.error);
       if (!r || r.error) {
         result.errors.set(c.tag.webId, r?.error ?? new Error('no result for this stream'));
+        retire(c.pos);
         return;
       }
+      const key = progressKey(prefix, c.tag.webId);
       const winEnd = windowEnd(c);
       // Only the digest buckets that can hold events of this page (at or after its start).
-      const loaded = loadProgress(getProgress, c.key, c.start, bucketUs);
+      const loaded = loadProgress(getProgress, key, c.start, bucketUs);
       const before = loaded.progress;
       // Digest retention: the next re-read starts at or after min(now, last re-read) - lookback.
       const retain = Math.min(horizon, before.lastReread === undefined ? horizon : before.lastReread - o.lookbackUs);
@@ -285,6 +300,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         if (c.maxCount >= serverCap) {
           // More events at one timestamp than the server returns in one call: cannot be paged by time.
           result.errors.set(c.tag.webId, new PiError('PI_LIMIT_EXCEEDED', `more than ${c.maxCount} events share one timestamp and the server returns at most ${serverCap} per call`));
+          retire(c.pos);
           return;
         }
         push({ ...c, maxCount: Math.min(page.maxCount, serverCap), pinned: true });
@@ -312,10 +328,9 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         reread = false;
         result.rereads++;
       }
-      const saved = saveProgress(c.key, loaded, next, retainFrom);
+      const saved = saveProgress(key, loaded, next, retainFrom);
       for (const p of saved.progress) progress.push(p);
       for (const k of saved.deleteKeys) deleteKeys.push(k);
-      positions.set(c.tag.webId, next.pos);
       const more = page.kind === 'more' || winEnd < end;
       if (more) {
         // Two successes in a row after a timeout grow the window back (at split 0: to the end);
@@ -323,8 +338,8 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         const grow = c.split > 0 && c.streak >= 1;
         const split = grow ? c.split - 1 : c.split;
         const span = grow ? c.span * 2 : c.span;
-        push({ tag: c.tag, key: c.key, pos0: c.pos0, start: page.next, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 });
-      }
+        push({ tag: c.tag, pos0: c.pos0, pos: next.pos, start: page.next, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 });
+      } else retire(next.pos);
     });
     if (progress.length > 0) {
       o.store.commitStep(rows.length > 0 ? [{ table: 'pi_timeseries', rows }] : [], progress, deleteKeys);
@@ -343,7 +358,12 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
         if (isTimeout(e)) for (const c of group) onTimeout(c, e);
-        else for (const c of group) result.errors.set(c.tag.webId, e);
+        else {
+          for (const c of group) {
+            result.errors.set(c.tag.webId, e);
+            retire(c.pos);
+          }
+        }
       },
     ).finally(() => inFlight.delete(p));
     inFlight.add(p);
@@ -366,6 +386,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     }
   }
   await Promise.all(inFlight);
-  for (const pos of positions.values()) if (pos !== null && (result.minPosUs === null || pos < result.minPosUs)) result.minPosUs = pos;
+  // Tags still queued (paused, aborted) keep the position they reached.
+  for (let i = head; i < queue.length; i++) retire(queue[i]!.pos);
   return result;
 }
