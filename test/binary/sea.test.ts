@@ -17,6 +17,10 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 const binary = path.join(root, 'dist', 'pi-agent-linux-x64');
 const skip = process.env.PI_AGENT_SKIP_BINARY === '1' ? 'PI_AGENT_SKIP_BINARY=1' : process.platform !== 'linux' || process.arch !== 'x64' ? 'linux-x64 only' : false;
 
+// The build (npm ci-like rebuild of better-sqlite3 for Node 22, esbuild, postject) outlasts tap's
+// 300 s default per file on a loaded machine.
+t.setTimeout(1_500_000);
+
 t.test('the single binary builds and runs from an empty directory', { skip, timeout: 1_200_000 }, async (t) => {
   const build = spawnSync('npm', ['run', 'build:binary'], { cwd: root, encoding: 'utf8', timeout: 1_100_000 });
   t.equal(build.status, 0, `build:binary: ${build.stderr.slice(-2000)}`);
