@@ -60,8 +60,6 @@ interface EventFrameJson {
 interface FrameProgress {
   d: string;
   h: string;
-  /** Hash of the frame's own row and references (no attributes): the rescan's cheap comparison. */
-  f?: string;
   /** Parent frame (IDOnly WebID) of a child frame. */
   p?: string;
   s: number;
@@ -133,8 +131,6 @@ function frameRowsOf(site: string, dbName: string, f: EventFrameJson, ingested: 
   const refs: Row[] = refIds.map((r, j) => ({ site, event_frame_webid: webId, element_webid: r, primary: j === 0, ingested_at: ingested, op: 'update' }));
   return { webId, frame, refIds, refs };
 }
-
-const headerHash = (frame: Row, refs: Row[]): string => contentHash([strip(frame), refs.map(strip)]);
 
 export async function extractEventFrames(o: {
   site: string;
@@ -218,13 +214,8 @@ export async function extractEventFrames(o: {
           };
         });
         const hash = contentHash([strip(frame), attrs.map(strip), refs.map(strip)]);
-        const fHash = headerHash(frame, refs);
         const before = known.get(key);
-        if (before && before.h === hash && before.d === dbName) {
-          // Progress written before header hashes existed: add it (no rows) so rescans can skip the frame.
-          if (before.f !== fHash) progress.push({ key, value: { ...before, f: fHash } });
-          return;
-        }
+        if (before && before.h === hash && before.d === dbName) return;
         const attrIds = attrs.map((a) => a['attribute_webid'] as string);
         frameRows.push(frame);
         attrRows.push(...attrs);
@@ -232,7 +223,7 @@ export async function extractEventFrames(o: {
         // What the previous version had and this one has not: gone attributes and references.
         for (const a of before?.a ?? []) if (!attrIds.includes(a)) attrRows.push({ site: o.site, attribute_webid: a, event_frame_webid: webId, ingested_at: ingested, op: 'delete' });
         for (const r of before?.r ?? []) if (!refIds.includes(r)) refRows.push({ site: o.site, event_frame_webid: webId, element_webid: r, ingested_at: ingested, op: 'delete' });
-        const value: FrameProgress = { d: dbName, h: hash, f: fHash, s: start, e: end, a: attrIds, r: refIds };
+        const value: FrameProgress = { d: dbName, h: hash, s: start, e: end, a: attrIds, r: refIds };
         if (typeof frame['parent_webid'] === 'string') value.p = frame['parent_webid'];
         progress.push({ key, value });
         result.upserts++;
