@@ -53,31 +53,6 @@ export interface StoredTagProgress {
   vr?: number;
 }
 
-/** The embedded (former) stored form, digest in the head; see saveProgress for the bucketed one. */
-export function encodeProgress(p: TagProgress): StoredTagProgress {
-  const f = new Float64Array(p.digest.length * 2);
-  p.digest.forEach((e, i) => {
-    f[2 * i] = e.ts;
-    f[2 * i + 1] = e.hash;
-  });
-  const out: StoredTagProgress = { pos: p.pos, d: Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64') };
-  if (p.replayUntil !== undefined) out.r = p.replayUntil;
-  if (p.lastReread !== undefined) out.lr = p.lastReread;
-  if (p.rate !== undefined) out.vr = Math.round(p.rate * 1000) / 1000;
-  return out;
-}
-
-/** The head and the embedded digest only (bucketed digests: loadProgress). */
-export function decodeProgress(s: StoredTagProgress | undefined): TagProgress {
-  if (!s) return { pos: null, digest: [] };
-  const buf = Buffer.from(s.d ?? '', 'base64');
-  const f = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const digest: DigestEntry[] = [];
-  for (let i = 0; i + 1 < f.length; i += 2) digest.push({ ts: f[i]!, hash: f[i + 1]! });
-  const p: TagProgress = { ...progressHead(s), digest };
-  return p;
-}
-
 /** Everything but the digest (cheap: the digest is decoded only when the tag's page is processed). */
 export function progressHead(s: StoredTagProgress | undefined): Omit<TagProgress, 'digest'> {
   if (!s) return { pos: null };
