@@ -412,6 +412,11 @@ function arrowColumn(col: Col, j: number, s: SliceRows, tableName: string): Data
   }
 }
 
+/** What every batch file is written with: zstd and the parseable writer name (also files rewritten by the sinks). */
+export function batchWriterProperties(): parquet.WriterPropertiesBuilder {
+  return new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).setCreatedBy(CREATED_BY);
+}
+
 /**
  * Per-column encodings chosen for time series, all of them read by Spark/parquet-mr (>= 3.3, every
  * current Databricks runtime, vectorized and Photon) and DuckDB:
@@ -424,7 +429,7 @@ function arrowColumn(col: Col, j: number, s: SliceRows, tableName: string): Data
  * Float32 values 1.62 B/value with a dictionary, 1.41 PLAIN).
  */
 function writerProperties(cols: ColumnSpec[], doubles: Map<string, parquet.Encoding>): parquet.WriterProperties {
-  let b = new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).setCreatedBy(CREATED_BY);
+  let b = batchWriterProperties();
   for (const c of cols) {
     if (c.type === 'int32' || c.type === 'int64' || c.type === 'timestamp_us') {
       b = b.setColumnDictionaryEnabled(c.name, false).setColumnEncoding(c.name, parquet.Encoding.DELTA_BINARY_PACKED);

@@ -6,6 +6,7 @@
  */
 import { DataType, makeBuilder, makeData, RecordBatch, Struct, Table, tableFromIPC, tableToIPC, type Data, type Vector } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
+import { batchWriterProperties } from '../batch/encode.js';
 import { AgentError } from '../errors.js';
 
 /** Reads a Parquet file (or only `columns` of it) into an Arrow table. */
@@ -109,7 +110,7 @@ export function dropRows(bytes: Uint8Array, dropped: Uint8Array): Uint8Array {
   const children = table.schema.fields.map((f) => takeColumn(table.getChild(f.name) as Vector, rows));
   const kept = new Table([new RecordBatch(table.schema, makeData({ type: new Struct(table.schema.fields), length: n, nullCount: 0, children }))]);
   try {
-    const props = new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).setCreatedBy('pi-agent').build();
+    const props = batchWriterProperties().build();
     return parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(kept, 'stream')), props);
   } catch (err) {
     throw new AgentError('BATCH_ENCODE_FAILED', `cannot rewrite a Parquet batch without superseded rows: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
