@@ -72,6 +72,8 @@ export interface TimeseriesConfig {
   lookback: number;
   /** How often a cycle re-reads the lookback window, milliseconds (0 = every cycle); other cycles read from the watermark. */
   lookback_every: number;
+  /** `auto`: use PI Web API stream updates where the server has them (changes older than the lookback); `off`: never. */
+  stream_updates: 'auto' | 'off';
   /** node-cron expression. */
   schedule: string;
   shards?: ShardConfig;

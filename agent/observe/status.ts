@@ -16,6 +16,8 @@ export interface SourceStatus {
   tags?: number;
   /** Why the source is not running, e.g. `paused: buffer full` (backpressure). */
   state?: string;
+  /** What an operator should know beyond the state, one sentence each (e.g. late data older than the lookback). */
+  notes?: string[];
 }
 
 export interface BufferStatus {
@@ -116,6 +118,7 @@ export function renderStatus(r: StatusReport, now: Date = new Date()): string {
       ]);
     }
     out.push(...table(rows));
+    for (const s of r.sources) for (const n of s.notes ?? []) out.push(`${s.name}: ${n}`);
   } else {
     out.push('no sources configured');
   }

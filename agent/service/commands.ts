@@ -4,10 +4,10 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../cli/exit.js';
-import type { AgentConfig } from '../config/types.js';
+import type { AgentConfig, TimeseriesConfig } from '../config/types.js';
 import { AgentError, describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import type { StatusReport } from '../observe/status.js';
+import { relativeTime, span, type StatusReport } from '../observe/status.js';
 import { findDataServer, getPointByPath } from '../pi/points.js';
 import { readRecorded } from '../pi/recorded.js';
 import { parsePiTimestamp } from '../pi/time.js';
@@ -17,6 +17,7 @@ import { idOnlyWebId } from '../sources/tags/discover.js';
 import { describeElementPoints, emptyHint, PiElementPoints } from '../sources/tags/af-element.js';
 import { bucketKeysOf, progressHead, type StoredTagProgress } from '../sources/timeseries/digest.js';
 import { extractTimeseries, progressKey } from '../sources/timeseries/extract.js';
+import { UPDATES_STATE_KEY, type UpdatesState } from '../sources/timeseries/updates.js';
 import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { isServiceRunning, sendControl } from './control.js';
@@ -57,6 +58,10 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
       };
       if (s.name === 'tags' || s.name === 'timeseries') out.tags = tags;
       if (paused && s.name !== 'tags') out.state = 'paused: buffer full';
+      if (s.name === 'timeseries' && config.timeseries) {
+        const notes = lateDataNotes(config.timeseries, store.getProgress<UpdatesState>(UPDATES_STATE_KEY), new Date());
+        if (notes.length > 0) out.notes = notes;
+      }
       return out;
     });
     const b = store.stats();
@@ -70,6 +75,24 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
   } finally {
     store.close();
   }
+}
+
+/**
+ * What status says about late data older than the lookback window (sources/timeseries/updates.ts):
+ * how much stream updates found, or why nothing older than the window is seen.
+ */
+export function lateDataNotes(ts: TimeseriesConfig, st: UpdatesState | undefined, now: Date): string[] {
+  const lookback = span(ts.lookback / 1000);
+  if (ts.stream_updates === 'off') return [`stream updates off: changes older than the ${lookback} lookback window are not detected`];
+  const notes: string[] = [];
+  if (st?.unsupported) notes.push(`stream updates unavailable (${st.unsupported.reason}): changes older than the ${lookback} lookback window are not detected`);
+  if (st && st.late_changes > 0 && st.last_late) {
+    notes.push(`${st.late_changes.toLocaleString('en-US')} change(s) older than the ${lookback} lookback found through stream updates and sent; last: ${st.last_late.action} at ${st.last_late.timestamp}, found ${relativeTime(st.last_late.at, now)}`);
+  }
+  // A gap is news for a day; an old one says nothing about today.
+  if (st?.lost && now.getTime() - Date.parse(st.lost.at) < 24 * 3600 * 1000) notes.push(`stream-update markers lost ${st.lost.count.toLocaleString('en-US')} time(s), last ${relativeTime(st.lost.at, now)} (PI Web API cache expired or restarted): changes older than the lookback made before re-registering were not seen`);
+  if (st?.unregistered) notes.push(`${st.unregistered.count.toLocaleString('en-US')} tag(s) could not be registered for stream updates (${st.unregistered.reason})`);
+  return notes;
 }
 
 // ---- flush ----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 import type { AgentConfig, TagSelector as ConfigTagSelector } from '../config/types.js';
 import { AgentError, describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
+import { span } from '../observe/status.js';
 import type { PiClient } from '../pi/client.js';
 import { parsePiTimestamp } from '../pi/time.js';
 import { DirectorySink } from '../sinks/directory.js';
@@ -15,9 +16,10 @@ import { extractEventFrames } from '../sources/eventframes/extract.js';
 import { discoverTags, type TagMeta, type TagSelector } from '../sources/tags/discover.js';
 import { emptyHint, PiElementPoints } from '../sources/tags/af-element.js';
 import { extractTimeseries, type ExtractOptions, type ExtractResult } from '../sources/timeseries/extract.js';
+import { reconcileUpdates, type ReconcileResult } from '../sources/timeseries/updates.js';
 import { Store } from '../store/store.js';
 import { writeHeartbeat } from './heartbeat.js';
-import { BatchRecordedReader, openPi, parseTimeUs, piServerNowUs, PiPointDirectory } from './pi.js';
+import { BatchRecordedReader, openPi, parseTimeUs, piServerNowUs, PiPointDirectory, PiUpdatesFeed } from './pi.js';
 
 export interface Agent {
   config: AgentConfig;
@@ -156,6 +158,8 @@ export function timeseriesOptions(
 export interface TimeseriesRun extends ExtractResult {
   tags: number;
   nowUs: number;
+  /** The stream-updates pass before the extraction (absent with `stream_updates: off`). */
+  streamUpdates?: ReconcileResult;
 }
 
 export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): Promise<TimeseriesRun> {
@@ -175,9 +179,13 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
       ...(signal ? { signal } : {}),
     });
     known = undefined;
+    const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(agent, opts);
     const r = await extractTimeseries(opts);
     const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((nowUs - r.minPosUs) / 1e6));
-    const summary = { source: 'timeseries', tags: tagCount, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds };
+    const summary = {
+      source: 'timeseries', tags: tagCount, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds,
+      ...(su ? { updates_polled: su.polled, late_changes: su.lateChanges, updates_requests: su.requests } : {}),
+    };
     if (r.errors.size > 0) {
       const [webId, first] = r.errors.entries().next().value as [string, Error];
       const tag = agent.store.getProgress<TagMeta>(`tag:${webId}`);
@@ -188,11 +196,45 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
       agent.store.recordSourceSuccess('timeseries', { lagSeconds });
       agent.logger.info(summary, r.paused ? 'timeseries cycle paused: buffer full' : 'timeseries cycle done');
     }
-    return { ...r, tags: tagCount, nowUs };
+    return { ...r, tags: tagCount, nowUs, ...(su ? { streamUpdates: su } : {}) };
   } catch (err) {
     agent.store.recordSourceError('timeseries', describeError(err));
     throw err;
   }
+}
+
+/**
+ * Stream updates before the cycle's lookback re-reads (sources/timeseries/updates.ts): changes older
+ * than the re-read window are sent and logged; markers PI forgot and a server without stream
+ * updates are logged as what they mean for late data. A failure here never stops the cycle: the
+ * markers stay and the next re-read polls them again.
+ */
+async function runStreamUpdates(agent: Agent, opts: ExtractOptions): Promise<ReconcileResult> {
+  const r = await reconcileUpdates({
+    site: opts.site, tags: opts.tags, feed: new PiUpdatesFeed(agent.client), reader: opts.reader, store: agent.store,
+    nowUs: opts.nowUs, startUs: opts.startUs, lookbackUs: opts.lookbackUs, ...(opts.lookbackEveryUs !== undefined ? { lookbackEveryUs: opts.lookbackEveryUs } : {}),
+    parseTime: opts.parseTime, tagsPerRequest: opts.tagsPerRequest, maxCount: opts.maxCount, maxValuesPerRequest: opts.maxValuesPerRequest,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const lookback = span(opts.lookbackUs / 1e6);
+  const pathOf = (webId: string): string => agent.store.getProgress<TagMeta>(`tag:${webId}`)?.path ?? webId;
+  if (r.lateChanges > 0) {
+    agent.logger.warn({
+      late_changes: r.lateChanges, upserts: r.updates, deletes: r.deletes,
+      examples: r.sample.map((c) => `${c.action} ${pathOf(c.webId)} at ${new Date(c.timestampUs / 1000).toISOString()}`),
+    }, `stream updates: ${r.lateChanges} change(s) older than the ${lookback} lookback window found and sent`);
+  }
+  if (r.lost > 0) {
+    agent.logger.warn({ markers_lost: r.lost }, `stream updates: PI Web API no longer knew ${r.lost} tag(s)' markers (its cache expired or it restarted); registered again. Changes older than the ${lookback} lookback made to them since their last poll cannot be seen`);
+  }
+  if (r.unsupported && r.requests > 0) {
+    agent.logger.warn(`stream updates unavailable: ${r.unsupported.message}. Only the ${lookback} lookback window is checked for late data, edits and deletions`);
+  }
+  if (r.errors.size > 0) {
+    const [webId, first] = r.errors.entries().next().value as [string, Error];
+    agent.logger.warn({ failed_tags: r.errors.size }, `stream updates failed for ${r.errors.size} tag(s), e.g. ${pathOf(webId)}: ${describeError(first)}; polled again before their next re-read`);
+  }
+  return r;
 }
 
 /** forwardAll's options for this config: the Databricks sink bounds its upload units. */
@@ -267,6 +309,8 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
     await attempt('timeseries', async () => {
       const r = await runTimeseriesSource(agent, signal);
       if (r.errors.size > 0) throw new AgentError('PI_BAD_RESPONSE', `${r.errors.size} tag(s) could not be read`);
+      const su = r.streamUpdates;
+      if (su && su.errors.size > 0) throw new AgentError('PI_BAD_RESPONSE', `stream updates failed for ${su.errors.size} tag(s): changes older than the lookback may wait until they succeed (see the log)`);
       if (r.paused) throw new AgentError('BUFFER_FULL', 'the outbound buffer is full: extraction paused until the sink catches up');
     });
   }

@@ -12,8 +12,10 @@ import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
 import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
 import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
 import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
+import { pollUpdates, registerUpdates, type PollOutcome, type RegisterOutcome } from '../pi/updates.js';
 import type { PointDirectory } from '../sources/tags/discover.js';
 import type { RecordedReader, RecordedRequest, RecordedResult } from '../sources/timeseries/extract.js';
+import type { UpdatesFeed } from '../sources/timeseries/updates.js';
 import type { PiValueItem } from '../sources/timeseries/values.js';
 
 export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo) => void): Promise<PiClient> {
@@ -75,6 +77,17 @@ export class BatchRecordedReader implements RecordedReader {
       if (content.UnitsAbbreviation) out.units = content.UnitsAbbreviation;
       return out;
     });
+  }
+}
+
+/** Stream updates (fidelity §8) for the change detector, one `/batch` per call. */
+export class PiUpdatesFeed implements UpdatesFeed {
+  constructor(private readonly client: PiClient) {}
+  register(webIds: string[]): Promise<Map<string, RegisterOutcome>> {
+    return registerUpdates(this.client, webIds);
+  }
+  poll(items: { webId: string; marker: string }[]): Promise<Map<string, PollOutcome>> {
+    return pollUpdates(this.client, items);
   }
 }
 

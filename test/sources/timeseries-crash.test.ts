@@ -99,6 +99,7 @@ tags:
 timeseries:
   start: "${START}"
   lookback: 2m
+  lookback_every: 4m
 sink:
   type: directory
   path: ${outDir}
@@ -137,6 +138,32 @@ sink:
   const seed = Number(process.env['TS_CRASH_SEED'] ?? Date.now() % 100000);
   t.comment(`seed ${seed} (TS_CRASH_SEED to repeat)`);
   const rnd = prng(seed);
+  // Changes 20-35 minutes back, far older than the 2-minute lookback: only stream updates find them,
+  // sent as upserts and deletes. Values ≥ 1e6 mark the inserted ones; edits and deletes pick others.
+  const OLD_MARK = 1e6;
+  let oldInserts = 0;
+  let oldDeletes = 0;
+  const oldChange = (i: number): void => {
+    const s = sim.sim;
+    const tag = Math.floor(rnd() * s.tagCount());
+    const nowMs = Date.parse(s.nowIso());
+    const at = nowMs - (20 + Math.floor(rnd() * 15)) * 60_000;
+    const kind = rnd();
+    if (kind < 0.4) {
+      s.insertEvent(tag, { timestamp: new Date(at + 123).toISOString(), value: OLD_MARK + i });
+      oldInserts++;
+      return;
+    }
+    const candidates = s.truth(tag, new Date(at).toISOString(), new Date(at + 5 * 60_000).toISOString())
+      .filter((e) => typeof e.Value !== 'number' || e.Value < OLD_MARK);
+    const victim = candidates[Math.floor(rnd() * candidates.length)];
+    if (!victim) return;
+    if (kind < 0.7) {
+      if (typeof victim.Value === 'number') s.editEvent(tag, victim.Timestamp, { value: victim.Value + 1 });
+    } else {
+      oldDeletes += s.deleteEvents(tag, victim.Timestamp, 0);
+    }
+  };
   // Kill delays are uniform over [0, span): start with a guess, then learn a run's length (open to
   // exit, extraction and upload) from the runs that finish before their kill.
   let span = 2500;
@@ -156,8 +183,11 @@ sink:
       t.equal(r.code, 0, `run ${i + 1} finished before its kill at ${delay} ms and was ok`);
       span = Math.max(300, r.ms);
     }
+    if (rnd() < 0.7) oldChange(i);
     sim.sim.advance(rnd() < 0.5 ? '2m' : '1m');
   }
+  // The last changes are found by the stream-updates poll before the next re-read.
+  sim.sim.advance('5m');
   t.equal(kills, KILLS, `${KILLS} runs killed by SIGKILL (delays ${delays.join(',')} ms after open; ${completed} runs completed before their kill)`);
 
   let final: ChildRun | undefined;
@@ -194,6 +224,7 @@ sink:
   }
   t.equal(equal, sim.sim.tagCount(), 'every tag equal');
   const inserts = log.filter((r) => r.op === 'insert').length;
-  t.equal(inserts, events, 'one insert per event: duplicates 0');
+  t.equal(inserts, events - oldInserts + oldDeletes, `one insert per event but the ${oldInserts} old inserts (upserts), and the ${oldDeletes} old deleted events inserted before: duplicates 0`);
+  t.comment(`old changes: ${oldInserts} inserts, ${oldDeletes} deletes (and edits)`);
   t.comment(`kills ${kills}, completed-before-kill ${completed}, change-log rows ${log.length}, inserts ${inserts}, events ${events}, duplicate inserts ${dups.length}`);
 });

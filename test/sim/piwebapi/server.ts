@@ -65,7 +65,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<{ si
   const router = new Router();
   registerDiscoveryRoutes(router, sim);
   registerStreamRoutes(router, sim);
-  registerUpdateRoutes(router, sim);
+  if (opts.streamUpdates !== false) registerUpdateRoutes(router, sim);
   registerBatchRoute(router, sim);
   const af = await loadAf();
   if (af) {

@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   mix?: TagMix;
   /** Serving cost added to every PI Web API response (latency.ts); default none. */
   latency?: LatencyOptions;
+  /** `false`: no stream-updates routes, like PI Web API before 2018 SP1 (fidelity §8); default true. */
+  streamUpdates?: boolean;
 }
 
 /** One control-API change, kept for stream updates (fidelity §8). */

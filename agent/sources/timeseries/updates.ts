@@ -1,0 +1,319 @@
+/**
+ * Stream updates as a change detector for what the lookback re-read cannot see (piwebapi-fidelity.md
+ * §8, design.md "Time series correctness").
+ *
+ * The re-read of the lookback window (extract.ts) finds late data, edits and deletions whose
+ * timestamps are inside the window it re-reads. A change further back (a backfilled day, an edit of
+ * last month's value) is invisible to it. Where PI Web API has stream updates, each tag is registered
+ * and polled right before each of its re-reads: every change PI reports since the previous poll whose
+ * timestamp is before that re-read's start is read back from PI at its timestamp(s) and sent as
+ * upserts (and deletes for removed events), then counted and reported. Changes at or after the start
+ * are left to the re-read (it runs right after and compares with the digest), so nothing is handled
+ * twice and appends that the watermark reads already carried cost nothing.
+ *
+ * Polling only before a re-read, not every cycle, keeps steady cycles at one request per
+ * `tags_per_request` tags; a poll is one `/batch` of per-stream sub-requests per that many tags.
+ *
+ * Exactly once: the tag's next marker is committed in the same transaction as the rows of the last
+ * page that completes its changes; a crash re-polls from the old marker and the rows, all upserts and
+ * deletes by key, land again harmlessly. A marker PI no longer knows (404 "Cache not found", 409) is
+ * re-registered; changes made in that gap before the re-read's start cannot be seen, and are reported
+ * as such. Servers without stream updates are reported too: there, only the lookback window is
+ * checked.
+ */
+import type { Row } from '../../batch/tables.js';
+import { PiError } from '../../errors.js';
+import type { PollOutcome, RegisterOutcome } from '../../pi/updates.js';
+import { progressHead, type StoredTagProgress } from './digest.js';
+import { progressKey, readStart, type RecordedReader, type RecordedRequest, type TagRef, type TimeseriesStore } from './extract.js';
+import { eventRow, NULL_VALUE, timeseriesRow, type PiValueItem } from './values.js';
+
+/** PI's stream-updates calls, per webId (agent/pi/updates.ts over a client). */
+export interface UpdatesFeed {
+  register(webIds: string[]): Promise<Map<string, RegisterOutcome>>;
+  poll(items: { webId: string; marker: string }[]): Promise<Map<string, PollOutcome>>;
+}
+
+/** Progress key of a tag's marker. */
+export const markerKey = (webId: string): string => `su:${webId}`;
+/** Progress key of the feed's state (what status reports). */
+export const UPDATES_STATE_KEY = 'updates:state';
+
+export interface UpdatesState {
+  /** Changes older than the re-read window found through stream updates and sent, in all. */
+  late_changes: number;
+  /** The most recent of them: tag WebID, event timestamp (ISO), when it was found (ISO). */
+  last_late?: { tag: string; timestamp: string; action: string; at: string };
+  /** Markers PI had forgotten (re-registered): how many, when last. */
+  lost?: { count: number; at: string };
+  /** Set while the server has no stream updates: why, and since when (ISO). */
+  unsupported?: { reason: string; at: string };
+  /** Tags PI would not register (e.g. no read access to the point's data), last seen. */
+  unregistered?: { count: number; at: string; reason: string };
+}
+
+export interface ReconcileOptions {
+  site: string;
+  tags: TagRef[];
+  feed: UpdatesFeed;
+  reader: RecordedReader;
+  store: TimeseriesStore;
+  nowUs: number;
+  startUs: number;
+  lookbackUs: number;
+  lookbackEveryUs?: number;
+  parseTime: (s: string) => number;
+  /** Streams per `/batch` (polls, registrations, reads). */
+  tagsPerRequest: number;
+  maxCount: number;
+  /** Values asked for in one read request at most (memory bound). */
+  maxValuesPerRequest: number;
+  progressPrefix?: string;
+  /** Wall clock for the state's times (tests). */
+  now?: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface LateChange {
+  webId: string;
+  timestampUs: number;
+  action: string;
+}
+
+export interface ReconcileResult {
+  /** Tags whose markers were polled. */
+  polled: number;
+  /** Tags registered (first time, or again after a lost marker). */
+  registered: number;
+  /** Markers PI no longer knew. */
+  lost: number;
+  /** Changes before the re-read's start, found and sent. */
+  lateChanges: number;
+  /** Their rows: upserts and deletes. */
+  updates: number;
+  deletes: number;
+  /** The first few late changes (for the log). */
+  sample: LateChange[];
+  /** Tags whose poll, registration or read-back failed: their marker did not move. */
+  errors: Map<string, Error>;
+  /** Set when the server has no stream updates (nothing else was done). */
+  unsupported?: PiError;
+  requests: number;
+}
+
+/** Changed timestamps closer than this are read back as one range (one sub-request, not many). */
+const MERGE_GAP_US = 10 * 60 * 1_000_000;
+const SAMPLE = 10;
+/** A server without stream updates is asked again after this long (wall time): it may be upgraded. */
+const UNSUPPORTED_RETRY_MS = 60 * 60 * 1000;
+
+interface Pending {
+  webId: string;
+  pointType: string | undefined;
+  /** The marker to commit once every range is read back. */
+  marker: string;
+  /** Ranges still to read, [start, end] µs inclusive. */
+  ranges: [number, number][];
+  /** Removes per timestamp: deletes for the ordinals past what PI still holds there. */
+  removes: Map<number, number>;
+  /** Events counted at each removed timestamp, over the ranges read so far. */
+  counts: Map<number, number>;
+  maxCount: number;
+  failed?: Error;
+}
+
+export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileResult> {
+  const prefix = o.progressPrefix ?? 'ts:';
+  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0 };
+  const wallNow = (o.now ?? (() => new Date()))().toISOString();
+  const state: UpdatesState = { late_changes: 0, ...(o.store.getProgress<UpdatesState>(UPDATES_STATE_KEY) ?? {}) };
+  if (state.unsupported && Date.parse(wallNow) - Date.parse(state.unsupported.at) < UNSUPPORTED_RETRY_MS) {
+    r.unsupported = new PiError('PI_NOT_FOUND', state.unsupported.reason);
+    return r;
+  }
+  const stopped = (): boolean => o.signal?.aborted === true || o.store.isBufferFull();
+
+  // The tags whose lookback re-read is due this cycle, and where it will start.
+  const toPoll: { tag: TagRef; start: number; marker: string }[] = [];
+  const toRegister: string[] = [];
+  for (const tag of o.tags) {
+    const head = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
+    const { start, reread } = readStart(head, o);
+    if (!reread) continue;
+    const marker = o.store.getProgress<{ m: string }>(markerKey(tag.webId))?.m;
+    // A tag never read yet reads everything from the configured start: nothing to poll for.
+    if (marker && head.pos !== null) toPoll.push({ tag, start, marker });
+    else if (!marker) toRegister.push(tag.webId);
+  }
+
+  for (let i = 0; i < toPoll.length && !stopped(); i += o.tagsPerRequest) {
+    const chunk = toPoll.slice(i, i + o.tagsPerRequest);
+    r.requests++;
+    let polled: Map<string, PollOutcome>;
+    try {
+      polled = await o.feed.poll(chunk.map((c) => ({ webId: c.tag.webId, marker: c.marker })));
+    } catch (err) {
+      // The whole request failed (PI unreachable...): these markers stay; the re-read still runs.
+      for (const c of chunk) r.errors.set(c.tag.webId, err instanceof Error ? err : new Error(String(err)));
+      continue;
+    }
+    const pending: Pending[] = [];
+    for (const c of chunk) {
+      const out = polled.get(c.tag.webId);
+      r.polled++;
+      if (!out || out.kind === 'error') {
+        r.errors.set(c.tag.webId, out?.error ?? new Error('no answer for this stream'));
+        continue;
+      }
+      if (out.kind === 'lost') {
+        r.lost++;
+        toRegister.push(c.tag.webId);
+        continue;
+      }
+      const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, ranges: [], removes: new Map(), counts: new Map(), maxCount: o.maxCount };
+      const times: number[] = [];
+      for (const ev of out.events) {
+        const t = o.parseTime(ev.timestamp);
+        // At or after the start the re-read sees it; before the configured start it is out of scope.
+        if (!(t < c.start) || t < o.startUs) continue;
+        times.push(t);
+        if (ev.action === 'Remove') p.removes.set(t, (p.removes.get(t) ?? 0) + 1);
+        r.lateChanges++;
+        state.late_changes++;
+        state.last_late = { tag: c.tag.webId, timestamp: new Date(t / 1000).toISOString(), action: ev.action, at: wallNow };
+        if (r.sample.length < SAMPLE) r.sample.push({ webId: c.tag.webId, timestampUs: t, action: ev.action });
+      }
+      times.sort((a, b) => a - b);
+      for (const t of times) {
+        const last = p.ranges[p.ranges.length - 1];
+        if (last && t - last[1] <= MERGE_GAP_US) last[1] = Math.max(last[1], t);
+        else p.ranges.push([t, t]);
+      }
+      pending.push(p);
+    }
+    await readBack(o, pending, r);
+  }
+
+  // Registration: tags new to the feed, and those whose markers PI lost.
+  let unsupported: PiError | undefined;
+  let refused = 0;
+  let refusedReason = '';
+  for (let i = 0; i < toRegister.length && !stopped() && !unsupported; i += o.tagsPerRequest) {
+    const chunk = toRegister.slice(i, i + o.tagsPerRequest);
+    r.requests++;
+    let reg: Map<string, RegisterOutcome>;
+    try {
+      reg = await o.feed.register(chunk);
+    } catch (err) {
+      for (const w of chunk) r.errors.set(w, err instanceof Error ? err : new Error(String(err)));
+      continue;
+    }
+    const progress: { key: string; value: unknown }[] = [];
+    for (const w of chunk) {
+      const out = reg.get(w);
+      if (out?.kind === 'ok') {
+        progress.push({ key: markerKey(w), value: { m: out.marker } });
+        r.registered++;
+      } else if (out?.kind === 'unsupported') {
+        unsupported = out.error;
+      } else {
+        refused++;
+        refusedReason ||= out?.error.message ?? 'no answer for this stream';
+        r.errors.set(w, out?.error ?? new Error('no answer for this stream'));
+      }
+    }
+    if (progress.length > 0) o.store.commitStep([], progress);
+  }
+  if (unsupported && r.registered === 0 && r.polled === 0) {
+    r.unsupported = unsupported;
+    state.unsupported = { reason: unsupported.message, at: wallNow };
+  } else if (r.registered > 0 || r.polled > 0) delete state.unsupported;
+  if (refused > 0) state.unregistered = { count: refused, at: wallNow, reason: refusedReason };
+  else if (r.registered > 0) delete state.unregistered;
+  if (r.lost > 0) state.lost = { count: (state.lost?.count ?? 0) + r.lost, at: wallNow };
+  o.store.commitStep([], [{ key: UPDATES_STATE_KEY, value: state }]);
+  return r;
+}
+
+/**
+ * Read back the changed ranges of a chunk's tags and commit them with the tags' new markers: a tag's
+ * marker moves with the page that completes its last range; a tag whose read fails keeps its marker.
+ */
+async function readBack(o: ReconcileOptions, pending: Pending[], r: ReconcileResult): Promise<void> {
+  const ingestedAt = Date.now() * 1000;
+  // Tags with nothing to read back only move their markers.
+  const quiet = pending.filter((p) => p.ranges.length === 0);
+  if (quiet.length > 0) o.store.commitStep([], quiet.map((p) => ({ key: markerKey(p.webId), value: { m: p.marker } })));
+  let open = pending.filter((p) => p.ranges.length > 0);
+  while (open.length > 0) {
+    if (o.signal?.aborted) return;
+    const group = open.slice(0, o.tagsPerRequest);
+    const share = Math.max(100, Math.floor(o.maxValuesPerRequest / group.length));
+    const reqs: RecordedRequest[] = group.map((p) => ({ webId: p.webId, startUs: p.ranges[0]![0], endUs: p.ranges[0]![1], maxCount: Math.max(p.maxCount === o.maxCount ? Math.min(o.maxCount, share) : p.maxCount, 1) }));
+    r.requests++;
+    let results;
+    try {
+      results = await o.reader.read(reqs);
+    } catch (err) {
+      for (const p of group) p.failed = err instanceof Error ? err : new Error(String(err));
+      results = undefined;
+    }
+    const rows: Row[] = [];
+    const progress: { key: string; value: unknown }[] = [];
+    group.forEach((p, i) => {
+      if (p.failed) return;
+      const res = results?.[i];
+      const req = reqs[i]!;
+      if (!res || res.error) {
+        p.failed = res?.error ?? new Error('no result for this stream');
+        return;
+      }
+      const [a, b] = p.ranges[0]!;
+      const items: PiValueItem[] = [];
+      const ts: number[] = [];
+      for (const it of res.items) {
+        const t = o.parseTime(it.Timestamp);
+        if (t >= a && t <= b) {
+          items.push(it);
+          ts.push(t);
+        }
+      }
+      let n = ts.length;
+      if (res.items.length >= req.maxCount) {
+        // Truncated (fidelity §3): drop the last timestamp and read on from it; one timestamp only: ask for more.
+        const last = ts[n - 1];
+        while (n > 0 && ts[n - 1] === last) n--;
+        if (n === 0) {
+          p.maxCount = req.maxCount * 4;
+          return;
+        }
+        p.ranges[0] = [last!, b];
+      } else p.ranges.shift();
+      const type = p.pointType?.toLowerCase();
+      let prev = NaN;
+      let ord = 0;
+      for (let k = 0; k < n; k++) {
+        const t = ts[k]!;
+        ord = t === prev ? ord + 1 : 0;
+        prev = t;
+        rows.push(eventRow(o.site, p.webId, t, ord, items[k]!, type, res.units, o.parseTime, ingestedAt, 'update'));
+        r.updates++;
+        if (p.removes.has(t)) p.counts.set(t, ord + 1);
+      }
+      if (p.ranges.length === 0) {
+        // PI removed events at these timestamps: the rows past what it still holds there go.
+        for (const [t, removed] of p.removes) {
+          const held = p.counts.get(t) ?? 0;
+          for (let k = 0; k < removed; k++) {
+            rows.push(timeseriesRow(o.site, p.webId, t, held + k, NULL_VALUE, ingestedAt, 'delete'));
+            r.deletes++;
+          }
+        }
+        progress.push({ key: markerKey(p.webId), value: { m: p.marker } });
+      }
+    });
+    if (rows.length > 0 || progress.length > 0) o.store.commitStep(rows.length > 0 ? [{ table: 'pi_timeseries', rows }] : [], progress);
+    for (const p of group) if (p.failed) r.errors.set(p.webId, p.failed);
+    open = open.filter((p) => !p.failed && p.ranges.length > 0);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Late data older than the lookback window (issue 3, fidelity §8): found through PI Web API stream
+ * updates, sent as upserts and deletes, and reported; where the server has no stream updates, or
+ * its markers were lost, status says what is not seen. Simulator → agent → store → directory sink →
+ * Parquet read back, compared with the simulator's ground truth event by event.
+ */
+import t, { type Test } from 'tap';
+import { bareLogger } from '../../agent/observe/log.js';
+import { parsePiTimestamp } from '../../agent/pi/time.js';
+import { buildStatus } from '../../agent/service/commands.js';
+import { openAgent, runOnce, runTimeseriesSource } from '../../agent/service/cycle.js';
+import { UPDATES_STATE_KEY, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
+import { Store } from '../../agent/store/store.js';
+import { landedTable, readChangeLog } from '../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv } from '../helpers/agent-env.js';
+import { startSimulator } from '../sim/piwebapi/server.js';
+
+const START = '2026-01-01T00:00:00Z';
+const us = (iso: string): number => parsePiTimestamp(iso).us;
+const isoOf = (iso: string): string => new Date(us(iso) / 1000).toISOString();
+
+async function setup(t: Test, o: { tags?: number; lookbackEvery?: string; streamUpdates?: 'auto' | 'off'; simUpdates?: boolean; maxCount?: number } = {}) {
+  const sim = await startSimulator({ port: 0, tags: o.tags ?? 9, seed: 17, historyStart: START, now: '2026-01-01T03:00:00Z', ...(o.simUpdates === false ? { streamUpdates: false } : {}) });
+  const env = makeAgentEnv(({ outDir, stateDir }) => `
+site: plant-a
+state_dir: ${stateDir}
+log: { level: warn }
+pi:
+  url: ${sim.url}
+  auth: { type: anonymous }
+  max_count: ${o.maxCount ?? 1000}
+  tags_per_request: 4
+tags:
+  - { dataserver: SIMPI, name_filter: "*" }
+timeseries:
+  start: "${START}"
+  lookback: 30m
+  lookback_every: ${o.lookbackEvery ?? '0s'}
+  stream_updates: ${o.streamUpdates ?? 'auto'}
+sink:
+  type: directory
+  path: ${outDir}
+`);
+  t.teardown(async () => {
+    await sim.close();
+    env.cleanup();
+  });
+  const once = async () => {
+    const agent = await openAgent(env.config(), bareLogger('silent'));
+    try {
+      return await runOnce(agent);
+    } finally {
+      await agent.close();
+    }
+  };
+  /** One timeseries cycle on its own (no sink), for its counts. */
+  const tsCycle = async () => {
+    const agent = await openAgent(env.config(), bareLogger('silent'));
+    try {
+      return await runTimeseriesSource(agent);
+    } finally {
+      await agent.close();
+    }
+  };
+  const compareAll = async (t: Test) => {
+    const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
+    let events = 0;
+    for (let i = 0; i < sim.sim.tagCount(); i++) {
+      const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
+      events += want.length;
+      t.same(landed.get(idOnly(sim.sim.tagWebId(i))) ?? [], want, `${sim.sim.tagName(i)}: ${want.length} events equal the archive`);
+    }
+    return events;
+  };
+  /** The change-log rows of one tag at some timestamps: "op@iso#ordinal". */
+  const opsAt = async (tag: number, isos: string[]) => {
+    const at = new Set(isos.map(us));
+    const id = idOnly(sim.sim.tagWebId(tag));
+    return (await readChangeLog(env.outDir, 'pi_timeseries'))
+      .filter((r) => r.tag_webid === id && at.has(Number(r.timestamp)))
+      .map((r) => `${String(r.op)}@${new Date(Number(r.timestamp) / 1000).toISOString()}#${String(r.ordinal)}`);
+  };
+  const state = () => {
+    const st = Store.openReadonly({ stateDir: env.stateDir, maxBufferBytes: 1 << 30 });
+    try {
+      return { updates: st.getProgress<UpdatesState>(UPDATES_STATE_KEY), markers: st.getProgressByPrefix<{ m: string }>('su:').size };
+    } finally {
+      st.close();
+    }
+  };
+  const notes = async () => (await buildStatus(env.config())).sources.find((s) => s.name === 'timeseries')?.notes ?? [];
+  return { sim, s: sim.sim, env, once, tsCycle, compareAll, opsAt, state, notes };
+}
+
+t.test('changes older than the lookback window arrive as upserts and deletes, once, and are reported', async (t) => {
+  const { s, env, once, compareAll, opsAt, state, notes } = await setup(t);
+  t.same(await once(), { ok: true, problems: [] });
+  t.equal(state().markers, 9, 'every tag registered for stream updates at its first read');
+  t.same(await notes(), [], 'nothing to report yet');
+
+  // 1 to 2.5 hours behind PI's now (03:00): far outside the 30-minute lookback.
+  const old0 = s.truth(0, '2026-01-01T00:30:00Z', '2026-01-01T00:45:00Z');
+  const old1 = s.truth(1, '2026-01-01T01:30:00Z', '2026-01-01T01:45:00Z');
+  t.ok(old0.length > 2 && old1.length > 2);
+  s.insertEvent(0, { timestamp: '2026-01-01T00:40:00.25Z', value: 4242 });
+  s.editEvent(0, old0[1]!.Timestamp, { value: -7 });
+  s.deleteEvents(1, old1[0]!.Timestamp);
+  // Inside the window: the re-read finds it, as before.
+  s.insertEvent(2, { timestamp: '2026-01-01T02:50:00.5Z', value: 99 });
+  s.advance('5m');
+  t.same(await once(), { ok: true, problems: [] });
+  await compareAll(t);
+  t.same(await opsAt(0, ['2026-01-01T00:40:00.25Z', old0[1]!.Timestamp]), [
+    `insert@${isoOf(old0[1]!.Timestamp)}#0`,
+    `update@${isoOf(old0[1]!.Timestamp)}#0`,
+    'update@2026-01-01T00:40:00.250Z#0',
+  ], 'old edit and old late insert: one upsert each, in time order (after the catch-up insert of the edited event)');
+  t.same(await opsAt(1, [old1[0]!.Timestamp]), [
+    `insert@${isoOf(old1[0]!.Timestamp)}#0`,
+    `delete@${isoOf(old1[0]!.Timestamp)}#0`,
+  ], 'old deletion: one delete');
+  t.same(await opsAt(2, ['2026-01-01T02:50:00.5Z']), ['insert@2026-01-01T02:50:00.500Z#0'], 'in-window late insert: one insert by the re-read');
+  const st = state().updates!;
+  t.equal(st.late_changes, 3, 'three changes older than the window counted');
+  t.match(await notes(), [/^3 change\(s\) older than the 30m lookback found through stream updates and sent; last: /]);
+
+  // Nothing changed: the next cycle sends no row and counts nothing more.
+  s.advance('1m');
+  const logged = (await readChangeLog(env.outDir, 'pi_timeseries')).length;
+  t.same(await once(), { ok: true, problems: [] });
+  const added = (await readChangeLog(env.outDir, 'pi_timeseries')).slice(logged);
+  t.ok(added.length > 0);
+  t.same(added.filter((r) => r.op !== 'insert' || Number(r.timestamp) <= us('2026-01-01T03:05:00Z')), [], 'only the minute\'s new events, as inserts');
+  t.equal(state().updates!.late_changes, 3, 'no change, nothing counted');
+  await compareAll(t);
+});
+
+t.test('same-timestamp events and a bulk backfill far in the past page exactly', async (t) => {
+  const { s, once, compareAll, opsAt } = await setup(t, { maxCount: 25 });
+  t.same(await once(), { ok: true, problems: [] });
+  // Three events at one old timestamp, then one of them deleted; 60 back-filled events in one minute.
+  const ts = '2026-01-01T00:20:00.5Z';
+  s.insertEvent(3, { timestamp: ts, value: 1 });
+  s.insertEvent(3, { timestamp: ts, value: 2 });
+  s.insertEvent(3, { timestamp: ts, value: 3 });
+  for (let k = 0; k < 60; k++) s.insertEvent(4, { timestamp: new Date(Date.parse('2026-01-01T01:10:00Z') + k * 1000 + 500).toISOString(), value: k });
+  s.advance('2m');
+  t.same(await once(), { ok: true, problems: [] });
+  await compareAll(t);
+  s.deleteEvents(3, ts, 1);
+  s.advance('2m');
+  t.same(await once(), { ok: true, problems: [] });
+  const n = await compareAll(t);
+  t.ok(n > 0);
+  t.same(await opsAt(3, [ts]), [
+    `update@2026-01-01T00:20:00.500Z#0`, `update@2026-01-01T00:20:00.500Z#1`, `update@2026-01-01T00:20:00.500Z#2`,
+    `update@2026-01-01T00:20:00.500Z#0`, `update@2026-01-01T00:20:00.500Z#1`, `delete@2026-01-01T00:20:00.500Z#2`,
+  ], 'three upserts; after one is removed, the two left are upserted and the third ordinal deleted');
+});
+
+t.test('with lookback_every, updates are polled only before re-reads: steady cycles cost nothing extra', async (t) => {
+  const { s, tsCycle, once, compareAll } = await setup(t, { lookbackEvery: '15m' });
+  t.same(await once(), { ok: true, problems: [] });
+  s.advance('1m');
+  const plain = await tsCycle();
+  t.same([plain.rereads, plain.streamUpdates?.requests, plain.streamUpdates?.polled], [0, 0, 0], 'a cycle without a re-read polls nothing');
+  s.insertEvent(5, { timestamp: '2026-01-01T01:00:00.5Z', value: 5 });
+  s.advance('14m');
+  const re = await tsCycle();
+  t.same([re.rereads, re.streamUpdates?.polled, re.streamUpdates?.lateChanges], [9, 9, 1], 'the re-read cycle polls every tag first and finds the old insert');
+  t.equal(re.streamUpdates?.requests, 3 + 1, '9 tags at 4 per /batch: 3 polls, 1 read-back');
+  t.same(await once(), { ok: true, problems: [] });
+  await compareAll(t);
+});
+
+t.test('markers PI forgot: registered again, the gap reported; later changes found again', async (t) => {
+  const { s, env, once, state, notes, tsCycle } = await setup(t);
+  t.same(await once(), { ok: true, problems: [] });
+  s.updates!.expireAll();
+  // Made while the markers are gone, older than the window: nothing can find it (and status says so).
+  s.insertEvent(6, { timestamp: '2026-01-01T01:00:00.5Z', value: 6 });
+  s.advance('1m');
+  const r = await tsCycle();
+  t.same([r.streamUpdates?.lost, r.streamUpdates?.registered, r.streamUpdates?.errors.size], [9, 9, 0], 'every marker lost and registered again, no error');
+  t.equal(state().updates!.lost!.count, 9);
+  t.match(await notes(), [/^stream-update markers lost 9 time\(s\), last .*: changes older than the lookback made before re-registering were not seen$/]);
+  s.insertEvent(7, { timestamp: '2026-01-01T01:00:00.5Z', value: 7 });
+  s.advance('1m');
+  t.same(await once(), { ok: true, problems: [] });
+  const byTag = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
+  const has = (tag: number) => (byTag.get(idOnly(s.tagWebId(tag))) ?? []).some((e) => (e as unknown[])[0] === us('2026-01-01T01:00:00.5Z'));
+  t.same([has(6), has(7)], [false, true], 'the change in the gap is not seen; the one after re-registering is');
+});
+
+t.test('a server without stream updates: cycles exact inside the window, status says what is not seen', async (t) => {
+  const { s, once, compareAll, state, notes, tsCycle } = await setup(t, { simUpdates: false });
+  t.same(await once(), { ok: true, problems: [] }, 'no stream updates is not a failure');
+  t.match(await notes(), [/^stream updates unavailable \(this PI Web API has no stream updates .*2018 SP1 or later\): changes older than the 30m lookback window are not detected$/]);
+  t.equal(state().markers, 0);
+  s.insertEvent(2, { timestamp: '2026-01-01T02:50:00.5Z', value: 99 });
+  s.advance('1m');
+  const r = await tsCycle();
+  t.same([r.streamUpdates?.requests, r.streamUpdates?.unsupported?.code], [0, 'PI_NOT_FOUND'], 'not asked again within the hour');
+  t.same(await once(), { ok: true, problems: [] });
+  await compareAll(t);
+});
+
+t.test('stream_updates: off registers nothing and says so', async (t) => {
+  const { once, state, notes, compareAll } = await setup(t, { streamUpdates: 'off' });
+  t.same(await once(), { ok: true, problems: [] });
+  t.equal(state().markers, 0);
+  t.equal(state().updates, undefined);
+  t.same(await notes(), ['stream updates off: changes older than the 30m lookback window are not detected']);
+  await compareAll(t);
+});
