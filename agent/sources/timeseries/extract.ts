@@ -135,6 +135,8 @@ interface Cursor {
   span: number;
   /** Successful pages in a row at this split (two grow the window back). */
   streak: number;
+  /** The smallest window (µs) that timed out this cycle: the window never grows back to it. */
+  timedOut?: number;
 }
 
 /**
@@ -260,8 +262,9 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       retire(c.pos);
       return;
     }
-    const span = Math.max(1, Math.floor((windowEnd(c) - c.start + 1) / 2));
-    push({ ...c, split: c.split + 1, span, streak: 0 });
+    const size = windowEnd(c) - c.start + 1;
+    const span = Math.max(1, Math.floor(size / 2));
+    push({ ...c, split: c.split + 1, span, streak: 0, timedOut: Math.min(size, c.timedOut ?? Number.POSITIVE_INFINITY) });
   };
 
   const processGroup = (group: Cursor[], results: RecordedResult[]): void => {
@@ -335,10 +338,13 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       if (more) {
         // Two successes in a row after a timeout grow the window back (at split 0: to the end);
         // one would make a window that just timed out alternate with its half.
-        const grow = c.split > 0 && c.streak >= 1;
+        // Never back to a size that timed out: it would most likely time out again.
+        const grow = c.split > 0 && c.streak >= 1 && (c.timedOut === undefined || c.span * 2 < c.timedOut);
         const split = grow ? c.split - 1 : c.split;
         const span = grow ? c.span * 2 : c.span;
-        push({ tag: c.tag, pos0: c.pos0, pos: next.pos, start: page.next, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 });
+        const cont: Cursor = { tag: c.tag, pos0: c.pos0, pos: next.pos, start: page.next, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 };
+        if (c.timedOut !== undefined) cont.timedOut = c.timedOut;
+        push(cont);
       } else retire(next.pos);
     });
     if (progress.length > 0) {
