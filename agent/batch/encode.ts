@@ -89,6 +89,11 @@ interface Col {
   values: Int32Array | Float64Array | Uint8Array | BigInt64Array;
   /** string only: distinct values, in first-seen order. */
   dict?: string[];
+  /**
+   * string only: `dict` holds exactly the values of the rows filled since it was reset, and NULL
+   * rows hold code 0 (the row pass of encodeRows), so the codes already are the slice's own.
+   */
+  sliceDict?: boolean;
 }
 
 function fail(name: string, message: string): never {
@@ -154,7 +159,8 @@ function extractor(table: TableDef): Extractor {
   lines.push('  let present = 0, v;');
   table.columns.forEach((c, j) => {
     lines.push(`  v = r[${JSON.stringify(c.name)}];`);
-    lines.push(`  if (v === null || v === undefined) { V${j}[i] = 0; if (v === null) present++; ${c.nullable ? `N${j}++;` : `bad(${j}, ri, v);`} } else {`);
+    // A NULL string gets code 0 (in range of any dictionary), as sliceStrings would give it.
+    lines.push(`  if (v === null || v === undefined) { V${j}[i] = 0; ${c.type === 'string' ? `X${j}[i] = 0; ` : ''}if (v === null) present++; ${c.nullable ? `N${j}++;` : `bad(${j}, ri, v);`} } else {`);
     lines.push(`    present++; V${j}[i] = 1;`);
     switch (c.type) {
       case 'string':
@@ -275,7 +281,12 @@ function sortOrder(cols: Col[], columns: string[], n: number): Uint32Array | und
   const keys = keyCols.map((c) => sortKeys(c, n));
   const k0 = keys[0]!;
   const rest = keys.slice(1);
-  const cmpRest = (x: number, y: number): number => {
+  const k1 = rest.length === 1 ? rest[0]! : undefined;
+  // One key after the first (tag, then time) is the usual case: the same result without the loop.
+  const cmpRest = k1 ? (x: number, y: number): number => {
+    const d = k1[x]! - k1[y]!;
+    return d !== 0 ? d : 0;
+  } : (x: number, y: number): number => {
     for (const k of rest) {
       const d = k[x]! - k[y]!;
       if (d !== 0) return d;
@@ -379,6 +390,8 @@ function utf8Dictionary(name: string, dict: string[]): Data<Utf8> {
  */
 function sliceStrings(col: Col, s: SliceRows): { codes: Int32Array; dict: string[] } {
   const src = col.values as Int32Array;
+  // The row pass already numbered the slice's strings in first-seen order: renumbering is the identity.
+  if (col.sliceDict && s.from === 0) return { codes: src.subarray(0, s.length), dict: col.dict! };
   const global = col.dict!;
   const valid = col.valid;
   const local = new Int32Array(global.length).fill(-1);
@@ -527,6 +540,7 @@ function encodeRows(table: TableDef, rows: Row[], order: Uint32Array | undefined
     const len = Math.min(sliceRows, n - from);
     for (const c of cols) if (c.dict) c.dict = [];
     extract(rows, order, from, len, cols, bad, unknown);
+    for (const c of cols) if (c.dict) c.sliceDict = true;
     if (ops && opCol) for (const op of opCol.dict!) ops.add(op);
     files.push(writeSlice(table.name, cols, { from: 0, length: len }));
   }

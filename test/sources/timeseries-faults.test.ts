@@ -97,6 +97,37 @@ t.test('10% faults of each kind on every route: repeated cycles land exactly the
   t.equal(log.filter((r) => r.op === 'insert').length, events, 'one insert per event, no more');
 });
 
+t.test('10% faults while stream updates carry changes older than the lookback: exact once a cycle ends ok', async (t) => {
+  const { sim, env } = await setup(t, { tags: 6, now: '2026-01-01T03:00:00Z', maxCount: 20 });
+  t.same(await once(env), { ok: true, problems: [] }, 'catch-up without faults');
+  const s = sim.sim;
+  const rate = 0.1;
+  s.setFaults([
+    { kind: 'status', status: 500, rate },
+    { kind: 'status', status: 503, retryAfter: 1, rate },
+    { kind: 'reset', rate },
+    { kind: 'truncate', rate },
+    { kind: 'webexception', rate },
+  ]);
+  // Hours older than the 30-minute lookback: only stream updates find these.
+  for (let tag = 0; tag < 6; tag++) {
+    s.insertEvent(tag, { timestamp: `2026-01-01T01:0${tag}:00.5Z`, value: 100 + tag });
+    const victim = s.truth(tag, '2026-01-01T00:30:00Z', '2026-01-01T01:00:00Z')[0];
+    if (victim && tag % 2 === 0) s.deleteEvents(tag, victim.Timestamp, 0);
+    else if (victim && typeof victim.Value === 'number') s.editEvent(tag, victim.Timestamp, { value: victim.Value + 1 });
+  }
+  s.advance('16m'); // the lookback re-read (and its stream-updates poll) is due
+  const results: OnceResult[] = [];
+  for (let i = 0; i < 12; i++) {
+    const r = await once(env);
+    results.push(r);
+    if (r.ok) break;
+  }
+  t.same(results[results.length - 1], { ok: true, problems: [] }, `a cycle ends ok after ${results.length} cycle(s)`);
+  t.ok(s.faults.list().reduce((n, f) => n + f.fired, 0) > 0, 'faults were injected');
+  await compareAll(t, sim, env.outDir);
+});
+
 t.test('pi.max_count above MaxReturnedItemsPerCall: the agent lowers maxCount and lands everything', async (t) => {
   // Tag discovery pages points by 1000, so the server's limit stays at 1000; the FAST tag (index 6)
   // has several thousand events in 20 minutes.

@@ -39,6 +39,13 @@ export const markerKey = (webId: string): string => `su:${webId}`;
 /** Progress key of the feed's state (what status reports). */
 export const UPDATES_STATE_KEY = 'updates:state';
 
+/** A tag's stream-updates progress: its marker; `r` its last poll failed (poll again next cycle); `x` PI refused to register it. */
+interface MarkerProgress {
+  m?: string;
+  r?: 1;
+  x?: 1;
+}
+
 export interface UpdatesState {
   /** Changes older than the re-read window found through stream updates and sent, in all. */
   late_changes: number;
@@ -112,6 +119,8 @@ interface Pending {
   pointType: string | undefined;
   /** The marker to commit once every range is read back. */
   marker: string;
+  /** The marker polled: kept if the read-back fails. */
+  oldMarker: string;
   /** Ranges still to read, [start, end] µs inclusive. */
   ranges: [number, number][];
   /** Removes per timestamp: deletes for the ordinals past what PI still holds there. */
@@ -133,18 +142,28 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   }
   const stopped = (): boolean => o.signal?.aborted === true || o.store.isBufferFull();
 
-  // The tags whose lookback re-read is due this cycle, and where it will start.
+  // Polled: tags whose lookback re-read is due this cycle (where it will start), and tags whose last
+  // poll or read-back failed (from where a re-read due now would start: changes at or after it were
+  // covered by the last re-read or will be by the next). Registered: tags without a marker (those PI
+  // refused, only before their re-reads).
   const toPoll: { tag: TagRef; start: number; marker: string }[] = [];
   const toRegister: string[] = [];
   for (const tag of o.tags) {
     const head = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
     const { start, reread } = readStart(head, o);
-    if (!reread) continue;
-    const marker = o.store.getProgress<{ m: string }>(markerKey(tag.webId))?.m;
+    const su = o.store.getProgress<MarkerProgress>(markerKey(tag.webId));
+    if (!su?.m) {
+      if (!su?.x || reread) toRegister.push(tag.webId);
+      continue;
+    }
     // A tag never read yet reads everything from the configured start: nothing to poll for.
-    if (marker && head.pos !== null) toPoll.push({ tag, start, marker });
-    else if (!marker) toRegister.push(tag.webId);
+    if (head.pos === null || (!reread && su.r !== 1)) continue;
+    toPoll.push({ tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m });
   }
+  /** Keep a failed tag's marker and poll it again next cycle. */
+  const retryLater = (items: { webId: string; marker: string }[]): void => {
+    if (items.length > 0) o.store.commitStep([], items.map((it) => ({ key: markerKey(it.webId), value: { m: it.marker, r: 1 } })));
+  };
 
   for (let i = 0; i < toPoll.length && !stopped(); i += o.tagsPerRequest) {
     const chunk = toPoll.slice(i, i + o.tagsPerRequest);
@@ -155,14 +174,17 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     } catch (err) {
       // The whole request failed (PI unreachable...): these markers stay; the re-read still runs.
       for (const c of chunk) r.errors.set(c.tag.webId, err instanceof Error ? err : new Error(String(err)));
+      retryLater(chunk.map((c) => ({ webId: c.tag.webId, marker: c.marker })));
       continue;
     }
     const pending: Pending[] = [];
+    const failed: { webId: string; marker: string }[] = [];
     for (const c of chunk) {
       const out = polled.get(c.tag.webId);
       r.polled++;
       if (!out || out.kind === 'error') {
         r.errors.set(c.tag.webId, out?.error ?? new Error('no answer for this stream'));
+        failed.push({ webId: c.tag.webId, marker: c.marker });
         continue;
       }
       if (out.kind === 'lost') {
@@ -170,7 +192,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         toRegister.push(c.tag.webId);
         continue;
       }
-      const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, ranges: [], removes: new Map(), counts: new Map(), maxCount: o.maxCount };
+      const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, oldMarker: c.marker, ranges: [], removes: new Map(), counts: new Map(), maxCount: o.maxCount };
       const times: number[] = [];
       for (const ev of out.events) {
         const t = o.parseTime(ev.timestamp);
@@ -191,7 +213,9 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
       }
       pending.push(p);
     }
+    retryLater(failed);
     await readBack(o, pending, r);
+    retryLater(pending.filter((p) => p.failed).map((p) => ({ webId: p.webId, marker: p.oldMarker })));
   }
 
   // Registration: tags new to the feed, and those whose markers PI lost.
@@ -219,6 +243,8 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
       } else {
         refused++;
         refusedReason ||= out?.error.message ?? 'no answer for this stream';
+        // Asked again before the tag's next re-read, not every cycle.
+        progress.push({ key: markerKey(w), value: { x: 1 } });
         r.errors.set(w, out?.error ?? new Error('no answer for this stream'));
       }
     }
