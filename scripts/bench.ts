@@ -313,7 +313,9 @@ async function main(): Promise<void> {
         const row = agentRow(name, TAGS, s);
         // Buffer rows/bytes are cumulative with the catch-up still buffered: not this cycle's.
         row.bytes_per_value = null;
-        row.requests = Number(s.extra?.timeseries_requests ?? s.requests);
+        // Recorded-value requests and the stream-updates polls before the re-reads (none in a plain cycle).
+        row.requests = Number(s.extra?.timeseries_requests ?? s.requests) + Number(s.extra?.updates_requests ?? 0);
+        row.updates_requests = Number(s.extra?.updates_requests ?? 0);
         row.all_requests = s.requests;
         row.sim_requests = full.sim.sim.served.requests - served0;
         row.cycle_s = round(s.work_s, 2);
