@@ -10,6 +10,7 @@ import type { Logger } from '../observe/log.js';
 import { relativeTime, span, type StatusReport } from '../observe/status.js';
 import { findDataServer, getPointByPath } from '../pi/points.js';
 import { readRecorded } from '../pi/recorded.js';
+import { registerUpdates } from '../pi/updates.js';
 import { parsePiTimestamp } from '../pi/time.js';
 import { forwardAll } from '../sinks/forward.js';
 import type { TagMeta } from '../sources/tags/discover.js';
@@ -175,6 +176,13 @@ export async function check(config: AgentConfig, io: { print: (t: string) => voi
           if ('dataserver' in sel) {
             const ds = await findDataServer(client, sel.dataserver);
             ok(`data server ${sel.dataserver} found${ds.IsConnected === false ? ' (but PI Web API says it is not connected)' : ''}`);
+            if (!sample) {
+              // One point of the selection for the sample read below (not a failure if there is none).
+              const q: Record<string, string | number> = { nameFilter: sel.name_filter ?? '*', maxCount: 1, selectedFields: 'Items.WebId' };
+              if (sel.point_source) q['sourceFilter'] = sel.point_source;
+              const pts = await client.get<{ Items?: { WebId?: string }[] }>(`/dataservers/${encodeURIComponent(ds.WebId)}/points`, q);
+              sample = pts.Items?.[0]?.WebId;
+            }
           } else if ('path' in sel) {
             const p = await getPointByPath(client, sel.path);
             sample ??= p.WebId;
@@ -214,6 +222,16 @@ export async function check(config: AgentConfig, io: { print: (t: string) => voi
           ok(`sample read: ${r.items.length} recorded value(s) in the last day`);
         } catch (err) {
           fail('sample read', err);
+        }
+        if (config.timeseries && config.timeseries.stream_updates !== 'off') {
+          // Not a failure either way: without stream updates only the lookback window is checked.
+          try {
+            const reg = (await registerUpdates(client, [sample])).get(sample);
+            if (reg?.kind === 'ok') ok('stream updates available: changes older than the lookback window are found');
+            else io.print(`warn  stream updates: ${reg?.error.message ?? 'no answer'}; changes older than the lookback window will not be detected\n`);
+          } catch (err) {
+            io.print(`warn  stream updates: ${describeError(err)}; changes older than the lookback window will not be detected\n`);
+          }
         }
       }
     } catch (err) {

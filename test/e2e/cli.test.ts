@@ -66,6 +66,7 @@ t.test('the operator commands end to end', async (t) => {
   t.equal(chk.code, 0, `check exits 0 (${chk.stderr.slice(-300)})`);
   t.match(chk.stdout, /^ok\s+PI Web API/m, 'check: PI line ok');
   t.notMatch(chk.stdout, /^FAIL/m, 'check: no FAIL line');
+  t.match(chk.stdout, /^ok\s+stream updates available: changes older than the lookback window are found$/m, 'check: stream updates probed');
   t.ok(chk.stdout.split('\n').filter((l) => l.startsWith('ok')).length >= 3, `check prints ok lines:\n${chk.stdout}`);
 
   // PI unreachable: same config, a closed port.

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { bareLogger } from '../../agent/observe/log.js';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { buildStatus } from '../../agent/service/commands.js';
+import { buildStatus, check } from '../../agent/service/commands.js';
 import { openAgent, runOnce, runTimeseriesSource } from '../../agent/service/cycle.js';
 import { UPDATES_STATE_KEY, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
 import { Store } from '../../agent/store/store.js';
@@ -193,7 +193,11 @@ t.test('markers PI forgot: registered again, the gap reported; later changes fou
 });
 
 t.test('a server without stream updates: cycles exact inside the window, status says what is not seen', async (t) => {
-  const { s, once, compareAll, state, notes, tsCycle } = await setup(t, { simUpdates: false });
+  const { s, env, once, compareAll, state, notes, tsCycle } = await setup(t, { simUpdates: false });
+  let printed = '';
+  const code = await check(env.config(), { print: (x) => { printed += x; }, logger: bareLogger('silent'), pi: true, sink: false });
+  t.equal(code, 0, 'check passes');
+  t.match(printed, /^warn  stream updates: this PI Web API has no stream updates .*; changes older than the lookback window will not be detected$/m);
   t.same(await once(), { ok: true, problems: [] }, 'no stream updates is not a failure');
   t.match(await notes(), [/^stream updates unavailable \(this PI Web API has no stream updates .*2018 SP1 or later\): changes older than the 30m lookback window are not detected$/]);
   t.equal(state().markers, 0);
