@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { TABLES } from '../../agent/batch/tables.js';
-import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent, runOnce, type OnceResult } from '../../agent/service/cycle.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, type AgentEnv } from '../helpers/agent-env.js';
+import type { OnceResult } from '../../agent/service/cycle.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, type AgentEnv } from '../helpers/agent-env.js';
 import type { LandedRow } from '../helpers/landed.js';
 import { startWarehouse, type RunningWarehouse } from '../sim/databricks/server.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
@@ -82,14 +81,7 @@ ${opts.extra ?? ''}`);
   return { sim, w, env, tokenVar };
 }
 
-export async function once(env: AgentEnv): Promise<OnceResult> {
-  const agent = await openAgent(env.config(), bareLogger('silent'));
-  try {
-    return await runOnce(agent);
-  } finally {
-    await agent.close();
-  }
-}
+export const once: (env: AgentEnv) => Promise<OnceResult> = runAgentOnce;
 
 /** Every row of a table in the emulator, timestamps as µs numbers and int64 as numbers (as landed.ts). */
 export async function warehouseRows(w: RunningWarehouse, table: keyof typeof TABLES): Promise<LandedRow[]> {

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../agent/config/load.js';
 import type { AgentConfig } from '../../agent/config/types.js';
+import { bareLogger } from '../../agent/observe/log.js';
+import { openAgent, runOnce, type Agent, type OnceResult } from '../../agent/service/cycle.js';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
 import { decodeWebId, encodeWebId } from '../../agent/pi/webid.js';
 import type { TimedValueJson } from '../sim/piwebapi/series.js';
@@ -83,4 +85,63 @@ export function landedEventsByTag(rows: Iterable<LandedRow>): Map<string, unknow
     out.set(k, list.map(landedEvent));
   }
   return out;
+}
+
+type YamlFields = Record<string, string | number | boolean>;
+
+/**
+ * `key: value` lines at an indent: a string in `{}`/`[]` is YAML flow as is, other strings with
+ * YAML-significant characters are quoted (JSON is YAML).
+ */
+function yamlLines(fields: YamlFields, indent: string): string {
+  const value = (v: string | number | boolean): string =>
+    typeof v !== 'string' || /^[\w./${}-]*$/.test(v) || /^[[{].*[\]}]$/.test(v) ? String(v) : JSON.stringify(v);
+  return Object.entries(fields).map(([k, v]) => `${indent}${k}: ${value(v)}`).join('\n');
+}
+
+export interface SimAgentOptions {
+  /** The simulator's PI Web API URL. */
+  piUrl: string;
+  /** Under `pi:` besides url (auth defaults to anonymous); e.g. `{ max_count: 200, tags_per_request: 4 }`. */
+  pi?: YamlFields;
+  /** Under `timeseries:`; `false` leaves the section out. */
+  timeseries?: YamlFields | false;
+  /** The `tags:` list items (YAML flow mappings); default every tag of the simulator's data server. */
+  tags?: string[];
+  /** Default `silent`. */
+  logLevel?: string;
+  /** More top-level YAML, appended as is. */
+  extra?: string;
+}
+
+/** The config of an agent that reads the simulator into a directory sink (the tests' usual installation). */
+export function simAgentYaml(paths: { outDir: string; stateDir: string }, o: SimAgentOptions): string {
+  const ts = o.timeseries === false ? '' : `timeseries:\n${yamlLines({ start: '2026-01-01T00:00:00Z', ...(o.timeseries ?? {}) }, '  ')}\n`;
+  return `site: plant-a
+state_dir: ${paths.stateDir}
+log: { level: ${o.logLevel ?? 'silent'} }
+pi:
+  url: ${o.piUrl}
+${yamlLines({ auth: '{ type: anonymous }', ...(o.pi ?? {}) }, '  ')}
+tags:
+${(o.tags ?? ['{ dataserver: SIMPI, name_filter: "*" }']).map((s) => `  - ${s}`).join('\n')}
+${ts}sink:
+  type: directory
+  path: ${paths.outDir}
+${o.extra ?? ''}`;
+}
+
+/** Open the agent of `env`, run `fn` with it, close it whatever happens. */
+export async function withAgent<T>(env: AgentEnv, fn: (agent: Agent) => Promise<T>, logLevel: Parameters<typeof bareLogger>[0] = 'silent'): Promise<T> {
+  const agent = await openAgent(env.config(), bareLogger(logLevel));
+  try {
+    return await fn(agent);
+  } finally {
+    await agent.close();
+  }
+}
+
+/** One `run --once` of the agent of `env`. */
+export function runAgentOnce(env: AgentEnv): Promise<OnceResult> {
+  return withAgent(env, (agent) => runOnce(agent));
 }

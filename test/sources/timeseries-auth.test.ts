@@ -5,9 +5,8 @@
  * the archive exactly.
  */
 import t, { type Test } from 'tap';
-import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent, runOnce, type OnceResult } from '../../agent/service/cycle.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, type AgentEnv } from '../helpers/agent-env.js';
+import type { OnceResult } from '../../agent/service/cycle.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../helpers/agent-env.js';
 import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc } from '../helpers/kdc.js';
 import { landedTable } from '../helpers/landed.js';
 import { createSimAuth, type SimAuthOptions } from '../sim/piwebapi/auth.js';
@@ -27,24 +26,11 @@ async function setup(t: Test, authOpts: SimAuthOptions, authYaml: string, env: R
   }
   const auth = await createSimAuth(authOpts);
   const sim = await startSimulator({ port: 0, tags: TAGS, seed: 41, historyStart: START, now: '2026-01-01T03:00:00Z', auth });
-  const agentEnv = makeAgentEnv(({ outDir, stateDir }) => `
-site: plant-a
-state_dir: ${stateDir}
-log: { level: silent }
-pi:
-  url: ${sim.url}
-  auth: ${authYaml}
-  max_count: 20
-  tags_per_request: ${TAGS}
-tags:
-  - { dataserver: SIMPI, name_filter: "*" }
-timeseries:
-  start: "${START}"
-  lookback: 30m
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const agentEnv = makeAgentEnv((paths) => simAgentYaml(paths, {
+    piUrl: sim.url,
+    pi: { auth: authYaml, max_count: 20, tags_per_request: TAGS },
+    timeseries: { lookback: '30m' },
+  }));
   t.teardown(async () => {
     await sim.close();
     agentEnv.cleanup();
@@ -52,14 +38,7 @@ sink:
   return { auth, sim, env: agentEnv };
 }
 
-async function once(env: AgentEnv): Promise<OnceResult> {
-  const agent = await openAgent(env.config(), bareLogger('silent'));
-  try {
-    return await runOnce(agent);
-  } finally {
-    await agent.close();
-  }
-}
+const once = runAgentOnce;
 
 async function runAndCompare(t: Test, sim: RunningSim, env: AgentEnv): Promise<void> {
   t.same(await once(env), { ok: true, problems: [] }, 'run --once is ok');

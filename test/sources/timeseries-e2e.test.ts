@@ -3,10 +3,8 @@
  * with DuckDB, compared with the simulator's ground truth event by event.
  */
 import t, { type Test } from 'tap';
-import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent, runOnce } from '../../agent/service/cycle.js';
 import { landedTable } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv } from '../helpers/agent-env.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../helpers/agent-env.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
@@ -14,25 +12,11 @@ const START = '2026-01-01T00:00:00Z';
 async function setup(t: Test, opts: { tags: number; now: string; maxCount: number; timeZone?: string; start?: string }) {
   const start = opts.start ?? START;
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: 11, historyStart: START, now: opts.now, ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) });
-  const env = makeAgentEnv(({ outDir, stateDir }) => `
-site: plant-a
-state_dir: ${stateDir}
-log: { level: warn }
-pi:
-  url: ${sim.url}
-  auth: { type: anonymous }
-  max_count: ${opts.maxCount}
-  tags_per_request: 7
-tags:
-  - { dataserver: SIMPI, name_filter: "*" }
-timeseries:
-  start: "${start}"
-  lookback: 2h
-  lookback_every: 0s
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
+    piUrl: sim.url,
+    pi: { max_count: opts.maxCount, tags_per_request: 7 },
+    timeseries: { start, lookback: '2h', lookback_every: '0s' },
+  }));
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
@@ -40,14 +24,7 @@ sink:
   return { sim, env };
 }
 
-async function once(env: ReturnType<typeof makeAgentEnv>) {
-  const agent = await openAgent(env.config(), bareLogger('error'));
-  try {
-    return await runOnce(agent);
-  } finally {
-    await agent.close();
-  }
-}
+const once = runAgentOnce;
 
 async function compareAll(t: Test, sim: Awaited<ReturnType<typeof startSimulator>>, outDir: string, endIso: string, start = START) {
   const landed = landedEventsByTag((await landedTable(outDir, 'pi_timeseries')).values());

@@ -4,10 +4,9 @@
  * pi.max_count above the server's MaxReturnedItemsPerCall (§3): the agent lowers maxCount itself.
  */
 import t, { type Test } from 'tap';
-import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent, runOnce, type OnceResult } from '../../agent/service/cycle.js';
+import type { OnceResult } from '../../agent/service/cycle.js';
 import { landedTable, readChangeLog } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, type AgentEnv } from '../helpers/agent-env.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../helpers/agent-env.js';
 import type { FaultRule } from '../sim/piwebapi/faults.js';
 import { startSimulator, type RunningSim, type SimOptions } from '../sim/piwebapi/server.js';
 
@@ -15,25 +14,11 @@ const START = '2026-01-01T00:00:00Z';
 
 async function setup(t: Test, opts: { tags: number; now: string; maxCount: number; sim?: SimOptions }) {
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: 23, historyStart: START, now: opts.now, ...(opts.sim ?? {}) });
-  const env = makeAgentEnv(({ outDir, stateDir }) => `
-site: plant-a
-state_dir: ${stateDir}
-log: { level: warn }
-pi:
-  url: ${sim.url}
-  auth: { type: anonymous }
-  max_count: ${opts.maxCount}
-  tags_per_request: 3
-  timeout: 10s
-tags:
-  - { dataserver: SIMPI, name_filter: "*" }
-timeseries:
-  start: "${START}"
-  lookback: 30m
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
+    piUrl: sim.url,
+    pi: { max_count: opts.maxCount, tags_per_request: 3, timeout: '10s' },
+    timeseries: { lookback: '30m' },
+  }));
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
@@ -41,14 +26,7 @@ sink:
   return { sim, env };
 }
 
-async function once(env: AgentEnv): Promise<OnceResult> {
-  const agent = await openAgent(env.config(), bareLogger('silent'));
-  try {
-    return await runOnce(agent);
-  } finally {
-    await agent.close();
-  }
-}
+const once = runAgentOnce;
 
 async function compareAll(t: Test, sim: RunningSim, outDir: string): Promise<number> {
   const landed = landedEventsByTag((await landedTable(outDir, 'pi_timeseries')).values());

@@ -8,11 +8,11 @@ import t, { type Test } from 'tap';
 import { bareLogger } from '../../agent/observe/log.js';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
 import { buildStatus, check } from '../../agent/service/commands.js';
-import { openAgent, runOnce, runTimeseriesSource } from '../../agent/service/cycle.js';
+import { runTimeseriesSource } from '../../agent/service/cycle.js';
 import { UPDATES_STATE_KEY, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
 import { Store } from '../../agent/store/store.js';
 import { landedTable, readChangeLog } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv } from '../helpers/agent-env.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../helpers/agent-env.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
@@ -21,47 +21,18 @@ const isoOf = (iso: string): string => new Date(us(iso) / 1000).toISOString();
 
 async function setup(t: Test, o: { tags?: number; lookbackEvery?: string; streamUpdates?: 'auto' | 'off'; simUpdates?: boolean; maxCount?: number } = {}) {
   const sim = await startSimulator({ port: 0, tags: o.tags ?? 9, seed: 17, historyStart: START, now: '2026-01-01T03:00:00Z', ...(o.simUpdates === false ? { streamUpdates: false } : {}) });
-  const env = makeAgentEnv(({ outDir, stateDir }) => `
-site: plant-a
-state_dir: ${stateDir}
-log: { level: warn }
-pi:
-  url: ${sim.url}
-  auth: { type: anonymous }
-  max_count: ${o.maxCount ?? 1000}
-  tags_per_request: 4
-tags:
-  - { dataserver: SIMPI, name_filter: "*" }
-timeseries:
-  start: "${START}"
-  lookback: 30m
-  lookback_every: ${o.lookbackEvery ?? '0s'}
-  stream_updates: ${o.streamUpdates ?? 'auto'}
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
+    piUrl: sim.url,
+    pi: { max_count: o.maxCount ?? 1000, tags_per_request: 4 },
+    timeseries: { lookback: '30m', lookback_every: o.lookbackEvery ?? '0s', stream_updates: o.streamUpdates ?? 'auto' },
+  }));
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
   });
-  const once = async () => {
-    const agent = await openAgent(env.config(), bareLogger('silent'));
-    try {
-      return await runOnce(agent);
-    } finally {
-      await agent.close();
-    }
-  };
+  const once = () => runAgentOnce(env);
   /** One timeseries cycle on its own (no sink), for its counts. */
-  const tsCycle = async () => {
-    const agent = await openAgent(env.config(), bareLogger('silent'));
-    try {
-      return await runTimeseriesSource(agent);
-    } finally {
-      await agent.close();
-    }
-  };
+  const tsCycle = () => withAgent(env, (agent) => runTimeseriesSource(agent));
   const compareAll = async (t: Test) => {
     const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
     let events = 0;
