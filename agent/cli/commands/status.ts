@@ -10,8 +10,9 @@ export const status: Command = {
   description: `
 Shows each source's lag, last success and last error, what the buffer holds and the state of the
 sink. Reads the store only (never the network), so it works whether the service runs or not.
---json prints one JSON object: agent, sources[] (name, lag_seconds, last_success, last_error),
-buffer (pending_rows, sealed_batches, bytes) and sink (type, last_commit, state).`,
+--json prints one JSON object: agent, sources[] (name, lag_seconds, last_success, last_error,
+and notes[] where there is more to know, e.g. late data older than the lookback window), buffer
+(pending_rows, sealed_batches, bytes) and sink (type, last_commit, state).`,
   options: {
     json: { type: 'boolean', help: 'print the status as one JSON object' },
   },
