@@ -10,7 +10,7 @@ import type { ErrorCode } from '../errors.js';
 import type { PiAuth, RawResponse, SendOnce } from './auth/types.js';
 import { badBodyFailure, networkFailure, statusFailure } from './failures.js';
 import type { Failure } from './failures.js';
-import { asciiJsonText, buildQuery, createPool, parseBaseUrl, sendRequest } from './http.js';
+import { buildQuery, createPool, parseBaseUrl, sendRequest } from './http.js';
 import type { PiEndpoint, Query } from './http.js';
 import { DEFAULT_RETRY_POLICY, nextRetry } from './retry.js';
 import type { RetryPolicy } from './retry.js';
@@ -220,18 +220,7 @@ export class PiClient {
   /** A complete HTTP response → the parsed JSON or a failure. */
   private interpret<T>(res: RawResponse, where: string, url: string): Outcome<T> {
     let json: unknown;
-    let parsed = false;
-    // The same value as parsing the UTF-8 text, without decoding it (asciiJsonText says why).
-    const ascii = asciiJsonText(res.body);
-    if (ascii !== undefined && ascii.trim() !== '') {
-      try {
-        json = JSON.parse(ascii);
-        parsed = true;
-      } catch {
-        // Decoded and parsed again below: the error must name what PI sent, not its escapes.
-      }
-    }
-    const text = parsed ? '' : res.body.toString('utf8');
+    const text = res.body.toString('utf8');
     if (text.trim() !== '') {
       try {
         json = JSON.parse(text);
