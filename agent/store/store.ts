@@ -128,6 +128,8 @@ export class Store {
   private readonly lock: WriterLock | undefined;
   private readonly ledgerRetentionMs: number;
   private commitsSincePrune = 0;
+  /** Statements of the hot paths, compiled once (a prepare per call was 1–2.5% of a catch-up's CPU). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(db: Database.Database, file: string, opts: StoreOptions, lock: WriterLock | undefined) {
     this.db = db;
@@ -181,6 +183,16 @@ export class Store {
     }
   }
 
+  /** `sql` compiled once for this connection. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
     this.lock?.release();
@@ -206,15 +218,15 @@ export class Store {
       return [p.key, json] as const;
     });
     const now = Date.now();
-    const insertBatch = this.db.prepare(
+    const insertBatch = this.stmt(
       `INSERT INTO batches (tbl, created_at, rows, bytes, first_key, last_key, ops, schema, state, data)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sealed', ?)`,
     );
-    const upsert = this.db.prepare(
+    const upsert = this.stmt(
       `INSERT INTO progress (key, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
-    const del = this.db.prepare(`DELETE FROM progress WHERE key = ?`);
+    const del = this.stmt(`DELETE FROM progress WHERE key = ?`);
     try {
       this.db.transaction(() => {
         for (const b of sealed) {
@@ -229,7 +241,7 @@ export class Store {
   }
 
   getProgress<T>(key: string): T | undefined {
-    const row = this.db.prepare(`SELECT value FROM progress WHERE key = ?`).get(key) as { value: string } | undefined;
+    const row = this.stmt(`SELECT value FROM progress WHERE key = ?`).get(key) as { value: string } | undefined;
     return row === undefined ? undefined : (JSON.parse(row.value) as T);
   }
 
@@ -255,7 +267,7 @@ export class Store {
 
   /** Bytes of Parquet batches not yet committed by a sink. */
   bufferBytes(): number {
-    const row = this.db.prepare(`SELECT coalesce(sum(bytes), 0) AS b FROM batches WHERE state IN ('sealed', 'uploading')`).get() as { b: number };
+    const row = this.stmt(`SELECT coalesce(sum(bytes), 0) AS b FROM batches WHERE state IN ('sealed', 'uploading')`).get() as { b: number };
     return row.b;
   }
 
