@@ -83,8 +83,10 @@ t.test('polled only before re-reads; an old insert arrives once as an upsert wit
   const first = await cycle(now);
   t.same([first.u.registered, first.u.polled, first.x.rereads], [3, 0, 3], 'registered at the first read');
   now += MIN;
+  const writes0 = store.writes.length;
   const plain = await cycle(now);
   t.same([plain.polled, plain.u.requests], [[], 0], 'no re-read due: nothing polled');
+  t.same(store.writes.slice(writes0).filter((w) => !w.key.startsWith('ts:') && !w.key.startsWith('dg:')), [], 'and nothing written for stream updates');
   oldInsert('B', S + 5 * MIN + 2.5 * SEC, 77);
   now += 14 * MIN;
   const re = await cycle(now);

@@ -135,7 +135,8 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   const prefix = o.progressPrefix ?? 'ts:';
   const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0 };
   const wallNow = (o.now ?? (() => new Date()))().toISOString();
-  const state: UpdatesState = { late_changes: 0, ...(o.store.getProgress<UpdatesState>(UPDATES_STATE_KEY) ?? {}) };
+  const stored = o.store.getProgress<UpdatesState>(UPDATES_STATE_KEY);
+  const state: UpdatesState = { late_changes: 0, ...(stored ?? {}) };
   if (state.unsupported && Date.parse(wallNow) - Date.parse(state.unsupported.at) < UNSUPPORTED_RETRY_MS) {
     r.unsupported = new PiError('PI_NOT_FOUND', state.unsupported.reason);
     return r;
@@ -257,7 +258,8 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   if (refused > 0) state.unregistered = { count: refused, at: wallNow, reason: refusedReason };
   else if (r.registered > 0) delete state.unregistered;
   if (r.lost > 0) state.lost = { count: (state.lost?.count ?? 0) + r.lost, at: wallNow };
-  o.store.commitStep([], [{ key: UPDATES_STATE_KEY, value: state }]);
+  // Written only when it changed: a steady cycle commits nothing here.
+  if (JSON.stringify(state) !== JSON.stringify(stored)) o.store.commitStep([], [{ key: UPDATES_STATE_KEY, value: state }]);
   return r;
 }
 
