@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--quick] [--json] [--tags 30000] [--hours 1] [--interval 5] [--backfill-tags 1000]
  *                    [--backfill-days 30] [--backfill-interval 60] [--naive-tags 200] [--lookback 10m]
- *                    [--latency 5,1,1,8] [--only a,b] [--profile DIR] [--keep]
+ *                    [--latency 5,1,1,8] [--only a,b] [--profile DIR] [--keep] [--no-service-env]
  *
  * Data: the simulator's regular series (one value every --interval s for catch-up and steady state,
  * every --backfill-interval s for the deep backfill) with its `plant` mix (70% Float32, Float64,
@@ -80,6 +80,7 @@ const { values: argv } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'no-service-env': { type: 'boolean', default: false },
   },
 });
 const quick = argv.quick === true;
@@ -105,7 +106,15 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'pi-agent-bench-'));
 
 let childSeq = 0;
 
+/**
+ * The agent children run in the environment the installed Linux service gives the agent
+ * (installer/linux/pi-agent.service): MALLOC_ARENA_MAX=2, two glibc malloc arenas instead of one per
+ * thread (~20 MB less peak RSS at 30,000 tags). `--no-service-env` runs them without it.
+ */
+const SERVICE_ENV: Record<string, string> = argv['no-service-env'] ? {} : { MALLOC_ARENA_MAX: '2' };
+
 function runChild(mode: string, args: unknown, env: Record<string, string> = {}): Promise<ChildOut> {
+  if (mode.startsWith('agent')) env = { ...SERVICE_ENV, ...env };
   const node: string[] = [];
   if (argv.profile && mode.startsWith('agent')) node.unshift('--cpu-prof', `--cpu-prof-dir=${path.resolve(argv.profile)}`);
   // Arguments go through a file: thousands of WebIDs exceed the argv limit (E2BIG).
@@ -272,6 +281,7 @@ async function main(): Promise<void> {
     params: {
       tags: TAGS, hours: HOURS, interval_s: INTERVAL, backfill_tags: BF_TAGS, backfill_days: BF_DAYS, backfill_interval_s: BF_INTERVAL,
       naive_sample_tags: NAIVE_TAGS, lookback: argv.lookback, mix: 'plant', latency: LATENCY ?? null,
+      agent_env: SERVICE_ENV,
     },
   };
   log(`work dir ${work}`);
