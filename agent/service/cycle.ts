@@ -210,12 +210,7 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
  * markers stay and the next re-read polls them again.
  */
 async function runStreamUpdates(agent: Agent, opts: ExtractOptions): Promise<ReconcileResult> {
-  const r = await reconcileUpdates({
-    site: opts.site, tags: opts.tags, feed: new PiUpdatesFeed(agent.client), reader: opts.reader, store: agent.store,
-    nowUs: opts.nowUs, startUs: opts.startUs, lookbackUs: opts.lookbackUs, ...(opts.lookbackEveryUs !== undefined ? { lookbackEveryUs: opts.lookbackEveryUs } : {}),
-    parseTime: opts.parseTime, tagsPerRequest: opts.tagsPerRequest, maxCount: opts.maxCount, maxValuesPerRequest: opts.maxValuesPerRequest,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client) });
   const lookback = span(opts.lookbackUs / 1e6);
   const pathOf = (webId: string): string => agent.store.getProgress<TagMeta>(`tag:${webId}`)?.path ?? webId;
   if (r.lateChanges > 0) {

@@ -25,7 +25,7 @@ import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
 import type { PollOutcome, RegisterOutcome } from '../../pi/updates.js';
 import { progressHead, type StoredTagProgress } from './digest.js';
-import { progressKey, readStart, type RecordedReader, type RecordedRequest, type TagRef, type TimeseriesStore } from './extract.js';
+import { progressKey, readStart, type ExtractOptions, type RecordedRequest, type TagRef } from './extract.js';
 import { eventRow, NULL_VALUE, timeseriesRow, type PiValueItem } from './values.js';
 
 /** PI's stream-updates calls, per webId (agent/pi/updates.ts over a client). */
@@ -59,27 +59,14 @@ export interface UpdatesState {
   unregistered?: { count: number; at: string; reason: string };
 }
 
-export interface ReconcileOptions {
-  site: string;
-  tags: TagRef[];
+/** The extraction's own options (the same tags, clock, window and request sizes) and the feed. */
+export type ReconcileOptions = Pick<ExtractOptions,
+  'site' | 'tags' | 'reader' | 'store' | 'nowUs' | 'startUs' | 'lookbackUs' | 'lookbackEveryUs' | 'parseTime'
+  | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'progressPrefix' | 'signal'> & {
   feed: UpdatesFeed;
-  reader: RecordedReader;
-  store: TimeseriesStore;
-  nowUs: number;
-  startUs: number;
-  lookbackUs: number;
-  lookbackEveryUs?: number;
-  parseTime: (s: string) => number;
-  /** Streams per `/batch` (polls, registrations, reads). */
-  tagsPerRequest: number;
-  maxCount: number;
-  /** Values asked for in one read request at most (memory bound). */
-  maxValuesPerRequest: number;
-  progressPrefix?: string;
   /** Wall clock for the state's times (tests). */
   now?: () => Date;
-  signal?: AbortSignal;
-}
+};
 
 export interface LateChange {
   webId: string;
