@@ -52,13 +52,13 @@ class ScriptedFeed implements UpdatesFeed {
 
 const TAGS = ['A', 'B', 'C'].map((webId) => ({ webId }));
 
-function setup() {
+function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number } = {}) {
   const archive = new ScriptedArchive();
   const feed = new ScriptedFeed();
   const store = new MemTimeseriesStore();
   const base = {
     site: 'plant-a', tags: TAGS, reader: archive, store, startUs: S, lookbackUs: 10 * MIN, lookbackEveryUs: 15 * MIN,
-    tagsPerRequest: 2, maxCount: 10_000, maxValuesPerRequest: 50_000, parseTime,
+    tagsPerRequest: o.tagsPerRequest ?? 2, maxCount: 10_000, maxValuesPerRequest: o.maxValuesPerRequest ?? 50_000, parseTime,
   };
   /** One cycle as the service runs it: stream updates, then the extraction. */
   const cycle = async (nowUs: number) => {
@@ -156,4 +156,16 @@ t.test('a lost marker is registered again; a refused tag is asked again only bef
   const st = store.getProgress<UpdatesState>(UPDATES_STATE_KEY)!;
   t.equal(st.lost?.count, 1);
   t.equal(st.unregistered, undefined, 'no longer refused');
+});
+
+t.test('polls are sized by the events they will carry: fast tags go fewer to a request', async (t) => {
+  // 5-second data: 180 events per tag in the 15 minutes between polls; a poll may carry 4 × 100.
+  const { feed, cycle } = setup({ tagsPerRequest: 3, maxValuesPerRequest: 100 });
+  let now = S + 60 * MIN;
+  await cycle(now);
+  now += 15 * MIN;
+  const before = feed.polls.length;
+  const re = await cycle(now);
+  t.same(feed.polls.slice(before), [['A', 'B'], ['C']], '2 tags (360 events) to a poll, not 3 (540)');
+  t.equal(re.u.polled, 3);
 });

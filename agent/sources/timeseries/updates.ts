@@ -98,6 +98,8 @@ export interface ReconcileResult {
 /** Changed timestamps closer than this are read back as one range (one sub-request, not many). */
 const MERGE_GAP_US = 10 * 60 * 1_000_000;
 const SAMPLE = 10;
+/** Events one poll request may carry, in units of the extraction's values per request. */
+const POLL_BUDGET = 4;
 /** A server without stream updates is asked again after this long (wall time): it may be upgraded. */
 const UNSUPPORTED_RETRY_MS = 60 * 60 * 1000;
 
@@ -134,7 +136,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   // poll or read-back failed (from where a re-read due now would start: changes at or after it were
   // covered by the last re-read or will be by the next). Registered: tags without a marker (those PI
   // refused, only before their re-reads).
-  const toPoll: { tag: TagRef; start: number; marker: string }[] = [];
+  const toPoll: { tag: TagRef; start: number; marker: string; expect: number }[] = [];
   const toRegister: string[] = [];
   for (const tag of o.tags) {
     const head = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
@@ -146,15 +148,26 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     }
     // A tag never read yet reads everything from the configured start: nothing to poll for.
     if (head.pos === null || (!reread && su.r !== 1)) continue;
-    toPoll.push({ tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m });
+    // Events the poll will carry: the tag's rate since its last poll (one before each re-read).
+    const sinceUs = Math.max(o.lookbackEveryUs ?? 0, head.lastReread === undefined ? 0 : o.nowUs - head.lastReread);
+    const expect = Math.ceil(((head.rate ?? 0) * sinceUs) / 1e6);
+    toPoll.push({ tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m, expect });
   }
   /** Keep a failed tag's marker and poll it again next cycle. */
   const retryLater = (items: { webId: string; marker: string }[]): void => {
     if (items.length > 0) o.store.commitStep([], items.map((it) => ({ key: markerKey(it.webId), value: { m: it.marker, r: 1 } })));
   };
 
-  for (let i = 0; i < toPoll.length && !stopped(); i += o.tagsPerRequest) {
-    const chunk = toPoll.slice(i, i + o.tagsPerRequest);
+  // A poll answers every event since the marker, with no maxCount: fast tags go fewer to a request,
+  // so that one answer stays near POLL_BUDGET × maxValuesPerRequest events (each is Action and
+  // Timestamp only, a fraction of a recorded value).
+  const pollBudget = POLL_BUDGET * o.maxValuesPerRequest;
+  for (let i = 0; i < toPoll.length && !stopped();) {
+    let n = 0;
+    let events = 0;
+    while (i + n < toPoll.length && n < o.tagsPerRequest && (n === 0 || events + toPoll[i + n]!.expect <= pollBudget)) events += toPoll[i + n++]!.expect;
+    const chunk = toPoll.slice(i, i + n);
+    i += n;
     r.requests++;
     let polled: Map<string, PollOutcome>;
     try {
