@@ -206,8 +206,8 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
 /**
  * Stream updates before the cycle's lookback re-reads (sources/timeseries/updates.ts): changes older
  * than the re-read window are sent and logged; markers PI forgot and a server without stream
- * updates are logged as what they mean for late data. A failure here never stops the cycle: the
- * markers stay and the next re-read polls them again.
+ * updates are logged as what they mean for late data. A PI failure here never stops the cycle: the
+ * failed tags keep their markers and are polled again next cycle.
  */
 async function runStreamUpdates(agent: Agent, opts: ExtractOptions): Promise<ReconcileResult> {
   const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client) });
@@ -227,7 +227,7 @@ async function runStreamUpdates(agent: Agent, opts: ExtractOptions): Promise<Rec
   }
   if (r.errors.size > 0) {
     const [webId, first] = r.errors.entries().next().value as [string, Error];
-    agent.logger.warn({ failed_tags: r.errors.size }, `stream updates failed for ${r.errors.size} tag(s), e.g. ${pathOf(webId)}: ${describeError(first)}; polled again before their next re-read`);
+    agent.logger.warn({ failed_tags: r.errors.size }, `stream updates failed for ${r.errors.size} tag(s), e.g. ${pathOf(webId)}: ${describeError(first)}; their markers are kept and tried again`);
   }
   return r;
 }
