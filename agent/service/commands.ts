@@ -8,7 +8,7 @@ import type { AgentConfig, TimeseriesConfig } from '../config/types.js';
 import { AgentError, describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { relativeTime, span, type StatusReport } from '../observe/status.js';
-import { findDataServer, getPointByPath } from '../pi/points.js';
+import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
 import { readRecorded } from '../pi/recorded.js';
 import { registerUpdates } from '../pi/updates.js';
 import { parsePiTimestamp } from '../pi/time.js';
@@ -178,10 +178,12 @@ export async function check(config: AgentConfig, io: { print: (t: string) => voi
             ok(`data server ${sel.dataserver} found${ds.IsConnected === false ? ' (but PI Web API says it is not connected)' : ''}`);
             if (!sample) {
               // One point of the selection for the sample read below (not a failure if there is none).
-              const q: Record<string, string | number> = { nameFilter: sel.name_filter ?? '*', maxCount: 1, selectedFields: 'Items.WebId' };
-              if (sel.point_source) q['sourceFilter'] = sel.point_source;
-              const pts = await client.get<{ Items?: { WebId?: string }[] }>(`/dataservers/${encodeURIComponent(ds.WebId)}/points`, q);
-              sample = pts.Items?.[0]?.WebId;
+              const filter: Parameters<typeof listPoints>[2] = { nameFilter: sel.name_filter ?? '*', pageSize: 1, selectedFields: 'Items.WebId' };
+              if (sel.point_source) filter.sourceFilter = sel.point_source;
+              for await (const p of listPoints(client, ds.WebId, filter)) {
+                sample = p.WebId;
+                break;
+              }
             }
           } else if ('path' in sel) {
             const p = await getPointByPath(client, sel.path);
