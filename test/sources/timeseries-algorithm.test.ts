@@ -4,66 +4,8 @@
  * timeseries-e2e.test.ts.)
  */
 import t from 'tap';
-import type { Row } from '../../agent/batch/tables.js';
-import { extractTimeseries, type RecordedReader, type RecordedRequest, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
-import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
-
-type Ev = { ts: number; v: unknown; good?: boolean };
-
-const iso = (us: number) => new Date(us / 1000).toISOString();
-const parseTime = (s: string) => Date.parse(s) * 1000;
-const S = Date.parse('2026-01-01T00:00:00Z') * 1000;
-const SEC = 1_000_000;
-
-class Archive implements RecordedReader {
-  data = new Map<string, Ev[]>();
-  requests = 0;
-  async read(reqs: RecordedRequest[]) {
-    this.requests++;
-    return reqs.map((r) => {
-      const evs = (this.data.get(r.webId) ?? []).filter((e) => e.ts >= r.startUs && e.ts <= r.endUs).slice(0, r.maxCount);
-      const items: PiValueItem[] = evs.map((e) => ({ Timestamp: iso(e.ts), Value: e.v, Good: e.good ?? true, Questionable: false, Substituted: false, Annotated: false }));
-      return { items };
-    });
-  }
-}
-
-/** Applies committed rows like the destination table would. */
-class MemStore implements TimeseriesStore {
-  progress = new Map<string, unknown>();
-  table = new Map<string, Row>();
-  ops: string[] = [];
-  full = false;
-  getProgress<T>(key: string) { return this.progress.get(key) as T | undefined; }
-  isBufferFull() { return this.full; }
-  commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[]) {
-    for (const s of steps) for (const r of s.rows) {
-      const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
-      this.ops.push(`${r.op}:${k}`);
-      if (r.op === 'insert') {
-        if (this.table.has(k)) throw new Error(`duplicate insert ${k}`);
-        this.table.set(k, r);
-      } else if (r.op === 'update') this.table.set(k, r);
-      else this.table.delete(k);
-    }
-    for (const p of progress) this.progress.set(p.key, JSON.parse(JSON.stringify(p.value)));
-  }
-  values(tag: string) {
-    return [...this.table.values()].filter((r) => r.tag_webid === tag)
-      .sort((a, b) => (a.timestamp as number) - (b.timestamp as number) || (a.ordinal as number) - (b.ordinal as number))
-      .map((r) => [r.timestamp, r.ordinal, r.value_double ?? r.value_string ?? r.digital_name]);
-  }
-}
-
-function expected(evs: Ev[]) {
-  const out: unknown[] = [];
-  let prev = NaN, ord = 0;
-  for (const e of evs) {
-    ord = e.ts === prev ? ord + 1 : 0; prev = e.ts;
-    out.push([e.ts, ord, typeof e.v === 'object' && e.v ? (e.v as { Name: string }).Name : e.v]);
-  }
-  return out;
-}
+import { extractTimeseries } from '../../agent/sources/timeseries/extract.js';
+import { expectedRows as expected, MemTimeseriesStore as MemStore, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './ts-harness.js';
 
 const base = { site: 'plant-a', startUs: S, lookbackUs: 3600 * SEC, tagsPerRequest: 2, maxCount: 10, maxValuesPerRequest: 1000, concurrency: 2, parseTime };
 

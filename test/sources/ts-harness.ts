@@ -7,7 +7,8 @@ import type { Row } from '../../agent/batch/tables.js';
 import type { RecordedReader, RecordedRequest, TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
 import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
 
-export type Ev = { ts: number; v: number };
+/** An archive event: a number, a string or a state object `{ Name, Value, IsSystem }`. */
+export type Ev = { ts: number; v: unknown; good?: boolean };
 
 export const iso = (us: number): string => new Date(us / 1000).toISOString();
 export const parseTime = (s: string): number => Date.parse(s) * 1000;
@@ -28,7 +29,7 @@ export class ScriptedArchive implements RecordedReader {
       while (lo < hi) { const mid = (lo + hi) >> 1; if (all[mid]!.ts < r.startUs) lo = mid + 1; else hi = mid; }
       const items: PiValueItem[] = [];
       for (let i = lo; i < all.length && all[i]!.ts <= r.endUs && items.length < r.maxCount; i++) {
-        items.push({ Timestamp: iso(all[i]!.ts), Value: all[i]!.v, Good: true, Questionable: false, Substituted: false, Annotated: false });
+        items.push({ Timestamp: iso(all[i]!.ts), Value: all[i]!.v, Good: all[i]!.good ?? true, Questionable: false, Substituted: false, Annotated: false });
       }
       this.served += items.length;
       return { items };
@@ -83,11 +84,11 @@ export class MemTimeseriesStore implements TimeseriesStore {
       this.progress.set(p.key, json);
     }
   }
-  /** [timestamp, ordinal, value] of a tag's rows in table order. */
+  /** [timestamp, ordinal, value] of a tag's rows in table order; a state by its name. */
   values(tag: string) {
     return [...this.table.values()].filter((r) => r.tag_webid === tag)
       .sort((a, b) => (a.timestamp as number) - (b.timestamp as number) || (a.ordinal as number) - (b.ordinal as number))
-      .map((r) => [r.timestamp, r.ordinal, r.value_double]);
+      .map((r) => [r.timestamp, r.ordinal, r.value_double ?? r.value_string ?? r.digital_name]);
   }
 }
 
@@ -97,7 +98,7 @@ export function expectedRows(evs: Ev[]): unknown[] {
   let prev = NaN, ord = 0;
   for (const e of evs) {
     ord = e.ts === prev ? ord + 1 : 0; prev = e.ts;
-    out.push([e.ts, ord, e.v]);
+    out.push([e.ts, ord, typeof e.v === 'object' && e.v !== null ? (e.v as { Name: string }).Name : e.v]);
   }
   return out;
 }
