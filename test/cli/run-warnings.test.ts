@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { makeAgentEnv } from '../helpers/agent-env.js';
+import { makeAgentEnv, simAgentYaml } from '../helpers/agent-env.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,20 +15,14 @@ const count = (text: string, what: string): number => text.split(what).length - 
 
 t.test('the loopback http:// warning appears once on the console and once in the log file', async (t) => {
   const sim = await startSimulator({ port: 0, tags: 3, seed: 1 });
-  const env = makeAgentEnv(({ outDir, stateDir }) => `
-site: plant-w
-state_dir: ${stateDir}
-log: { level: info, file: ${path.join(stateDir, 'agent.log')} }
-pi:
-  url: ${sim.url}
-  auth: { type: anonymous }
-tags:
-  - { dataserver: SIMPI, name_filter: "*" }
-tags_refresh: "0 0 1 1 *"
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
+    piUrl: sim.url,
+    site: 'plant-w',
+    logLevel: 'info',
+    logFile: path.join(paths.stateDir, 'agent.log'),
+    timeseries: false,
+    extra: 'tags_refresh: "0 0 1 1 *"\n',
+  }));
   t.teardown(async () => {
     await sim.close();
     env.cleanup();

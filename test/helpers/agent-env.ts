@@ -108,8 +108,12 @@ export interface SimAgentOptions {
   timeseries?: YamlFields | false;
   /** The `tags:` list items (YAML flow mappings); default every tag of the simulator's data server. */
   tags?: string[];
+  /** Default `plant-a`. */
+  site?: string;
   /** Default `silent`. */
   logLevel?: string;
+  /** A log file besides the level. */
+  logFile?: string;
   /** More top-level YAML, appended as is. */
   extra?: string;
 }
@@ -117,9 +121,9 @@ export interface SimAgentOptions {
 /** The config of an agent that reads the simulator into a directory sink (the tests' usual installation). */
 export function simAgentYaml(paths: { outDir: string; stateDir: string }, o: SimAgentOptions): string {
   const ts = o.timeseries === false ? '' : `timeseries:\n${yamlLines({ start: '2026-01-01T00:00:00Z', ...(o.timeseries ?? {}) }, '  ')}\n`;
-  return `site: plant-a
+  return `site: ${o.site ?? 'plant-a'}
 state_dir: ${paths.stateDir}
-log: { level: ${o.logLevel ?? 'silent'} }
+log: { level: ${o.logLevel ?? 'silent'}${o.logFile ? `, file: ${o.logFile}` : ''} }
 pi:
   url: ${o.piUrl}
 ${yamlLines({ auth: '{ type: anonymous }', ...(o.pi ?? {}) }, '  ')}

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { landedTable } from '../helpers/landed.js';
-import { makeAgentEnv } from '../helpers/agent-env.js';
+import { makeAgentEnv, simAgentYaml } from '../helpers/agent-env.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -36,22 +36,13 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 t.test('run as a service: metrics, status running, clean stop on SIGTERM', async (t) => {
   const sim = await startSimulator({ port: 0, tags: 6, seed: 9, historyStart: '2026-01-01T00:00:00Z', now: '2026-01-01T01:00:00Z' });
   const port = await freePort();
-  const env = makeAgentEnv(({ outDir, stateDir }) => `
-site: svc
-state_dir: ${stateDir}
-log: { level: info }
-metrics: { enabled: true, port: ${port} }
-pi:
-  url: ${sim.url}
-tags:
-  - { dataserver: SIMPI, name_filter: "*" }
-timeseries:
-  start: "2026-01-01T00:00:00Z"
-  lookback: 30m
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
+    piUrl: sim.url,
+    site: 'svc',
+    logLevel: 'info',
+    timeseries: { lookback: '30m' },
+    extra: `metrics: { enabled: true, port: ${port} }\n`,
+  }));
   t.teardown(async () => {
     await sim.close();
     env.cleanup();

@@ -13,7 +13,7 @@ import { PiPointDirectory } from '../../agent/service/pi.js';
 import { emptyHint, PiElementPoints, pointPathOfConfig, type AfElementSelector } from '../../agent/sources/tags/af-element.js';
 import { discoverTags, type TagSelector } from '../../agent/sources/tags/discover.js';
 import type { Store } from '../../agent/store/store.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv } from '../helpers/agent-env.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, simAgentYaml } from '../helpers/agent-env.js';
 import { landedTable } from '../helpers/landed.js';
 import { TEMPLATES } from '../sim/piwebapi/af-gen.js';
 import type { AfModel } from '../sim/piwebapi/af.js';
@@ -225,22 +225,13 @@ async function e2eSetup(t: Test) {
   af.addElement({ parent: `${UTILITIES}\\Line`, name: 'Pump A', templateName: 'Pump' });
   af.addElement({ parent: `${UTILITIES}\\Line`, name: 'Meter' });
   af.addAttribute({ owner: `${UTILITIES}\\Line\\Meter`, name: 'Reading', tagIndex: 3 });
-  const env = makeAgentEnv(({ outDir, stateDir }) => `
-site: plant-af
-state_dir: ${stateDir}
-log: { level: warn }
-pi:
-  url: ${sim.url}
-  auth: { type: anonymous }
-tags:
-  - { af_element: '\\\\SIMAF\\Utilities\\Line', recursive: true }
-  - { af_element: '\\\\SIMAF\\Utilities\\Nowhere' }
-timeseries:
-  start: "2026-01-01T00:00:00Z"
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
+    piUrl: sim.url,
+    site: 'plant-af',
+    logLevel: 'warn',
+    tags: ["{ af_element: '\\\\SIMAF\\Utilities\\Line', recursive: true }", "{ af_element: '\\\\SIMAF\\Utilities\\Nowhere' }"],
+    timeseries: {},
+  }));
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
