@@ -155,23 +155,9 @@ t.test('late insert, edit and deletion on both sides of a bucket boundary: detec
 t.test('pi-agent reset rewinds the heads and deletes their buckets (real Store); the re-read replays as upserts', async (t) => {
   const { reset } = await import('../../agent/service/commands.js');
   const { openStore } = await import('../../agent/service/cycle.js');
-  const { makeAgentEnv } = await import('../helpers/agent-env.js');
-  const env = makeAgentEnv(({ outDir, stateDir }) => `
-site: plant-a
-state_dir: ${stateDir}
-log: { level: warn }
-pi:
-  url: http://127.0.0.1:9
-  auth: { type: anonymous }
-tags:
-  - { dataserver: SIMPI, name_filter: "*" }
-timeseries:
-  start: "2026-01-01T00:00:00Z"
-  lookback: 1h
-sink:
-  type: directory
-  path: ${outDir}
-`);
+  const { makeAgentEnv, simAgentYaml } = await import('../helpers/agent-env.js');
+  // Never contacted: reset works on the store alone.
+  const env = makeAgentEnv((paths) => simAgentYaml(paths, { piUrl: 'http://127.0.0.1:9', logLevel: 'warn', timeseries: { lookback: '1h' } }));
   t.teardown(() => env.cleanup());
   const a = new Archive();
   const tags = TAGS.slice(0, 3);
