@@ -72,6 +72,11 @@ export interface TimeseriesConfig {
   lookback: number;
   /** How often a cycle re-reads the lookback window, milliseconds (0 = every cycle); other cycles read from the watermark. */
   lookback_every: number;
+  /**
+   * Milliseconds: where stream updates work, a due re-read starts at the oldest change PI reported
+   * since the previous one; the whole window is re-read at least this often (0 = always whole).
+   */
+  lookback_full_every: number;
   /** `auto`: use PI Web API stream updates where the server has them (changes older than the lookback); `off`: never. */
   stream_updates: 'auto' | 'off';
   /** node-cron expression. */

@@ -179,11 +179,11 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
       ...(signal ? { signal } : {}),
     });
     known = undefined;
-    const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(agent, opts);
-    const r = await extractTimeseries(opts);
+    const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(agent, opts, ts.lookback_full_every * 1000);
+    const r = await extractTimeseries(su && su.narrowFrom.size > 0 ? { ...opts, narrowFrom: su.narrowFrom } : opts);
     const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((nowUs - r.minPosUs) / 1e6));
     const summary = {
-      source: 'timeseries', tags: tagCount, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds,
+      source: 'timeseries', tags: tagCount, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, rereads_narrowed: r.narrowed, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds,
       ...(su ? { updates_polled: su.polled, late_changes: su.lateChanges, updates_requests: su.requests } : {}),
     };
     if (r.errors.size > 0) {
@@ -209,8 +209,8 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
  * updates are logged as what they mean for late data. A PI failure here never stops the cycle: the
  * failed tags keep their markers and are polled again next cycle.
  */
-async function runStreamUpdates(agent: Agent, opts: ExtractOptions): Promise<ReconcileResult> {
-  const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client) });
+async function runStreamUpdates(agent: Agent, opts: ExtractOptions, lookbackFullEveryUs: number): Promise<ReconcileResult> {
+  const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client), lookbackFullEveryUs });
   const lookback = span(opts.lookbackUs / 1e6);
   const pathOf = (webId: string): string => agent.store.getProgress<TagMeta>(`tag:${webId}`)?.path ?? webId;
   if (r.lateChanges > 0) {

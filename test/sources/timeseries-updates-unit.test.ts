@@ -52,12 +52,13 @@ class ScriptedFeed implements UpdatesFeed {
 
 const TAGS = ['A', 'B', 'C'].map((webId) => ({ webId }));
 
-function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number } = {}) {
+function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number; lookbackUs?: number; lookbackFullEveryUs?: number } = {}) {
   const archive = new ScriptedArchive();
   const feed = new ScriptedFeed();
   const store = new MemTimeseriesStore();
   const base = {
-    site: 'plant-a', tags: TAGS, reader: archive, store, startUs: S, lookbackUs: 10 * MIN, lookbackEveryUs: 15 * MIN,
+    site: 'plant-a', tags: TAGS, reader: archive, store, startUs: S, lookbackUs: o.lookbackUs ?? 10 * MIN, lookbackEveryUs: 15 * MIN,
+    ...(o.lookbackFullEveryUs !== undefined ? { lookbackFullEveryUs: o.lookbackFullEveryUs } : {}),
     tagsPerRequest: o.tagsPerRequest ?? 2, maxCount: 10_000, maxValuesPerRequest: o.maxValuesPerRequest ?? 50_000, parseTime,
   };
   /** One cycle as the service runs it: stream updates, then the extraction. */
@@ -66,7 +67,7 @@ function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number } = {}
     const ops0 = store.ops.length;
     const polls0 = feed.polls.length;
     const u = await reconcileUpdates({ ...base, feed, nowUs });
-    const x = await extractTimeseries({ ...base, nowUs, concurrency: 1 } as ExtractOptions);
+    const x = await extractTimeseries({ ...base, nowUs, concurrency: 1, narrowFrom: u.narrowFrom } as ExtractOptions);
     return { u, x, ops: store.ops.slice(ops0), polled: feed.polls.slice(polls0).flat() };
   };
   /** An old event: inserted into the archive and announced by the feed. */
@@ -93,7 +94,7 @@ t.test('polled only before re-reads; an old insert arrives once as an upsert wit
   t.same(re.polled, ['A', 'B', 'C'], 'every tag polled before its re-read');
   t.same([re.u.lateChanges, re.u.updates, re.u.deletes], [1, 1, 0]);
   t.equal(re.ops.filter((o) => !o.startsWith('insert')).join(), `update:B|${S + 5 * MIN + 2.5 * SEC}|0`, 'one upsert, nothing else but new inserts');
-  t.same(JSON.parse(store.progress.get(markerKey('B'))!), { m: `B_1` }, 'the marker moved with it');
+  t.same(JSON.parse(store.progress.get(markerKey('B'))!), { m: `B_1`, a: now }, 'the marker moved with it, stamped with PI\'s now');
   t.equal((store.getProgress<UpdatesState>(UPDATES_STATE_KEY))!.late_changes, 1);
   // An Add PI announces inside the window (an append the watermark reads carried): left to the reads.
   feed.change('A', 'Add', now - 30 * SEC);
@@ -111,13 +112,13 @@ t.test('a failed poll keeps the marker and is polled again next cycle; a failed 
   now += 15 * MIN;
   const failed = await cycle(now);
   t.same([failed.u.errors.size, failed.u.lateChanges], [1, 0]);
-  t.same(JSON.parse(store.progress.get(markerKey('A'))!), { m: 'A_0', r: 1 }, 'marker kept, marked for a retry');
+  t.same(JSON.parse(store.progress.get(markerKey('A'))!), { m: 'A_0', a: S + 60 * MIN, r: 1 }, 'marker kept (with when PI issued it), marked for a retry');
   feed.failPoll.clear();
   now += MIN;
   const retry = await cycle(now);
   t.same(retry.polled, ['A'], 'polled again at once, though no re-read is due');
   t.same([retry.u.lateChanges, retry.u.updates, retry.x.rereads], [1, 1, 0]);
-  t.same(JSON.parse(store.progress.get(markerKey('A'))!), { m: 'A_1' });
+  t.same(JSON.parse(store.progress.get(markerKey('A'))!), { m: 'A_1', a: now });
   t.same(store.values('A').find((r) => r[0] === S + 3 * MIN + 1000), [S + 3 * MIN + 1000, 0, 5]);
 
   // The read-back fails: nothing sent, the marker stays for the next cycle.
@@ -127,7 +128,7 @@ t.test('a failed poll keeps the marker and is polled again next cycle; a failed 
   now += 15 * MIN;
   const rb = await cycle(now);
   t.same([rb.u.errors.size, rb.u.updates], [1, 0]);
-  t.same(JSON.parse(store.progress.get(markerKey('C'))!), { m: 'C_0', r: 1 });
+  t.same(JSON.parse(store.progress.get(markerKey('C'))!), { m: 'C_0', a: S + 75 * MIN, r: 1 }, 'C keeps the marker of its last poll');
   archive.read = read;
   now += MIN;
   const ok = await cycle(now);
@@ -168,4 +169,101 @@ t.test('polls are sized by the events they will carry: fast tags go fewer to a r
   const re = await cycle(now);
   t.same(feed.polls.slice(before), [['A', 'B'], ['C']], '2 tags (360 events) to a poll, not 3 (540)');
   t.equal(re.u.polled, 3);
+});
+
+t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported, the whole window every lookback_full_every', async (t) => {
+  // Lookback 2 h, re-read every 15 min, the whole window at least every 2 h. The scripted feed
+  // announces only the changes made through it (PI would announce appends too).
+  const { feed, archive, store, cycle } = setup({ lookbackUs: 120 * MIN, lookbackFullEveryUs: 120 * MIN, tagsPerRequest: 3 });
+  const starts = new Map<string, number>();
+  const read = archive.read.bind(archive);
+  archive.read = async (reqs) => {
+    for (const q of reqs) if (!starts.has(q.webId)) starts.set(q.webId, q.startUs);
+    return read(reqs);
+  };
+  const cycleStarts = async (nowUs: number) => {
+    starts.clear();
+    const c = await cycle(nowUs);
+    return { ...c, starts: Object.fromEntries(starts) };
+  };
+  let now = S + 180 * MIN;
+  const first = await cycleStarts(now);
+  t.same([first.x.rereads, first.x.narrowed, first.u.registered], [3, 0, 3], 'the first read is whole, and registers');
+  const pos0 = now + 1;
+
+  now += 15 * MIN;
+  const quiet = await cycleStarts(now);
+  t.same([quiet.u.polled, quiet.x.rereads, quiet.x.narrowed], [3, 3, 3], 'nothing reported: every re-read narrowed');
+  t.same(quiet.starts, { A: pos0, B: pos0, C: pos0 }, 'read from the watermark, not from now - 2 h');
+  t.same(quiet.ops.filter((o) => !o.startsWith('insert')), [], 'nothing but new inserts');
+  t.same([...quiet.u.narrowFrom.values()], [Infinity, Infinity, Infinity]);
+  const pos1 = now + 1;
+
+  // Changes inside the window, announced: an insert (A), an edit (B), a deletion (C).
+  const tIns = now - 90 * MIN + 2.5 * SEC;
+  archive.insert('A', { ts: tIns, v: 41 });
+  feed.change('A', 'Add', tIns);
+  const tEd = now - 50 * MIN;
+  archive.data.get('B')!.find((e) => e.ts === tEd)!.v = -1;
+  feed.change('B', 'Update', tEd);
+  const tDel = now - 20 * MIN;
+  archive.data.set('C', archive.data.get('C')!.filter((e) => e.ts !== tDel));
+  feed.change('C', 'Remove', tDel);
+  now += 15 * MIN;
+  const changed = await cycleStarts(now);
+  t.same([changed.x.narrowed, changed.u.lateChanges], [3, 0], 'narrowed; nothing older than the window');
+  t.same(changed.starts, { A: tIns, B: tEd, C: tDel }, 'each re-read starts at its tag\'s change');
+  t.same(changed.ops.filter((o) => !o.startsWith('insert') || o.startsWith('insert:A|' + tIns)).sort(),
+    [`delete:C|${tDel}|0`, `insert:A|${tIns}|0`, `update:B|${tEd}|0`], 'exactly the three changes');
+  for (const w of ['A', 'B', 'C']) t.same(store.values(w), [...archive.data.get(w)!].map((e) => [e.ts, 0, e.v]), `${w} equals the archive`);
+  t.ok(changed.starts.A! < pos1, 'sanity: the insert is behind the watermark');
+
+  // A change PI does not announce (stream updates are trusted, not blindly): the narrowed re-reads
+  // miss it; the next whole-window re-read (2 h after the last) finds it.
+  const tSilent = now - 30 * MIN + 1000;
+  archive.insert('B', { ts: tSilent, v: 99 });
+  let found = -1;
+  for (let k = 1; k <= 10 && found < 0; k++) {
+    now += 15 * MIN;
+    const c = await cycleStarts(now);
+    if (c.ops.includes(`insert:B|${tSilent}|0`)) found = k;
+    if (found < 0) t.equal(c.x.narrowed, 3, `cycle ${k}: narrowed`);
+    else t.same([c.x.narrowed, c.starts.B! <= tSilent], [0, true], 'found by the whole-window re-read');
+  }
+  t.equal(found, 6, 'found at the re-read 2 h (lookback_full_every) after the last whole one (the first read)');
+  t.same(store.values('B'), [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]), 'B equals the archive');
+});
+
+t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read makes the next re-read whole', async (t) => {
+  const { feed, archive, cycle } = setup({ lookbackUs: 120 * MIN, lookbackFullEveryUs: 24 * 60 * MIN, tagsPerRequest: 1 });
+  let now = S + 180 * MIN;
+  await cycle(now);
+  now += 15 * MIN;
+  t.equal((await cycle(now)).x.narrowed, 3);
+
+  feed.failPoll.add('A');
+  now += 15 * MIN;
+  const failedPoll = await cycle(now);
+  t.same([failedPoll.x.narrowed, failedPoll.u.narrowFrom.has('A')], [2, false], 'A: poll failed, its re-read is whole');
+  feed.failPoll.clear();
+  now += MIN;
+  const retry = await cycle(now);
+  t.same([retry.polled, retry.x.rereads], [['A'], 0], 'A polled again (no re-read due)');
+  now += 14 * MIN;
+  const after = await cycle(now);
+  t.same([after.x.narrowed, after.u.narrowFrom.has('A')], [2, false], 'A: its marker is newer than its last re-read: whole again');
+  now += 15 * MIN;
+  t.equal((await cycle(now)).x.narrowed, 3, 'then narrowed again');
+
+  // The re-read of B fails after a good poll: its marker moved, so its next re-read is whole.
+  const read = archive.read.bind(archive);
+  archive.read = async (reqs) => (reqs.some((q) => q.webId === 'B') ? Promise.reject(new PiError('PI_SERVER_ERROR', 'boom')) : read(reqs));
+  now += 15 * MIN;
+  const failedRead = await cycle(now);
+  t.same([failedRead.x.narrowed, failedRead.x.errors.has('B')], [3, true]);
+  archive.read = read;
+  now += MIN;
+  const next = await cycle(now);
+  t.same([next.x.rereads, next.x.narrowed, next.u.narrowFrom.has('B')], [1, 0, false], 'B re-read at once, whole');
+  t.same(next.polled, ['B'], 'polled because its re-read is still due');
 });

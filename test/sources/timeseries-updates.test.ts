@@ -19,12 +19,15 @@ const START = '2026-01-01T00:00:00Z';
 const us = (iso: string): number => parsePiTimestamp(iso).us;
 const isoOf = (iso: string): string => new Date(us(iso) / 1000).toISOString();
 
-async function setup(t: Test, o: { tags?: number; lookbackEvery?: string; streamUpdates?: 'auto' | 'off'; simUpdates?: boolean; maxCount?: number } = {}) {
+async function setup(t: Test, o: { tags?: number; lookbackEvery?: string; lookbackFullEvery?: string; streamUpdates?: 'auto' | 'off'; simUpdates?: boolean; maxCount?: number } = {}) {
   const sim = await startSimulator({ port: 0, tags: o.tags ?? 9, seed: 17, historyStart: START, now: '2026-01-01T03:00:00Z', ...(o.simUpdates === false ? { streamUpdates: false } : {}) });
   const env = makeAgentEnv((paths) => simAgentYaml(paths, {
     piUrl: sim.url,
     pi: { max_count: o.maxCount ?? 1000, tags_per_request: 4 },
-    timeseries: { lookback: '30m', lookback_every: o.lookbackEvery ?? '0s', stream_updates: o.streamUpdates ?? 'auto' },
+    timeseries: {
+      lookback: '30m', lookback_every: o.lookbackEvery ?? '0s', stream_updates: o.streamUpdates ?? 'auto',
+      ...(o.lookbackFullEvery ? { lookback_full_every: o.lookbackFullEvery } : {}),
+    },
   }));
   t.teardown(async () => {
     await sim.close();
@@ -140,6 +143,54 @@ t.test('with lookback_every, updates are polled only before re-reads: steady cyc
   const re = await tsCycle();
   t.same([re.rereads, re.streamUpdates?.polled, re.streamUpdates?.lateChanges], [9, 9, 1], 'the re-read cycle polls every tag first and finds the old insert');
   t.equal(re.streamUpdates?.requests, 3 + 1, '9 tags at 4 per /batch: 3 polls, 1 read-back');
+  t.same(await once(), { ok: true, problems: [] });
+  await compareAll(t);
+});
+
+t.test('narrowed re-reads: changes inside the window are found from where PI reported them, exactly once', async (t) => {
+  // Lookback 30m re-read every 15m; the whole window every 2h (default 6h).
+  const { s, tsCycle, once, compareAll, opsAt } = await setup(t, { lookbackEvery: '15m', lookbackFullEvery: '2h' });
+  t.same(await once(), { ok: true, problems: [] });
+  s.advance('15m');
+  const quiet = await tsCycle();
+  t.same([quiet.rereads, quiet.narrowed, quiet.streamUpdates?.polled], [9, 9, 9], 'every due re-read narrowed');
+  // Read: the 15 new minutes (and at most the event at each watermark again), not the 45 minutes
+  // (window + new) a whole re-read takes.
+  let fresh = 0;
+  let whole = 0;
+  for (let i = 0; i < 9; i++) {
+    fresh += s.truth(i, '2026-01-01T03:00:00.000001Z', s.nowIso()).length;
+    whole += s.truth(i, '2026-01-01T02:30:00Z', s.nowIso()).length;
+  }
+  t.ok(quiet.values >= fresh && quiet.values <= fresh + 9 && fresh * 2 < whole, `read ${quiet.values} values: the ${fresh} new ones (a whole re-read: ${whole})`);
+
+  // Inside the window (now 03:15, window from 02:45): an insert, an edit, a deletion.
+  s.advance('5m');
+  const tIns = '2026-01-01T02:55:00.25Z';
+  s.insertEvent(2, { timestamp: tIns, value: 42.5 });
+  const inWindow = (tag: number) => s.truth(tag, '2026-01-01T02:50:00Z', '2026-01-01T03:15:00Z').filter((e) => typeof e.Value === 'number');
+  const [edTag, delTag] = [3, 4, 5, 6, 7, 8].filter((i) => inWindow(i).length > 1);
+  t.ok(edTag !== undefined && delTag !== undefined, 'two numeric tags with events in the window');
+  const edited = inWindow(edTag!).at(-1)!.Timestamp;
+  s.editEvent(edTag!, edited, { value: -7 });
+  const removed = inWindow(delTag!)[0]!.Timestamp;
+  t.equal(s.deleteEvents(delTag!, removed, 0), 1);
+  s.advance('10m');
+  const re = await tsCycle();
+  t.same([re.rereads, re.narrowed, re.streamUpdates?.lateChanges, re.inserts > 0, re.updates, re.deletes], [9, 9, 0, true, 1, 1], 'narrowed, and the edit and deletion found');
+  t.same(await once(), { ok: true, problems: [] });
+  t.same(await opsAt(2, [tIns]), [`insert@${isoOf(tIns)}#0`], 'the late insert: one insert');
+  t.same(await opsAt(edTag!, [edited]), [`insert@${isoOf(edited)}#0`, `update@${isoOf(edited)}#0`], 'the edit: one update');
+  t.same(await opsAt(delTag!, [removed]), [`insert@${isoOf(removed)}#0`, `delete@${isoOf(removed)}#0`], 'the deletion: one delete');
+  await compareAll(t);
+});
+
+t.test('lookback_full_every: 0s re-reads the whole window every time', async (t) => {
+  const { s, tsCycle, once, compareAll } = await setup(t, { lookbackEvery: '15m', lookbackFullEvery: '0s' });
+  t.same(await once(), { ok: true, problems: [] });
+  s.advance('15m');
+  const re = await tsCycle();
+  t.same([re.rereads, re.narrowed, re.streamUpdates?.polled, re.streamUpdates?.narrowFrom.size], [9, 0, 9, 0]);
   t.same(await once(), { ok: true, problems: [] });
   await compareAll(t);
 });

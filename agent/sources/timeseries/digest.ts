@@ -31,6 +31,12 @@ export interface TagProgress {
    * is never missed. Undefined: re-read at the next cycle.
    */
   lastReread?: number;
+  /**
+   * PI's clock (µs) when the whole lookback window was last re-read. Between such re-reads, a re-read
+   * may start at the oldest change stream updates reported (updates.ts); at least every
+   * `lookback_full_every` it covers the whole window again.
+   */
+  lastFull?: number;
   /** Values per second seen at the last read (sizes the next request's maxCount). */
   rate?: number;
 }
@@ -50,6 +56,7 @@ export interface StoredTagProgress {
   w?: number;
   r?: number;
   lr?: number;
+  lf?: number;
   vr?: number;
 }
 
@@ -59,6 +66,7 @@ export function progressHead(s: StoredTagProgress | undefined): Omit<TagProgress
   const p: Omit<TagProgress, 'digest'> = { pos: s.pos };
   if (typeof s.r === 'number') p.replayUntil = s.r;
   if (typeof s.lr === 'number') p.lastReread = s.lr;
+  if (typeof s.lf === 'number') p.lastFull = s.lf;
   if (typeof s.vr === 'number') p.rate = s.vr;
   return p;
 }
@@ -67,7 +75,7 @@ export function progressHead(s: StoredTagProgress | undefined): Omit<TagProgress
 //
 // The digest of a tag is stored in buckets of fixed PI-time width (bucket = floor(ts / width)), each
 // under its own progress key, so a steady cycle rewrites only the bucket(s) it appended to and a
-// re-read loads only the buckets overlapping its window. The head (`pos`, `r`, `lr`, `vr`) lists the
+// re-read loads only the buckets overlapping its window. The head (`pos`, `r`, `lr`, `lf`, `vr`) lists the
 // buckets that exist (`b`) and their width (`w`): no prefix scan per tag. Head, buckets and rows
 // commit in one transaction (extract.ts), so a crash anywhere stays exact.
 
@@ -168,6 +176,7 @@ export function saveProgress(headKey: string, l: LoadedProgress, next: TagProgre
   const head: StoredTagProgress = { pos: next.pos };
   if (next.replayUntil !== undefined) head.r = next.replayUntil;
   if (next.lastReread !== undefined) head.lr = next.lastReread;
+  if (next.lastFull !== undefined) head.lf = next.lastFull;
   if (next.rate !== undefined) head.vr = Math.round(next.rate * 1000) / 1000;
   if (w <= 0) {
     // Embedded digest (the former format): everything is in the head.

@@ -85,6 +85,13 @@ export interface ExtractOptions {
   digestBucketUs?: number;
   /** Halvings after timeouts before a tag fails (default 6: 1/64 of the window, tags and maxCount). */
   maxTimeoutSplits?: number;
+  /**
+   * Tags whose due re-read may start later than the lookback window (stream updates, updates.ts):
+   * WebID → the oldest timestamp (µs) PI reported a change at since the tag's previous re-read
+   * (Infinity: none). The re-read starts there, or at the watermark if that is earlier; the part of
+   * the window before it is unchanged since it was last read.
+   */
+  narrowFrom?: ReadonlyMap<string, number>;
   signal?: AbortSignal;
 }
 
@@ -97,6 +104,8 @@ export interface ExtractResult {
   commits: number;
   /** Tags whose lookback window was re-read (completely) this cycle. */
   rereads: number;
+  /** Of the due re-reads, those started after the window's start, at what stream updates reported (narrowFrom). */
+  narrowed: number;
   /** Requests (or sub-requests) that timed out and were split. */
   timeouts: number;
   /** Stopped early because the outbound buffer is full (backpressure). */
@@ -125,6 +134,8 @@ interface Cursor {
   rate: number | undefined;
   /** This cycle re-reads the lookback window for this tag. */
   reread: boolean;
+  /** That re-read covers the whole window (not narrowed by stream updates). */
+  full?: boolean;
   /** maxCount asked for (set by takeGroup unless pinned). */
   maxCount: number;
   /** maxCount was set for this tag (grown past a crowded timestamp, or lowered to the server's cap): keep it. */
@@ -182,7 +193,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   const maxSplits = o.maxTimeoutSplits ?? 6;
   const bucketUs = o.digestBucketUs ?? DIGEST_BUCKET_US;
   const getProgress = (key: string): unknown => o.store.getProgress<unknown>(key);
-  const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, rereads: 0, timeouts: 0, paused: false, errors: new Map(), minPosUs: null };
+  const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, rereads: 0, narrowed: 0, timeouts: 0, paused: false, errors: new Map(), minPosUs: null };
   // The least position over tags whose reads are over for this cycle (done, failed or not due):
   // each cursor is folded in once, when it leaves the queue for good (no map of all tags).
   const retire = (pos: number | null): void => {
@@ -200,12 +211,22 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   for (const tag of o.tags) {
     // Only the head of the progress: digests are decoded one tag at a time when its page arrives.
     const p = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
-    const { start, reread } = readStart(p, o);
+    let { start, reread } = readStart(p, o);
+    let full = reread;
+    const narrow = reread && p.pos !== null ? o.narrowFrom?.get(tag.webId) : undefined;
+    if (narrow !== undefined && narrow > start) {
+      // Nothing changed before `narrow` since the previous re-read: read on from there, or from the watermark.
+      start = Math.max(start, Math.min(narrow, p.pos!));
+      full = false;
+      result.narrowed++;
+    }
     if (start > end) {
       retire(p.pos);
       continue;
     }
-    push({ tag, pos0: p.pos, pos: p.pos, start, rate: p.rate, reread, maxCount: o.maxCount, split: 0, span: end - start + 1, streak: 0 });
+    const c: Cursor = { tag, pos0: p.pos, pos: p.pos, start, rate: p.rate, reread, maxCount: o.maxCount, split: 0, span: end - start + 1, streak: 0 };
+    if (full) c.full = true;
+    push(c);
   }
 
   /** Values expected in [c.start, its window end], from the tag's last rate; undefined when unknown. */
@@ -325,6 +346,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         // The re-read has passed where the tag stood when the cycle began: from here on it reads
         // forward after PI's now, so the window is re-read as of now.
         next.lastReread = o.nowUs;
+        if (c.full) next.lastFull = o.nowUs;
         const from = Math.min(next.pos ?? horizon, horizon);
         if (next.digest.length > 0 && next.digest[0]!.ts < from) next.digest = next.digest.filter((e) => e.ts >= from);
         retainFrom = Math.max(retainFrom, from);
@@ -343,6 +365,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         const split = grow ? c.split - 1 : c.split;
         const span = grow ? c.span * 2 : c.span;
         const cont: Cursor = { tag: c.tag, pos0: c.pos0, pos: next.pos, start: page.next, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 };
+        if (c.full) cont.full = true;
         if (c.timedOut !== undefined) cont.timedOut = c.timedOut;
         push(cont);
       } else retire(next.pos);

@@ -39,9 +39,13 @@ export const markerKey = (webId: string): string => `su:${webId}`;
 /** Progress key of the feed's state (what status reports). */
 export const UPDATES_STATE_KEY = 'updates:state';
 
-/** A tag's stream-updates progress: its marker; `r` its last poll failed (poll again next cycle); `x` PI refused to register it. */
+/**
+ * A tag's stream-updates progress: its marker; `a` PI's clock (µs) when PI issued it (registration or
+ * poll); `r` its last poll failed (poll again next cycle); `x` PI refused to register it.
+ */
 interface MarkerProgress {
   m?: string;
+  a?: number;
   r?: 1;
   x?: 1;
 }
@@ -64,6 +68,11 @@ export type ReconcileOptions = Pick<ExtractOptions,
   'site' | 'tags' | 'reader' | 'store' | 'nowUs' | 'startUs' | 'lookbackUs' | 'lookbackEveryUs' | 'parseTime'
   | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'progressPrefix' | 'signal'> & {
   feed: UpdatesFeed;
+  /**
+   * The whole lookback window is re-read at least this often (µs, PI clock); in between, a tag's
+   * re-read starts at the oldest change its poll reported (`narrowFrom`). 0 or absent: always whole.
+   */
+  lookbackFullEveryUs?: number;
   /** Wall clock for the state's times (tests). */
   now?: () => Date;
 };
@@ -93,6 +102,11 @@ export interface ReconcileResult {
   /** Set when the server has no stream updates (nothing else was done). */
   unsupported?: PiError;
   requests: number;
+  /**
+   * Tags whose re-read due this cycle may start at the oldest change PI reported in its window
+   * (extract.ts `narrowFrom`): WebID → that timestamp (µs), Infinity when PI reported none.
+   */
+  narrowFrom: Map<string, number>;
 }
 
 /** Changed timestamps closer than this are read back as one range (one sub-request, not many). */
@@ -110,6 +124,8 @@ interface Pending {
   marker: string;
   /** The marker polled: kept if the read-back fails. */
   oldMarker: string;
+  /** When PI issued the old marker (µs, PI clock). */
+  issued: number | undefined;
   /** Ranges still to read, [start, end] µs inclusive. */
   ranges: [number, number][];
   /** Removes per timestamp: deletes for the ordinals past what PI still holds there. */
@@ -122,7 +138,7 @@ interface Pending {
 
 export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileResult> {
   const prefix = o.progressPrefix ?? 'ts:';
-  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0 };
+  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0, narrowFrom: new Map() };
   const wallNow = (o.now ?? (() => new Date()))().toISOString();
   const stored = o.store.getProgress<UpdatesState>(UPDATES_STATE_KEY);
   const state: UpdatesState = { late_changes: 0, ...(stored ?? {}) };
@@ -136,7 +152,8 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   // poll or read-back failed (from where a re-read due now would start: changes at or after it were
   // covered by the last re-read or will be by the next). Registered: tags without a marker (those PI
   // refused, only before their re-reads).
-  const toPoll: { tag: TagRef; start: number; marker: string; expect: number }[] = [];
+  const toPoll: { tag: TagRef; start: number; marker: string; issued: number | undefined; narrow: boolean; expect: number }[] = [];
+  const fullEveryUs = o.lookbackFullEveryUs ?? 0;
   const toRegister: string[] = [];
   for (const tag of o.tags) {
     const head = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
@@ -151,11 +168,18 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     // Events the poll will carry: the tag's rate since its last poll (one before each re-read).
     const sinceUs = Math.max(o.lookbackEveryUs ?? 0, head.lastReread === undefined ? 0 : o.nowUs - head.lastReread);
     const expect = Math.ceil(((head.rate ?? 0) * sinceUs) / 1e6);
-    toPoll.push({ tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m, expect });
+    // The re-read may start at the oldest change this poll reports when the marker's chain covers
+    // everything since the tag's last completed re-read (PI issued the marker before that re-read ran:
+    // the re-read saw what changed before, the poll reports what changed after), and the whole window
+    // was re-read within lookback_full_every (a safety net that does not rely on stream updates).
+    const narrow = reread && fullEveryUs > 0 && su.a !== undefined && head.lastReread !== undefined && su.a <= head.lastReread
+      && head.lastFull !== undefined && o.nowUs - head.lastFull < fullEveryUs;
+    toPoll.push({ tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m, issued: su.a, narrow, expect });
   }
   /** Keep a failed tag's marker and poll it again next cycle. */
-  const retryLater = (items: { webId: string; marker: string }[]): void => {
-    if (items.length > 0) o.store.commitStep([], items.map((it) => ({ key: markerKey(it.webId), value: { m: it.marker, r: 1 } })));
+  const retryLater = (items: { webId: string; marker: string; issued: number | undefined }[]): void => {
+    const value = (it: { marker: string; issued: number | undefined }): MarkerProgress => (it.issued === undefined ? { m: it.marker, r: 1 } : { m: it.marker, a: it.issued, r: 1 });
+    if (items.length > 0) o.store.commitStep([], items.map((it) => ({ key: markerKey(it.webId), value: value(it) })));
   };
 
   // A poll answers every event since the marker, with no maxCount: fast tags go fewer to a request,
@@ -175,17 +199,17 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     } catch (err) {
       // The whole request failed (PI unreachable...): these markers stay; the re-read still runs.
       for (const c of chunk) r.errors.set(c.tag.webId, err instanceof Error ? err : new Error(String(err)));
-      retryLater(chunk.map((c) => ({ webId: c.tag.webId, marker: c.marker })));
+      retryLater(chunk.map((c) => ({ webId: c.tag.webId, marker: c.marker, issued: c.issued })));
       continue;
     }
     const pending: Pending[] = [];
-    const failed: { webId: string; marker: string }[] = [];
+    const failed: { webId: string; marker: string; issued: number | undefined }[] = [];
     for (const c of chunk) {
       const out = polled.get(c.tag.webId);
       r.polled++;
       if (!out || out.kind === 'error') {
         r.errors.set(c.tag.webId, out?.error ?? new Error('no answer for this stream'));
-        failed.push({ webId: c.tag.webId, marker: c.marker });
+        failed.push({ webId: c.tag.webId, marker: c.marker, issued: c.issued });
         continue;
       }
       if (out.kind === 'lost') {
@@ -193,12 +217,17 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         toRegister.push(c.tag.webId);
         continue;
       }
-      const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, oldMarker: c.marker, ranges: [], removes: new Map(), counts: new Map(), maxCount: o.maxCount };
+      const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, oldMarker: c.marker, issued: c.issued, ranges: [], removes: new Map(), counts: new Map(), maxCount: o.maxCount };
       const times: number[] = [];
+      let oldest = Number.POSITIVE_INFINITY;
       for (const ev of out.events) {
         const t = o.parseTime(ev.timestamp);
         // At or after the start the re-read sees it; before the configured start it is out of scope.
-        if (!(t < c.start) || t < o.startUs) continue;
+        if (!(t < c.start)) {
+          if (t < oldest) oldest = t;
+          continue;
+        }
+        if (t < o.startUs) continue;
         times.push(t);
         if (ev.action === 'Remove') p.removes.set(t, (p.removes.get(t) ?? 0) + 1);
         r.lateChanges++;
@@ -212,11 +241,12 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         if (last && t - last[1] <= MERGE_GAP_US) last[1] = Math.max(last[1], t);
         else p.ranges.push([t, t]);
       }
+      if (c.narrow) r.narrowFrom.set(c.tag.webId, oldest);
       pending.push(p);
     }
     retryLater(failed);
     await readBack(o, pending, r);
-    retryLater(pending.filter((p) => p.failed).map((p) => ({ webId: p.webId, marker: p.oldMarker })));
+    retryLater(pending.filter((p) => p.failed).map((p) => ({ webId: p.webId, marker: p.oldMarker, issued: p.issued })));
   }
 
   // Registration: tags new to the feed, and those whose markers PI lost.
@@ -237,7 +267,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     for (const w of chunk) {
       const out = reg.get(w);
       if (out?.kind === 'ok') {
-        progress.push({ key: markerKey(w), value: { m: out.marker } });
+        progress.push({ key: markerKey(w), value: { m: out.marker, a: o.nowUs } });
         r.registered++;
       } else if (out?.kind === 'unsupported') {
         unsupported = out.error;
@@ -271,7 +301,7 @@ async function readBack(o: ReconcileOptions, pending: Pending[], r: ReconcileRes
   const ingestedAt = Date.now() * 1000;
   // Tags with nothing to read back only move their markers.
   const quiet = pending.filter((p) => p.ranges.length === 0);
-  if (quiet.length > 0) o.store.commitStep([], quiet.map((p) => ({ key: markerKey(p.webId), value: { m: p.marker } })));
+  if (quiet.length > 0) o.store.commitStep([], quiet.map((p) => ({ key: markerKey(p.webId), value: { m: p.marker, a: o.nowUs } })));
   let open = pending.filter((p) => p.ranges.length > 0);
   while (open.length > 0) {
     if (o.signal?.aborted) return;
@@ -337,7 +367,7 @@ async function readBack(o: ReconcileOptions, pending: Pending[], r: ReconcileRes
             r.deletes++;
           }
         }
-        progress.push({ key: markerKey(p.webId), value: { m: p.marker } });
+        progress.push({ key: markerKey(p.webId), value: { m: p.marker, a: o.nowUs } });
       }
     });
     if (rows.length > 0 || progress.length > 0) o.store.commitStep(rows.length > 0 ? [{ table: 'pi_timeseries', rows }] : [], progress);

@@ -1,7 +1,7 @@
 /**
  * Stream updates (fidelity §8): register a stream, poll with markers `<guid>_<seq>`. A marker
  * remembers the clock and the control-API change sequence it was issued at; a poll returns what
- * the clock advance appended since (Add) plus control-API changes behind it (Add/Update/Remove).
+ * the clock advance appended since (Add) plus control-API changes since it (Add/Update/Remove).
  * Unknown registrations (expired, or the server restarted) → 404 "Cache not found"; a malformed
  * marker or one never issued → 409 "Invalid marker supplied".
  */
@@ -80,9 +80,11 @@ export class UpdatesCache {
     if (!st) throw new SimError(409, `Invalid marker supplied: '${marker}'.`);
     if (!this.sim.tags.exists(r.index)) throw new SimError(404, `Cache not found for marker '${marker}': the stream no longer exists.`);
     const events: Array<Record<string, unknown>> = [];
-    // Control-API changes at or behind the marker's clock; later ones are covered by the range read.
+    // Control-API changes since the marker, at any timestamp: an edit or a deletion of an event the
+    // clock appended after the marker is reported as well as that event's Add (PI reports both: the
+    // Add when it arrived, the change later), so a removal is never silent.
     for (const c of this.sim.changes) {
-      if (c.seq <= st.change || c.tag !== r.index || c.t > st.clock) continue;
+      if (c.seq <= st.change || c.tag !== r.index) continue;
       events.push({ Action: c.action, ...c.event });
     }
     const now = this.sim.nowUnits();
