@@ -4,7 +4,10 @@
  * Each tag reads from its watermark to PI's now. Every `lookbackEvery` (on PI's clock) a tag instead
  * re-reads the lookback window (late data, edits, deletions) from min(now - lookback, previous
  * re-read's now - lookback), so a late event inserted between two re-reads is never missed; cycles
- * in between cost one page per tag. Many tags go into one HTTP request; each page's rows and the
+ * in between cost one page per tag. Where stream updates vouch for the window (updates.ts,
+ * `narrowFrom`), a due re-read starts instead at the oldest change PI reported since the tag's
+ * previous re-read (or at the watermark): the part of the window before it is unchanged since it was
+ * read. The whole window is still re-read every `lookback_full_every` (`lastFull`). Many tags go into one HTTP request; each page's rows and the
  * progress they justify are committed to the store in one transaction, so a crash anywhere re-reads
  * from durable progress and the digest turns the re-read into no rows at all. The digest is stored in
  * buckets of PI time (digest.ts): a page loads only the buckets from its start on, and writes only

@@ -14,6 +14,15 @@
  * Polling only before a re-read, not every cycle, keeps steady cycles at one request per
  * `tags_per_request` tags; a poll is one `/batch` of per-stream sub-requests per that many tags.
  *
+ * Narrowed re-reads: the same poll also says where in the window something changed. When the tag's
+ * marker chain is unbroken since its last completed re-read (PI issued the marker polled at or before
+ * that re-read ran: what changed before, the re-read saw; what changed after, this poll reports), the
+ * re-read may start at the oldest timestamp the poll reports at or after its start, Add, Update or
+ * Remove alike (`narrowFrom`; Infinity when none: the re-read reads on from the watermark). A failed
+ * poll, a lost marker, a failed or unfinished re-read (its marker is then newer than its last re-read)
+ * make the next re-read whole, and so does `lookback_full_every` since the last whole one: a check of
+ * the window that does not rely on stream updates at all.
+ *
  * Exactly once: the tag's next marker is committed in the same transaction as the rows of the last
  * page that completes its changes; a crash re-polls from the old marker and the rows, all upserts and
  * deletes by key, land again harmlessly. A marker PI no longer knows (404 "Cache not found", 409) is
