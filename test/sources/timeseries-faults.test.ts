@@ -75,7 +75,7 @@ t.test('10% faults of each kind on every route: repeated cycles land exactly the
   t.equal(log.filter((r) => r.op === 'insert').length, events, 'one insert per event, no more');
 });
 
-t.test('10% faults while stream updates carry changes older than the lookback: exact once a cycle ends ok', async (t) => {
+t.test('10% faults while stream updates carry changes older than the lookback and narrow the re-reads: exact once a cycle ends ok', async (t) => {
   const { sim, env } = await setup(t, { tags: 6, now: '2026-01-01T03:00:00Z', maxCount: 20 });
   t.same(await once(env), { ok: true, problems: [] }, 'catch-up without faults');
   const s = sim.sim;
@@ -93,6 +93,14 @@ t.test('10% faults while stream updates carry changes older than the lookback: e
     const victim = s.truth(tag, '2026-01-01T00:30:00Z', '2026-01-01T01:00:00Z')[0];
     if (victim && tag % 2 === 0) s.deleteEvents(tag, victim.Timestamp, 0);
     else if (victim && typeof victim.Value === 'number') s.editEvent(tag, victim.Timestamp, { value: victim.Value + 1 });
+  }
+  // Inside the window the due re-read covers (02:46-03:16) and behind the watermark (03:00): found
+  // by re-reads narrowed to what the poll reports (whole when a fault broke the poll).
+  for (let tag = 0; tag < 6; tag++) {
+    s.insertEvent(tag, { timestamp: `2026-01-01T02:5${tag}:00.25Z`, value: 200 + tag });
+    const victim = s.truth(tag, '2026-01-01T02:50:00Z', '2026-01-01T02:59:00Z').find((e) => e.Value !== 200 + tag);
+    if (victim && tag % 2 === 1) s.deleteEvents(tag, victim.Timestamp, 0);
+    else if (victim && typeof victim.Value === 'number') s.editEvent(tag, victim.Timestamp, { value: victim.Value + 2 });
   }
   s.advance('16m'); // the lookback re-read (and its stream-updates poll) is due
   const results: OnceResult[] = [];
