@@ -235,7 +235,7 @@ t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported
 });
 
 t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read makes the next re-read whole', async (t) => {
-  const { feed, archive, cycle } = setup({ lookbackUs: 120 * MIN, lookbackFullEveryUs: 24 * 60 * MIN, tagsPerRequest: 1 });
+  const { feed, archive, store, cycle } = setup({ lookbackUs: 120 * MIN, lookbackFullEveryUs: 24 * 60 * MIN, tagsPerRequest: 1 });
   let now = S + 180 * MIN;
   await cycle(now);
   now += 15 * MIN;
@@ -255,7 +255,11 @@ t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read m
   now += 15 * MIN;
   t.equal((await cycle(now)).x.narrowed, 3, 'then narrowed again');
 
-  // The re-read of B fails after a good poll: its marker moved, so its next re-read is whole.
+  // The re-read of B fails after a good poll that reported a late insert: its marker moved past the
+  // insert, so only a whole re-read can find it.
+  const tLate = now - 40 * MIN + 500;
+  archive.insert('B', { ts: tLate, v: 7 });
+  feed.change('B', 'Add', tLate);
   const read = archive.read.bind(archive);
   archive.read = async (reqs) => (reqs.some((q) => q.webId === 'B') ? Promise.reject(new PiError('PI_SERVER_ERROR', 'boom')) : read(reqs));
   now += 15 * MIN;
@@ -266,4 +270,6 @@ t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read m
   const next = await cycle(now);
   t.same([next.x.rereads, next.x.narrowed, next.u.narrowFrom.has('B')], [1, 0, false], 'B re-read at once, whole');
   t.same(next.polled, ['B'], 'polled because its re-read is still due');
+  t.ok(next.ops.includes(`insert:B|${tLate}|0`), 'the late insert the failed cycle\'s poll reported is found');
+  t.same(store.values('B'), [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]), 'B equals the archive');
 });
