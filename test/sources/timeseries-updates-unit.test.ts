@@ -257,7 +257,7 @@ t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read m
 
   // The re-read of B fails after a good poll that reported a late insert: its marker moved past the
   // insert, so only a whole re-read can find it.
-  const tLate = now - 40 * MIN + 500;
+  const tLate = now - 40 * MIN + 2.5 * SEC;
   archive.insert('B', { ts: tLate, v: 7 });
   feed.change('B', 'Add', tLate);
   const read = archive.read.bind(archive);
