@@ -7,11 +7,13 @@
  * in between cost one page per tag. Where stream updates vouch for the window (updates.ts,
  * `narrowFrom`), a due re-read starts instead at the oldest change PI reported since the tag's
  * previous re-read (or at the watermark): the part of the window before it is unchanged since it was
- * read. The whole window is still re-read every `lookback_full_every` (`lastFull`). Many tags go into one HTTP request; each page's rows and the
- * progress they justify are committed to the store in one transaction, so a crash anywhere re-reads
- * from durable progress and the digest turns the re-read into no rows at all. The digest is stored in
- * buckets of PI time (digest.ts): a page loads only the buckets from its start on, and writes only
- * those it changed, so a steady cycle rewrites a tag's small head and its newest bucket.
+ * read. The whole window is still re-read every `lookback_full_every` (`lastFull`).
+ *
+ * Many tags go into one HTTP request; each page's rows and the progress they justify are committed
+ * to the store in one transaction, so a crash anywhere re-reads from durable progress and the digest
+ * turns the re-read into no rows at all. The digest is stored in buckets of PI time (digest.ts): a
+ * page loads only the buckets from its start on, and writes only those it changed, so a steady cycle
+ * rewrites a tag's small head and its newest bucket.
  *
  * Requests: a tag's maxCount is sized from the values per second of its last read, and tags are
  * grouped so that one request asks at most `maxValuesPerRequest` values (memory bound); truncated
