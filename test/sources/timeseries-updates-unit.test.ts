@@ -273,3 +273,23 @@ t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read m
   t.ok(next.ops.includes(`insert:B|${tLate}|0`), 'the late insert the failed cycle\'s poll reported is found');
   t.same(store.values('B'), [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]), 'B equals the archive');
 });
+
+t.test('markers stored before narrowing (no issue time) and heads without lastFull: whole once, then narrowed', async (t) => {
+  const { store, cycle } = setup({ lookbackUs: 120 * MIN, lookbackFullEveryUs: 6 * 60 * MIN });
+  let now = S + 180 * MIN;
+  await cycle(now);
+  // What the previous version stored: `{ m }` only, and heads without `lf`.
+  for (const w of ['A', 'B', 'C']) {
+    const su = JSON.parse(store.progress.get(markerKey(w))!) as { m: string };
+    store.progress.set(markerKey(w), JSON.stringify({ m: su.m }));
+  }
+  const head = JSON.parse(store.progress.get('ts:C')!) as Record<string, unknown>;
+  delete head['lf'];
+  store.progress.set('ts:C', JSON.stringify(head));
+  now += 15 * MIN;
+  const first = await cycle(now);
+  t.same([first.x.rereads, first.x.narrowed], [3, 0], 'whole re-reads');
+  now += 15 * MIN;
+  const second = await cycle(now);
+  t.same([second.x.rereads, second.x.narrowed], [3, 3], 'then narrowed');
+});
