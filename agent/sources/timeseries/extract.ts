@@ -197,7 +197,6 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   const horizon = o.nowUs - o.lookbackUs;
   const maxSplits = o.maxTimeoutSplits ?? 6;
   const bucketUs = o.digestBucketUs ?? DIGEST_BUCKET_US;
-  const getProgress = (key: string): unknown => o.store.getProgress<unknown>(key);
   const result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, rereads: 0, narrowed: 0, timeouts: 0, paused: false, errors: new Map(), minPosUs: null };
   // The least position over tags whose reads are over for this cycle (done, failed or not due):
   // each cursor is folded in once, when it leaves the queue for good (no map of all tags).
@@ -293,6 +292,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
     push({ ...c, split: c.split + 1, span, streak: 0, timedOut: Math.min(size, c.timedOut ?? Number.POSITIVE_INFINITY) });
   };
 
+  const pageCtx: PageContext = { o, prefix, bucketUs, horizon };
   const processGroup = (group: Cursor[], results: RecordedResult[]): void => {
     const rows: Row[] = [];
     const progress: { key: string; value: unknown }[] = [];
@@ -313,18 +313,8 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         retire(c.pos);
         return;
       }
-      const key = progressKey(prefix, c.tag.webId);
       const winEnd = windowEnd(c);
-      // Only the digest buckets that can hold events of this page (at or after its start).
-      const loaded = loadProgress(getProgress, key, c.start, bucketUs);
-      const before = loaded.progress;
-      // Digest retention: the next re-read starts at or after min(now, last re-read) - lookback.
-      const retain = Math.min(horizon, before.lastReread === undefined ? horizon : before.lastReread - o.lookbackUs);
-      const page = applyPage({
-        site: o.site, webId: c.tag.webId, pointType: c.tag.pointType, streamUnits: r.units,
-        start: c.start, end: winEnd, maxCount: c.maxCount, items: r.items, progress: before,
-        horizon: retain, ingestedAt, parseTime: o.parseTime,
-      });
+      const page = applyTagPage(pageCtx, c, winEnd, r, ingestedAt);
       if (page.kind === 'grow') {
         if (c.maxCount >= serverCap) {
           // More events at one timestamp than the server returns in one call: cannot be paged by time.
@@ -335,32 +325,16 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         push({ ...c, maxCount: Math.min(page.maxCount, serverCap), pinned: true });
         return;
       }
-      if (o.insertOp === 'update') for (const row of page.rows) if (row.op === 'insert') row.op = 'update';
       for (const row of page.rows) rows.push(row);
       result.values += r.items.length;
       result.inserts += page.inserts;
       result.updates += page.updates;
       result.deletes += page.deletes;
-      const next = page.progress;
-      const coveredUs = page.next - c.start;
-      if (coveredUs >= 1e6 || page.kind === 'more') next.rate = (page.events * 1e6) / Math.max(1, coveredUs);
-      let reread = c.reread;
-      // Where the digest now starts: buckets wholly before it are deleted with this commit.
-      let retainFrom = Math.min(next.pos ?? retain, retain);
-      if (reread && (c.pos0 === null || page.next >= c.pos0)) {
-        // The re-read has passed where the tag stood when the cycle began: from here on it reads
-        // forward after PI's now, so the window is re-read as of now.
-        next.lastReread = o.nowUs;
-        if (c.full) next.lastFull = o.nowUs;
-        const from = Math.min(next.pos ?? horizon, horizon);
-        if (next.digest.length > 0 && next.digest[0]!.ts < from) next.digest = next.digest.filter((e) => e.ts >= from);
-        retainFrom = Math.max(retainFrom, from);
-        reread = false;
-        result.rereads++;
-      }
-      const saved = saveProgress(key, loaded, next, retainFrom);
-      for (const p of saved.progress) progress.push(p);
-      for (const k of saved.deleteKeys) deleteKeys.push(k);
+      if (page.rereadDone) result.rereads++;
+      const reread = c.reread && !page.rereadDone;
+      const next = page.next;
+      for (const p of page.progress) progress.push(p);
+      for (const k of page.deleteKeys) deleteKeys.push(k);
       const more = page.kind === 'more' || winEnd < end;
       if (more) {
         // Two successes in a row after a timeout grow the window back (at split 0: to the end);
@@ -369,7 +343,7 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
         const grow = c.split > 0 && c.streak >= 1 && (c.timedOut === undefined || c.span * 2 < c.timedOut);
         const split = grow ? c.split - 1 : c.split;
         const span = grow ? c.span * 2 : c.span;
-        const cont: Cursor = { tag: c.tag, pos0: c.pos0, pos: next.pos, start: page.next, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 };
+        const cont: Cursor = { tag: c.tag, pos0: c.pos0, pos: next.pos, start: page.pageNext, rate: next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 };
         if (c.full) cont.full = true;
         if (c.timedOut !== undefined) cont.timedOut = c.timedOut;
         push(cont);
@@ -423,4 +397,78 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   // Tags still queued (paused, aborted) keep the position they reached.
   for (let i = head; i < queue.length; i++) retire(queue[i]!.pos);
   return result;
+}
+
+/** What applyTagPage needs of the cycle. */
+interface PageContext {
+  o: Pick<ExtractOptions, 'site' | 'store' | 'nowUs' | 'lookbackUs' | 'parseTime' | 'insertOp'>;
+  prefix: string;
+  bucketUs: number;
+  /** PI's now − lookback (µs). */
+  horizon: number;
+}
+
+/** One tag's page applied to its progress: its rows, and the progress writes and deletions that commit with them. */
+interface AppliedPage {
+  kind: 'done' | 'more';
+  rows: Row[];
+  progress: { key: string; value: unknown }[];
+  deleteKeys: string[];
+  next: TagProgress;
+  /** Where the tag's next page starts. */
+  pageNext: number;
+  /** This page completed the tag's re-read (lastReread is now PI's now). */
+  rereadDone: boolean;
+  inserts: number;
+  updates: number;
+  deletes: number;
+}
+
+/**
+ * Compare one page of a tag's recorded values with its digest (applyPage) and prepare what commits
+ * with it: the tag's next progress (rate, watermark, digest buckets; lastReread once a re-read passes
+ * where the tag stood, lastFull when that re-read covered the whole window). Nothing is written here.
+ */
+function applyTagPage(
+  x: PageContext,
+  c: { tag: TagRef; pos0: number | null; start: number; reread: boolean; full?: boolean; maxCount: number },
+  winEnd: number,
+  r: RecordedResult,
+  ingestedAt: number,
+): AppliedPage | { kind: 'grow'; maxCount: number } {
+  const { o, horizon } = x;
+  const key = progressKey(x.prefix, c.tag.webId);
+  // Only the digest buckets that can hold events of this page (at or after its start).
+  const loaded = loadProgress((k) => o.store.getProgress<unknown>(k), key, c.start, x.bucketUs);
+  const before = loaded.progress;
+  // Digest retention: the next re-read starts at or after min(now, last re-read) - lookback.
+  const retain = Math.min(horizon, before.lastReread === undefined ? horizon : before.lastReread - o.lookbackUs);
+  const page = applyPage({
+    site: o.site, webId: c.tag.webId, pointType: c.tag.pointType, streamUnits: r.units,
+    start: c.start, end: winEnd, maxCount: c.maxCount, items: r.items, progress: before,
+    horizon: retain, ingestedAt, parseTime: o.parseTime,
+  });
+  if (page.kind === 'grow') return { kind: 'grow', maxCount: page.maxCount };
+  if (o.insertOp === 'update') for (const row of page.rows) if (row.op === 'insert') row.op = 'update';
+  const next = page.progress;
+  const coveredUs = page.next - c.start;
+  if (coveredUs >= 1e6 || page.kind === 'more') next.rate = (page.events * 1e6) / Math.max(1, coveredUs);
+  // Where the digest now starts: buckets wholly before it are deleted with this commit.
+  let retainFrom = Math.min(next.pos ?? retain, retain);
+  let rereadDone = false;
+  if (c.reread && (c.pos0 === null || page.next >= c.pos0)) {
+    // The re-read has passed where the tag stood when the cycle began: from here on it reads
+    // forward after PI's now, so the window is re-read as of now.
+    next.lastReread = o.nowUs;
+    if (c.full) next.lastFull = o.nowUs;
+    const from = Math.min(next.pos ?? horizon, horizon);
+    if (next.digest.length > 0 && next.digest[0]!.ts < from) next.digest = next.digest.filter((e) => e.ts >= from);
+    retainFrom = Math.max(retainFrom, from);
+    rereadDone = true;
+  }
+  const saved = saveProgress(key, loaded, next, retainFrom);
+  return {
+    kind: page.kind, rows: page.rows, progress: saved.progress, deleteKeys: saved.deleteKeys, next, pageNext: page.next, rereadDone,
+    inserts: page.inserts, updates: page.updates, deletes: page.deletes,
+  };
 }
