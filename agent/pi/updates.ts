@@ -5,7 +5,7 @@
  * one HTTP request, as recorded reads do.
  */
 import { PiError } from '../errors.js';
-import { postBatch } from './batch.js';
+import { postBatch, type BatchResult } from './batch.js';
 import type { PiClient } from './client.js';
 import type { BatchRequest } from './types.js';
 
@@ -73,37 +73,38 @@ export async function registerUpdates(client: PiClient, webIds: readonly string[
   return out;
 }
 
+/** The `/batch` sub-request that polls one stream from its marker. */
+export function pollSubRequest(client: PiClient, marker: string): BatchRequest {
+  return { Method: 'GET', Resource: `${client.urlOf('/streams/updates/')}${encodeURIComponent(marker)}?${POLL_FIELDS}` };
+}
+
+/** One poll sub-request's answer as an outcome. */
+export function pollOutcomeOf(e: BatchResult, webId: string): PollOutcome {
+  if (e.error) return e.status === 404 || e.status === 409 ? { kind: 'lost', error: e.error } : { kind: 'error', error: e.error };
+  const c = e.content;
+  const marker = isObject(c) ? c['LatestMarker'] : undefined;
+  const events = isObject(c) ? c['Events'] : undefined;
+  if (typeof marker !== 'string' || marker === '' || (events !== undefined && !Array.isArray(events))) {
+    return { kind: 'error', error: new PiError('PI_BAD_RESPONSE', `PI answered a stream-updates poll for ${webId} without LatestMarker or Events`, { retryable: true }) };
+  }
+  const evs: UpdateEvent[] = [];
+  for (const ev of (events as unknown[] | undefined) ?? []) {
+    if (!isObject(ev) || typeof ev['Timestamp'] !== 'string' || typeof ev['Action'] !== 'string') {
+      return { kind: 'error', error: new PiError('PI_BAD_RESPONSE', `PI sent a stream-updates event without Action or Timestamp for ${webId}`, { retryable: true }) };
+    }
+    evs.push({ action: ev['Action'], timestamp: ev['Timestamp'] });
+  }
+  return { kind: 'ok', events: evs, marker };
+}
+
 /** Poll each stream from its marker (one `/batch`); the outcome per webId. */
 export async function pollUpdates(client: PiClient, items: readonly { webId: string; marker: string }[]): Promise<Map<string, PollOutcome>> {
-  const base = client.urlOf('/streams/updates/');
   const batch: Record<string, BatchRequest> = {};
   items.forEach((it, i) => {
-    batch[String(i)] = { Method: 'GET', Resource: `${base}${encodeURIComponent(it.marker)}?${POLL_FIELDS}` };
+    batch[String(i)] = pollSubRequest(client, it.marker);
   });
   const res = await postBatch(client, batch);
   const out = new Map<string, PollOutcome>();
-  items.forEach((it, i) => {
-    const e = res[String(i)]!;
-    if (e.error) {
-      out.set(it.webId, e.status === 404 || e.status === 409 ? { kind: 'lost', error: e.error } : { kind: 'error', error: e.error });
-      return;
-    }
-    const c = e.content;
-    const marker = isObject(c) ? c['LatestMarker'] : undefined;
-    const events = isObject(c) ? c['Events'] : undefined;
-    if (typeof marker !== 'string' || marker === '' || (events !== undefined && !Array.isArray(events))) {
-      out.set(it.webId, { kind: 'error', error: new PiError('PI_BAD_RESPONSE', `PI answered a stream-updates poll for ${it.webId} without LatestMarker or Events`, { retryable: true }) });
-      return;
-    }
-    const evs: UpdateEvent[] = [];
-    for (const ev of (events as unknown[] | undefined) ?? []) {
-      if (!isObject(ev) || typeof ev['Timestamp'] !== 'string' || typeof ev['Action'] !== 'string') {
-        out.set(it.webId, { kind: 'error', error: new PiError('PI_BAD_RESPONSE', `PI sent a stream-updates event without Action or Timestamp for ${it.webId}`, { retryable: true }) });
-        return;
-      }
-      evs.push({ action: ev['Action'], timestamp: ev['Timestamp'] });
-    }
-    out.set(it.webId, { kind: 'ok', events: evs, marker });
-  });
+  items.forEach((it, i) => out.set(it.webId, pollOutcomeOf(res[String(i)]!, it.webId)));
   return out;
 }

@@ -181,10 +181,19 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
     known = undefined;
     const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(agent, opts, ts.lookback_full_every * 1000);
     const r = await extractTimeseries(su && su.narrowFrom.size > 0 ? { ...opts, narrowFrom: su.narrowFrom } : opts);
+    if (su && su.readAhead > 0) {
+      // Re-reads read with their polls (updates.ts) count with the extraction's.
+      r.values += su.readAheadValues;
+      r.inserts += su.readAheadRows.inserts;
+      r.updates += su.readAheadRows.updates;
+      r.deletes += su.readAheadRows.deletes;
+      r.rereads += su.readAhead;
+      r.narrowed += su.readAhead;
+    }
     const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((nowUs - r.minPosUs) / 1e6));
     const summary = {
       source: 'timeseries', tags: tagCount, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, rereads_narrowed: r.narrowed, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds,
-      ...(su ? { updates_polled: su.polled, late_changes: su.lateChanges, updates_requests: su.requests } : {}),
+      ...(su ? { updates_polled: su.polled, late_changes: su.lateChanges, updates_requests: su.requests, rereads_read_ahead: su.readAhead } : {}),
     };
     if (r.errors.size > 0) {
       const [webId, first] = r.errors.entries().next().value as [string, Error];
@@ -210,7 +219,7 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
  * failed tags keep their markers and are polled again next cycle.
  */
 async function runStreamUpdates(agent: Agent, opts: ExtractOptions, lookbackFullEveryUs: number): Promise<ReconcileResult> {
-  const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client), lookbackFullEveryUs });
+  const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client), lookbackFullEveryUs, readAhead: true });
   const lookback = span(opts.lookbackUs / 1e6);
   const pathOf = (webId: string): string => agent.store.getProgress<TagMeta>(`tag:${webId}`)?.path ?? webId;
   if (r.lateChanges > 0) {

@@ -6,16 +6,16 @@ import { readFileSync } from 'node:fs';
 import type { AgentConfig } from '../config/types.js';
 import { PiError } from '../errors.js';
 import { createPiAuth } from '../pi/auth/index.js';
-import { postBatch } from '../pi/batch.js';
+import { postBatch, type BatchResult } from '../pi/batch.js';
 import { PiClient, type RequestInfo } from '../pi/client.js';
 import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
 import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
 import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
 import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
-import { pollUpdates, registerUpdates, type PollOutcome, type RegisterOutcome } from '../pi/updates.js';
+import { pollOutcomeOf, pollSubRequest, pollUpdates, registerUpdates, type RegisterOutcome } from '../pi/updates.js';
 import type { PointDirectory } from '../sources/tags/discover.js';
 import type { RecordedReader, RecordedRequest, RecordedResult } from '../sources/timeseries/extract.js';
-import type { UpdatesFeed } from '../sources/timeseries/updates.js';
+import type { PolledStream, PollItem, UpdatesFeed } from '../sources/timeseries/updates.js';
 import type { PiValueItem } from '../sources/timeseries/values.js';
 
 export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo) => void): Promise<PiClient> {
@@ -49,35 +49,41 @@ export class BatchRecordedReader implements RecordedReader {
 
   async read(reqs: RecordedRequest[]): Promise<RecordedResult[]> {
     const batch: Record<string, BatchRequest> = {};
-    const base = this.client.urlOf('/streams/');
     reqs.forEach((r, i) => {
-      const q = new URLSearchParams({
-        startTime: formatPiTime(r.startUs),
-        endTime: formatPiTime(r.endUs),
-        maxCount: String(r.maxCount),
-        boundaryType: 'Inside',
-      });
-      batch[String(i)] = { Method: 'GET', Resource: `${base}${encodeURIComponent(r.webId)}/recorded?${q}&${FIELDS_QUERY}` };
+      batch[String(i)] = recordedSubRequest(this.client, r);
     });
     const res = await postBatch(this.client, batch);
-    return reqs.map((_, i) => {
-      const entry = res[String(i)]!;
-      if (entry.error) return { items: [], error: entry.error };
-      const content = entry.content as { Items?: PiValueItem[]; UnitsAbbreviation?: string } | undefined;
-      if (!content || !Array.isArray(content.Items)) {
-        return { items: [], error: new PiError('PI_BAD_RESPONSE', 'a recorded-values sub-request came back without Items', { retryable: true }) };
-      }
-      const bad = content.Items.find((it) => Array.isArray(it.Errors) && it.Errors.length > 0);
-      if (bad) {
-        // A per-value error (fidelity §4) fails this tag's page: its progress stays put and the
-        // page is read again next cycle, so nothing is skipped silently.
-        return { items: [], error: new PiError('PI_BAD_RESPONSE', `PI reported an error for the value at ${bad.Timestamp}: ${JSON.stringify(bad.Errors).slice(0, 200)}`) };
-      }
-      const out: RecordedResult = { items: content.Items };
-      if (content.UnitsAbbreviation) out.units = content.UnitsAbbreviation;
-      return out;
-    });
+    return reqs.map((_, i) => recordedResultOf(res[String(i)]!));
   }
+}
+
+/** The `/batch` sub-request reading one stream's recorded values. */
+function recordedSubRequest(client: PiClient, r: RecordedRequest): BatchRequest {
+  const q = new URLSearchParams({
+    startTime: formatPiTime(r.startUs),
+    endTime: formatPiTime(r.endUs),
+    maxCount: String(r.maxCount),
+    boundaryType: 'Inside',
+  });
+  return { Method: 'GET', Resource: `${client.urlOf('/streams/')}${encodeURIComponent(r.webId)}/recorded?${q}&${FIELDS_QUERY}` };
+}
+
+/** One recorded-values sub-request's answer, checked (fidelity §4, §5). */
+function recordedResultOf(entry: BatchResult): RecordedResult {
+  if (entry.error) return { items: [], error: entry.error };
+  const content = entry.content as { Items?: PiValueItem[]; UnitsAbbreviation?: string } | undefined;
+  if (!content || !Array.isArray(content.Items)) {
+    return { items: [], error: new PiError('PI_BAD_RESPONSE', 'a recorded-values sub-request came back without Items', { retryable: true }) };
+  }
+  const bad = content.Items.find((it) => Array.isArray(it.Errors) && it.Errors.length > 0);
+  if (bad) {
+    // A per-value error (fidelity §4) fails this tag's page: its progress stays put and the
+    // page is read again next cycle, so nothing is skipped silently.
+    return { items: [], error: new PiError('PI_BAD_RESPONSE', `PI reported an error for the value at ${bad.Timestamp}: ${JSON.stringify(bad.Errors).slice(0, 200)}`) };
+  }
+  const out: RecordedResult = { items: content.Items };
+  if (content.UnitsAbbreviation) out.units = content.UnitsAbbreviation;
+  return out;
 }
 
 /** Stream updates (fidelity §8) for the change detector, one `/batch` per call. */
@@ -86,8 +92,26 @@ export class PiUpdatesFeed implements UpdatesFeed {
   register(webIds: string[]): Promise<Map<string, RegisterOutcome>> {
     return registerUpdates(this.client, webIds);
   }
-  poll(items: { webId: string; marker: string }[]): Promise<Map<string, PollOutcome>> {
-    return pollUpdates(this.client, items);
+  /**
+   * One `/batch`: each stream's poll, and where asked, a recorded read that PI runs after that poll
+   * (ParentIds): everything the poll has not reported was in the archive before the read ran. A
+   * failed poll leaves its read unrun (409).
+   */
+  async poll(items: PollItem[]): Promise<Map<string, PolledStream>> {
+    if (!items.some((it) => it.read)) return pollUpdates(this.client, items);
+    const batch: Record<string, BatchRequest> = {};
+    items.forEach((it, i) => {
+      batch[`p${i}`] = pollSubRequest(this.client, it.marker);
+      if (it.read) batch[`r${i}`] = { ...recordedSubRequest(this.client, it.read), ParentIds: [`p${i}`] };
+    });
+    const res = await postBatch(this.client, batch);
+    const out = new Map<string, PolledStream>();
+    items.forEach((it, i) => {
+      const polled: PolledStream = pollOutcomeOf(res[`p${i}`]!, it.webId);
+      if (it.read && polled.kind === 'ok') polled.read = recordedResultOf(res[`r${i}`]!);
+      out.set(it.webId, polled);
+    });
+    return out;
   }
 }
 

@@ -185,6 +185,40 @@ t.test('narrowed re-reads: changes inside the window are found from where PI rep
   await compareAll(t);
 });
 
+t.test('read ahead: polling every cycle, each tag\'s poll and read share one /batch; changes behind the watermark still found', async (t) => {
+  // lookback_every 0s: every cycle polls; 9 tags at 4 per request.
+  const { s, tsCycle, once, compareAll, opsAt } = await setup(t, { lookbackEvery: '0s' });
+  t.same(await once(), { ok: true, problems: [] });
+  for (let k = 1; k <= 2; k++) {
+    s.advance('1m');
+    const c = await tsCycle();
+    t.same([c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size], [0, 3, 9, 9, 9, 0],
+      `cycle ${k}: 3 requests for 9 tags (poll + read in one /batch), nothing read by the extraction`);
+  }
+  // Changes behind the watermark (now 03:02), inside the 30-minute window.
+  const tIns = '2026-01-01T02:58:00.25Z';
+  s.insertEvent(1, { timestamp: tIns, value: 11.5 });
+  const inWindow = (tag: number) => s.truth(tag, '2026-01-01T02:40:00Z', '2026-01-01T03:02:00Z').filter((e) => typeof e.Value === 'number');
+  const [edTag, delTag] = [3, 4, 5, 6, 7, 8].filter((i) => inWindow(i).length > 1);
+  const edited = inWindow(edTag!).at(-1)!.Timestamp;
+  s.editEvent(edTag!, edited, { value: -3 });
+  const removed = inWindow(delTag!)[0]!.Timestamp;
+  t.equal(s.deleteEvents(delTag!, removed, 0), 1);
+  s.advance('1m');
+  const changed = await tsCycle();
+  t.same([changed.streamUpdates?.readAhead, changed.narrowed, changed.updates, changed.deletes, changed.errors.size], [6, 9, 1, 1, 0],
+    'the 3 changed tags re-read from their changes by the extraction, the 6 others read ahead');
+  t.equal(changed.requests, 1, 'one more request for the 3 narrowed re-reads');
+  s.advance('1m');
+  const after = await tsCycle();
+  t.same([after.requests, after.streamUpdates?.requests, after.streamUpdates?.readAhead], [0, 3, 9], 'then back to 3 requests');
+  t.same(await once(), { ok: true, problems: [] });
+  t.same(await opsAt(1, [tIns]), [`insert@${isoOf(tIns)}#0`], 'the late insert: one insert');
+  t.same(await opsAt(edTag!, [edited]), [`insert@${isoOf(edited)}#0`, `update@${isoOf(edited)}#0`], 'the edit: one update');
+  t.same(await opsAt(delTag!, [removed]), [`insert@${isoOf(removed)}#0`, `delete@${isoOf(removed)}#0`], 'the deletion: one delete');
+  await compareAll(t);
+});
+
 t.test('lookback_full_every: 0s re-reads the whole window every time', async (t) => {
   const { s, tsCycle, once, compareAll } = await setup(t, { lookbackEvery: '15m', lookbackFullEvery: '0s' });
   t.same(await once(), { ok: true, problems: [] });

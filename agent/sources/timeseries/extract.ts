@@ -222,27 +222,19 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
       // Nothing changed before `narrow` since the previous re-read: read on from there, or from the watermark.
       start = Math.max(start, Math.min(narrow, p.pos!));
       full = false;
-      result.narrowed++;
     }
     if (start > end) {
       retire(p.pos);
       continue;
     }
+    if (reread && !full) result.narrowed++;
     const c: Cursor = { tag, pos0: p.pos, pos: p.pos, start, rate: p.rate, reread, maxCount: o.maxCount, split: 0, span: end - start + 1, streak: 0 };
     if (full) c.full = true;
     push(c);
   }
 
   /** Values expected in [c.start, its window end], from the tag's last rate; undefined when unknown. */
-  const askFor = (c: Cursor): number | undefined => {
-    if (c.pinned) return c.maxCount;
-    if (c.rate === undefined) return undefined;
-    const windowUs = windowEnd(c) - c.start + 1;
-    // A fifth more than expected, and a burst's room: a page that comes back truncated costs a
-    // request, a larger ask only budget (truncated tags are grouped together on their next page).
-    const expected = Math.ceil(((c.rate * windowUs) / 1e6) * 1.2) + 20;
-    return Math.min(o.maxCount, Math.max(MIN_KNOWN_ASK, expected));
-  };
+  const askFor = (c: Cursor): number | undefined => (c.pinned ? c.maxCount : askForWindow(c.rate, windowEnd(c) - c.start + 1, o.maxCount));
   const windowEnd = (c: Cursor): number => (c.split > 0 ? Math.min(end, c.start + c.span - 1) : end);
 
   const takeGroup = (): Cursor[] => {
@@ -399,6 +391,33 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   return result;
 }
 
+/**
+ * maxCount for a window of `windowUs` of a tag read at `rate` values per second: a fifth more than
+ * expected, and a burst's room (a page that comes back truncated costs a request, a larger ask only
+ * budget; truncated tags are grouped together on their next page). Undefined when the rate is unknown.
+ */
+export function askForWindow(rate: number | undefined, windowUs: number, maxCount: number): number | undefined {
+  if (rate === undefined) return undefined;
+  const expected = Math.ceil(((rate * windowUs) / 1e6) * 1.2) + 20;
+  return Math.min(maxCount, Math.max(MIN_KNOWN_ASK, expected));
+}
+
+/**
+ * A due re-read that stream updates narrowed to the tag's watermark (nothing changed behind it since
+ * its previous re-read), read in the poll's own `/batch` (updates.ts): applied here as the tag's page
+ * of this cycle, as the extraction would apply it (a re-read from `pos`, not a whole one). Undefined
+ * when it cannot be applied here (a crowded timestamp needs a larger maxCount): the extraction then
+ * reads the tag itself. Nothing is written: the caller commits the result.
+ */
+export function applyReadAhead(
+  o: Pick<ExtractOptions, 'site' | 'store' | 'nowUs' | 'lookbackUs' | 'parseTime' | 'insertOp' | 'progressPrefix' | 'digestBucketUs'>,
+  tag: TagRef, req: RecordedRequest, r: RecordedResult,
+): AppliedPage | undefined {
+  const x: PageContext = { o, prefix: o.progressPrefix ?? 'ts:', bucketUs: o.digestBucketUs ?? DIGEST_BUCKET_US, horizon: o.nowUs - o.lookbackUs };
+  const page = applyTagPage(x, { tag, pos0: req.startUs, start: req.startUs, reread: true, maxCount: req.maxCount }, req.endUs, r, Date.now() * 1000);
+  return page.kind === 'grow' ? undefined : page;
+}
+
 /** What applyTagPage needs of the cycle. */
 interface PageContext {
   o: Pick<ExtractOptions, 'site' | 'store' | 'nowUs' | 'lookbackUs' | 'parseTime' | 'insertOp'>;
@@ -409,7 +428,7 @@ interface PageContext {
 }
 
 /** One tag's page applied to its progress: its rows, and the progress writes and deletions that commit with them. */
-interface AppliedPage {
+export interface AppliedPage {
   kind: 'done' | 'more';
   rows: Row[];
   progress: { key: string; value: unknown }[];

@@ -34,13 +34,23 @@ import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
 import type { PollOutcome, RegisterOutcome } from '../../pi/updates.js';
 import { progressHead, type StoredTagProgress } from './digest.js';
-import { progressKey, readStart, type ExtractOptions, type RecordedRequest, type TagRef } from './extract.js';
+import { applyReadAhead, askForWindow, progressKey, readStart, type ExtractOptions, type RecordedRequest, type RecordedResult, type TagRef } from './extract.js';
 import { eventRow, NULL_VALUE, timeseriesRow, type PiValueItem } from './values.js';
+
+/** A stream to poll; `read`: a recorded read that PI runs after the poll, in the same request. */
+export interface PollItem {
+  webId: string;
+  marker: string;
+  read?: RecordedRequest;
+}
+
+/** A poll's outcome and, when it succeeded, the read asked with it. */
+export type PolledStream = PollOutcome & { read?: RecordedResult };
 
 /** PI's stream-updates calls, per webId (agent/pi/updates.ts over a client). */
 export interface UpdatesFeed {
   register(webIds: string[]): Promise<Map<string, RegisterOutcome>>;
-  poll(items: { webId: string; marker: string }[]): Promise<Map<string, PollOutcome>>;
+  poll(items: PollItem[]): Promise<Map<string, PolledStream>>;
 }
 
 /** Progress key of a tag's marker. */
@@ -75,8 +85,15 @@ export interface UpdatesState {
 /** The extraction's own options (the same tags, clock, window and request sizes) and the feed. */
 export type ReconcileOptions = Pick<ExtractOptions,
   'site' | 'tags' | 'reader' | 'store' | 'nowUs' | 'startUs' | 'lookbackUs' | 'lookbackEveryUs' | 'parseTime'
-  | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'progressPrefix' | 'signal'> & {
+  | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'progressPrefix' | 'digestBucketUs' | 'insertOp' | 'signal'> & {
   feed: UpdatesFeed;
+  /**
+   * Read ahead: with each poll of a tag whose re-read may be narrowed, read the tag from its
+   * watermark in the same `/batch`, run by PI after the poll. When the poll reports no change behind
+   * the watermark, that read is the tag's whole narrowed re-read, committed here with the tag's next
+   * marker, and the cycle costs no request beyond the poll's for it.
+   */
+  readAhead?: boolean;
   /**
    * The whole lookback window is re-read at least this often (µs, PI clock); in between, a tag's
    * re-read starts at the oldest change its poll reported (`narrowFrom`). 0 or absent: always whole.
@@ -111,6 +128,10 @@ export interface ReconcileResult {
   /** Set when the server has no stream updates (nothing else was done). */
   unsupported?: PiError;
   requests: number;
+  /** Tags whose narrowed re-read was read ahead with their poll and committed here; their values and rows. */
+  readAhead: number;
+  readAheadValues: number;
+  readAheadRows: { inserts: number; updates: number; deletes: number };
   /**
    * Tags whose re-read due this cycle may start at the oldest change PI reported in its window
    * (extract.ts `narrowFrom`): WebID → that timestamp (µs), Infinity when PI reported none.
@@ -147,7 +168,7 @@ interface Pending {
 
 export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileResult> {
   const prefix = o.progressPrefix ?? 'ts:';
-  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0, narrowFrom: new Map() };
+  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0, narrowFrom: new Map(), readAhead: 0, readAheadValues: 0, readAheadRows: { inserts: 0, updates: 0, deletes: 0 } };
   const wallNow = (o.now ?? (() => new Date()))().toISOString();
   const stored = o.store.getProgress<UpdatesState>(UPDATES_STATE_KEY);
   const state: UpdatesState = { late_changes: 0, ...(stored ?? {}) };
@@ -161,7 +182,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   // poll or read-back failed (from where a re-read due now would start: changes at or after it were
   // covered by the last re-read or will be by the next). Registered: tags without a marker (those PI
   // refused, only before their re-reads).
-  const toPoll: { tag: TagRef; start: number; marker: string; issued: number | undefined; narrow: boolean; expect: number }[] = [];
+  const toPoll: { tag: TagRef; start: number; marker: string; issued: number | undefined; narrow: boolean; expect: number; ahead?: RecordedRequest }[] = [];
   const fullEveryUs = o.lookbackFullEveryUs ?? 0;
   const toRegister: string[] = [];
   for (const tag of o.tags) {
@@ -183,7 +204,12 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     // was re-read within lookback_full_every (a safety net that does not rely on stream updates).
     const narrow = reread && fullEveryUs > 0 && su.a !== undefined && head.lastReread !== undefined && su.a <= head.lastReread
       && head.lastFull !== undefined && o.nowUs - head.lastFull < fullEveryUs;
-    toPoll.push({ tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m, issued: su.a, narrow, expect });
+    const item: (typeof toPoll)[number] = { tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m, issued: su.a, narrow, expect };
+    if (narrow && o.readAhead && head.pos <= o.nowUs) {
+      const maxCount = askForWindow(head.rate, o.nowUs - head.pos + 1, o.maxCount) ?? Math.min(o.maxCount, 100);
+      item.ahead = { webId: tag.webId, startUs: head.pos, endUs: o.nowUs, maxCount };
+    }
+    toPoll.push(item);
   }
   /** Keep a failed tag's marker and poll it again next cycle. */
   const retryLater = (items: { webId: string; marker: string; issued: number | undefined }[]): void => {
@@ -198,13 +224,21 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   for (let i = 0; i < toPoll.length && !stopped();) {
     let n = 0;
     let events = 0;
-    while (i + n < toPoll.length && n < o.tagsPerRequest && (n === 0 || events + toPoll[i + n]!.expect <= pollBudget)) events += toPoll[i + n++]!.expect;
+    let values = 0;
+    for (; i + n < toPoll.length && n < o.tagsPerRequest; n++) {
+      const next = toPoll[i + n]!;
+      const ask = next.ahead?.maxCount ?? 0;
+      // Read-ahead values count against the extraction's values per request (memory bound).
+      if (n > 0 && (events + next.expect > pollBudget || values + ask > o.maxValuesPerRequest)) break;
+      events += next.expect;
+      values += ask;
+    }
     const chunk = toPoll.slice(i, i + n);
     i += n;
     r.requests++;
-    let polled: Map<string, PollOutcome>;
+    let polled: Map<string, PolledStream>;
     try {
-      polled = await o.feed.poll(chunk.map((c) => ({ webId: c.tag.webId, marker: c.marker })));
+      polled = await o.feed.poll(chunk.map((c) => (c.ahead ? { webId: c.tag.webId, marker: c.marker, read: c.ahead } : { webId: c.tag.webId, marker: c.marker })));
     } catch (err) {
       // The whole request failed (PI unreachable...): these markers stay; the re-read still runs.
       for (const c of chunk) r.errors.set(c.tag.webId, err instanceof Error ? err : new Error(String(err)));
@@ -213,6 +247,9 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     }
     const pending: Pending[] = [];
     const failed: { webId: string; marker: string; issued: number | undefined }[] = [];
+    const aheadRows: Row[] = [];
+    const aheadProgress: { key: string; value: unknown }[] = [];
+    const aheadDeletes: string[] = [];
     for (const c of chunk) {
       const out = polled.get(c.tag.webId);
       r.polled++;
@@ -250,9 +287,30 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         if (last && t - last[1] <= MERGE_GAP_US) last[1] = Math.max(last[1], t);
         else p.ranges.push([t, t]);
       }
-      if (c.narrow) r.narrowFrom.set(c.tag.webId, oldest);
+      if (c.narrow) {
+        // Nothing changed behind the watermark and nothing before the window: the read PI ran after
+        // this poll is the tag's narrowed re-read. Its page, head and the next marker commit together.
+        const rd = out.read;
+        const page = c.ahead && rd && !rd.error && times.length === 0 && oldest >= c.ahead.startUs ? applyReadAhead(o, c.tag, c.ahead, rd) : undefined;
+        if (page) {
+          for (const row of page.rows) aheadRows.push(row);
+          for (const pr of page.progress) aheadProgress.push(pr);
+          for (const k of page.deleteKeys) aheadDeletes.push(k);
+          aheadProgress.push({ key: markerKey(c.tag.webId), value: { m: out.marker, a: o.nowUs } });
+          r.readAhead++;
+          r.readAheadValues += rd!.items.length;
+          r.readAheadRows.inserts += page.inserts;
+          r.readAheadRows.updates += page.updates;
+          r.readAheadRows.deletes += page.deletes;
+          // The extraction reads on from the new watermark (nothing, unless this page was truncated).
+          r.narrowFrom.set(c.tag.webId, Number.POSITIVE_INFINITY);
+          continue;
+        }
+        r.narrowFrom.set(c.tag.webId, oldest);
+      }
       pending.push(p);
     }
+    if (aheadProgress.length > 0) o.store.commitStep(aheadRows.length > 0 ? [{ table: 'pi_timeseries', rows: aheadRows }] : [], aheadProgress, aheadDeletes);
     retryLater(failed);
     await readBack(o, pending, r);
     retryLater(pending.filter((p) => p.failed).map((p) => ({ webId: p.webId, marker: p.oldMarker, issued: p.issued })));
