@@ -191,7 +191,14 @@ t.test('read ahead: polling every cycle, each tag\'s poll and read share one /ba
   t.same(await once(), { ok: true, problems: [] });
   for (let k = 1; k <= 2; k++) {
     s.advance('1m');
+    s.batchBodies = [];
     const c = await tsCycle();
+    // Each read is a child of its own tag's poll: PI runs it after the poll (they would run in parallel).
+    const pairs = s.batchBodies.flatMap((b) => Object.entries(b).filter(([id]) => id.startsWith('r'))
+      .map(([id, e]) => [id.slice(1), (e as { ParentIds?: string[] }).ParentIds, /\/recorded\?/.test((e as { Resource: string }).Resource), /\/streams\/updates\//.test((b[`p${id.slice(1)}`] as { Resource: string }).Resource)]));
+    t.same(pairs.map(([i, parents, isRead, isPoll]) => [parents, isRead, isPoll]), pairs.map(([i]) => [[`p${String(i)}`], true, true]), `cycle ${k}: ${pairs.length} reads, each after its poll`);
+    t.equal(pairs.length, 9);
+    delete s.batchBodies;
     t.same([c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size], [0, 3, 9, 9, 9, 0],
       `cycle ${k}: 3 requests for 9 tags (poll + read in one /batch), nothing read by the extraction`);
   }

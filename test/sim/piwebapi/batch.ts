@@ -101,13 +101,14 @@ async function run(router: Router, req: SimRequest): Promise<BatchResult> {
   return { Status: res.status, Headers: { ...JSON_HEADERS, ...(res.headers ?? {}) }, Content: res.body ?? null };
 }
 
-export function registerBatchRoute(router: Router, _sim: Simulator): void {
+export function registerBatchRoute(router: Router, sim: Simulator): void {
   router.add('POST', '/batch', async (req) => {
     const body = req.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return { status: 400, body: { Errors: ['The batch request must be a JSON object keyed by request id.'] } };
     }
     const entries = body as Record<string, BatchEntry>;
+    sim.batchBodies?.push(entries as Record<string, unknown>);
     const results: Record<string, BatchResult> = {};
     const state = new Map<string, 'running' | 'done'>();
 

@@ -91,6 +91,8 @@ export class Simulator {
   latency: LatencyOptions | undefined;
   /** What the server served and charged (requests always; the rest while latency is on). */
   readonly served: ServedStats = newServedStats();
+  /** When set (tests), every `/batch` body received is appended here as sent. */
+  batchBodies?: Record<string, unknown>[];
   private changeSeq = 0;
   private readonly startMs: number;
   private readonly wallStart = Date.now();
