@@ -85,7 +85,8 @@ export interface UpdatesState {
 /** The extraction's own options (the same tags, clock, window and request sizes) and the feed. */
 export type ReconcileOptions = Pick<ExtractOptions,
   'site' | 'tags' | 'reader' | 'store' | 'nowUs' | 'startUs' | 'lookbackUs' | 'lookbackEveryUs' | 'parseTime'
-  | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'progressPrefix' | 'digestBucketUs' | 'insertOp' | 'signal'> & {
+  | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'progressPrefix' | 'digestBucketUs' | 'insertOp' | 'signal'>
+  & Partial<Pick<ExtractOptions, 'concurrency'>> & {
   feed: UpdatesFeed;
   /**
    * Read ahead: with each poll of a tag whose re-read may be narrowed, read the tag from its
@@ -221,7 +222,8 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   // so that one answer stays near POLL_BUDGET × maxValuesPerRequest events (each is Action and
   // Timestamp only, a fraction of a recorded value).
   const pollBudget = POLL_BUDGET * o.maxValuesPerRequest;
-  for (let i = 0; i < toPoll.length && !stopped();) {
+  const chunks: (typeof toPoll)[] = [];
+  for (let i = 0; i < toPoll.length;) {
     let n = 0;
     let events = 0;
     let values = 0;
@@ -233,8 +235,16 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
       events += next.expect;
       values += ask;
     }
-    const chunk = toPoll.slice(i, i + n);
+    chunks.push(toPoll.slice(i, i + n));
     i += n;
+  }
+  toPoll.length = 0;
+  // Up to `concurrency` polls in flight, as the extraction's reads (each chunk commits on its own).
+  let nextChunk = 0;
+  const worker = async (): Promise<void> => {
+    while (nextChunk < chunks.length && !stopped()) await pollChunk(chunks[nextChunk++]!);
+  };
+  const pollChunk = async (chunk: (typeof chunks)[number]): Promise<void> => {
     r.requests++;
     let polled: Map<string, PolledStream>;
     try {
@@ -243,7 +253,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
       // The whole request failed (PI unreachable...): these markers stay; the re-read still runs.
       for (const c of chunk) r.errors.set(c.tag.webId, err instanceof Error ? err : new Error(String(err)));
       retryLater(chunk.map((c) => ({ webId: c.tag.webId, marker: c.marker, issued: c.issued })));
-      continue;
+      return;
     }
     const pending: Pending[] = [];
     const failed: { webId: string; marker: string; issued: number | undefined }[] = [];
@@ -314,7 +324,8 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     retryLater(failed);
     await readBack(o, pending, r);
     retryLater(pending.filter((p) => p.failed).map((p) => ({ webId: p.webId, marker: p.oldMarker, issued: p.issued })));
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 1, chunks.length)) }, worker));
 
   // Registration: tags new to the feed, and those whose markers PI lost.
   let unsupported: PiError | undefined;
