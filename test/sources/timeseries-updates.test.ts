@@ -219,6 +219,13 @@ t.test('read ahead: polling every cycle, each tag\'s poll and read share one /ba
   s.advance('1m');
   const after = await tsCycle();
   t.same([after.requests, after.streamUpdates?.requests, after.streamUpdates?.readAhead], [0, 3, 9], 'then back to 3 requests');
+  // A burst far past what the tag's rate asks for: the read-ahead page comes back truncated and the
+  // extraction reads the rest.
+  const burstFrom = Date.parse(s.nowIso());
+  s.advance('1m');
+  for (let k = 1; k <= 150; k++) s.insertEvent(0, { timestamp: new Date(burstFrom + k * 300 + 0.5).toISOString(), value: k });
+  const burst = await tsCycle();
+  t.same([burst.streamUpdates?.readAhead, burst.requests > 0, burst.errors.size], [9, true, 0], 'read ahead, truncated, the rest read by the extraction');
   t.same(await once(), { ok: true, problems: [] });
   t.same(await opsAt(1, [tIns]), [`insert@${isoOf(tIns)}#0`], 'the late insert: one insert');
   t.same(await opsAt(edTag!, [edited]), [`insert@${isoOf(edited)}#0`, `update@${isoOf(edited)}#0`], 'the edit: one update');
