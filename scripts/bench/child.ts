@@ -65,7 +65,7 @@ async function agentExtract(a: { config: string; skipTags?: boolean }): Promise<
       bytes_received: agent.client.stats.bytesReceived,
       work_s: t2 - t1,
       extra: {
-        tags_discovered: tags, tags_s: t1 - t0, timeseries_requests: r.requests, updates_requests: r.streamUpdates?.requests ?? 0, rereads: r.rereads, rereads_narrowed: r.narrowed, commits: r.commits,
+        tags_discovered: tags, tags_s: t1 - t0, timeseries_requests: r.requests, updates_requests: r.streamUpdates?.requests ?? 0, rereads: r.rereads, rereads_narrowed: r.narrowed, rereads_read_ahead: r.streamUpdates?.readAhead ?? 0, commits: r.commits,
         errors: r.errors.size, paused: r.paused, inserts: r.inserts, updates: r.updates, deletes: r.deletes,
         buffered_rows: st.pending_rows, buffered_bytes: st.bytes, batches: st.sealed_batches,
       },
