@@ -23,6 +23,13 @@
  * make the next re-read whole, and so does `lookback_full_every` since the last whole one: a check of
  * the window that does not rely on stream updates at all.
  *
+ * Read ahead (`readAhead`): such a tag's poll carries a read of the tag from its watermark in the
+ * same `/batch`, as a child of the poll (ParentIds: PI runs it after the poll, so whatever the poll
+ * did not report was in the archive when the read ran). When the poll reports nothing behind the
+ * watermark, that read is the tag's whole narrowed re-read: its page, head and next marker commit
+ * together here, and the extraction only continues it if it came back truncated. Polling every cycle
+ * (`lookback_every: 0s`), a cycle then costs one request per `tags_per_request` tags.
+ *
  * Exactly once: the tag's next marker is committed in the same transaction as the rows of the last
  * page that completes its changes; a crash re-polls from the old marker and the rows, all upserts and
  * deletes by key, land again harmlessly. A marker PI no longer knows (404 "Cache not found", 409) is
