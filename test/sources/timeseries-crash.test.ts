@@ -5,7 +5,7 @@
  * between runs, so every run has extraction and upload work to be killed in.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -61,11 +61,15 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   // 16 tags, one FAST (~200 events/min): 40 min of backlog, then 1-2 min of new data per run, so
   // kills land in extraction (paging by 200) and in the upload after it.
   const sim = await startSimulator({ port: 0, tags: 16, seed: 31, historyStart: START, now: '2026-01-01T00:40:00Z' });
-  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
+  const yaml = (every: string) => (paths: { outDir: string; stateDir: string }) => simAgentYaml(paths, {
     piUrl: sim.url,
     pi: { max_count: 200, tags_per_request: 4 },
-    timeseries: { lookback: '2m', lookback_every: '4m' },
-  }));
+    timeseries: { lookback: '2m', lookback_every: every },
+  });
+  const env = makeAgentEnv(yaml('4m'));
+  // Runs alternate at random between re-reads every 4 minutes and every cycle (polled every cycle:
+  // re-reads read ahead with their polls), so kills land in both.
+  const setEvery = (every: string): void => writeFileSync(env.configFile, yaml(every)({ outDir: env.outDir, stateDir: env.stateDir }), { mode: 0o600 });
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
@@ -159,6 +163,7 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   const delays: number[] = [];
   for (let i = 0; kills < KILLS && i < KILLS * 3 && Date.now() < deadline; i++) {
     const delay = Math.floor(rnd() * span);
+    setEvery(rnd() < 0.5 ? '0s' : '4m');
     const r = await runChild(delay);
     if (r.signal === 'SIGKILL') {
       kills++;
