@@ -293,3 +293,18 @@ t.test('markers stored before narrowing (no issue time) and heads without lastFu
   const second = await cycle(now);
   t.same([second.x.rereads, second.x.narrowed], [3, 3], 'then narrowed');
 });
+
+t.test('two old changes minutes apart: read back in one range, only the changed events sent', async (t) => {
+  const { store, cycle, oldInsert } = setup();
+  let now = S + 60 * MIN;
+  await cycle(now);
+  const a = S + 5 * MIN + 2.5 * SEC;
+  const b = S + 11 * MIN + 2.5 * SEC;
+  oldInsert('A', a, 1);
+  oldInsert('A', b, 2);
+  now += 15 * MIN;
+  const re = await cycle(now);
+  t.same([re.u.lateChanges, re.u.updates, re.u.requests], [2, 2, 2 + 1], '2 polls (3 tags at 2 per request) and 1 read-back of the range');
+  t.same(re.ops.filter((o) => !o.startsWith('insert')), [`update:A|${a}|0`, `update:A|${b}|0`], 'the 72 unchanged events between them are not sent');
+  t.same(store.values('A').filter((r) => r[0] === a || r[0] === b), [[a, 0, 1], [b, 0, 2]]);
+});

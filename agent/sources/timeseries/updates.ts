@@ -166,6 +166,8 @@ interface Pending {
   issued: number | undefined;
   /** Ranges still to read, [start, end] µs inclusive. */
   ranges: [number, number][];
+  /** The timestamps PI reported changes at: only their events are sent (a range merges nearby ones). */
+  changed: Set<number>;
   /** Removes per timestamp: deletes for the ordinals past what PI still holds there. */
   removes: Map<number, number>;
   /** Events counted at each removed timestamp, over the ranges read so far. */
@@ -280,7 +282,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         toRegister.push(c.tag.webId);
         continue;
       }
-      const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, oldMarker: c.marker, issued: c.issued, ranges: [], removes: new Map(), counts: new Map(), maxCount: o.maxCount };
+      const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, oldMarker: c.marker, issued: c.issued, ranges: [], changed: new Set(), removes: new Map(), counts: new Map(), maxCount: o.maxCount };
       const times: number[] = [];
       let oldest = Number.POSITIVE_INFINITY;
       for (const ev of out.events) {
@@ -292,6 +294,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         }
         if (t < o.startUs) continue;
         times.push(t);
+        p.changed.add(t);
         if (ev.action === 'Remove') p.removes.set(t, (p.removes.get(t) ?? 0) + 1);
         r.lateChanges++;
         state.late_changes++;
@@ -439,6 +442,8 @@ async function readBack(o: ReconcileOptions, pending: Pending[], r: ReconcileRes
         const t = ts[k]!;
         ord = t === prev ? ord + 1 : 0;
         prev = t;
+        // Events between the changed timestamps came with the range read: unchanged, not sent.
+        if (!p.changed.has(t)) continue;
         rows.push(eventRow(o.site, p.webId, t, ord, items[k]!, type, res.units, o.parseTime, ingestedAt, 'update'));
         r.updates++;
         if (p.removes.has(t)) p.counts.set(t, ord + 1);
