@@ -104,55 +104,44 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   const seed = Number(process.env['TS_CRASH_SEED'] ?? Date.now() % 100000);
   t.comment(`seed ${seed} (TS_CRASH_SEED to repeat)`);
   const rnd = prng(seed);
-  // Changes 20-35 minutes back, far older than the 2-minute lookback: only stream updates find them,
-  // sent as upserts and deletes. Values ≥ 1e6 mark the inserted ones; edits and deletes pick others.
   const OLD_MARK = 1e6;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  /**
+   * One random change on a random tag around `at` (ms): an insert at `at` marked `mark` (values
+   * ≥ OLD_MARK), or an edit or deletion of an unmarked event in [at + from, at + to], the
+   * `pick`-th of those.
+   */
+  const change = (at: number, mark: number, from: number, to: number, pick: (n: number) => number): { inserted: number; deleted: number } => {
+    const s = sim.sim;
+    const tag = Math.floor(rnd() * s.tagCount());
+    const kind = rnd();
+    if (kind < 0.4) {
+      s.insertEvent(tag, { timestamp: iso(at), value: mark });
+      return { inserted: 1, deleted: 0 };
+    }
+    const candidates = s.truth(tag, iso(at + from), iso(at + to)).filter((e) => typeof e.Value !== 'number' || e.Value < OLD_MARK);
+    const victim = candidates[pick(candidates.length)];
+    if (victim && kind < 0.7 && typeof victim.Value === 'number') s.editEvent(tag, victim.Timestamp, { value: victim.Value + 1 });
+    return { inserted: 0, deleted: victim && kind >= 0.7 ? s.deleteEvents(tag, victim.Timestamp, 0) : 0 };
+  };
+  // Changes 20-35 minutes back, far older than the 2-minute lookback: only stream updates find them,
+  // sent as upserts and deletes.
   let oldInserts = 0;
   let oldDeletes = 0;
   const oldChange = (i: number): void => {
-    const s = sim.sim;
-    const tag = Math.floor(rnd() * s.tagCount());
-    const nowMs = Date.parse(s.nowIso());
-    const at = nowMs - (20 + Math.floor(rnd() * 15)) * 60_000;
-    const kind = rnd();
-    if (kind < 0.4) {
-      s.insertEvent(tag, { timestamp: new Date(at + 123).toISOString(), value: OLD_MARK + i });
-      oldInserts++;
-      return;
-    }
-    const candidates = s.truth(tag, new Date(at).toISOString(), new Date(at + 5 * 60_000).toISOString())
-      .filter((e) => typeof e.Value !== 'number' || e.Value < OLD_MARK);
-    const victim = candidates[Math.floor(rnd() * candidates.length)];
-    if (!victim) return;
-    if (kind < 0.7) {
-      if (typeof victim.Value === 'number') s.editEvent(tag, victim.Timestamp, { value: victim.Value + 1 });
-    } else {
-      oldDeletes += s.deleteEvents(tag, victim.Timestamp, 0);
-    }
+    const at = Date.parse(sim.sim.nowIso()) - (20 + Math.floor(rnd() * 15)) * 60_000;
+    const c = change(at + 123, OLD_MARK + i, -123, 5 * 60_000, (n) => Math.floor(rnd() * n));
+    oldInserts += c.inserted;
+    oldDeletes += c.deleted;
   };
   // Changes 20-100 seconds back, inside the 2-minute lookback and mostly behind the agent's
   // watermark: found by the re-reads, which stream updates narrow to the oldest change reported.
   let recentDeletes = 0;
   let recentChanges = 0;
   const recentChange = (i: number): void => {
-    const s = sim.sim;
-    const tag = Math.floor(rnd() * s.tagCount());
-    const nowMs = Date.parse(s.nowIso());
-    const at = nowMs - (20 + Math.floor(rnd() * 80)) * 1000;
-    const kind = rnd();
+    const at = Date.parse(sim.sim.nowIso()) - (20 + Math.floor(rnd() * 80)) * 1000;
     recentChanges++;
-    if (kind < 0.4) {
-      s.insertEvent(tag, { timestamp: new Date(at + 77).toISOString(), value: 2 * OLD_MARK + i });
-      return;
-    }
-    const victim = s.truth(tag, new Date(at - 20_000).toISOString(), new Date(at + 20_000).toISOString())
-      .find((e) => typeof e.Value !== 'number' || e.Value < OLD_MARK);
-    if (!victim) return;
-    if (kind < 0.7) {
-      if (typeof victim.Value === 'number') s.editEvent(tag, victim.Timestamp, { value: victim.Value + 1 });
-    } else {
-      recentDeletes += s.deleteEvents(tag, victim.Timestamp, 0);
-    }
+    recentDeletes += change(at + 77, 2 * OLD_MARK + i, -20_077, 19_923, () => 0).deleted;
   };
   // Kill delays are uniform over [0, span): start with a guess, then learn a run's length (open to
   // exit, extraction and upload) from the runs that finish before their kill.

@@ -63,7 +63,29 @@ async function setup(t: Test, o: { tags?: number; lookbackEvery?: string; lookba
     }
   };
   const notes = async () => (await buildStatus(env.config())).sources.find((s) => s.name === 'timeseries')?.notes ?? [];
-  return { sim, s: sim.sim, env, once, tsCycle, compareAll, opsAt, state, notes };
+  /**
+   * Three changes in [from, to]: an insert at `tIns` on tag `insTag`, an edit of the last numeric
+   * event of one tag, the deletion of the first of another (tags 3-8 with numeric events there).
+   */
+  const changeWindow = (t: Test, o: { insTag: number; tIns: string; from: string; to: string; edit: number }) => {
+    const s = sim.sim;
+    s.insertEvent(o.insTag, { timestamp: o.tIns, value: 42.5 });
+    const inWindow = (tag: number) => s.truth(tag, o.from, o.to).filter((e) => typeof e.Value === 'number');
+    const [edTag, delTag] = [3, 4, 5, 6, 7, 8].filter((i) => inWindow(i).length > 1);
+    t.ok(edTag !== undefined && delTag !== undefined, 'two numeric tags with events in the window');
+    const edited = inWindow(edTag!).at(-1)!.Timestamp;
+    s.editEvent(edTag!, edited, { value: o.edit });
+    const removed = inWindow(delTag!)[0]!.Timestamp;
+    t.equal(s.deleteEvents(delTag!, removed, 0), 1);
+    /** After the cycles: each change landed once. */
+    const landedOnce = async () => {
+      t.same(await opsAt(o.insTag, [o.tIns]), [`insert@${isoOf(o.tIns)}#0`], 'the late insert: one insert');
+      t.same(await opsAt(edTag!, [edited]), [`insert@${isoOf(edited)}#0`, `update@${isoOf(edited)}#0`], 'the edit: one update');
+      t.same(await opsAt(delTag!, [removed]), [`insert@${isoOf(removed)}#0`, `delete@${isoOf(removed)}#0`], 'the deletion: one delete');
+    };
+    return { landedOnce };
+  };
+  return { sim, s: sim.sim, env, once, tsCycle, compareAll, opsAt, state, notes, changeWindow };
 }
 
 t.test('changes older than the lookback window arrive as upserts and deletes, once, and are reported', async (t) => {
@@ -149,7 +171,7 @@ t.test('with lookback_every, updates are polled only before re-reads: steady cyc
 
 t.test('narrowed re-reads: changes inside the window are found from where PI reported them, exactly once', async (t) => {
   // Lookback 30m re-read every 15m; the whole window every 2h (default 6h).
-  const { s, tsCycle, once, compareAll, opsAt } = await setup(t, { lookbackEvery: '15m', lookbackFullEvery: '2h' });
+  const { s, tsCycle, once, compareAll, changeWindow } = await setup(t, { lookbackEvery: '15m', lookbackFullEvery: '2h' });
   t.same(await once(), { ok: true, problems: [] });
   s.advance('15m');
   const quiet = await tsCycle();
@@ -166,28 +188,18 @@ t.test('narrowed re-reads: changes inside the window are found from where PI rep
 
   // Inside the window (now 03:15, window from 02:45): an insert, an edit, a deletion.
   s.advance('5m');
-  const tIns = '2026-01-01T02:55:00.25Z';
-  s.insertEvent(2, { timestamp: tIns, value: 42.5 });
-  const inWindow = (tag: number) => s.truth(tag, '2026-01-01T02:50:00Z', '2026-01-01T03:15:00Z').filter((e) => typeof e.Value === 'number');
-  const [edTag, delTag] = [3, 4, 5, 6, 7, 8].filter((i) => inWindow(i).length > 1);
-  t.ok(edTag !== undefined && delTag !== undefined, 'two numeric tags with events in the window');
-  const edited = inWindow(edTag!).at(-1)!.Timestamp;
-  s.editEvent(edTag!, edited, { value: -7 });
-  const removed = inWindow(delTag!)[0]!.Timestamp;
-  t.equal(s.deleteEvents(delTag!, removed, 0), 1);
+  const changes = changeWindow(t, { insTag: 2, tIns: '2026-01-01T02:55:00.25Z', from: '2026-01-01T02:50:00Z', to: '2026-01-01T03:15:00Z', edit: -7 });
   s.advance('10m');
   const re = await tsCycle();
   t.same([re.rereads, re.narrowed, re.streamUpdates?.lateChanges, re.inserts > 0, re.updates, re.deletes], [9, 9, 0, true, 1, 1], 'narrowed, and the edit and deletion found');
   t.same(await once(), { ok: true, problems: [] });
-  t.same(await opsAt(2, [tIns]), [`insert@${isoOf(tIns)}#0`], 'the late insert: one insert');
-  t.same(await opsAt(edTag!, [edited]), [`insert@${isoOf(edited)}#0`, `update@${isoOf(edited)}#0`], 'the edit: one update');
-  t.same(await opsAt(delTag!, [removed]), [`insert@${isoOf(removed)}#0`, `delete@${isoOf(removed)}#0`], 'the deletion: one delete');
+  await changes.landedOnce();
   await compareAll(t);
 });
 
 t.test('read ahead: polling every cycle, each tag\'s poll and read share one /batch; changes behind the watermark still found', async (t) => {
   // lookback_every 0s: every cycle polls; 9 tags at 4 per request.
-  const { s, tsCycle, once, compareAll, opsAt } = await setup(t, { lookbackEvery: '0s' });
+  const { s, tsCycle, once, compareAll, changeWindow } = await setup(t, { lookbackEvery: '0s' });
   t.same(await once(), { ok: true, problems: [] });
   for (let k = 1; k <= 2; k++) {
     s.advance('1m');
@@ -196,21 +208,14 @@ t.test('read ahead: polling every cycle, each tag\'s poll and read share one /ba
     // Each read is a child of its own tag's poll: PI runs it after the poll (they would run in parallel).
     const pairs = s.batchBodies.flatMap((b) => Object.entries(b).filter(([id]) => id.startsWith('r'))
       .map(([id, e]) => [id.slice(1), (e as { ParentIds?: string[] }).ParentIds, /\/recorded\?/.test((e as { Resource: string }).Resource), /\/streams\/updates\//.test((b[`p${id.slice(1)}`] as { Resource: string }).Resource)]));
-    t.same(pairs.map(([i, parents, isRead, isPoll]) => [parents, isRead, isPoll]), pairs.map(([i]) => [[`p${String(i)}`], true, true]), `cycle ${k}: ${pairs.length} reads, each after its poll`);
+    t.same(pairs.map(([, parents, isRead, isPoll]) => [parents, isRead, isPoll]), pairs.map(([i]) => [[`p${String(i)}`], true, true]), `cycle ${k}: ${pairs.length} reads, each after its poll`);
     t.equal(pairs.length, 9);
     delete s.batchBodies;
     t.same([c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size], [0, 3, 9, 9, 9, 0],
       `cycle ${k}: 3 requests for 9 tags (poll + read in one /batch), nothing read by the extraction`);
   }
   // Changes behind the watermark (now 03:02), inside the 30-minute window.
-  const tIns = '2026-01-01T02:58:00.25Z';
-  s.insertEvent(1, { timestamp: tIns, value: 11.5 });
-  const inWindow = (tag: number) => s.truth(tag, '2026-01-01T02:40:00Z', '2026-01-01T03:02:00Z').filter((e) => typeof e.Value === 'number');
-  const [edTag, delTag] = [3, 4, 5, 6, 7, 8].filter((i) => inWindow(i).length > 1);
-  const edited = inWindow(edTag!).at(-1)!.Timestamp;
-  s.editEvent(edTag!, edited, { value: -3 });
-  const removed = inWindow(delTag!)[0]!.Timestamp;
-  t.equal(s.deleteEvents(delTag!, removed, 0), 1);
+  const changes = changeWindow(t, { insTag: 1, tIns: '2026-01-01T02:58:00.25Z', from: '2026-01-01T02:40:00Z', to: '2026-01-01T03:02:00Z', edit: -3 });
   s.advance('1m');
   const changed = await tsCycle();
   t.same([changed.streamUpdates?.readAhead, changed.narrowed, changed.updates, changed.deletes, changed.errors.size], [6, 9, 1, 1, 0],
@@ -227,9 +232,7 @@ t.test('read ahead: polling every cycle, each tag\'s poll and read share one /ba
   const burst = await tsCycle();
   t.same([burst.streamUpdates?.readAhead, burst.requests > 0, burst.errors.size], [9, true, 0], 'read ahead, truncated, the rest read by the extraction');
   t.same(await once(), { ok: true, problems: [] });
-  t.same(await opsAt(1, [tIns]), [`insert@${isoOf(tIns)}#0`], 'the late insert: one insert');
-  t.same(await opsAt(edTag!, [edited]), [`insert@${isoOf(edited)}#0`, `update@${isoOf(edited)}#0`], 'the edit: one update');
-  t.same(await opsAt(delTag!, [removed]), [`insert@${isoOf(removed)}#0`, `delete@${isoOf(removed)}#0`], 'the deletion: one delete');
+  await changes.landedOnce();
   await compareAll(t);
 });
 
