@@ -2,7 +2,9 @@
  * Stream updates (piwebapi-fidelity.md §8, PI Web API 2018 SP1+): register streams for updates and
  * poll them by marker. Both go through `/batch`, one sub-request per stream, so that each stream's
  * fate is its own (an expired marker fails its stream, not the call) and a few hundred streams cost
- * one HTTP request, as recorded reads do.
+ * one HTTP request, as recorded reads do. Polls are given as sub-requests and their answers read back
+ * (pollSubRequest, pollOutcomeOf) for the caller's own `/batch`, which may add reads that depend on
+ * them (agent/service/pi.ts PiUpdatesFeed).
  */
 import { PiError } from '../errors.js';
 import { postBatch, type BatchResult } from './batch.js';
@@ -95,16 +97,4 @@ export function pollOutcomeOf(e: BatchResult, webId: string): PollOutcome {
     evs.push({ action: ev['Action'], timestamp: ev['Timestamp'] });
   }
   return { kind: 'ok', events: evs, marker };
-}
-
-/** Poll each stream from its marker (one `/batch`); the outcome per webId. */
-export async function pollUpdates(client: PiClient, items: readonly { webId: string; marker: string }[]): Promise<Map<string, PollOutcome>> {
-  const batch: Record<string, BatchRequest> = {};
-  items.forEach((it, i) => {
-    batch[String(i)] = pollSubRequest(client, it.marker);
-  });
-  const res = await postBatch(client, batch);
-  const out = new Map<string, PollOutcome>();
-  items.forEach((it, i) => out.set(it.webId, pollOutcomeOf(res[String(i)]!, it.webId)));
-  return out;
 }

@@ -12,7 +12,7 @@ import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
 import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
 import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
 import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
-import { pollOutcomeOf, pollSubRequest, pollUpdates, registerUpdates, type RegisterOutcome } from '../pi/updates.js';
+import { pollOutcomeOf, pollSubRequest, registerUpdates, type RegisterOutcome } from '../pi/updates.js';
 import type { PointDirectory } from '../sources/tags/discover.js';
 import type { RecordedReader, RecordedRequest, RecordedResult } from '../sources/timeseries/extract.js';
 import type { PolledStream, PollItem, UpdatesFeed } from '../sources/timeseries/updates.js';
@@ -98,7 +98,6 @@ export class PiUpdatesFeed implements UpdatesFeed {
    * failed poll leaves its read unrun (409).
    */
   async poll(items: PollItem[]): Promise<Map<string, PolledStream>> {
-    if (!items.some((it) => it.read)) return pollUpdates(this.client, items);
     const batch: Record<string, BatchRequest> = {};
     items.forEach((it, i) => {
       batch[`p${i}`] = pollSubRequest(this.client, it.marker);
