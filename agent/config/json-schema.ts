@@ -38,6 +38,7 @@ function toSchema(spec: Spec): Json {
     case 'boolean':
       return { type: 'boolean', ...d };
     case 'duration':
+      if (spec.keywords) return { ...d, anyOf: [{ enum: [...spec.keywords] }, { type: 'string', pattern: DURATION_PATTERN }], examples: [...spec.keywords, spec.example] };
       return { type: 'string', ...d, pattern: DURATION_PATTERN, examples: [spec.example] };
     case 'size':
       return { ...d, anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: SIZE_PATTERN }], examples: [spec.example] };

@@ -65,13 +65,20 @@ export interface ShardConfig {
   index: number;
 }
 
+/** `lookback_every: auto`: how often tags without stream-update markers re-read the lookback window. */
+export const AUTO_LOOKBACK_EVERY_MS = 15 * 60_000;
+
 export interface TimeseriesConfig {
   /** ISO 8601 UTC (normalised by toISOString): where a new tag's history begins. */
   start: string;
   /** Window re-read behind the watermark for late data and edits, milliseconds. */
   lookback: number;
-  /** How often a cycle re-reads the lookback window, milliseconds (0 = every cycle); other cycles read from the watermark. */
-  lookback_every: number;
+  /**
+   * How often a cycle re-reads the lookback window, milliseconds (0 = every cycle); other cycles read
+   * from the watermark. `auto`: every cycle for tags with stream-update markers (their re-reads are
+   * narrowed and read with their polls), AUTO_LOOKBACK_EVERY_MS for the others.
+   */
+  lookback_every: number | 'auto';
   /**
    * Milliseconds: where stream updates work, a due re-read starts at the oldest change PI reported
    * since the previous one; the whole window is re-read at least this often (0 = always whole).

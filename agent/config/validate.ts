@@ -202,7 +202,7 @@ function scalarHint(spec: Spec, path: string): string {
     case 'integer':
       return `write a whole number, e.g. ${key}: ${spec.example ?? spec.min ?? 1}`;
     case 'duration':
-      return `write a duration such as ${key}: ${spec.example} (units ms, s, m, h, d, w)`;
+      return `write a duration such as ${key}: ${spec.example} (units ms, s, m, h, d, w)${spec.keywords ? `, or ${spec.keywords.join(' or ')}` : ''}`;
     case 'size':
       return `write a size such as ${key}: ${spec.example}`;
     case 'cron':
@@ -239,6 +239,7 @@ function checkText(ctx: ValidationContext, text: string, spec: Spec, path: strin
       }
       return text;
     case 'duration': {
+      if (spec.keywords?.includes(text)) return text;
       const ms = parseDuration(text);
       if (ms === undefined) {
         problem(ctx, at, `${path}: '${text}' is not a duration`, scalarHint(spec, path));

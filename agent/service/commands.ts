@@ -85,7 +85,7 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
 export function lateDataNotes(ts: TimeseriesConfig, st: UpdatesState | undefined, now: Date): string[] {
   const lookback = span(ts.lookback / 1000);
   // Without stream updates nothing narrows a re-read: every cycle re-reads the whole window.
-  const everyCycle = ts.lookback_every === 0 ? [`lookback_every 0s without stream updates: every cycle re-reads the whole ${lookback} window of every tag (set lookback_every to 15m or more to lighten the load on PI)`] : [];
+  const everyCycle = ts.lookback_every === 0 ? [`lookback_every 0s without stream updates: every cycle re-reads the whole ${lookback} window of every tag (set lookback_every to auto, the default, or to 15m or more, to lighten the load on PI)`] : [];
   if (ts.stream_updates === 'off') return [`stream updates off: changes older than the ${lookback} lookback window are not detected`, ...everyCycle];
   const notes: string[] = [];
   if (st?.unsupported) notes.push(`stream updates unavailable (${st.unsupported.reason}): changes older than the ${lookback} lookback window are not detected`, ...everyCycle);

@@ -2,7 +2,7 @@
  * One agent: the store, the PI client and the sink opened from config, and one cycle of each
  * source and of the sink. `run --once` runs them in order; the service schedules them.
  */
-import type { AgentConfig, TagSelector as ConfigTagSelector } from '../config/types.js';
+import { AUTO_LOOKBACK_EVERY_MS, type AgentConfig, type TagSelector as ConfigTagSelector } from '../config/types.js';
 import { AgentError, describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { span } from '../observe/status.js';
@@ -171,15 +171,18 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
   const tagCount = known.length;
   try {
     const nowUs = await piNowUs(agent, known.slice(0, 1));
+    // auto: tags with stream-update markers re-read every cycle (polled, narrowed, mostly read with
+    // their polls: updates.ts `everyCycle`); the interval holds for the others.
+    const auto = ts.lookback_every === 'auto';
     const opts = timeseriesOptions(agent.config, agent.client, agent.store, known, {
       nowUs,
       startUs: parsePiTimestamp(ts.start).us,
       lookbackUs: ts.lookback * 1000,
-      lookbackEveryUs: ts.lookback_every * 1000,
+      lookbackEveryUs: (auto ? AUTO_LOOKBACK_EVERY_MS : (ts.lookback_every as number)) * 1000,
       ...(signal ? { signal } : {}),
     });
     known = undefined;
-    const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(agent, opts, ts.lookback_full_every * 1000);
+    const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(agent, opts, ts.lookback_full_every * 1000, auto);
     const r = await extractTimeseries(su && su.narrowFrom.size > 0 ? { ...opts, narrowFrom: su.narrowFrom } : opts);
     if (su && su.readAhead > 0) {
       // Re-reads read with their polls (updates.ts) count with the extraction's.
@@ -218,8 +221,8 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
  * updates are logged as what they mean for late data. A PI failure here never stops the cycle: the
  * failed tags keep their markers and are polled again next cycle.
  */
-async function runStreamUpdates(agent: Agent, opts: ExtractOptions, lookbackFullEveryUs: number): Promise<ReconcileResult> {
-  const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client), lookbackFullEveryUs, readAhead: true });
+async function runStreamUpdates(agent: Agent, opts: ExtractOptions, lookbackFullEveryUs: number, everyCycle: boolean): Promise<ReconcileResult> {
+  const r = await reconcileUpdates({ ...opts, feed: new PiUpdatesFeed(agent.client), lookbackFullEveryUs, readAhead: true, everyCycle });
   const lookback = span(opts.lookbackUs / 1e6);
   const pathOf = (webId: string): string => agent.store.getProgress<TagMeta>(`tag:${webId}`)?.path ?? webId;
   if (r.lateChanges > 0) {

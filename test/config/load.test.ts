@@ -65,7 +65,7 @@ t.test('the minimal config of design.md loads, with defaults filled in', async (
   });
   t.same(c.tags, [{ dataserver: 'SIMPI', name_filter: '*' }]);
   t.equal(c.tags_refresh, '0 * * * *');
-  t.same(c.timeseries, { start: '2026-01-01T00:00:00.000Z', lookback: 7_200_000, lookback_every: 900_000, lookback_full_every: 21_600_000, stream_updates: 'auto', schedule: '*/1 * * * *' });
+  t.same(c.timeseries, { start: '2026-01-01T00:00:00.000Z', lookback: 7_200_000, lookback_every: 'auto', lookback_full_every: 21_600_000, stream_updates: 'auto', schedule: '*/1 * * * *' });
   t.same(c.af, { databases: ['\\\\SIMAF\\Plant'], schedule: '0 * * * *' });
   t.same(c.event_frames, { databases: ['\\\\SIMAF\\Plant'], start: '2026-01-01T00:00:00.000Z', schedule: '*/5 * * * *', rescan_horizon: 604_800_000, rescan_every: 3_600_000 });
   t.same(c.buffer, { max_bytes: 2 * 1024 ** 3 });
@@ -98,6 +98,22 @@ sink:
     `${file}:9:13: timeseries.schedule: '61 * * * *' is not a valid cron expression (61 is a invalid expression for minute) — write a cron expression in quotes, e.g. schedule: '*/5 * * * *'`,
     `${file}:11:21: metrics.enabled must be true or false, got 'yes' — write enabled: true or false`,
     `${file}:12:1: missing required key 'sink.path' — add path: <value>`,
+  ]);
+});
+
+t.test('timeseries.lookback_every: auto, a duration, or a clear error', async (t) => {
+  const yaml = (every: string) => write(`site: a
+pi: { url: "https://pi/piwebapi", auth: { type: anonymous } }
+tags: [{ dataserver: S }]
+timeseries: { start: "2026-01-01T00:00:00Z", lookback_every: ${every} }
+sink: { type: directory, path: out }
+`);
+  t.equal((await loadConfig(yaml('auto'))).timeseries?.lookback_every, 'auto');
+  t.equal((await loadConfig(yaml('20m'))).timeseries?.lookback_every, 1_200_000);
+  t.equal((await loadConfig(yaml('0s'))).timeseries?.lookback_every, 0);
+  const file = yaml('sometimes');
+  t.same(problems(file).problems, [
+    `${file}:4:62: timeseries.lookback_every: 'sometimes' is not a duration — write a duration such as lookback_every: 15m (units ms, s, m, h, d, w), or auto`,
   ]);
 });
 

@@ -67,8 +67,9 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
     timeseries: { lookback: '2m', lookback_every: every },
   });
   const env = makeAgentEnv(yaml('4m'));
-  // Runs alternate at random between re-reads every 4 minutes and every cycle (polled every cycle:
-  // re-reads read ahead with their polls), so kills land in both.
+  // Runs alternate at random between re-reads every 4 minutes, every cycle (polled every cycle:
+  // re-reads read ahead with their polls) and auto (the default: every cycle for tags with markers),
+  // so kills land in each and in the switches between them.
   const setEvery = (every: string): void => writeFileSync(env.configFile, yaml(every)({ outDir: env.outDir, stateDir: env.stateDir }), { mode: 0o600 });
   t.teardown(async () => {
     await sim.close();
@@ -152,7 +153,7 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   const delays: number[] = [];
   for (let i = 0; kills < KILLS && i < KILLS * 3 && Date.now() < deadline; i++) {
     const delay = Math.floor(rnd() * span);
-    setEvery(rnd() < 0.5 ? '0s' : '4m');
+    setEvery(['0s', '4m', 'auto'][Math.floor(rnd() * 3)]!);
     const r = await runChild(delay);
     if (r.signal === 'SIGKILL') {
       kills++;

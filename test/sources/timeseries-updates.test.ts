@@ -236,6 +236,55 @@ t.test('read ahead: polling every cycle, each tag\'s poll and read share one /ba
   await compareAll(t);
 });
 
+t.test('lookback_every: auto (the default): tags with markers polled and read ahead every cycle; a lost marker re-reads the whole window once', async (t) => {
+  const { s, tsCycle, once, compareAll, changeWindow } = await setup(t, { lookbackEvery: 'auto' });
+  t.same(await once(), { ok: true, problems: [] });
+  s.advance('1m');
+  const c = await tsCycle();
+  t.same([c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size], [0, 3, 9, 9, 9, 0],
+    'the cycle after registration: 3 requests for 9 tags, every tag re-read (read ahead with its poll)');
+  const changes = changeWindow(t, { insTag: 1, tIns: '2026-01-01T02:58:00.25Z', from: '2026-01-01T02:40:00Z', to: '2026-01-01T03:01:00Z', edit: -7 });
+  s.advance('1m');
+  const changed = await tsCycle();
+  t.same([changed.streamUpdates?.readAhead, changed.narrowed, changed.requests, changed.updates, changed.deletes, changed.errors.size], [6, 9, 1, 1, 1, 0],
+    'changes behind the watermark: 3 tags re-read from their changes (1 request), 6 read ahead');
+  // Markers PI forgot, and a late insert behind the watermark while they are gone: the chain is
+  // broken, so after re-registering, the next re-read of every tag is whole and finds it.
+  s.updates!.expireAll();
+  s.insertEvent(0, { timestamp: '2026-01-01T02:52:00.5Z', value: 77 });
+  s.advance('1m');
+  const lost = await tsCycle();
+  t.same([lost.streamUpdates?.lost, lost.streamUpdates?.registered, lost.rereads, lost.requests, lost.errors.size], [9, 9, 0, 3, 0],
+    'markers lost: registered again; without them this cycle keeps to the 15-minute interval (reads from the watermarks)');
+  s.advance('1m');
+  const whole = await tsCycle();
+  t.same([whole.rereads, whole.narrowed, whole.streamUpdates?.readAhead, whole.inserts >= 1, whole.errors.size], [9, 0, 0, true, 0],
+    'the next cycle re-reads the whole window of every tag once');
+  s.advance('1m');
+  const back = await tsCycle();
+  t.same([back.requests, back.streamUpdates?.requests, back.streamUpdates?.readAhead, back.narrowed], [0, 3, 9, 9], 'then read ahead again: 3 requests');
+  t.same(await once(), { ok: true, problems: [] });
+  await changes.landedOnce();
+  await compareAll(t);
+});
+
+t.test('lookback_every: auto without stream updates: the window is re-read every 15 minutes', async (t) => {
+  const { s, tsCycle, once, compareAll, notes } = await setup(t, { lookbackEvery: 'auto', simUpdates: false });
+  t.same(await once(), { ok: true, problems: [] });
+  t.match(await notes(), [/^stream updates unavailable \(.*\): changes older than the 30m lookback window are not detected$/], 'no note about whole-window cycles');
+  t.equal((await notes()).length, 1);
+  // Behind the watermark, inside the window: found by the next re-read, 15 minutes after the last.
+  s.insertEvent(2, { timestamp: '2026-01-01T02:55:00.5Z', value: 99 });
+  s.advance('1m');
+  const plain = await tsCycle();
+  t.same([plain.rereads, plain.requests, plain.streamUpdates?.requests, plain.errors.size], [0, 3, 0, 0], 'a plain cycle: 3 requests from the watermarks');
+  s.advance('14m');
+  const re = await tsCycle();
+  t.same([re.rereads, re.narrowed, re.inserts >= 1, re.errors.size], [9, 0, true, 0], '15 minutes after the last re-read: the whole window of every tag');
+  t.same(await once(), { ok: true, problems: [] });
+  await compareAll(t);
+});
+
 t.test('lookback_full_every: 0s re-reads the whole window every time', async (t) => {
   const { s, tsCycle, once, compareAll } = await setup(t, { lookbackEvery: '15m', lookbackFullEvery: '0s' });
   t.same(await once(), { ok: true, problems: [] });
@@ -276,7 +325,7 @@ t.test('a server without stream updates: cycles exact inside the window, status 
   t.equal(unsupportedNotes.length, 2);
   t.match(unsupportedNotes, [
     /^stream updates unavailable \(this PI Web API has no stream updates .*2018 SP1 or later\): changes older than the 30m lookback window are not detected$/,
-    /^lookback_every 0s without stream updates: every cycle re-reads the whole 30m window of every tag \(set lookback_every to 15m or more/,
+    /^lookback_every 0s without stream updates: every cycle re-reads the whole 30m window of every tag \(set lookback_every to auto, the default, or to 15m or more/,
   ]);
   t.equal(state().markers, 0);
   s.insertEvent(2, { timestamp: '2026-01-01T02:50:00.5Z', value: 99 });
@@ -294,7 +343,7 @@ t.test('stream_updates: off registers nothing and says so', async (t) => {
   t.equal(state().updates, undefined);
   t.same(await notes(), [
     'stream updates off: changes older than the 30m lookback window are not detected',
-    'lookback_every 0s without stream updates: every cycle re-reads the whole 30m window of every tag (set lookback_every to 15m or more to lighten the load on PI)',
+    'lookback_every 0s without stream updates: every cycle re-reads the whole 30m window of every tag (set lookback_every to auto, the default, or to 15m or more, to lighten the load on PI)',
   ]);
   await compareAll(t);
 });

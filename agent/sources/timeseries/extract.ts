@@ -94,7 +94,8 @@ export interface ExtractOptions {
    * Tags whose due re-read may start later than the lookback window (stream updates, updates.ts):
    * WebID → the oldest timestamp (µs) PI reported a change at since the tag's previous re-read
    * (Infinity: none). The re-read starts there, or at the watermark if that is earlier; the part of
-   * the window before it is unchanged since it was last read.
+   * the window before it is unchanged since it was last read. A tag listed re-reads this cycle even
+   * when `lookbackEveryUs` says it is not due (`lookback_every: auto`; -Infinity: the whole window).
    */
   narrowFrom?: ReadonlyMap<string, number>;
   signal?: AbortSignal;
@@ -212,12 +213,18 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
   const push = (c: Cursor): void => {
     queue.push(c);
   };
+  const dueNow = { nowUs: o.nowUs, startUs: o.startUs, lookbackUs: o.lookbackUs, lookbackEveryUs: 0 };
+  const notDue = { ...dueNow, lookbackEveryUs: Number.POSITIVE_INFINITY };
   for (const tag of o.tags) {
     // Only the head of the progress: digests are decoded one tag at a time when its page arrives.
     const p = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
-    let { start, reread } = readStart(p, o);
+    // A tag stream updates polled for its re-read re-reads now, whatever lookbackEveryUs says, unless
+    // that re-read was read with its poll (nothing changed, re-read as of now): then at most the rest
+    // of a truncated page is left, a plain read from the watermark.
+    const narrow = p.pos !== null ? o.narrowFrom?.get(tag.webId) : undefined;
+    const readAhead = narrow === Number.POSITIVE_INFINITY && p.lastReread === o.nowUs;
+    let { start, reread } = readStart(p, narrow === undefined ? o : readAhead ? notDue : dueNow);
     let full = reread;
-    const narrow = reread && p.pos !== null ? o.narrowFrom?.get(tag.webId) : undefined;
     if (narrow !== undefined && narrow > start) {
       // Nothing changed before `narrow` since the previous re-read: read on from there, or from the watermark.
       start = Math.max(start, Math.min(narrow, p.pos!));

@@ -11,8 +11,11 @@
  * are left to the re-read (it runs right after and compares with the digest), so nothing is handled
  * twice and appends that the watermark reads already carried cost nothing.
  *
- * Polling only before a re-read, not every cycle, keeps steady cycles at one request per
- * `tags_per_request` tags; a poll is one `/batch` of per-stream sub-requests per that many tags.
+ * A poll is one `/batch` of per-stream sub-requests per `tags_per_request` tags. With an interval
+ * (`lookback_every: 15m`) a tag is polled only before its re-reads, and the cycles in between read
+ * from the watermark. With `lookback_every: auto` (the default, `everyCycle`) every tag with a marker
+ * is polled and re-read every cycle, narrowed and read ahead (below); tags without one (PI refused
+ * them, the server has no stream updates) keep to the interval.
  *
  * Narrowed re-reads: the same poll also says where in the window something changed. When the tag's
  * marker chain is unbroken since its last completed re-read (PI issued the marker polled at or before
@@ -28,7 +31,7 @@
  * did not report was in the archive when the read ran). When the poll reports nothing behind the
  * watermark, that read is the tag's whole narrowed re-read: its page, head and next marker commit
  * together here, and the extraction only continues it if it came back truncated. Polling every cycle
- * (`lookback_every: 0s`), a cycle then costs one request per `tags_per_request` tags.
+ * (`lookback_every: auto` or `0s`), a cycle then costs one request per `tags_per_request` tags.
  *
  * Exactly once: the tag's next marker is committed in the same transaction as the rows of the last
  * page that completes its changes; a crash re-polls from the old marker and the rows, all upserts and
@@ -102,6 +105,12 @@ export type ReconcileOptions = Pick<ExtractOptions,
    * marker, and the cycle costs no request beyond the poll's for it.
    */
   readAhead?: boolean;
+  /**
+   * `lookback_every: auto`: every tag with a marker is polled and re-reads this cycle whatever
+   * `lookbackEveryUs` says (narrowed, or whole when it may not be: narrowFrom -Infinity); tags
+   * without one keep to `lookbackEveryUs`.
+   */
+  everyCycle?: boolean;
   /**
    * The whole lookback window is re-read at least this often (µs, PI clock); in between, a tag's
    * re-read starts at the oldest change its poll reported (`narrowFrom`). 0 or absent: always whole.
@@ -194,11 +203,15 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   // refused, only before their re-reads).
   const toPoll: { tag: TagRef; start: number; marker: string; issued: number | undefined; narrow: boolean; expect: number; ahead?: RecordedRequest }[] = [];
   const fullEveryUs = o.lookbackFullEveryUs ?? 0;
+  /** readStart's window for a re-read due whatever the interval says. */
+  const dueNow = { nowUs: o.nowUs, startUs: o.startUs, lookbackUs: o.lookbackUs, lookbackEveryUs: 0 };
   const toRegister: string[] = [];
   for (const tag of o.tags) {
     const head = progressHead(o.store.getProgress<StoredTagProgress>(progressKey(prefix, tag.webId)));
-    const { start, reread } = readStart(head, o);
     const su = o.store.getProgress<MarkerProgress>(markerKey(tag.webId));
+    const polledEveryCycle = o.everyCycle === true && su?.m !== undefined;
+    const every = polledEveryCycle ? 0 : (o.lookbackEveryUs ?? 0);
+    const { start, reread } = readStart(head, polledEveryCycle ? dueNow : o);
     if (!su?.m) {
       if (!su?.x || reread) toRegister.push(tag.webId);
       continue;
@@ -206,7 +219,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     // A tag never read yet reads everything from the configured start: nothing to poll for.
     if (head.pos === null || (!reread && su.r !== 1)) continue;
     // Events the poll will carry: the tag's rate since its last poll (one before each re-read).
-    const sinceUs = Math.max(o.lookbackEveryUs ?? 0, head.lastReread === undefined ? 0 : o.nowUs - head.lastReread);
+    const sinceUs = Math.max(every, head.lastReread === undefined ? 0 : o.nowUs - head.lastReread);
     const expect = Math.ceil(((head.rate ?? 0) * sinceUs) / 1e6);
     // The re-read may start at the oldest change this poll reports when the marker's chain covers
     // everything since the tag's last completed re-read (PI issued the marker before that re-read ran:
@@ -214,7 +227,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     // was re-read within lookback_full_every (a safety net that does not rely on stream updates).
     const narrow = reread && fullEveryUs > 0 && su.a !== undefined && head.lastReread !== undefined && su.a <= head.lastReread
       && head.lastFull !== undefined && o.nowUs - head.lastFull < fullEveryUs;
-    const item: (typeof toPoll)[number] = { tag, start: reread ? start : readStart(head, { ...o, lookbackEveryUs: 0 }).start, marker: su.m, issued: su.a, narrow, expect };
+    const item: (typeof toPoll)[number] = { tag, start: reread ? start : readStart(head, dueNow).start, marker: su.m, issued: su.a, narrow, expect };
     if (narrow && o.readAhead && head.pos <= o.nowUs) {
       const maxCount = askForWindow(head.rate, o.nowUs - head.pos + 1, o.maxCount) ?? Math.min(o.maxCount, 100);
       item.ahead = { webId: tag.webId, startUs: head.pos, endUs: o.nowUs, maxCount };
@@ -327,6 +340,9 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
           continue;
         }
         r.narrowFrom.set(c.tag.webId, oldest);
+      } else if (o.everyCycle) {
+        // Due by this poll, not by the interval: the extraction re-reads the whole window.
+        r.narrowFrom.set(c.tag.webId, Number.NEGATIVE_INFINITY);
       }
       pending.push(p);
     }
