@@ -191,7 +191,7 @@ export async function runTimeseriesSource(agent: Agent, signal?: AbortSignal): P
       r.updates += su.readAheadRows.updates;
       r.deletes += su.readAheadRows.deletes;
       r.rereads += su.readAhead;
-      r.narrowed += su.readAhead;
+      r.narrowed += su.readAhead - su.readAheadWhole;
     }
     const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((nowUs - r.minPosUs) / 1e6));
     const summary = {

@@ -7,7 +7,7 @@ import t from 'tap';
 import { PiError } from '../../agent/errors.js';
 import type { PollOutcome, RegisterOutcome } from '../../agent/pi/updates.js';
 import { extractTimeseries, type ExtractOptions } from '../../agent/sources/timeseries/extract.js';
-import { markerKey, reconcileUpdates, UPDATES_STATE_KEY, type UpdatesFeed, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
+import { markerKey, reconcileUpdates, UPDATES_STATE_KEY, wholeDue, type UpdatesFeed, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
 import { iso, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive, SEC } from './ts-harness.js';
 
 /** Events per tag in arrival order; a marker is `<tag>_<count seen>`. */
@@ -219,18 +219,21 @@ t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported
   t.ok(changed.starts.A! < pos1, 'sanity: the insert is behind the watermark');
 
   // A change PI does not announce (stream updates are trusted, not blindly): the narrowed re-reads
-  // miss it; the next whole-window re-read (2 h after the last) finds it.
+  // miss it; B's next whole-window re-read (at its phase, at most 2 h after its last) finds it.
   const tSilent = now - 30 * MIN + 1000;
   archive.insert('B', { ts: tSilent, v: 99 });
+  const lastFull = (w: string): number | undefined => (JSON.parse(store.progress.get(`ts:${w}`)!) as { lf?: number }).lf;
   let found = -1;
   for (let k = 1; k <= 10 && found < 0; k++) {
     now += 15 * MIN;
+    const whole = ['A', 'B', 'C'].filter((w) => wholeDue(w, lastFull(w), now, 120 * MIN));
     const c = await cycleStarts(now);
     if (c.ops.includes(`insert:B|${tSilent}|0`)) found = k;
-    if (found < 0) t.equal(c.x.narrowed, 3, `cycle ${k}: narrowed`);
-    else t.same([c.x.narrowed, c.starts.B! <= tSilent], [0, true], 'found by the whole-window re-read');
+    t.equal(c.x.narrowed, 3 - whole.length, `cycle ${k}: whole re-reads: ${whole.join(', ') || 'none'}; the others narrowed`);
+    t.equal(found === k, whole.includes('B'), `cycle ${k}: found exactly when B re-reads its whole window`);
+    if (found === k) t.ok(c.starts.B! <= tSilent, 'read from before the silent insert');
   }
-  t.equal(found, 6, 'found at the re-read 2 h (lookback_full_every) after the last whole one (the first read)');
+  t.ok(found >= 1 && found <= 6, `found at cycle ${found}: within 2 h (lookback_full_every) of B's last whole re-read (the first read)`);
   t.same(store.values('B'), [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]), 'B equals the archive');
 });
 
@@ -307,4 +310,31 @@ t.test('two old changes minutes apart: read back in one range, only the changed 
   t.same([re.u.lateChanges, re.u.updates, re.u.requests], [2, 2, 2 + 1], '2 polls (3 tags at 2 per request) and 1 read-back of the range');
   t.same(re.ops.filter((o) => !o.startsWith('insert')), [`update:A|${a}|0`, `update:A|${b}|0`], 'the 72 unchanged events between them are not sent');
   t.same(store.values('A').filter((r) => r[0] === a || r[0] === b), [[a, 0, 1], [b, 0, 2]]);
+});
+
+t.test('whole-window re-reads spread over lookback_full_every: each tag once per period, at its own phase', async (t) => {
+  const P = 6 * 60 * MIN;
+  const ids = Array.from({ length: 3000 }, (_, i) => `F1DPw${String(i).padStart(6, '0')}AAAAUElTUlYwMVxTSU0uVEFH`);
+  // Every tag whole-read at T0 (a catch-up); then 1-minute cycles over two periods.
+  const T0 = S + 7 * MIN;
+  const last = new Map(ids.map((w) => [w, T0]));
+  const perCycle: number[] = [];
+  let longest = 0;
+  for (let now = T0 + MIN; now <= T0 + 2 * P; now += MIN) {
+    let n = 0;
+    for (const w of ids) {
+      if (!wholeDue(w, last.get(w), now, P)) continue;
+      longest = Math.max(longest, now - last.get(w)!);
+      last.set(w, now);
+      n++;
+    }
+    perCycle.push(n);
+  }
+  const first = perCycle.slice(0, 360).reduce((a, b) => a + b, 0);
+  const second = perCycle.slice(360).reduce((a, b) => a + b, 0);
+  t.same([first, second], [3000, 3000], 'every tag once in each period');
+  t.ok(longest <= P, `never longer than the period between whole re-reads (longest ${longest / MIN} min)`);
+  t.ok(Math.max(...perCycle) <= 30, `a few tags per cycle, not all at once (mean ${3000 / 360}, max ${Math.max(...perCycle)})`);
+  t.same([wholeDue('A', undefined, T0, P), wholeDue('A', T0, T0, 0), wholeDue('A', T0, T0, P), wholeDue('A', T0 - P, T0, P)], [true, true, false, true],
+    'no whole re-read yet, or 0s: due; just done: not; a period ago: due');
 });

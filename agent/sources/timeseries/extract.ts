@@ -410,18 +410,18 @@ export function askForWindow(rate: number | undefined, windowUs: number, maxCoun
 }
 
 /**
- * A due re-read that stream updates narrowed to the tag's watermark (nothing changed behind it since
- * its previous re-read), read in the poll's own `/batch` (updates.ts): applied here as the tag's page
- * of this cycle, as the extraction would apply it (a re-read from `pos`, not a whole one). Undefined
+ * A due re-read read in the poll's own `/batch` (updates.ts): narrowed to the tag's watermark
+ * (nothing changed behind it since its previous re-read; `req` starts at `pos0`), or the whole window
+ * (`full`). Applied here as the tag's page of this cycle, as the extraction would apply it. Undefined
  * when it cannot be applied here (a crowded timestamp needs a larger maxCount): the extraction then
  * reads the tag itself. Nothing is written: the caller commits the result.
  */
 export function applyReadAhead(
   o: Pick<ExtractOptions, 'site' | 'store' | 'nowUs' | 'lookbackUs' | 'parseTime' | 'insertOp' | 'progressPrefix' | 'digestBucketUs'>,
-  tag: TagRef, req: RecordedRequest, r: RecordedResult,
+  tag: TagRef, req: RecordedRequest, r: RecordedResult, at: { pos0: number; full: boolean },
 ): AppliedPage | undefined {
   const x: PageContext = { o, prefix: o.progressPrefix ?? 'ts:', bucketUs: o.digestBucketUs ?? DIGEST_BUCKET_US, horizon: o.nowUs - o.lookbackUs };
-  const page = applyTagPage(x, { tag, pos0: req.startUs, start: req.startUs, reread: true, maxCount: req.maxCount }, req.endUs, r, Date.now() * 1000);
+  const page = applyTagPage(x, { tag, pos0: at.pos0, start: req.startUs, reread: true, full: at.full, maxCount: req.maxCount }, req.endUs, r, Date.now() * 1000);
   return page.kind === 'grow' ? undefined : page;
 }
 

@@ -23,14 +23,17 @@
  * re-read may start at the oldest timestamp the poll reports at or after its start, Add, Update or
  * Remove alike (`narrowFrom`; Infinity when none: the re-read reads on from the watermark). A failed
  * poll, a lost marker, a failed or unfinished re-read (its marker is then newer than its last re-read)
- * make the next re-read whole, and so does `lookback_full_every` since the last whole one: a check of
- * the window that does not rely on stream updates at all.
+ * make the next re-read whole, and so does `lookback_full_every`: a check of the window that does
+ * not rely on stream updates at all, due once per period at a phase of each tag's own (`wholeDue`),
+ * so that a few tags re-read their whole window each cycle rather than all of them in one cycle.
  *
  * Read ahead (`readAhead`): such a tag's poll carries a read of the tag from its watermark in the
  * same `/batch`, as a child of the poll (ParentIds: PI runs it after the poll, so whatever the poll
  * did not report was in the archive when the read ran). When the poll reports nothing behind the
  * watermark, that read is the tag's whole narrowed re-read: its page, head and next marker commit
- * together here, and the extraction only continues it if it came back truncated. Polling every cycle
+ * together here, and the extraction only continues it if it came back truncated. A whole-window
+ * re-read rides along the same way when one page can hold the window and the poll reports nothing
+ * before it (else the extraction reads it). Polling every cycle
  * (`lookback_every: auto` or `0s`), a cycle then costs one request per `tags_per_request` tags.
  *
  * Exactly once: the tag's next marker is committed in the same transaction as the rows of the last
@@ -145,8 +148,10 @@ export interface ReconcileResult {
   /** Set when the server has no stream updates (nothing else was done). */
   unsupported?: PiError;
   requests: number;
-  /** Tags whose narrowed re-read was read ahead with their poll and committed here; their values and rows. */
+  /** Tags whose re-read was read ahead with their poll and committed here; their values and rows. */
   readAhead: number;
+  /** Of them, whole-window re-reads (the others were narrowed). */
+  readAheadWhole: number;
   readAheadValues: number;
   readAheadRows: { inserts: number; updates: number; deletes: number };
   /**
@@ -185,9 +190,27 @@ interface Pending {
   failed?: Error;
 }
 
+/**
+ * Whether a tag's whole-window re-read is due (`lookback_full_every`): once per period, at a phase of
+ * its own taken from its WebID, so that the whole re-reads of many tags spread over the period (a
+ * few each cycle) instead of all landing in one cycle; never more than a period after the last.
+ */
+export function wholeDue(webId: string, lastFullUs: number | undefined, nowUs: number, everyUs: number): boolean {
+  if (lastFullUs === undefined || everyUs <= 0) return true;
+  const phase = (fnv1a(webId) / 2 ** 32) * everyUs;
+  return Math.floor((nowUs + phase) / everyUs) > Math.floor((lastFullUs + phase) / everyUs);
+}
+
+/** 32-bit FNV-1a of a text's UTF-16 code units: a cheap, stable spread of WebIDs. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileResult> {
   const prefix = o.progressPrefix ?? 'ts:';
-  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0, narrowFrom: new Map(), readAhead: 0, readAheadValues: 0, readAheadRows: { inserts: 0, updates: 0, deletes: 0 } };
+  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0, narrowFrom: new Map(), readAhead: 0, readAheadWhole: 0, readAheadValues: 0, readAheadRows: { inserts: 0, updates: 0, deletes: 0 } };
   const wallNow = (o.now ?? (() => new Date()))().toISOString();
   const stored = o.store.getProgress<UpdatesState>(UPDATES_STATE_KEY);
   const state: UpdatesState = { late_changes: 0, ...(stored ?? {}) };
@@ -201,7 +224,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   // poll or read-back failed (from where a re-read due now would start: changes at or after it were
   // covered by the last re-read or will be by the next). Registered: tags without a marker (those PI
   // refused, only before their re-reads).
-  const toPoll: { tag: TagRef; start: number; marker: string; issued: number | undefined; narrow: boolean; expect: number; ahead?: RecordedRequest }[] = [];
+  const toPoll: { tag: TagRef; start: number; marker: string; issued: number | undefined; narrow: boolean; expect: number; ahead?: RecordedRequest; pos: number }[] = [];
   const fullEveryUs = o.lookbackFullEveryUs ?? 0;
   /** readStart's window for a re-read due whatever the interval says. */
   const dueNow = { nowUs: o.nowUs, startUs: o.startUs, lookbackUs: o.lookbackUs, lookbackEveryUs: 0 };
@@ -224,13 +247,20 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     // The re-read may start at the oldest change this poll reports when the marker's chain covers
     // everything since the tag's last completed re-read (PI issued the marker before that re-read ran:
     // the re-read saw what changed before, the poll reports what changed after), and the whole window
-    // was re-read within lookback_full_every (a safety net that does not rely on stream updates).
+    // is not due for its whole-window re-read (lookback_full_every: a safety net that does not rely
+    // on stream updates).
     const narrow = reread && fullEveryUs > 0 && su.a !== undefined && head.lastReread !== undefined && su.a <= head.lastReread
-      && head.lastFull !== undefined && o.nowUs - head.lastFull < fullEveryUs;
-    const item: (typeof toPoll)[number] = { tag, start: reread ? start : readStart(head, dueNow).start, marker: su.m, issued: su.a, narrow, expect };
-    if (narrow && o.readAhead && head.pos <= o.nowUs) {
-      const maxCount = askForWindow(head.rate, o.nowUs - head.pos + 1, o.maxCount) ?? Math.min(o.maxCount, 100);
-      item.ahead = { webId: tag.webId, startUs: head.pos, endUs: o.nowUs, maxCount };
+      && !wholeDue(tag.webId, head.lastFull, o.nowUs, fullEveryUs);
+    const item: (typeof toPoll)[number] = { tag, start: reread ? start : readStart(head, dueNow).start, marker: su.m, issued: su.a, narrow, expect, pos: head.pos };
+    if (reread && o.readAhead && head.pos <= o.nowUs) {
+      if (narrow) {
+        const maxCount = askForWindow(head.rate, o.nowUs - head.pos + 1, o.maxCount) ?? Math.min(o.maxCount, 100);
+        item.ahead = { webId: tag.webId, startUs: head.pos, endUs: o.nowUs, maxCount };
+      } else {
+        // A whole re-read rides along too when one page can hold the window.
+        const maxCount = askForWindow(head.rate, o.nowUs - start + 1, o.maxCount);
+        if (maxCount !== undefined && maxCount < o.maxCount) item.ahead = { webId: tag.webId, startUs: start, endUs: o.nowUs, maxCount };
+      }
     }
     toPoll.push(item);
   }
@@ -320,12 +350,13 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         if (last && t - last[1] <= MERGE_GAP_US) last[1] = Math.max(last[1], t);
         else p.ranges.push([t, t]);
       }
-      if (c.narrow) {
-        // Nothing changed behind the watermark and nothing before the window: the read PI ran after
-        // this poll is the tag's narrowed re-read. Its page, head and the next marker commit together.
-        const rd = out.read;
-        const page = c.ahead && rd && !rd.error && times.length === 0 && oldest >= c.ahead.startUs ? applyReadAhead(o, c.tag, c.ahead, rd) : undefined;
-        if (page) {
+      const rd = out.read;
+      if (c.ahead && rd && !rd.error && times.length === 0 && (c.narrow ? oldest >= c.ahead.startUs : true)) {
+        // Nothing changed before the read's start (behind the watermark, or before the window): the
+        // read PI ran after this poll is the tag's re-read (narrowed, or whole when it is all there).
+        // Its page, head and the next marker commit together.
+        const page = applyReadAhead(o, c.tag, c.ahead, rd, { pos0: c.pos, full: !c.narrow });
+        if (page && (c.narrow || (page.kind === 'done' && page.rereadDone))) {
           for (const row of page.rows) aheadRows.push(row);
           for (const pr of page.progress) aheadProgress.push(pr);
           for (const k of page.deleteKeys) aheadDeletes.push(k);
@@ -335,10 +366,13 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
           r.readAheadRows.inserts += page.inserts;
           r.readAheadRows.updates += page.updates;
           r.readAheadRows.deletes += page.deletes;
+          if (!c.narrow) r.readAheadWhole++;
           // The extraction reads on from the new watermark (nothing, unless this page was truncated).
           r.narrowFrom.set(c.tag.webId, Number.POSITIVE_INFINITY);
           continue;
         }
+      }
+      if (c.narrow) {
         r.narrowFrom.set(c.tag.webId, oldest);
       } else if (o.everyCycle) {
         // Due by this poll, not by the interval: the extraction re-reads the whole window.
