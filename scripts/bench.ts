@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--quick] [--json] [--tags 30000] [--hours 1] [--interval 5] [--backfill-tags 1000]
  *                    [--backfill-days 30] [--backfill-interval 60] [--naive-tags 200] [--lookback 10m]
+ *                    [--lookback-every auto] (catch-up and backfill; the steady cycles set their own)
  *                    [--latency 5,1,1,8] [--only a,b] [--profile DIR] [--keep] [--no-service-env]
  *
  * Data: the simulator's regular series (one value every --interval s for catch-up and steady state,
@@ -77,6 +78,7 @@ const { values: argv } = parseArgs({
     'backfill-interval': { type: 'string', default: '60' },
     latency: { type: 'string', default: '5,1,1,8' },
     lookback: { type: 'string', default: '10m' },
+    'lookback-every': { type: 'string', default: 'auto' },
     only: { type: 'string' },
     profile: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -153,7 +155,7 @@ tags:
 timeseries:
   start: ${JSON.stringify(o.start)}
   lookback: ${argv.lookback}
-  lookback_every: ${o.lookbackEvery ?? 'auto'}
+  lookback_every: ${o.lookbackEvery ?? argv['lookback-every']}
   lookback_full_every: ${o.lookbackFullEvery ?? '6h'}
   schedule: "*/1 * * * *"
 buffer:
@@ -281,7 +283,7 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'full',
     params: {
       tags: TAGS, hours: HOURS, interval_s: INTERVAL, backfill_tags: BF_TAGS, backfill_days: BF_DAYS, backfill_interval_s: BF_INTERVAL,
-      naive_sample_tags: NAIVE_TAGS, lookback: argv.lookback, mix: 'plant', latency: LATENCY ?? null,
+      naive_sample_tags: NAIVE_TAGS, lookback: argv.lookback, lookback_every: argv['lookback-every'], mix: 'plant', latency: LATENCY ?? null,
       agent_env: SERVICE_ENV,
     },
   };
