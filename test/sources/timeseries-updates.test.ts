@@ -269,6 +269,27 @@ t.test('lookback_every: auto (the default): tags with markers polled and read ah
   await compareAll(t);
 });
 
+t.test('whole-window re-reads read with their polls; a tag whose poll reports an older change is read back, then re-read by the extraction', async (t) => {
+  // lookback_full_every 0s: every re-read whole; auto: every cycle.
+  const { s, env, tsCycle, once, compareAll } = await setup(t, { lookbackEvery: 'auto', lookbackFullEvery: '0s' });
+  t.same(await once(), { ok: true, problems: [] });
+  s.advance('1m');
+  const c = await tsCycle();
+  t.same([c.rereads, c.narrowed, c.streamUpdates?.readAheadWhole, c.streamUpdates?.requests, c.requests], [9, 0, 8, 3, 7],
+    '8 whole windows read with their polls (3 requests), the fast tag\'s 31 minutes by the extraction (7 pages of 1000)');
+  // Older than the 30-minute window, on a tag whose window one page holds.
+  const tOld = '2026-01-01T01:10:00.5Z';
+  s.insertEvent(1, { timestamp: tOld, value: 1.25 });
+  s.advance('1m');
+  const old = await tsCycle();
+  t.same([old.streamUpdates?.lateChanges, old.streamUpdates?.readAheadWhole, old.rereads, old.narrowed, old.errors.size], [1, 7, 9, 0, 0],
+    'the old change read back; that tag\'s whole re-read left to the extraction, 7 others read ahead');
+  t.same(await once(), { ok: true, problems: [] });
+  const byTag = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
+  t.equal((byTag.get(idOnly(s.tagWebId(1))) ?? []).filter((e) => (e as unknown[])[0] === us(tOld)).length, 1, 'the old insert landed once');
+  await compareAll(t);
+});
+
 t.test('lookback_every: auto without stream updates: the window is re-read every 15 minutes', async (t) => {
   const { s, tsCycle, once, compareAll, notes } = await setup(t, { lookbackEvery: 'auto', simUpdates: false });
   t.same(await once(), { ok: true, problems: [] });
