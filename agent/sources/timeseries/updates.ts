@@ -351,7 +351,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
         else p.ranges.push([t, t]);
       }
       const rd = out.read;
-      if (c.ahead && rd && !rd.error && times.length === 0 && (c.narrow ? oldest >= c.ahead.startUs : true)) {
+      if (c.ahead && rd && !rd.error && times.length === 0 && (!c.narrow || oldest >= c.ahead.startUs)) {
         // Nothing changed before the read's start (behind the watermark, or before the window): the
         // read PI ran after this poll is the tag's re-read (narrowed, or whole when it is all there).
         // Its page, head and the next marker commit together.
@@ -362,7 +362,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
           for (const k of page.deleteKeys) aheadDeletes.push(k);
           aheadProgress.push({ key: markerKey(c.tag.webId), value: { m: out.marker, a: o.nowUs } });
           r.readAhead++;
-          r.readAheadValues += rd!.items.length;
+          r.readAheadValues += rd.items.length;
           r.readAheadRows.inserts += page.inserts;
           r.readAheadRows.updates += page.updates;
           r.readAheadRows.deletes += page.deletes;
