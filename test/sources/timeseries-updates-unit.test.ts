@@ -7,8 +7,8 @@ import t from 'tap';
 import { PiError } from '../../agent/errors.js';
 import type { PollOutcome, RegisterOutcome } from '../../agent/pi/updates.js';
 import { extractTimeseries, type ExtractOptions } from '../../agent/sources/timeseries/extract.js';
-import { markerKey, reconcileUpdates, UPDATES_STATE_KEY, wholeDue, type UpdatesFeed, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
-import { iso, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive, SEC } from './ts-harness.js';
+import { markerKey, reconcileUpdates, UPDATES_STATE_KEY, wholeDue, type PolledStream, type PollItem, type UpdatesFeed, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
+import { expectedRows, iso, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive, SEC } from './ts-harness.js';
 
 /** Events per tag in arrival order; a marker is `<tag>_<count seen>`. */
 class ScriptedFeed implements UpdatesFeed {
@@ -18,6 +18,10 @@ class ScriptedFeed implements UpdatesFeed {
   failPoll = new Set<string>();
   refuse = new Set<string>();
   forget = new Set<string>();
+  /** Answers the reads asked with a poll (read ahead), as PI runs them in the poll's `/batch`. */
+  reader: ScriptedArchive | undefined;
+  /** Values asked for by each poll's reads. */
+  asks: number[] = [];
   async register(webIds: string[]) {
     this.registers.push(webIds);
     const out = new Map<string, RegisterOutcome>();
@@ -30,16 +34,18 @@ class ScriptedFeed implements UpdatesFeed {
     }
     return out;
   }
-  async poll(items: { webId: string; marker: string }[]) {
+  async poll(items: PollItem[]) {
     this.polls.push(items.map((i) => i.webId));
-    const out = new Map<string, PollOutcome>();
-    for (const { webId, marker } of items) {
+    this.asks.push(items.reduce((n, i) => n + (i.read?.maxCount ?? 0), 0));
+    const out = new Map<string, PolledStream>();
+    for (const { webId, marker, read } of items) {
       if (this.failPoll.has(webId)) out.set(webId, { kind: 'error', error: new PiError('PI_SERVER_ERROR', 'boom') });
       else if (this.forget.has(webId)) out.set(webId, { kind: 'lost', error: new PiError('PI_NOT_FOUND', 'Cache not found') });
       else {
         const all = this.log.get(webId) ?? [];
         const from = Number(marker.split('_')[1]);
-        out.set(webId, { kind: 'ok', events: all.slice(from).map((e) => ({ action: e.action, timestamp: iso(e.ts) })), marker: `${webId}_${all.length}` });
+        const ahead = read && this.reader ? (await this.reader.read([read]))[0] : undefined;
+        out.set(webId, { kind: 'ok', events: all.slice(from).map((e) => ({ action: e.action, timestamp: iso(e.ts) })), marker: `${webId}_${all.length}`, ...(ahead ? { read: ahead } : {}) });
       }
     }
     return out;
@@ -169,6 +175,32 @@ t.test('polls are sized by the events they will carry: fast tags go fewer to a r
   const re = await cycle(now);
   t.same(feed.polls.slice(before), [['A', 'B'], ['C']], '2 tags (360 events) to a poll, not 3 (540)');
   t.equal(re.u.polled, 3);
+});
+
+t.test('reads with their polls: their asks may fill twice the values per request before a poll splits', async (t) => {
+  // Every cycle polled (auto): a minute of 5-second data asks 35 values a tag (12 expected).
+  const once = async (maxValuesPerRequest: number) => {
+    const { feed, archive, store } = setup({ tagsPerRequest: 3, maxValuesPerRequest });
+    feed.reader = archive;
+    const base = { site: 'plant-a', tags: TAGS, reader: archive, store, startUs: S, lookbackUs: 10 * MIN, lookbackEveryUs: 15 * MIN, tagsPerRequest: 3, maxCount: 10_000, maxValuesPerRequest, parseTime, concurrency: 1 };
+    const cycle = async (nowUs: number) => {
+      for (const tag of TAGS) archive.fill(tag.webId, nowUs);
+      const u = await reconcileUpdates({ ...base, feed, nowUs, readAhead: true, everyCycle: true, lookbackFullEveryUs: 360 * MIN });
+      await extractTimeseries({ ...base, nowUs, narrowFrom: u.narrowFrom } as ExtractOptions);
+      return u;
+    };
+    let now = S + 60 * MIN;
+    await cycle(now);
+    now += MIN;
+    await cycle(now);
+    now += MIN;
+    const before = feed.polls.length;
+    const u = await cycle(now);
+    for (const x of TAGS) t.same(store.values(x.webId), expectedRows(archive.data.get(x.webId)!), `${maxValuesPerRequest}: ${x.webId} equals the archive`);
+    return { polls: feed.polls.slice(before), asks: feed.asks.slice(before), readAhead: u.readAhead };
+  };
+  t.same(await once(60), { polls: [['A', 'B', 'C']], asks: [105], readAhead: 3 }, '3 × 35 = 105 asked ≤ 2 × 60: one poll');
+  t.same(await once(50), { polls: [['A', 'B'], ['C']], asks: [70, 35], readAhead: 3 }, '105 > 2 × 50: split');
 });
 
 t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported, the whole window every lookback_full_every', async (t) => {

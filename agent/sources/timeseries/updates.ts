@@ -166,6 +166,13 @@ const MERGE_GAP_US = 10 * 60 * 1_000_000;
 const SAMPLE = 10;
 /** Events one poll request may carry, in units of the extraction's values per request. */
 const POLL_BUDGET = 4;
+/**
+ * Values the reads in one poll's `/batch` may ask for, in units of the extraction's values per
+ * request. Their windows are short (since the watermark), where an ask's margin (a fifth + 20) is
+ * most of it: a minute of 5-second data asks 35 for 12 expected. Twice the budget in asks is still
+ * less than one extraction request in values, and keeps 200 tags to a poll with room for a late cycle.
+ */
+const READ_AHEAD_BUDGET = 2;
 /** A server without stream updates is asked again after this long (wall time): it may be upgraded. */
 const UNSUPPORTED_RETRY_MS = 60 * 60 * 1000;
 
@@ -274,6 +281,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
   // so that one answer stays near POLL_BUDGET × maxValuesPerRequest events (each is Action and
   // Timestamp only, a fraction of a recorded value).
   const pollBudget = POLL_BUDGET * o.maxValuesPerRequest;
+  const readAheadBudget = READ_AHEAD_BUDGET * o.maxValuesPerRequest;
   const chunks: (typeof toPoll)[] = [];
   for (let i = 0; i < toPoll.length;) {
     let n = 0;
@@ -282,8 +290,8 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     for (; i + n < toPoll.length && n < o.tagsPerRequest; n++) {
       const next = toPoll[i + n]!;
       const ask = next.ahead?.maxCount ?? 0;
-      // Read-ahead values count against the extraction's values per request (memory bound).
-      if (n > 0 && (events + next.expect > pollBudget || values + ask > o.maxValuesPerRequest)) break;
+      // Read-ahead asks count against their own budget (memory bound).
+      if (n > 0 && (events + next.expect > pollBudget || values + ask > readAheadBudget)) break;
       events += next.expect;
       values += ask;
     }
