@@ -115,8 +115,8 @@ export function extractionConcurrency(config: AgentConfig): number {
  * Values asked for in one request (the memory bound of a cycle, whatever the backlog: each value
  * costs a few hundred bytes as JSON text, parsed object and row until it is encoded). What counts
  * is the size of one request, not how many are in flight: scripts/bench-rss.ts, 30,000 tags × 1 h
- * of 5-second data (2026-11-27): peak RSS 213.7 / 215.1 MB at 7,500 values per request (4 in
- * flight) against 229–243 MB (ten runs) at 15,000 (4 in flight) and 239.6 / 234.5 MB at 15,000 two
+ * of 5-second data (2026-11-27): peak RSS 213.3–215.1 MB (three runs) at 7,500 values per request
+ * (4 in flight) against 229–246 MB (ten runs) at 15,000 (4 in flight) and 239.6 / 234.5 MB at 15,000 two
  * at a time; same rate, twice the catch-up requests, batch files 2.8 bytes per value instead of 2.3
  * (a file per request). Before, 60,000 / concurrency (15,000 at 4; 60,000 at concurrency 1).
  */
