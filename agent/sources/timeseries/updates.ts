@@ -168,9 +168,9 @@ const SAMPLE = 10;
 const POLL_BUDGET = 4;
 /**
  * Values the reads in one poll's `/batch` may ask for, in units of the extraction's values per
- * request. Their windows are short (since the watermark), where an ask's margin (a fifth + 20) is
- * most of it: a minute of 5-second data asks 35 for 12 expected. Twice the budget in asks is still
- * less than one extraction request in values, and keeps 200 tags to a poll with room for a late cycle.
+ * request. Most are short (since the watermark), where an ask's margin (a fifth + 20) is most of
+ * it: a minute of 5-second data asks 35 for 12 expected, so twice the budget in asks holds fewer
+ * values than one extraction request, and 200 such tags stay one poll with room for a late cycle.
  */
 const READ_AHEAD_BUDGET = 2;
 /** A server without stream updates is asked again after this long (wall time): it may be upgraded. */
