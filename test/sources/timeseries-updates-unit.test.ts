@@ -58,9 +58,11 @@ class ScriptedFeed implements UpdatesFeed {
 
 const TAGS = ['A', 'B', 'C'].map((webId) => ({ webId }));
 
-function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number; lookbackUs?: number; lookbackFullEveryUs?: number } = {}) {
+/** `everyCycle`: every tag with a marker polled every cycle, its read asked with the poll (auto). */
+function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number; lookbackUs?: number; lookbackFullEveryUs?: number; everyCycle?: boolean } = {}) {
   const archive = new ScriptedArchive();
   const feed = new ScriptedFeed();
+  if (o.everyCycle) feed.reader = archive;
   const store = new MemTimeseriesStore();
   const base = {
     site: 'plant-a', tags: TAGS, reader: archive, store, startUs: S, lookbackUs: o.lookbackUs ?? 10 * MIN, lookbackEveryUs: 15 * MIN,
@@ -72,7 +74,7 @@ function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number; lookb
     for (const tag of TAGS) archive.fill(tag.webId, nowUs);
     const ops0 = store.ops.length;
     const polls0 = feed.polls.length;
-    const u = await reconcileUpdates({ ...base, feed, nowUs });
+    const u = await reconcileUpdates({ ...base, feed, nowUs, ...(o.everyCycle ? { readAhead: true, everyCycle: true } : {}) });
     const x = await extractTimeseries({ ...base, nowUs, concurrency: 1, narrowFrom: u.narrowFrom } as ExtractOptions);
     return { u, x, ops: store.ops.slice(ops0), polled: feed.polls.slice(polls0).flat() };
   };
@@ -180,22 +182,14 @@ t.test('polls are sized by the events they will carry: fast tags go fewer to a r
 t.test('reads with their polls: their asks may fill twice the values per request before a poll splits', async (t) => {
   // Every cycle polled (auto): a minute of 5-second data asks 35 values a tag (12 expected).
   const once = async (maxValuesPerRequest: number) => {
-    const { feed, archive, store } = setup({ tagsPerRequest: 3, maxValuesPerRequest });
-    feed.reader = archive;
-    const base = { site: 'plant-a', tags: TAGS, reader: archive, store, startUs: S, lookbackUs: 10 * MIN, lookbackEveryUs: 15 * MIN, tagsPerRequest: 3, maxCount: 10_000, maxValuesPerRequest, parseTime, concurrency: 1 };
-    const cycle = async (nowUs: number) => {
-      for (const tag of TAGS) archive.fill(tag.webId, nowUs);
-      const u = await reconcileUpdates({ ...base, feed, nowUs, readAhead: true, everyCycle: true, lookbackFullEveryUs: 360 * MIN });
-      await extractTimeseries({ ...base, nowUs, narrowFrom: u.narrowFrom } as ExtractOptions);
-      return u;
-    };
+    const { feed, archive, store, cycle } = setup({ tagsPerRequest: 3, maxValuesPerRequest, lookbackFullEveryUs: 360 * MIN, everyCycle: true });
     let now = S + 60 * MIN;
     await cycle(now);
     now += MIN;
     await cycle(now);
     now += MIN;
     const before = feed.polls.length;
-    const u = await cycle(now);
+    const { u } = await cycle(now);
     for (const x of TAGS) t.same(store.values(x.webId), expectedRows(archive.data.get(x.webId)!), `${maxValuesPerRequest}: ${x.webId} equals the archive`);
     return { polls: feed.polls.slice(before), asks: feed.asks.slice(before), readAhead: u.readAhead };
   };
