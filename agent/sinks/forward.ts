@@ -86,6 +86,9 @@ export async function forwardAll(store: Store, sink: Sink, opts: ForwardOptions 
       }
     }
     prepared = true;
+    // `pi-agent status` says so while a unit is in flight (a large one takes a while): not the
+    // previous pass's 'idle' or 'ok'. Each unit's outcome below replaces it.
+    store.recordSinkState(sink.type, 'uploading');
     try {
       await sink.upload({ name: unit.name, table: unit.table, rows: unit.rows, files: store.unitFiles(unit), ops: unit.ops });
     } catch (err) {

@@ -83,6 +83,33 @@ t.test('re-uploading a name overwrites the file (idempotent); stale temp files a
   await sink.close();
 });
 
+t.test("status says 'uploading' while a unit is in flight, then 'ok' or the failure", async (t) => {
+  const dir = tempDir(t);
+  const store = Store.open({ stateDir: path.join(dir, 'state'), site: 'plant-a' });
+  t.teardown(() => store.close());
+  store.recordSinkState('slow', 'idle');
+  store.commitStep([{ table: 'pi_timeseries', rows: rows(0, 10) }], []);
+  store.commitStep([{ table: 'pi_timeseries', rows: rows(10, 10) }], []);
+  const during: (string | null)[] = [];
+  let fail = false;
+  const slow: Sink = {
+    type: 'slow',
+    async upload() {
+      during.push(store.sinkStatus('slow').state);
+      if (fail) throw new SinkError('SINK_UNREACHABLE', 'warehouse down');
+    },
+    async close() {},
+  };
+  t.same(await forwardAll(store, slow, { maxBatches: 1 }), { units: 2, rows: 20 });
+  t.same(during, ['uploading', 'uploading'], 'each unit uploads under the uploading state');
+  t.equal(store.sinkStatus('slow').state, 'ok');
+  store.commitStep([{ table: 'pi_timeseries', rows: rows(20, 10) }], []);
+  fail = true;
+  await t.rejects(forwardAll(store, slow), { code: 'SINK_UNREACHABLE' });
+  t.same(during, ['uploading', 'uploading', 'uploading']);
+  t.equal(store.sinkStatus('slow').state, 'retrying', 'a failed unit does not stay "uploading"');
+});
+
 t.test('a failed upload leaves the unit pending; the retry re-uses its name', async (t) => {
   const dir = tempDir(t);
   const store = Store.open({ stateDir: path.join(dir, 'state'), site: 'plant-a' });
