@@ -7,6 +7,11 @@
  *                    [--backfill-days 30] [--backfill-interval 60] [--naive-tags 200] [--lookback 10m]
  *                    [--lookback-every auto] (catch-up and backfill; the steady cycles set their own)
  *                    [--latency 5,1,1,8] [--only a,b] [--profile DIR] [--keep] [--no-service-env]
+ *                    [--agent-node-options OPTS]
+ *   --only: catch-up, steady, upload, service, backfill (default all). service = `pi-agent run` end
+ *   to end into the warehouse emulator, extraction and upload at once in one process (service()).
+ *   BENCH_MEM_TRACE=FILE: the service child appends process.memoryUsage() and its resident set
+ *   (anonymous / mapped files) every second to FILE, one JSON line each.
  *
  * Data: the simulator's regular series (one value every --interval s for catch-up and steady state,
  * every --backfill-interval s for the deep backfill) with its `plant` mix (70% Float32, Float64,
@@ -16,8 +21,8 @@
  * (test/sim/piwebapi/latency.ts; --latency REQUEST_MS,STREAM_MS,VALUE_US,PARALLELISM, 0 = none);
  * the agent, the naive connector and the ceiling client all pay it.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +88,7 @@ const { values: argv } = parseArgs({
     profile: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'no-service-env': { type: 'boolean', default: false },
+    'agent-node-options': { type: 'string' },
   },
 });
 const quick = argv.quick === true;
@@ -113,9 +119,13 @@ let childSeq = 0;
  * (installer/linux/pi-agent.service): MALLOC_ARENA_MAX=2, two glibc malloc arenas instead of one per
  * thread (~20 MB less peak RSS at 30,000 tags). `--no-service-env` runs them without it.
  */
-const SERVICE_ENV: Record<string, string> = argv['no-service-env'] ? {} : { MALLOC_ARENA_MAX: '2' };
+const SERVICE_ENV: Record<string, string> = {
+  ...(argv['no-service-env'] ? {} : { MALLOC_ARENA_MAX: '2' }),
+  // --agent-node-options: NODE_OPTIONS for the agent children only (the simulator is untouched).
+  ...(argv['agent-node-options'] ? { NODE_OPTIONS: argv['agent-node-options'] } : {}),
+};
 
-function runChild(mode: string, args: unknown, env: Record<string, string> = {}): Promise<ChildOut> {
+function runChild(mode: string, args: unknown, env: Record<string, string> = {}, onSpawn?: (p: ChildProcess) => void): Promise<ChildOut> {
   if (mode.startsWith('agent')) env = { ...SERVICE_ENV, ...env };
   const node: string[] = [];
   if (argv.profile && mode.startsWith('agent')) node.unshift('--cpu-prof', `--cpu-prof-dir=${path.resolve(argv.profile)}`);
@@ -125,6 +135,7 @@ function runChild(mode: string, args: unknown, env: Record<string, string> = {})
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [...node, CHILD, mode, `@${argFile}`], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    onSpawn?.(p);
     let out = '';
     p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
     p.on('error', reject);
@@ -134,6 +145,92 @@ function runChild(mode: string, args: unknown, env: Record<string, string> = {})
       resolve({ ...(JSON.parse(line) as Omit<ChildOut, 'wall_s'>), wall_s: (performance.now() - t0) / 1000 });
     });
   });
+}
+
+/** The config's `sink:` for the warehouse emulator (its token from the child's environment). */
+function warehouseSink(wh: { port: number; path: string; caPath: string }): string {
+  return `sink:
+  type: databricks
+  host: 127.0.0.1
+  port: ${wh.port}
+  http_path: ${wh.path}
+  auth: { type: token, token: \${BENCH_DBX_TOKEN} }
+  ca: ${JSON.stringify(wh.caPath)}
+  catalog: main
+  schema: pi
+  volume: pi_agent
+  max_upload_bytes: 256MB`;
+}
+
+/** Resident set of a running process (Linux /proc), MB; null where it cannot be read. */
+function rssOf(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The service end to end, as a plant runs it: `pi-agent run` (runService, one process) with a
+ * fresh state directory against the simulator and the warehouse emulator, extracting and uploading
+ * at once (the sink loop uploads what is sealed while the catch-up goes on). Done when the
+ * warehouse holds every value of the simulator's archive for the window; then SIGTERM, as systemd
+ * stops it. Figures: values committed per second from the process start, the peak RSS of the one
+ * process (both paths together), its RSS and the warehouse rows every 10 s.
+ */
+async function service(tags: number, hours: number): Promise<ScenarioResult> {
+  const dir = path.join(work, 'service');
+  const startMs = NOW_MS - hours * 3600_000;
+  const sim = await startSimulator(simOptions(tags, INTERVAL, iso(startMs - 24 * 3600_000)));
+  const wh = await startWarehouse({ dataDir: path.join(dir, 'warehouse') });
+  try {
+    let expected = 0;
+    for (let i = 0; i < sim.sim.tagCount(); i++) expected += sim.sim.truth(i, iso(startMs), sim.sim.nowIso()).length;
+    const cfg = writeConfig({ dir, piUrl: sim.url, start: iso(startMs), nameFilter: '*', sink: warehouseSink(wh) }, 'agent-service.yaml');
+    log(`service: pi-agent run, ${tags} tags × ${hours} h of ${INTERVAL}-second data (${expected} values) into the warehouse emulator`);
+    const count = async (): Promise<number> => {
+      // The table appears with the first upload.
+      try { return Number((await wh.query('SELECT count(*) AS n FROM pi.pi_timeseries'))[0]?.n ?? 0); } catch { return 0; }
+    };
+    let child: ChildProcess | undefined;
+    const t0 = performance.now();
+    const done = runChild('agent-service', { config: cfg }, { BENCH_DBX_TOKEN: wh.token }, (p) => { child = p; });
+    const timeline: { s: number; rss_mb: number | null; rows: number }[] = [];
+    let rows = 0;
+    let doneAt: number | null = null;
+    let lastChange = performance.now();
+    let exited = false;
+    void done.finally(() => { exited = true; }).catch(() => undefined);
+    for (let tick = 0; !exited; tick++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const rss = rssOf(child?.pid);
+      const n = await count();
+      if (n !== rows) lastChange = performance.now();
+      rows = n;
+      if (tick % 10 === 9) timeline.push({ s: Math.round((performance.now() - t0) / 1000), rss_mb: round(rss), rows });
+      // Done when everything is in; given up when nothing has moved for 2 minutes (reported).
+      if (rows >= expected || performance.now() - lastChange > 120_000) {
+        if (rows >= expected) doneAt = performance.now();
+        child?.kill('SIGTERM');
+        break;
+      }
+    }
+    const out = await done;
+    const wall = ((doneAt ?? performance.now()) - t0) / 1000;
+    const dupes = Number((await wh.query('SELECT count(*) AS n FROM (SELECT tag_webid, "timestamp", ordinal FROM pi.pi_timeseries GROUP BY ALL HAVING count(*) > 1)'))[0]?.n ?? 0);
+    return {
+      name: 'service', tags, values: rows, values_per_s: doneAt === null ? null : round(expected / wall, 0), requests: null,
+      naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null, peak_rss_mb: round(out.peak_rss_mb),
+      bytes_per_value: null, json_bytes_per_value: null, wall_s: round(wall, 1)!, cpu_s: round(out.cpu_s, 1),
+      values_per_cpu_s: round(rows / out.cpu_s, 0), expected_values: expected, complete: rows === expected, duplicate_keys: dupes, timeline,
+    };
+  } finally {
+    await wh.close();
+    await sim.close();
+  }
 }
 
 interface ConfigOpts { dir: string; piUrl: string; start: string; nameFilter: string; sink?: string; lookbackEvery?: string; lookbackFullEvery?: string }
@@ -355,18 +452,7 @@ async function main(): Promise<void> {
       log('upload: starting the warehouse emulator');
       const wh = await startWarehouse({ dataDir: path.join(full.dir, 'warehouse') });
       try {
-        const sink = `sink:
-  type: databricks
-  host: 127.0.0.1
-  port: ${wh.port}
-  http_path: ${wh.path}
-  auth: { type: token, token: \${BENCH_DBX_TOKEN} }
-  ca: ${JSON.stringify(wh.caPath)}
-  catalog: main
-  schema: pi
-  volume: pi_agent
-  max_upload_bytes: 256MB`;
-        const cfg = writeConfig({ dir: full.dir, piUrl: full.sim.url, start: iso(NOW_MS - HOURS * 3600_000), nameFilter: '*', sink }, 'agent-upload.yaml');
+        const cfg = writeConfig({ dir: full.dir, piUrl: full.sim.url, start: iso(NOW_MS - HOURS * 3600_000), nameFilter: '*', sink: warehouseSink(wh) }, 'agent-upload.yaml');
         log('upload: agent sink pass into the emulator');
         const u = await runChild('agent-sink', { config: cfg }, { BENCH_DBX_TOKEN: wh.token });
         const committed = await wh.query('SELECT count(*) AS n FROM pi.pi_timeseries');
@@ -384,6 +470,13 @@ async function main(): Promise<void> {
       }
     }
     await full.sim.close();
+  }
+
+  if (want('service')) {
+    const row = await service(TAGS, HOURS);
+    results.push(row);
+    const rate = catchUpRate === null ? '' : ` (extraction alone, catch-up scenario: ${catchUpRate} values/s)`;
+    targets.push({ target: 'service end to end: every value committed once', scenario: 'service', figure: `${row.values} of ${row.expected_values} values in the warehouse, ${row.duplicate_keys} duplicate keys, ${row.values_per_s} values/s from process start${rate}`, met: row.complete === true && row.duplicate_keys === 0 });
   }
 
   if (want('backfill')) {

@@ -7,6 +7,8 @@
  * Modes:
  *   agent-extract  tag discovery + one timeseries cycle of the real agent (config file)
  *   agent-sink     one sink pass of the real agent (config file)
+ *   agent-service  `pi-agent run` itself (runService: schedules, sources and the sink loop in one
+ *                  process) until SIGTERM; the bench stops it once the warehouse holds every value
  *   naive          one /streams/{webId}/recorded request per tag, default maxCount, paging by hand,
  *                  row-by-row SQLite inserts (what the public connectors do)
  *   ceiling-http   POST /batch of recorded sub-requests, bodies read and discarded
@@ -14,7 +16,7 @@
  *   ceiling        ceiling-http then ceiling-sqlite in one process (`extra.http`, `extra.sqlite`)
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 
@@ -26,14 +28,15 @@ async function agentModules(): Promise<{
   loadConfig: typeof import('../../agent/config/load.js').loadConfig;
   bareLogger: typeof import('../../agent/observe/log.js').bareLogger;
   cycle: typeof import('../../agent/service/cycle.js');
+  runService: typeof import('../../agent/service/run.js').runService;
 }> {
-  const [{ loadConfig }, { bareLogger }, cycle, { tuneHeap }] = await Promise.all([
+  const [{ loadConfig }, { bareLogger }, cycle, { tuneHeap }, { runService }] = await Promise.all([
     import('../../agent/config/load.js'), import('../../agent/observe/log.js'), import('../../agent/service/cycle.js'),
-    import('../../agent/service/heap.js'),
+    import('../../agent/service/heap.js'), import('../../agent/service/run.js'),
   ]);
   // As `pi-agent` does at start (agent/cli/main.ts): the agent is measured as it runs.
   tuneHeap();
-  return { loadConfig, bareLogger, cycle };
+  return { loadConfig, bareLogger, cycle, runService };
 }
 
 interface Out {
@@ -89,6 +92,38 @@ async function agentSink(a: { config: string }): Promise<Out> {
   } finally {
     await agent.close();
   }
+}
+
+/**
+ * The service as `pi-agent run` runs it, until SIGTERM (sent by the bench once the warehouse holds
+ * every value). Prints `ready` on stderr once the modules are loaded, so the bench can tell the
+ * start-up from the work. The figures are the bench's (warehouse rows over time); this reports the
+ * process's own: peak RSS and CPU.
+ */
+async function agentService(a: { config: string }): Promise<Out> {
+  const { loadConfig, bareLogger, runService } = await agentModules();
+  const config = loadConfig(a.config, { checkPermissions: false });
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  const t0 = now();
+  // BENCH_MEM_TRACE=FILE: process.memoryUsage() every second, one JSON line each (where the peak is).
+  const trace = process.env.BENCH_MEM_TRACE;
+  const sampler = trace ? setInterval(() => {
+    const m = process.memoryUsage();
+    const mb = (x: number): number => Math.round(x / 1048576);
+    // Linux: the resident set split into anonymous memory (heaps) and mapped files (code).
+    const smaps: Record<string, number> = {};
+    try {
+      for (const [, k, kb] of readFileSync('/proc/self/smaps_rollup', 'utf8').matchAll(/^(Rss|Anonymous|Shared_Clean|Private_Clean):\s+(\d+) kB/gm)) smaps[k!] = Math.round(Number(kb) / 1024);
+    } catch { /* not Linux */ }
+    appendFileSync(trace, `${JSON.stringify({ s: Math.round(now() - t0), rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), ...smaps })}\n`);
+  }, 1000) : undefined;
+  sampler?.unref();
+  process.stderr.write('bench child: service starting\n');
+  const code = await runService(config, bareLogger('warn'), stop.signal);
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`runService returned ${code}`);
+  return { values: 0, requests: 0, bytes_received: 0, work_s: now() - t0 };
 }
 
 interface Item { Timestamp: string; Value: unknown; Good?: boolean; Questionable?: boolean; Substituted?: boolean; Annotated?: boolean; UnitsAbbreviation?: string }
@@ -222,6 +257,7 @@ async function main(): Promise<void> {
   switch (mode) {
     case 'agent-extract': out = await agentExtract(args); break;
     case 'agent-sink': out = await agentSink(args); break;
+    case 'agent-service': out = await agentService(args); break;
     case 'naive': out = await naive(args); break;
     case 'ceiling-http': out = await ceilingHttp(args); break;
     case 'ceiling-sqlite': out = ceilingSqlite(args); break;
