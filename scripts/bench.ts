@@ -115,12 +115,17 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'pi-agent-bench-'));
 let childSeq = 0;
 
 /**
- * The agent children run in the environment the installed Linux service gives the agent
- * (installer/linux/pi-agent.service): MALLOC_ARENA_MAX=2, two glibc malloc arenas instead of one per
- * thread (~20 MB less peak RSS at 30,000 tags). `--no-service-env` runs them without it.
+ * The agent children run in the environment the installed Linux service gives the agent: the
+ * `Environment=` lines of installer/linux/pi-agent.service (glibc malloc: two arenas instead of one
+ * per thread, ~20 MB less peak RSS at 30,000 tags). `--no-service-env` runs them without it.
  */
+function serviceUnitEnv(unitText: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, k, v] of unitText.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)) env[k!] = v!.trim();
+  return env;
+}
 const SERVICE_ENV: Record<string, string> = {
-  ...(argv['no-service-env'] ? {} : { MALLOC_ARENA_MAX: '2' }),
+  ...(argv['no-service-env'] ? {} : serviceUnitEnv(readFileSync(path.join(here, '..', 'installer', 'linux', 'pi-agent.service'), 'utf8'))),
   // --agent-node-options: NODE_OPTIONS for the agent children only (the simulator is untouched).
   ...(argv['agent-node-options'] ? { NODE_OPTIONS: argv['agent-node-options'] } : {}),
 };
