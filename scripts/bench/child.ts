@@ -96,9 +96,8 @@ async function agentSink(a: { config: string }): Promise<Out> {
 
 /**
  * The service as `pi-agent run` runs it, until SIGTERM (sent by the bench once the warehouse holds
- * every value). Prints `ready` on stderr once the modules are loaded, so the bench can tell the
- * start-up from the work. The figures are the bench's (warehouse rows over time); this reports the
- * process's own: peak RSS and CPU.
+ * every value). The figures are the bench's (warehouse rows over time, from the spawn); this
+ * reports the process's own: peak RSS and CPU.
  */
 async function agentService(a: { config: string }): Promise<Out> {
   const { loadConfig, bareLogger, runService } = await agentModules();
@@ -119,7 +118,6 @@ async function agentService(a: { config: string }): Promise<Out> {
     appendFileSync(trace, `${JSON.stringify({ s: Math.round(now() - t0), rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), ...smaps })}\n`);
   }, 1000) : undefined;
   sampler?.unref();
-  process.stderr.write('bench child: service starting\n');
   const code = await runService(config, bareLogger('warn'), stop.signal);
   clearInterval(sampler);
   if (code !== 0) throw new Error(`runService returned ${code}`);
