@@ -9,7 +9,8 @@
  *                    [--latency 5,1,1,8] [--only a,b] [--profile DIR] [--keep] [--no-service-env]
  *                    [--agent-node-options OPTS]
  *   --only: catch-up, steady, upload, service, backfill (default all). service = `pi-agent run` end
- *   to end into the warehouse emulator, extraction and upload at once in one process (service()).
+ *   to end into the warehouse emulator, extraction and upload at once in one process (service());
+ *   --service-sink directory: the same into a local folder of Parquet files (no SQL driver).
  *   BENCH_MEM_TRACE=FILE: the service child appends process.memoryUsage() and its resident set
  *   (anonymous / mapped files) every second to FILE, one JSON line each.
  *
@@ -89,6 +90,7 @@ const { values: argv } = parseArgs({
     keep: { type: 'boolean', default: false },
     'no-service-env': { type: 'boolean', default: false },
     'agent-node-options': { type: 'string' },
+    'service-sink': { type: 'string', default: 'databricks' },
   },
 });
 const quick = argv.quick === true;
@@ -103,6 +105,10 @@ const NAIVE_TAGS = Math.min(TAGS, Number(argv['naive-tags'] ?? (quick ? 20 : 200
 const LATENCY: LatencyOptions | undefined = parseLatency(argv.latency);
 const ONLY = argv.only ? new Set(argv.only.split(',')) : undefined;
 const want = (s: string): boolean => !ONLY || ONLY.has(s);
+const SERVICE_SINK = ((v: string): 'databricks' | 'directory' => {
+  if (v === 'databricks' || v === 'directory') return v;
+  throw new Error(`--service-sink ${v}: databricks or directory`);
+})(argv['service-sink']);
 
 const NOW = '2026-01-02T00:00:00Z';
 const NOW_MS = Date.parse(NOW);
@@ -186,19 +192,23 @@ function rssOf(pid: number | undefined): number | null {
  * stops it. Figures: values committed per second from the process start, the peak RSS of the one
  * process (both paths together), its RSS and the warehouse rows every 10 s.
  */
-async function service(tags: number, hours: number): Promise<ScenarioResult> {
+async function service(tags: number, hours: number, sinkType: 'databricks' | 'directory'): Promise<ScenarioResult> {
   const dir = path.join(work, 'service');
   const startMs = NOW_MS - hours * 3600_000;
   const sim = await startSimulator(simOptions(tags, INTERVAL, iso(startMs - 24 * 3600_000)));
+  // The warehouse emulator's DuckDB also counts the directory sink's files.
   const wh = await startWarehouse({ dataDir: path.join(dir, 'warehouse') });
   try {
     let expected = 0;
     for (let i = 0; i < sim.sim.tagCount(); i++) expected += sim.sim.truth(i, iso(startMs), sim.sim.nowIso()).length;
-    const cfg = writeConfig({ dir, piUrl: sim.url, start: iso(startMs), nameFilter: '*', sink: warehouseSink(wh) }, 'agent-service.yaml');
-    log(`service: pi-agent run, ${tags} tags × ${hours} h of ${INTERVAL}-second data (${expected} values) into the warehouse emulator`);
+    const out = path.join(dir, 'out');
+    const sink = sinkType === 'databricks' ? warehouseSink(wh) : `sink: { type: directory, path: ${JSON.stringify(out)} }`;
+    const cfg = writeConfig({ dir, piUrl: sim.url, start: iso(startMs), nameFilter: '*', sink }, 'agent-service.yaml');
+    log(`service: pi-agent run, ${tags} tags × ${hours} h of ${INTERVAL}-second data (${expected} values) into ${sinkType === 'databricks' ? 'the warehouse emulator' : 'a directory'}`);
+    const table = sinkType === 'databricks' ? 'pi.pi_timeseries' : `read_parquet('${path.join(out, 'pi_timeseries', '*.parquet')}')`;
     const count = async (): Promise<number> => {
-      // The table appears with the first upload.
-      try { return Number((await wh.query('SELECT count(*) AS n FROM pi.pi_timeseries'))[0]?.n ?? 0); } catch { return 0; }
+      // The table (the first file) appears with the first upload.
+      try { return Number((await wh.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? 0); } catch { return 0; }
     };
     let child: ChildProcess | undefined;
     const t0 = performance.now();
@@ -223,14 +233,14 @@ async function service(tags: number, hours: number): Promise<ScenarioResult> {
         break;
       }
     }
-    const out = await done;
+    const res = await done;
     const wall = ((doneAt ?? performance.now()) - t0) / 1000;
-    const dupes = Number((await wh.query('SELECT count(*) AS n FROM (SELECT tag_webid, "timestamp", ordinal FROM pi.pi_timeseries GROUP BY ALL HAVING count(*) > 1)'))[0]?.n ?? 0);
+    const dupes = Number((await wh.query(`SELECT count(*) AS n FROM (SELECT tag_webid, "timestamp", ordinal FROM ${table} GROUP BY ALL HAVING count(*) > 1)`))[0]?.n ?? 0);
     return {
-      name: 'service', tags, values: rows, values_per_s: doneAt === null ? null : round(expected / wall, 0), requests: null,
-      naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null, peak_rss_mb: round(out.peak_rss_mb),
-      bytes_per_value: null, json_bytes_per_value: null, wall_s: round(wall, 1)!, cpu_s: round(out.cpu_s, 1),
-      values_per_cpu_s: round(rows / out.cpu_s, 0), expected_values: expected, complete: rows === expected, duplicate_keys: dupes, timeline,
+      name: sinkType === 'databricks' ? 'service' : 'service-directory', tags, values: rows, values_per_s: doneAt === null ? null : round(expected / wall, 0), requests: null,
+      naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null, peak_rss_mb: round(res.peak_rss_mb),
+      bytes_per_value: null, json_bytes_per_value: null, wall_s: round(wall, 1)!, cpu_s: round(res.cpu_s, 1),
+      values_per_cpu_s: round(rows / res.cpu_s, 0), expected_values: expected, complete: rows === expected, duplicate_keys: dupes, timeline,
     };
   } finally {
     await wh.close();
@@ -478,10 +488,10 @@ async function main(): Promise<void> {
   }
 
   if (want('service')) {
-    const row = await service(TAGS, HOURS);
+    const row = await service(TAGS, HOURS, SERVICE_SINK);
     results.push(row);
     const rate = catchUpRate === null ? '' : ` (extraction alone, catch-up scenario: ${catchUpRate} values/s)`;
-    targets.push({ target: 'service end to end: every value committed once', scenario: 'service', figure: `${row.values} of ${row.expected_values} values in the warehouse, ${row.duplicate_keys} duplicate keys, ${row.values_per_s} values/s from process start${rate}`, met: row.complete === true && row.duplicate_keys === 0 });
+    targets.push({ target: 'service end to end: every value committed once', scenario: row.name, figure: `${row.values} of ${row.expected_values} values in the warehouse, ${row.duplicate_keys} duplicate keys, ${row.values_per_s} values/s from process start${rate}`, met: row.complete === true && row.duplicate_keys === 0 });
   }
 
   if (want('backfill')) {
