@@ -38,7 +38,7 @@ export interface SinkStatus {
   type: string;
   /** ISO 8601 UTC of the last committed upload, null if none yet. */
   last_commit: string | null;
-  /** `ok`, `idle`, `retrying`, `unreachable`, `failed`... */
+  /** `ok`, `idle`, `uploading` (a unit in flight), `retrying`, `unreachable`, `failed`... */
   state: string;
   last_error?: string | null;
 }
