@@ -29,6 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { TABLES } from '../agent/batch/tables.js';
 import { startWarehouse } from '../test/sim/databricks/server.js';
 import { parseLatency, type LatencyOptions } from '../test/sim/piwebapi/latency.js';
 import { startSimulator, type RunningSim } from '../test/sim/piwebapi/server.js';
@@ -235,7 +236,9 @@ async function service(tags: number, hours: number, sinkType: 'databricks' | 'di
     }
     const res = await done;
     const wall = ((doneAt ?? performance.now()) - t0) / 1000;
-    const dupes = Number((await wh.query(`SELECT count(*) AS n FROM (SELECT tag_webid, "timestamp", ordinal FROM ${table} GROUP BY ALL HAVING count(*) > 1)`))[0]?.n ?? 0);
+    // Keys seen more than once, by the table's own row key (agent/batch/tables.ts).
+    const key = TABLES.pi_timeseries.key.map((c) => `"${c}"`).join(', ');
+    const dupes = Number((await wh.query(`SELECT count(*) AS n FROM (SELECT ${key} FROM ${table} GROUP BY ALL HAVING count(*) > 1)`))[0]?.n ?? 0);
     return {
       name: sinkType === 'databricks' ? 'service' : 'service-directory', tags, values: rows, values_per_s: doneAt === null ? null : round(expected / wall, 0), requests: null,
       naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null, peak_rss_mb: round(res.peak_rss_mb),
