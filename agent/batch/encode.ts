@@ -4,9 +4,10 @@
  * Rows are stably sorted by the table's clustering key first (computed from the key columns alone):
  * values of one tag then sit side by side, which is what makes a time-series value cost a few bytes;
  * the sort is stable, so several rows of one row key (e.g. insert then delete) keep their order.
- * Then, slice by slice (SLICE_ROWS rows, one Parquet row group each), one compiled pass reads the
- * rows in that order into reused typed arrays (strings as dictionary codes: a tag WebID, site, unit
- * or op crosses into WebAssembly once per slice, not once per row), parquet-wasm writes the slice
+ * Then, slice by slice (SLICE_ROWS rows or ~SLICE_BYTES of column data, one Parquet row group
+ * each), one compiled pass reads the rows in that order into reused typed arrays (strings as
+ * dictionary codes: a tag WebID, site, unit or op crosses into WebAssembly once per slice, not once
+ * per row), parquet-wasm writes the slice
  * with zstd and time-series encodings (writerProperties), and the slices' row groups are joined
  * into one file (joinParquet). Memory is a slice's, whatever the batch size.
  */
@@ -487,6 +488,26 @@ function probeDoubleEncoding(data: Data): parquet.Encoding {
  * shrinks, then holds one slice (a few MB), not the whole batch.
  */
 const SLICE_ROWS = 131072;
+/**
+ * ... and at most about this many bytes of column data (sliceBytes): rows with long strings (tag
+ * metadata, AF attributes) make slices of fewer rows. The WebAssembly heap grows to ~5x a slice's
+ * column data: 30,000 tags' metadata in one slice took it to 30.7 MB, for good (issue 7).
+ */
+const SLICE_BYTES = 2 * 1024 * 1024;
+/** A slice is never cut below this many rows for its size (row groups that small compress poorly). */
+const MIN_SLICE_ROWS = 1024;
+
+const WIDTH: Record<ColumnType, number> = { string: 4, int32: 4, double: 8, boolean: 1, int64: 8, timestamp_us: 8 };
+
+/** Bytes of column data in `len` rows of `cols`: values (strings as 4-byte codes) and dictionaries. */
+function sliceBytes(cols: Col[], len: number): number {
+  let bytes = 0;
+  for (const c of cols) {
+    bytes += len * WIDTH[c.spec.type];
+    if (c.dict) for (const v of c.dict) bytes += v.length;
+  }
+  return bytes;
+}
 
 /** Writes one slice of columns as a Parquet file (one row group). */
 function writeSlice(tableName: string, cols: Col[], s: SliceRows): Uint8Array {
@@ -536,10 +557,18 @@ function encodeRows(table: TableDef, rows: Row[], order: Uint32Array | undefined
   const extract = extractor(table);
   const opCol = cols.find((c) => c.spec.name === 'op');
   const files: Uint8Array[] = [];
-  for (let from = 0; from === 0 || from < n; from += sliceRows) {
-    const len = Math.min(sliceRows, n - from);
+  let len = 0;
+  for (let from = 0; from === 0 || from < n; from += len) {
+    len = Math.min(sliceRows, n - from);
     for (const c of cols) if (c.dict) c.dict = [];
     extract(rows, order, from, len, cols, bad, unknown);
+    // Too many bytes for one slice: read fewer rows again, and keep that size for the next slices.
+    for (let bytes = sliceBytes(cols, len); len > MIN_SLICE_ROWS && bytes > SLICE_BYTES; bytes = sliceBytes(cols, len)) {
+      len = Math.max(MIN_SLICE_ROWS, Math.floor((len * SLICE_BYTES) / bytes));
+      sliceRows = len;
+      for (const c of cols) if (c.dict) c.dict = [];
+      extract(rows, order, from, len, cols, bad, unknown);
+    }
     for (const c of cols) if (c.dict) c.sliceDict = true;
     if (ops && opCol) for (const op of opCol.dict!) ops.add(op);
     files.push(writeSlice(table.name, cols, { from: 0, length: len }));
@@ -1061,7 +1090,7 @@ function appendRange(col: Col, chunks: readonly Data[], off: number, take: numbe
 /**
  * Concatenates Parquet batches of one table (same schema) into one file; rows keep their order.
  * Used to coalesce small batches into one upload unit. Streams: the parts' row groups are read one
- * at a time into a slice of SLICE_ROWS rows, each full slice is written as a row group (small
+ * at a time into a slice of SLICE_ROWS rows (or ~SLICE_BYTES of column data), each full slice is written as a row group (small
  * batches merge into full row groups, which compress better), and the row groups are joined, so
  * memory is one slice and one input row group, whatever the unit's size. Parts written by earlier
  * versions of the encoder (plain strings) merge with current ones.
@@ -1075,6 +1104,9 @@ export function concatBatches(parts: Uint8Array[], opts: { rowGroupRows?: number
   const cols = specs.map((s) => newCol(s, sliceRows));
   let indexes = cols.map(() => new Map<string, number>());
   let fill = 0;
+  // Bytes of the slice's dictionaries so far (sliceBytes, kept as strings are added).
+  let dictBytes = 0;
+  const rowBytes = cols.reduce((sum, c) => sum + WIDTH[c.spec.type], 0);
   const files: Uint8Array[] = [];
   const flush = (): void => {
     files.push(writeSlice('concat', cols, { from: 0, length: fill }));
@@ -1085,6 +1117,7 @@ export function concatBatches(parts: Uint8Array[], opts: { rowGroupRows?: number
     }
     indexes = cols.map(() => new Map<string, number>());
     fill = 0;
+    dictBytes = 0;
   };
   for (const part of parts) {
     const groups = fileLayout(part).groups;
@@ -1094,10 +1127,15 @@ export function concatBatches(parts: Uint8Array[], opts: { rowGroupRows?: number
       const chunks = specs.map((s) => t.getChild(s.name)!.data);
       for (let off = 0; off < t.numRows;) {
         const take = Math.min(sliceRows - fill, t.numRows - off);
-        cols.forEach((c, j) => appendRange(c, chunks[j]!, off, take, fill, indexes[j]!));
+        cols.forEach((c, j) => {
+          const known = c.dict?.length ?? 0;
+          appendRange(c, chunks[j]!, off, take, fill, indexes[j]!);
+          if (c.dict) for (let k = known; k < c.dict.length; k++) dictBytes += c.dict[k]!.length;
+        });
         fill += take;
         off += take;
-        if (fill === sliceRows) flush();
+        // A slice ends at SLICE_ROWS rows or after the input row group that takes it past SLICE_BYTES.
+        if (fill === sliceRows || (fill >= MIN_SLICE_ROWS && fill * rowBytes + dictBytes > SLICE_BYTES)) flush();
       }
     }
   }
