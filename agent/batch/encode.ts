@@ -526,7 +526,7 @@ function writeSlice(tableName: string, cols: Col[], s: SliceRows): Uint8Array {
 }
 
 /** Joins slice files into one; a footer this code cannot rewrite (a newer writer's) is an error. */
-function joinSlices(tableName: string, files: Uint8Array[]): Uint8Array {
+export function joinSlices(tableName: string, files: Uint8Array[]): Uint8Array {
   if (files.length === 1) return files[0]!;
   try {
     return joinParquet(files);
@@ -859,7 +859,7 @@ function readError(err: unknown): AgentError {
 }
 
 /** Rows and row groups of a Parquet file, from its footer. */
-function fileLayout(bytes: Uint8Array): { rows: number; groups: number } {
+export function fileLayout(bytes: Uint8Array): { rows: number; groups: number } {
   try {
     const n = bytes.length;
     if (n < 12 || MAGIC.some((m, i) => bytes[i] !== m || bytes[n - 4 + i] !== m)) throw new Error('not a Parquet file');

@@ -6,14 +6,18 @@
  */
 import { DataType, makeBuilder, makeData, RecordBatch, Struct, Table, tableFromIPC, tableToIPC, type Data, type Vector } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { batchWriterProperties } from '../batch/encode.js';
+import { batchWriterProperties, fileLayout, joinSlices } from '../batch/encode.js';
 import { AgentError } from '../errors.js';
 
-/** Reads a Parquet file (or only `columns` of it) into an Arrow table. */
-export function readParquetArrow(bytes: Uint8Array, columns?: string[]): Table {
+/**
+ * Reads one row group of a Parquet file (or only `columns` of it) into an Arrow table. One at a
+ * time: parquet-wasm's heap grows to fit what it reads and never shrinks (a 30,000-row file of tag
+ * metadata read whole took it to 51 MB; a row group of the encoder's, ~2 MiB of column data, 17.5).
+ */
+export function readParquetArrow(bytes: Uint8Array, group: number, columns?: string[]): Table {
   try {
     // Large record batches: arrow-js pays a fixed cost per IPC message (the default is 1024 rows).
-    return tableFromIPC(parquet.readParquet(bytes, columns === undefined ? { batchSize: 65536 } : { batchSize: 65536, columns }).intoIPCStream());
+    return tableFromIPC(parquet.readParquet(bytes, columns === undefined ? { batchSize: 65536, rowGroups: [group] } : { batchSize: 65536, rowGroups: [group], columns }).intoIPCStream());
   } catch (err) {
     throw new AgentError('BATCH_ENCODE_FAILED', `cannot read Parquet batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -36,44 +40,50 @@ export function supersededRows(files: { rows: number; read(): Uint8Array }[], ke
   const starts: number[] = [];
   let at = 0;
   for (const f of files) {
-    const table = readParquetArrow(f.read(), key);
-    if (table.numRows !== f.rows || at + f.rows > total) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has ${table.numRows} rows, the store says ${f.rows}`);
+    const bytes = f.read();
+    const file = fileLayout(bytes);
+    if (file.rows !== f.rows || at + f.rows > total) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has ${file.rows} rows, the store says ${f.rows}`);
     starts.push(at);
-    let p = 0;
-    key.forEach((name, j) => {
-      const vector = table.getChild(name) as Vector | null;
-      if (!vector) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has no key column ${name}`);
-      if (layouts[j] === undefined) {
-        const t = vector.type as DataType;
-        layouts[j] = (DataType.isTimestamp(t) || (DataType.isInt(t) && t.bitWidth === 64)) && LITTLE_ENDIAN ? 'wide'
-          : (DataType.isInt(t) && t.bitWidth <= 32) || DataType.isFloat(t) ? 'num' : 'dict';
-        for (let k = 0; k < (layouts[j] === 'wide' ? 2 : 1); k++) parts.push(new Float64Array(total));
-      }
-      const layout = layouts[j]!;
-      const a = parts[p]!;
-      const b = layout === 'wide' ? parts[p + 1]! : undefined;
-      p += layout === 'wide' ? 2 : 1;
-      let row = at;
-      for (const data of vector.data) {
-        const values = data.values as unknown;
-        const halves = layout === 'wide' && values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, values.length * 2) : undefined;
-        const nums = layout === 'num' && (values instanceof Int32Array || values instanceof Float64Array || values instanceof Int16Array || values instanceof Int8Array) ? values : undefined;
-        for (let i = 0; i < data.length; i++, row++) {
-          // Key columns are NOT NULL; a null still compares equal only to another null.
-          if (data.nullCount > 0 && !data.getValid(i)) { a[row] = -Infinity; if (b) b[row] = -Infinity; continue; }
-          const k = i + data.offset;
-          if (halves && b) { a[row] = halves[2 * k + 1]!; b[row] = halves[2 * k]! >>> 0; continue; }
-          if (nums) { a[row] = nums[k]!; continue; }
-          const v: unknown = vector.get(row - at);
-          const dict = dicts[j]!;
-          let id = dict.get(v);
-          if (id === undefined) dict.set(v, (id = dict.size));
-          a[row] = id;
-          if (b) b[row] = 0;
+    for (let g = 0; g < file.groups; g++) {
+      const table = readParquetArrow(bytes, g, key);
+      if (at + table.numRows > total) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has more rows than its footer says`);
+      let p = 0;
+      key.forEach((name, j) => {
+        const vector = table.getChild(name) as Vector | null;
+        if (!vector) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has no key column ${name}`);
+        if (layouts[j] === undefined) {
+          const t = vector.type as DataType;
+          layouts[j] = (DataType.isTimestamp(t) || (DataType.isInt(t) && t.bitWidth === 64)) && LITTLE_ENDIAN ? 'wide'
+            : (DataType.isInt(t) && t.bitWidth <= 32) || DataType.isFloat(t) ? 'num' : 'dict';
+          for (let k = 0; k < (layouts[j] === 'wide' ? 2 : 1); k++) parts.push(new Float64Array(total));
         }
-      }
-    });
-    at += f.rows;
+        const layout = layouts[j]!;
+        const a = parts[p]!;
+        const b = layout === 'wide' ? parts[p + 1]! : undefined;
+        p += layout === 'wide' ? 2 : 1;
+        let row = at;
+        for (const data of vector.data) {
+          const values = data.values as unknown;
+          const halves = layout === 'wide' && values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, values.length * 2) : undefined;
+          const nums = layout === 'num' && (values instanceof Int32Array || values instanceof Float64Array || values instanceof Int16Array || values instanceof Int8Array) ? values : undefined;
+          for (let i = 0; i < data.length; i++, row++) {
+            // Key columns are NOT NULL; a null still compares equal only to another null.
+            if (data.nullCount > 0 && !data.getValid(i)) { a[row] = -Infinity; if (b) b[row] = -Infinity; continue; }
+            const k = i + data.offset;
+            if (halves && b) { a[row] = halves[2 * k + 1]!; b[row] = halves[2 * k]! >>> 0; continue; }
+            if (nums) { a[row] = nums[k]!; continue; }
+            const v: unknown = vector.get(row - at);
+            const dict = dicts[j]!;
+            let id = dict.get(v);
+            if (id === undefined) dict.set(v, (id = dict.size));
+            a[row] = id;
+            if (b) b[row] = 0;
+          }
+        }
+      });
+      at += table.numRows;
+    }
+    if (at !== starts[starts.length - 1]! + f.rows) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has fewer rows than its footer says`);
   }
   const order = new Uint32Array(total);
   for (let i = 0; i < total; i++) order[i] = i;
@@ -98,23 +108,35 @@ export function supersededRows(files: { rows: number; read(): Uint8Array }[], ke
   return dropped;
 }
 
-/** The file without the dropped rows (kept rows in their order), as zstd Parquet. */
+/**
+ * The file without the dropped rows (kept rows in their order), as zstd Parquet: row group by row
+ * group (each read, cut and written on its own), joined into one file.
+ */
 export function dropRows(bytes: Uint8Array, dropped: Uint8Array): Uint8Array {
-  const table = readParquetArrow(bytes);
-  let n = 0;
-  const keep = new Uint32Array(table.numRows);
-  for (let i = 0; i < table.numRows; i++) if (dropped[i] !== 1) keep[n++] = i;
-  const rows = keep.subarray(0, n);
-  // One record batch, column by column: a row object never exists, and slicing instead would make
-  // one IPC message (with its dictionaries) per kept range.
-  const children = table.schema.fields.map((f) => takeColumn(table.getChild(f.name) as Vector, rows));
-  const kept = new Table([new RecordBatch(table.schema, makeData({ type: new Struct(table.schema.fields), length: n, nullCount: 0, children }))]);
-  try {
-    const props = batchWriterProperties().build();
-    return parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(kept, 'stream')), props);
-  } catch (err) {
-    throw new AgentError('BATCH_ENCODE_FAILED', `cannot rewrite a Parquet batch without superseded rows: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  const { groups } = fileLayout(bytes);
+  if (groups === 0) return bytes;
+  const pieces: Uint8Array[] = [];
+  let base = 0;
+  for (let g = 0; g < groups; g++) {
+    const table = readParquetArrow(bytes, g);
+    let n = 0;
+    const keep = new Uint32Array(table.numRows);
+    for (let i = 0; i < table.numRows; i++) if (dropped[base + i] !== 1) keep[n++] = i;
+    base += table.numRows;
+    // A row group left empty is left out (the file keeps one, empty, if every row goes).
+    if (n === 0 && (g < groups - 1 || pieces.length > 0)) continue;
+    const rows = keep.subarray(0, n);
+    // One record batch, column by column: a row object never exists, and slicing instead would make
+    // one IPC message (with its dictionaries) per kept range.
+    const children = table.schema.fields.map((f) => takeColumn(table.getChild(f.name) as Vector, rows));
+    const kept = new Table([new RecordBatch(table.schema, makeData({ type: new Struct(table.schema.fields), length: n, nullCount: 0, children }))]);
+    try {
+      pieces.push(parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(kept, 'stream')), batchWriterProperties().build()));
+    } catch (err) {
+      throw new AgentError('BATCH_ENCODE_FAILED', `cannot rewrite a Parquet batch without superseded rows: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
+  return joinSlices('rewrite', pieces);
 }
 
 type NumberArray = Int8Array | Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array;

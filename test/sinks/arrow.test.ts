@@ -45,3 +45,17 @@ t.test('another site is another key; no duplicates, nothing dropped', async (t) 
   t.same(supersededRows([file([ts('A', T0, 0, 1), other])], TABLES.pi_timeseries.key).map(bits), [null]);
   t.same(supersededRows([], TABLES.pi_timeseries.key), []);
 });
+
+t.test('files of several row groups: keys found across groups, rows dropped group by group, emptied groups left out', async (t) => {
+  const rows = [ts('A', T0, 0, 1), ts('B', T0, 0, 2), ts('A', T0, 0, 3), ts('C', T0, 0, 4), ts('B', T0, 0, 5), ts('D', T0, 0, 6), ts('E', T0, 0, 7)];
+  const data = encodeBatch(TABLES.pi_timeseries, rows, { sort: false, rowGroupRows: 2 }); // groups: AB AC BD E
+  const f1 = { rows: rows.length, read: () => data };
+  const f2 = file([ts('E', T0, 0, 8)]);
+  const dropped = supersededRows([f1, f2], TABLES.pi_timeseries.key);
+  t.same(dropped.map(bits), [[1, 1, 0, 0, 0, 0, 1], null], 'A and B of the first group, E (superseded by file 2)');
+  const kept = (d: Uint8Array) => decodeBatch(dropRows(data, d)).map((r) => r.value_double);
+  t.same(kept(dropped[0]!), [3, 4, 5, 6], 'the first and last groups emptied, the others kept in order');
+  t.same(kept(new Uint8Array([0, 1, 1, 1, 1, 1, 0])), [1, 7]);
+  t.same(kept(new Uint8Array(7).fill(1)), [], 'every row of every group');
+  t.same(kept(new Uint8Array(7)), [1, 2, 3, 4, 5, 6, 7], 'none');
+});
