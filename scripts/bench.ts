@@ -124,7 +124,8 @@ let childSeq = 0;
 /**
  * The agent children run in the environment the installed Linux service gives the agent: the
  * `Environment=` lines of installer/linux/pi-agent.service (glibc malloc: two arenas instead of one
- * per thread, ~20 MB less peak RSS at 30,000 tags). `--no-service-env` runs them without it.
+ * per thread, ~20 MB less peak RSS at 30,000 tags; a fixed mmap threshold, a few MB less in the
+ * service scenario). `--no-service-env` runs them without it.
  */
 function serviceUnitEnv(unitText: string): Record<string, string> {
   const env: Record<string, string> = {};

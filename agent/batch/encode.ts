@@ -7,9 +7,9 @@
  * Then, slice by slice (SLICE_ROWS rows or ~SLICE_BYTES of column data, one Parquet row group
  * each), one compiled pass reads the rows in that order into reused typed arrays (strings as
  * dictionary codes: a tag WebID, site, unit or op crosses into WebAssembly once per slice, not once
- * per row), parquet-wasm writes the slice
- * with zstd and time-series encodings (writerProperties), and the slices' row groups are joined
- * into one file (joinParquet). Memory is a slice's, whatever the batch size.
+ * per row), parquet-wasm writes the slice with zstd and time-series encodings (writerProperties),
+ * and the slices' row groups are joined into one file (joinParquet). Memory is a slice's, whatever
+ * the batch size.
  */
 import {
   Bool,
@@ -490,8 +490,8 @@ function probeDoubleEncoding(data: Data): parquet.Encoding {
 const SLICE_ROWS = 131072;
 /**
  * ... and at most about this many bytes of column data (sliceBytes): rows with long strings (tag
- * metadata, AF attributes) make slices of fewer rows. The WebAssembly heap grows to ~5x a slice's
- * column data: 30,000 tags' metadata in one slice took it to 30.7 MB, for good (issue 7).
+ * metadata, AF attributes) make slices of fewer rows. The WebAssembly heap grows to several times
+ * a slice's column data: 30,000 tags' metadata in one slice took it to 30.7 MB, for good (issue 7).
  */
 const SLICE_BYTES = 2 * 1024 * 1024;
 /** A slice is never cut below this many rows for its size (row groups that small compress poorly). */
@@ -1090,10 +1090,10 @@ function appendRange(col: Col, chunks: readonly Data[], off: number, take: numbe
 /**
  * Concatenates Parquet batches of one table (same schema) into one file; rows keep their order.
  * Used to coalesce small batches into one upload unit. Streams: the parts' row groups are read one
- * at a time into a slice of SLICE_ROWS rows (or ~SLICE_BYTES of column data), each full slice is written as a row group (small
- * batches merge into full row groups, which compress better), and the row groups are joined, so
- * memory is one slice and one input row group, whatever the unit's size. Parts written by earlier
- * versions of the encoder (plain strings) merge with current ones.
+ * at a time into a slice of SLICE_ROWS rows (or ~SLICE_BYTES of column data), each full slice is
+ * written as a row group (small batches merge into full row groups, which compress better), and
+ * the row groups are joined, so memory is one slice and one input row group, whatever the unit's
+ * size. Parts written by earlier versions of the encoder (plain strings) merge with current ones.
  */
 export function concatBatches(parts: Uint8Array[], opts: { rowGroupRows?: number } = {}): Uint8Array {
   if (parts.length === 1) return parts[0]!;

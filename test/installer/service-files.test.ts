@@ -15,10 +15,10 @@ t.test('the unit has the hardening Node tolerates, and not MemoryDenyWriteExecut
   t.notMatch(unit, /^MemoryDenyWriteExecute/m, 'V8 needs writable executable memory');
 });
 
-t.test("the unit's environment: glibc malloc with two arenas (the benchmarks run the agent with it)", async (t) => {
+t.test("the unit's environment: glibc malloc with two arenas and a fixed mmap threshold (the benchmarks run the agent with it)", async (t) => {
   // scripts/bench.ts reads these lines too: the agent is measured in the environment it runs in.
   const env = [...unit.matchAll(/^Environment=(.*)$/gm)].map((m) => m[1]);
-  t.same(env, ['MALLOC_ARENA_MAX=2']);
+  t.same(env, ['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072']);
 });
 
 t.test('systemd-analyze verify passes and the exposure is low', { skip: hasSystemdAnalyze ? false : 'systemd-analyze not installed' }, async (t) => {
