@@ -3,7 +3,11 @@
  * Arrow key columns only, and files rewritten without the superseded rows.
  */
 import t from 'tap';
-import { decodeBatch, encodeBatch } from '../../agent/batch/encode.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { checkOffsetIndexes, decodeBatch, encodeBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Op, type Row } from '../../agent/batch/tables.js';
 import { dropRows, supersededRows } from '../../agent/sinks/arrow.js';
 
@@ -46,7 +50,7 @@ t.test('another site is another key; no duplicates, nothing dropped', async (t) 
   t.same(supersededRows([], TABLES.pi_timeseries.key), []);
 });
 
-t.test('files of several row groups: keys found across groups, rows dropped group by group, emptied groups left out', async (t) => {
+t.test('files of several row groups: keys found across groups, rows dropped group by group, joined into one file DuckDB reads', async (t) => {
   const rows = [ts('A', T0, 0, 1), ts('B', T0, 0, 2), ts('A', T0, 0, 3), ts('C', T0, 0, 4), ts('B', T0, 0, 5), ts('D', T0, 0, 6), ts('E', T0, 0, 7)];
   const data = encodeBatch(TABLES.pi_timeseries, rows, { sort: false, rowGroupRows: 2 }); // groups: AB AC BD E
   const f1 = { rows: rows.length, read: () => data };
@@ -58,4 +62,19 @@ t.test('files of several row groups: keys found across groups, rows dropped grou
   t.same(kept(new Uint8Array([0, 1, 1, 1, 1, 1, 0])), [1, 7]);
   t.same(kept(new Uint8Array(7).fill(1)), [], 'every row of every group');
   t.same(kept(new Uint8Array(7)), [1, 2, 3, 4, 5, 6, 7], 'none');
+  // The joined file is one a Parquet reader takes as it is (what Databricks reads): DuckDB, and
+  // the offset indexes (page locations) moved with their row groups.
+  const rewritten = dropRows(data, new Uint8Array([0, 1, 1, 1, 1, 0, 0]));
+  t.ok(checkOffsetIndexes(rewritten) > 0, 'offset indexes point at their pages');
+  const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-arrow-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'rewritten.parquet');
+  writeFileSync(out, rewritten);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  t.teardown(() => { conn.closeSync(); db.closeSync(); });
+  const got = (await conn.runAndReadAll(`SELECT tag_webid, value_double FROM read_parquet('${out}')`)).getRowObjectsJS();
+  t.same(got, [{ tag_webid: 'A', value_double: 1 }, { tag_webid: 'D', value_double: 6 }, { tag_webid: 'E', value_double: 7 }], 'DuckDB reads the kept rows');
+  const groups = (await conn.runAndReadAll(`SELECT count(DISTINCT row_group_id)::INTEGER AS n FROM parquet_metadata('${out}')`)).getRowObjectsJS();
+  t.same(groups, [{ n: 3 }], 'three row groups: the emptied one is not in the file');
 });
