@@ -43,10 +43,11 @@ export function supersededRows(files: { rows: number; read(): Uint8Array }[], ke
     const bytes = f.read();
     const file = fileLayout(bytes);
     if (file.rows !== f.rows || at + f.rows > total) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has ${file.rows} rows, the store says ${f.rows}`);
-    starts.push(at);
+    const start = at;
+    starts.push(start);
     for (let g = 0; g < file.groups; g++) {
       const table = readParquetArrow(bytes, g, key);
-      if (at + table.numRows > total) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has more rows than its footer says`);
+      if (at + table.numRows > start + f.rows) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has more rows than its footer says`);
       let p = 0;
       key.forEach((name, j) => {
         const vector = table.getChild(name) as Vector | null;
@@ -83,7 +84,7 @@ export function supersededRows(files: { rows: number; read(): Uint8Array }[], ke
       });
       at += table.numRows;
     }
-    if (at !== starts[starts.length - 1]! + f.rows) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has fewer rows than its footer says`);
+    if (at !== start + f.rows) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has fewer rows than its footer says`);
   }
   const order = new Uint32Array(total);
   for (let i = 0; i < total; i++) order[i] = i;
@@ -131,6 +132,7 @@ export function dropRows(bytes: Uint8Array, dropped: Uint8Array): Uint8Array {
     const children = table.schema.fields.map((f) => takeColumn(table.getChild(f.name) as Vector, rows));
     const kept = new Table([new RecordBatch(table.schema, makeData({ type: new Struct(table.schema.fields), length: n, nullCount: 0, children }))]);
     try {
+      // Properties per piece: build() and writeParquet both consume (free) what they are given.
       pieces.push(parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(kept, 'stream')), batchWriterProperties().build()));
     } catch (err) {
       throw new AgentError('BATCH_ENCODE_FAILED', `cannot rewrite a Parquet batch without superseded rows: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
