@@ -1,3 +1,5 @@
+import type { Outcome } from '../service/outcome.js';
+
 /** Exit codes of every command; scripts and service managers rely on them. */
 export const EXIT = {
   /** Everything asked for was done. */
@@ -18,3 +20,13 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    usage or config error: nothing was attempted
   3    partial: ran but did not finish (data still buffered, a source failed, timeout)
   130  interrupted; nothing is lost, the next run continues`;
+
+/** The exit code of a command's outcome. */
+export function exitCodeOf(outcome: Outcome): number {
+  switch (outcome) {
+    case 'ok': return EXIT.OK;
+    case 'failed': return EXIT.FAILURE;
+    case 'partial': return EXIT.PARTIAL;
+    case 'interrupted': return EXIT.INTERRUPTED;
+  }
+}

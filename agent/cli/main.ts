@@ -93,7 +93,8 @@ export function reportFailure(err: unknown, ctx: CliContext): number {
   }
   if (err instanceof AgentError) {
     say(`pi-agent: ${err.code}: ${err.message}`);
-    return EXIT.FAILURE;
+    // A config that cannot be used is the operator's to fix, as exit.ts promises: nothing was attempted.
+    return err.code === 'CONFIG_INVALID' || err.code === 'CONFIG_INSECURE' ? EXIT.USAGE : EXIT.FAILURE;
   }
   const msg = err instanceof Error ? err.message : String(err);
   say(`pi-agent: unexpected error: ${msg}`);

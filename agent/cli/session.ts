@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { redactor } from '../config/redact.js';
 import type { AgentConfig } from '../config/types.js';
 import { createLogger, type AgentLogger, type LoggerOptions } from '../observe/log.js';
-import type { CommandIo } from '../service/api.js';
+import type { CommandIo } from '../service/outcome.js';
 import { configPath, type CliContext, type OptionValues } from './command.js';
 
 export interface Session {

@@ -11,10 +11,6 @@ export function agentId(config: AgentConfig): string {
   return `${hostname()}:${config.state_dir}`;
 }
 
-export function heartbeatIntervalMs(config: AgentConfig): number {
-  return config.sink.type === 'databricks' ? config.sink.heartbeat_interval : 60_000;
-}
-
 export function writeHeartbeat(config: AgentConfig, store: Store, at: Date = new Date()): void {
   const sources = store.sourceStatuses();
   const lags = sources.map((s) => s.lag_seconds).filter((l): l is number => typeof l === 'number');

@@ -2,7 +2,7 @@
  * The agent's Prometheus metrics (off by default; `metrics.enabled`): computed at scrape time from
  * the store and the PI client, so they cost nothing between scrapes.
  */
-import type { Agent } from './cycle.js';
+import type { Agent } from './agent.js';
 import { MetricsRegistry } from '../observe/metrics.js';
 
 export function agentMetrics(agent: Agent, counters: { valuesExtracted: () => number; commits: () => number }): MetricsRegistry {

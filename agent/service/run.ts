@@ -9,13 +9,17 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import type { AgentConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import { backoffDelay, forwardAll } from '../sinks/forward.js';
+import { backoffDelay } from '../sinks/forward.js';
+import { heartbeatIntervalMs } from '../sinks/index.js';
+import { enabledSources, type CycleReport, type Source } from '../sources/index.js';
 import { VERSION } from '../version.js';
 import { startControlServer, type ControlReply } from './control.js';
-import { forwardOptions, openAgent, runAfSource, runEventFramesSource, runSink, runTagsSource, runTimeseriesSource, type Agent } from './cycle.js';
-import { heartbeatIntervalMs, writeHeartbeat } from './heartbeat.js';
+import { openAgent, type Agent } from './agent.js';
+import { writeHeartbeat } from './heartbeat.js';
 import { agentMetrics } from './metrics.js';
 import { serveMetrics } from '../observe/metrics.js';
+import type { Outcome } from './outcome.js';
+import { flushUnits, uploadBuffered } from './upload.js';
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -39,10 +43,46 @@ class Uploader {
   }
 }
 
-export async function runService(config: AgentConfig, logger: Logger, signal: AbortSignal): Promise<number> {
+/** The scheduled cycles of the enabled sources: one at a time each (a trigger while one runs is skipped). */
+function sourceCycles(agent: Agent, signal: AbortSignal, track: <T>(p: Promise<T>) => Promise<T>, after: (r: CycleReport) => void): { source: Source; run: () => Promise<void> }[] {
+  return enabledSources(agent.config).map((source) => {
+    let busy = false;
+    const run = async (): Promise<void> => {
+      if (busy || signal.aborted) {
+        if (busy) agent.logger.debug({ source: source.name }, 'previous cycle still running; skipped');
+        return;
+      }
+      busy = true;
+      try {
+        after(await track(source.runCycle(agent, signal)));
+      } catch (err) {
+        agent.logger.error({ source: source.name, err: describeError(err) }, `${source.name} cycle failed`);
+      } finally {
+        busy = false;
+      }
+    };
+    return { source, run };
+  });
+}
+
+/** Writes a heartbeat row now and every interval; stop with clearInterval. */
+function startHeartbeat(agent: Agent): NodeJS.Timeout {
+  const beat = (): void => {
+    try {
+      writeHeartbeat(agent.config, agent.store);
+    } catch (err) {
+      agent.logger.warn({ err: describeError(err) }, 'cannot write the heartbeat row');
+    }
+  };
+  beat();
+  const timer = setInterval(beat, heartbeatIntervalMs(agent.config));
+  timer.unref();
+  return timer;
+}
+
+export async function runService(config: AgentConfig, logger: Logger, signal: AbortSignal): Promise<Outcome> {
   const agent = await openAgent(config, logger);
   const uploader = new Uploader();
-  const tasks: ScheduledTask[] = [];
   const running = new Set<Promise<unknown>>();
   let wakeSink: (() => void) | undefined;
   const track = <T>(p: Promise<T>): Promise<T> => {
@@ -50,29 +90,11 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
     void p.finally(() => running.delete(p)).catch(() => undefined);
     return p;
   };
-
-  // One cycle at a time per source; a trigger while one runs is skipped (logged).
-  const cycle = (name: string, fn: () => Promise<unknown>) => {
-    let busy = false;
-    return async () => {
-      if (busy || signal.aborted) {
-        if (busy) logger.debug({ source: name }, 'previous cycle still running; skipped');
-        return;
-      }
-      busy = true;
-      try {
-        await track(fn());
-        wakeSink?.();
-      } catch (err) {
-        logger.error({ source: name, err: describeError(err) }, `${name} cycle failed`);
-      } finally {
-        busy = false;
-      }
-    };
-  };
-  const tagsCycle = cycle('tags', () => runTagsSource(agent));
   const totals = { values: 0, commits: 0 };
-  const tsCycle = config.timeseries ? cycle('timeseries', async () => { totals.values += (await runTimeseriesSource(agent, signal)).values; }) : undefined;
+  const cycles = sourceCycles(agent, signal, track, (r) => {
+    totals.values += r.values ?? 0;
+    wakeSink?.();
+  });
 
   const metrics = config.metrics.enabled
     ? await serveMetrics(agentMetrics(agent, { valuesExtracted: () => totals.values, commits: () => totals.commits }), { port: config.metrics.port, host: config.metrics.host })
@@ -84,36 +106,16 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
     if (req.cmd === 'flush') await flushWith(agent, uploader, reply, signal);
   });
 
-  logger.info({ version: VERSION, host: hostname(), pid: process.pid, state_dir: config.state_dir, sink: config.sink.type }, 'pi-agent started');
+  logger.info({ version: VERSION, host: hostname(), pid: process.pid, state_dir: config.state_dir, sink: agent.sink.type }, 'pi-agent started');
   // Config warnings are not repeated here: the CLI session already wrote them once to the terminal
   // and once to the log file (agent/cli/session.ts); logging them again printed them twice.
 
-  tasks.push(schedule(config.tags_refresh, tagsCycle, { name: 'tags' }));
-  if (tsCycle && config.timeseries) tasks.push(schedule(config.timeseries.schedule, tsCycle, { name: 'timeseries' }));
-  const afCycle = config.af ? cycle('af', () => runAfSource(agent, signal)) : undefined;
-  const efCycle = config.event_frames ? cycle('event_frames', () => runEventFramesSource(agent, signal)) : undefined;
-  if (afCycle && config.af) tasks.push(schedule(config.af.schedule, afCycle, { name: 'af' }));
-  if (efCycle && config.event_frames) tasks.push(schedule(config.event_frames.schedule, efCycle, { name: 'event_frames' }));
-
-  // First cycle right away, not at the next cron tick.
+  const tasks: ScheduledTask[] = cycles.map((c) => schedule(c.source.schedule(config), c.run, { name: c.source.name }));
+  // First cycle right away, not at the next cron tick, in SOURCES order.
   void (async () => {
-    await tagsCycle();
-    await tsCycle?.();
-    await afCycle?.();
-    await efCycle?.();
+    for (const c of cycles) await c.run();
   })();
-
-  const beat = () => {
-    try {
-      writeHeartbeat(config, agent.store);
-    } catch (err) {
-      logger.warn({ err: describeError(err) }, 'cannot write the heartbeat row');
-    }
-  };
-  beat();
-  const heartbeat = setInterval(beat, heartbeatIntervalMs(config));
-  heartbeat.unref();
-
+  const heartbeat = startHeartbeat(agent);
   const sinkLoop = track(sinkForever(agent, uploader, signal, (wake) => { wakeSink = wake; }, (units) => { totals.commits += units; }));
 
   await new Promise<void>((resolve) => {
@@ -129,7 +131,7 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
   await metrics?.close();
   await agent.close();
   logger.info('pi-agent stopped');
-  return 0;
+  return 'ok';
 }
 
 /** Uploads whatever is buffered, forever; backs off on failures, keeps the data whatever happens. */
@@ -139,7 +141,7 @@ async function sinkForever(agent: Agent, uploader: Uploader, signal: AbortSignal
   setWake(() => wake.abort());
   while (!signal.aborted) {
     try {
-      const r = await uploader.run(() => runSink(agent, signal));
+      const r = await uploader.run(() => uploadBuffered(agent, signal));
       onCommitted(r.units);
       attempt = 0;
       agent.store.recordSinkState(agent.sink.type, agent.store.stats().sealed_batches > 0 ? 'ok' : 'idle');
@@ -160,25 +162,13 @@ async function sinkForever(agent: Agent, uploader: Uploader, signal: AbortSignal
 }
 
 async function flushWith(agent: Agent, uploader: Uploader, reply: (r: ControlReply) => void, signal: AbortSignal): Promise<void> {
-  let units = 0;
-  let rows = 0;
   try {
-    await uploader.run(async () => {
-      for (;;) {
-        const r = await runSinkStep(agent, signal);
-        if (r.units === 0) break;
-        units += r.units;
-        rows += r.rows;
-        reply({ type: 'progress', units, rows, remaining_batches: agent.store.stats().sealed_batches });
-      }
-    });
-    reply({ type: 'done', ok: true, units, rows });
+    const r = await uploader.run(() => flushUnits(agent.store, agent.sink, {
+      signal,
+      progress: (p) => reply({ type: 'progress', units: p.units, rows: p.rows, remaining_batches: p.remaining }),
+    }));
+    reply({ type: 'done', ok: true, units: r.units, rows: r.rows });
   } catch (err) {
     reply({ type: 'done', ok: false, error: describeError(err) });
   }
-}
-
-/** One upload unit at a time, so flush can report progress. */
-function runSinkStep(agent: Agent, signal: AbortSignal) {
-  return forwardAll(agent.store, agent.sink, forwardOptions(agent.config, { maxUnits: 1, signal }));
 }

@@ -38,6 +38,8 @@ export interface DatabricksSinkOptions {
   site: string;
   /** Local folder for the files being staged (the driver only PUTs files from here). */
   stagingDir: string;
+  /** Largest coalesced upload unit (sink.max_upload_bytes); forward.ts's default when absent. */
+  maxUploadBytes?: number;
   logger?: Logger;
 }
 
@@ -68,8 +70,13 @@ export class DatabricksSink implements Sink {
   private oauth: { token: string; expires: number } | undefined;
   private oauthAgent: Agent | undefined;
   private cleanup: Promise<void> = Promise.resolve();
+  readonly label: string;
+  readonly limits: { maxBytes?: number };
 
-  constructor(private readonly opts: DatabricksSinkOptions) {}
+  constructor(private readonly opts: DatabricksSinkOptions) {
+    this.label = `Databricks ${opts.host}`;
+    this.limits = opts.maxUploadBytes === undefined ? {} : { maxBytes: opts.maxUploadBytes };
+  }
 
   static async fromConfig(config: AgentConfig, logger?: Logger): Promise<DatabricksSink> {
     const sink = config.sink;
@@ -77,7 +84,7 @@ export class DatabricksSink implements Sink {
     const opts: DatabricksSinkOptions = {
       host: sink.host, port: sink.port, httpPath: sink.http_path, auth: sink.auth,
       catalog: sink.catalog, schema: sink.schema, volume: sink.volume, site: config.site,
-      stagingDir: path.join(config.state_dir, 'databricks-staging'),
+      stagingDir: path.join(config.state_dir, 'databricks-staging'), maxUploadBytes: sink.max_upload_bytes,
     };
     if (sink.ca !== undefined) {
       try {
@@ -107,6 +114,17 @@ export class DatabricksSink implements Sink {
   private createTableSql(def: TableDef): string {
     const cols = def.columns.map((c) => `  ${q(c.name)} ${SQL_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'} COMMENT ${lit(c.comment)}`);
     return `CREATE TABLE IF NOT EXISTS ${this.tableName(def.name)} (\n${cols.join(',\n')}\n) USING DELTA CLUSTER BY (${def.clusterBy.map(q).join(', ')}) COMMENT ${lit(def.comment)}`;
+  }
+
+  /** A session opens and the schema, volume and tables are there (or created). */
+  async check(): Promise<string> {
+    await this.prepare();
+    return `Databricks ${this.opts.host}${this.opts.httpPath}: connected, ${this.opts.catalog}.${this.opts.schema} and volume ${this.opts.volume} ready`;
+  }
+
+  async setup(): Promise<string> {
+    await this.prepare();
+    return `Databricks objects ready: ${this.opts.catalog}.${this.opts.schema}, volume ${this.opts.volume}, tables`;
   }
 
   /** Creates the schema, volume and tables that are missing and adds columns newer agents define. */

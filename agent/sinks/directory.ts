@@ -5,7 +5,7 @@
  * re-uploading a unit after a crash is idempotent.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { concatBatches } from '../batch/encode.js';
 import { SinkError } from '../errors.js';
@@ -14,9 +14,29 @@ import type { Sink, SinkUnit } from './types.js';
 export class DirectorySink implements Sink {
   readonly type = 'directory';
   readonly path: string;
+  readonly label: string;
 
   constructor(dir: string) {
     this.path = path.resolve(dir);
+    this.label = `directory sink ${dir}`;
+  }
+
+  /** Writes and removes a probe file in the folder. */
+  async check(): Promise<string> {
+    await mkdir(this.path, { recursive: true });
+    const probe = path.join(this.path, `.pi-agent-check-${process.pid}`);
+    await writeFile(probe, 'ok');
+    await rm(probe);
+    return `${this.label} writable`;
+  }
+
+  setupSql(): string[] {
+    return [];
+  }
+
+  async setup(): Promise<string> {
+    await mkdir(this.path, { recursive: true });
+    return `directory sink ready: ${this.path}`;
   }
 
   /** Creates the folder and removes temp files a crash left between write and rename. */

@@ -12,14 +12,14 @@
 import type { TableName } from '../batch/tables.js';
 import { AgentError, describeError, SinkError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import type { Sink } from './types.js';
+import type { UploadTarget } from './types.js';
 
 export interface ForwardOptions {
   /** Only this table (default: every table, oldest batch first). */
   table?: TableName;
   /**
-   * Coalesce sealed batches into units of at most this many bytes (default 16 MiB; the Databricks
-   * sink passes sink.max_upload_bytes). The Databricks sink stages a unit's files one at a time, so
+   * Coalesce sealed batches into units of at most this many bytes (default the sink's
+   * `limits.maxBytes`, else 16 MiB; the Databricks sink's is sink.max_upload_bytes). The Databricks sink stages a unit's files one at a time, so
    * there this bounds the size of a commit, not memory; the directory sink merges them into one
    * file in memory (~15x their size). A bigger batch goes alone.
    */
@@ -62,8 +62,8 @@ export function blockedTablesOf(store: Store): Map<TableName, { error: string; u
  * recording it in the ledger (the unit stays pending and is retried first next time); with tables
  * stopped by a permanent error, throws after everything else was uploaded.
  */
-export async function forwardAll(store: Store, sink: Sink, opts: ForwardOptions = {}): Promise<ForwardResult> {
-  const limits = { maxBytes: opts.maxBytes ?? 16 * 1024 * 1024, maxBatches: opts.maxBatches ?? 1000, maxMergeRows: opts.maxMergeRows ?? 200_000 };
+export async function forwardAll(store: Store, sink: UploadTarget, opts: ForwardOptions = {}): Promise<ForwardResult> {
+  const limits = { maxBytes: opts.maxBytes ?? sink.limits?.maxBytes ?? 16 * 1024 * 1024, maxBatches: opts.maxBatches ?? 1000, maxMergeRows: opts.maxMergeRows ?? 200_000 };
   const retryMs = opts.tableRetryMs ?? 60_000;
   const result: ForwardResult = { units: 0, rows: 0 };
   let blocked = blockedTables.get(store);

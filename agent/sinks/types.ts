@@ -26,9 +26,12 @@ export interface SinkUnit {
   ops: Set<Op>;
 }
 
-export interface Sink {
+/** What the upload loop (forward.ts) needs of a sink. */
+export interface UploadTarget {
   /** 'directory' | 'databricks': the key under which the store records the sink's status. */
   readonly type: string;
+  /** Bounds of an upload unit this sink takes (forward.ts coalesces batches up to them). */
+  readonly limits?: { maxBytes?: number };
   /** Creates what is missing at the destination (folders, schema, tables). Called before uploads; make it cheap to repeat. */
   prepare?(): Promise<void>;
   /**
@@ -37,4 +40,16 @@ export interface Sink {
    */
   upload(unit: SinkUnit): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A sink: the upload path, and what `check` and `setup` ask of it. */
+export interface Sink extends UploadTarget {
+  /** How `check` names it when it fails, e.g. `directory sink /data/out`. */
+  readonly label: string;
+  /** Verifies the destination can be written; resolves to the line `check` prints. */
+  check(): Promise<string>;
+  /** The statements `setup` runs, for an administrator (`setup --print-sql`); none for a folder. */
+  setupSql(): string[];
+  /** Creates what is missing; resolves to the line `setup` prints. */
+  setup(): Promise<string>;
 }

@@ -41,22 +41,22 @@ export class ProgressSpace<T> {
     return key.slice(this.prefix.length);
   }
 
-  get(store: ProgressReader, id: string): T | undefined {
+  get(store: Pick<ProgressReader, 'getProgress'>, id: string): T | undefined {
     return store.getProgress<T>(this.key(id));
   }
 
   /** Every entry of the space by store key, in key order. */
-  entries(store: ProgressReader): Map<string, T> {
+  entries(store: Pick<ProgressReader, 'getProgressByPrefix'>): Map<string, T> {
     return store.getProgressByPrefix<T>(this.prefix);
   }
 
   /** Every value of the space, in key order. */
-  values(store: ProgressReader): T[] {
+  values(store: Pick<ProgressReader, 'getProgressByPrefix'>): T[] {
     return [...this.entries(store).values()];
   }
 
   /** Every store key of the space (for a reset). */
-  keys(store: ProgressReader): string[] {
+  keys(store: Pick<ProgressReader, 'getProgressByPrefix'>): string[] {
     return [...this.entries(store).keys()];
   }
 
@@ -74,7 +74,7 @@ export class ProgressCell<T> {
     readonly version = 1,
   ) {}
 
-  get(store: ProgressReader): T | undefined {
+  get(store: Pick<ProgressReader, 'getProgress'>): T | undefined {
     return store.getProgress<T>(this.key);
   }
 

@@ -119,6 +119,14 @@ function storeFailed(what: string, err: unknown): StoreError {
   return new StoreError('STORE_FAILED', `${what}: ${(err as Error).message ?? String(err)}${hint}`, { cause: err });
 }
 
+/** There is no store in the state directory: the agent has not run with it yet (status reports "never run"). */
+export class StoreMissingError extends StoreError {
+  constructor(file: string) {
+    super('STORE_FAILED', `no store at ${file}: the agent has not run with this state directory yet`);
+    this.name = 'StoreMissingError';
+  }
+}
+
 export class Store {
   readonly file: string;
   readonly readonly: boolean;
@@ -171,7 +179,7 @@ export class Store {
   /** Opens an existing store read-only (for `pi-agent status`); works while the agent runs. */
   static openReadonly(opts: Pick<StoreOptions, 'stateDir' | 'nativeBinding'> & Partial<StoreOptions>): Store {
     const file = path.join(opts.stateDir, STORE_FILE);
-    if (!existsSync(file)) throw new StoreError('STORE_FAILED', `no store at ${file}: the agent has not run with this state directory yet`);
+    if (!existsSync(file)) throw new StoreMissingError(file);
     let db: Database.Database | undefined;
     try {
       db = new Database(file, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 5000, ...(opts.nativeBinding === undefined ? {} : { nativeBinding: opts.nativeBinding as string }) });

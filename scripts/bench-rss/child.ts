@@ -11,7 +11,9 @@ import v8 from 'node:v8';
 import * as parquet from 'parquet-wasm';
 import { loadConfig } from '../../agent/config/load.js';
 import { bareLogger } from '../../agent/observe/log.js';
-import { knownTags, openAgent, runTagsSource, runTimeseriesSource } from '../../agent/service/cycle.js';
+import { knownTags, runTagDiscovery as runTagsSource } from '../../agent/sources/tags/source.js';
+import { openAgent } from '../../agent/service/agent.js';
+import { runTimeseriesSource } from '../../agent/sources/timeseries/source.js';
 import { Store } from '../../agent/store/store.js';
 
 interface Stmt { get(...a: unknown[]): unknown }

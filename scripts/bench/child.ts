@@ -27,13 +27,20 @@ import { request } from 'undici';
 async function agentModules(): Promise<{
   loadConfig: typeof import('../../agent/config/load.js').loadConfig;
   bareLogger: typeof import('../../agent/observe/log.js').bareLogger;
-  cycle: typeof import('../../agent/service/cycle.js');
+  cycle: {
+    openAgent: typeof import('../../agent/service/agent.js').openAgent;
+    runTagsSource: typeof import('../../agent/sources/tags/source.js').runTagDiscovery;
+    runTimeseriesSource: typeof import('../../agent/sources/timeseries/source.js').runTimeseriesSource;
+    runSink: typeof import('../../agent/service/upload.js').uploadBuffered;
+  };
   runService: typeof import('../../agent/service/run.js').runService;
 }> {
-  const [{ loadConfig }, { bareLogger }, cycle, { tuneHeap }, { runService }] = await Promise.all([
-    import('../../agent/config/load.js'), import('../../agent/observe/log.js'), import('../../agent/service/cycle.js'),
+  const [{ loadConfig }, { bareLogger }, { openAgent }, { runTagDiscovery }, { runTimeseriesSource }, { uploadBuffered }, { tuneHeap }, { runService }] = await Promise.all([
+    import('../../agent/config/load.js'), import('../../agent/observe/log.js'), import('../../agent/service/agent.js'),
+    import('../../agent/sources/tags/source.js'), import('../../agent/sources/timeseries/source.js'), import('../../agent/service/upload.js'),
     import('../../agent/service/heap.js'), import('../../agent/service/run.js'),
   ]);
+  const cycle = { openAgent, runTagsSource: runTagDiscovery, runTimeseriesSource, runSink: uploadBuffered };
   // As `pi-agent` does at start (agent/cli/main.ts): the agent is measured as it runs.
   tuneHeap();
   return { loadConfig, bareLogger, cycle, runService };
@@ -120,7 +127,7 @@ async function agentService(a: { config: string }): Promise<Out> {
   sampler?.unref();
   const code = await runService(config, bareLogger('warn'), stop.signal);
   clearInterval(sampler);
-  if (code !== 0) throw new Error(`runService returned ${code}`);
+  if (code !== 'ok') throw new Error(`runService returned ${code}`);
   return { values: 0, requests: 0, bytes_received: 0, work_s: now() - t0 };
 }
 

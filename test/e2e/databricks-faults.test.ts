@@ -4,7 +4,7 @@
  * the secret, keep the data buffered, and it arrives once the token is fixed.
  */
 import t from 'tap';
-import { buildStatus } from '../../agent/service/commands.js';
+import { buildStatus } from '../../agent/service/status.js';
 import type { AgentEnv } from '../helpers/agent-env.js';
 import { assertExact, once, startRig } from './dbx-env.js';
 

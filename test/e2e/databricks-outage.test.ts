@@ -4,7 +4,7 @@
  * backpressure) instead of dropping data, and resumes once the sink drains.
  */
 import t from 'tap';
-import { buildStatus } from '../../agent/service/commands.js';
+import { buildStatus } from '../../agent/service/status.js';
 import { assertExact, compareWarehouse, once, startRig, warehouseRows } from './dbx-env.js';
 
 t.test('warehouse down for three hours of extraction, then everything arrives once', async (t) => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import t from 'tap';
-import { buildStatus } from '../../agent/service/commands.js';
+import { buildStatus } from '../../agent/service/status.js';
 import { compareWarehouse, once, startRig } from './dbx-env.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
-import { buildStatus } from '../../agent/service/commands.js';
+import { buildStatus } from '../../agent/service/status.js';
 import { DatabricksSink } from '../../agent/sinks/databricks.js';
 import { blockedTablesOf, forwardAll } from '../../agent/sinks/forward.js';
 import { Store } from '../../agent/store/store.js';

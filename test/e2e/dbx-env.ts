@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { TABLES } from '../../agent/batch/tables.js';
-import type { OnceResult } from '../../agent/service/cycle.js';
+import type { OnceResult } from '../../agent/service/once.js';
 import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, type AgentEnv } from '../helpers/agent-env.js';
 import type { LandedRow } from '../helpers/landed.js';
 import { startWarehouse, type RunningWarehouse } from '../sim/databricks/server.js';

@@ -7,7 +7,7 @@ import type { Row } from '../../agent/batch/tables.js';
 import { SinkError } from '../../agent/errors.js';
 import { DirectorySink } from '../../agent/sinks/directory.js';
 import { backoffDelay, forwardAll } from '../../agent/sinks/forward.js';
-import type { Sink, SinkUnit } from '../../agent/sinks/types.js';
+import type { SinkUnit, UploadTarget } from '../../agent/sinks/types.js';
 import { Store } from '../../agent/store/store.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -92,7 +92,7 @@ t.test("status says 'uploading' while a unit is in flight, then 'ok' or the fail
   store.commitStep([{ table: 'pi_timeseries', rows: rows(10, 10) }], []);
   const during: (string | null)[] = [];
   let fail = false;
-  const slow: Sink = {
+  const slow: UploadTarget = {
     type: 'slow',
     async upload() {
       during.push(store.sinkStatus('slow').state);
@@ -117,7 +117,7 @@ t.test('a failed upload leaves the unit pending; the retry re-uses its name', as
   store.commitStep([{ table: 'pi_timeseries', rows: rows(0, 10) }], []);
   const seen: string[] = [];
   let fail = true;
-  const flaky: Sink = {
+  const flaky: UploadTarget = {
     type: 'flaky',
     async upload(u) {
       seen.push(u.name);

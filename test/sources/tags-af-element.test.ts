@@ -7,9 +7,10 @@ import t, { type Test } from 'tap';
 import { bareLogger } from '../../agent/observe/log.js';
 import { createPiAuth } from '../../agent/pi/auth/index.js';
 import { PiClient } from '../../agent/pi/client.js';
-import { check } from '../../agent/service/commands.js';
-import { openAgent, runOnce } from '../../agent/service/cycle.js';
-import { PiPointDirectory } from '../../agent/service/pi.js';
+import { check } from '../../agent/service/check.js';
+import { openAgent } from '../../agent/service/agent.js';
+import { runOnce } from '../../agent/service/once.js';
+import { PiPointDirectory } from '../../agent/sources/pi.js';
 import { emptyHint, PiElementPoints, pointPathOfConfig, type AfElementSelector } from '../../agent/sources/tags/af-element.js';
 import { discoverTags, type TagSelector } from '../../agent/sources/tags/discover.js';
 import type { Store } from '../../agent/store/store.js';
@@ -252,7 +253,7 @@ t.test('run --once with only af_element selectors lands exactly their points; ch
   t.match(out, new RegExp(`ok    AF element \\\\\\\\SIMAF\\\\Utilities\\\\Line found \\(template none\\): ${want.size} PI point\\(s\\) from \\d+ attribute\\(s\\) of 3 element\\(s\\)`));
   t.match(out, /FAIL  tag selector af_element: PI_NOT_FOUND: AF element \\\\SIMAF\\Utilities\\Nowhere was not found: \\\\SIMAF\\Utilities exists but has no child element "Nowhere"/);
   t.match(out, /ok    sample read: \d+ recorded value\(s\)/);
-  t.equal(code, 1, 'check fails because of the missing element');
+  t.equal(code, 'failed', 'check fails because of the missing element');
   t.notMatch(out, /not supported/);
 
   // run --once: the missing element fails the tags source (nothing extracted from a half-resolved set).

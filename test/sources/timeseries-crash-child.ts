@@ -5,7 +5,8 @@
  */
 import { loadConfig } from '../../agent/config/load.js';
 import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent, runOnce } from '../../agent/service/cycle.js';
+import { openAgent } from '../../agent/service/agent.js';
+import { runOnce } from '../../agent/service/once.js';
 
 const agent = await openAgent(loadConfig(process.argv[2]!), bareLogger('silent'));
 process.stdout.write('open\n');

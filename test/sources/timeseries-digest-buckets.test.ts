@@ -153,8 +153,8 @@ t.test('late insert, edit and deletion on both sides of a bucket boundary: detec
 });
 
 t.test('pi-agent reset rewinds the heads and deletes their buckets (real Store); the re-read replays as upserts', async (t) => {
-  const { reset } = await import('../../agent/service/commands.js');
-  const { openStore } = await import('../../agent/service/cycle.js');
+  const { reset } = await import('../../agent/service/reset.js');
+  const { openStore } = await import('../../agent/service/agent.js');
   const { makeAgentEnv, simAgentYaml } = await import('../helpers/agent-env.js');
   // Never contacted: reset works on the store alone.
   const env = makeAgentEnv((paths) => simAgentYaml(paths, { piUrl: 'http://127.0.0.1:9', logLevel: 'warn', timeseries: { lookback: '1h' } }));
@@ -174,7 +174,7 @@ t.test('pi-agent reset rewinds the heads and deletes their buckets (real Store);
   store.close();
   const printed: string[] = [];
   const to = S + 150 * MIN;
-  t.equal(await reset(env.config(), { print: (s) => printed.push(s), source: 'timeseries', tags: [], to: new Date(to / 1000).toISOString() }), 0);
+  t.equal(await reset(env.config(), { print: (s) => printed.push(s), source: 'timeseries', tags: [], to: new Date(to / 1000).toISOString() }), 'ok');
   t.match(printed.join(''), /3 tag\(s\) rewound/);
   store = openStore(env.config());
   t.teardown(() => store.close());

@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { knownTags, runTagsSource, timeseriesOptions, VALUES_PER_REQUEST } from '../../agent/service/cycle.js';
+import { knownTags, runTagDiscovery as runTagsSource } from '../../agent/sources/tags/source.js';
+import { timeseriesOptions, VALUES_PER_REQUEST } from '../../agent/sources/timeseries/source.js';
 import { extractTimeseries, type RecordedReader } from '../../agent/sources/timeseries/extract.js';
 import { makeAgentEnv, simAgentYaml, withAgent } from '../helpers/agent-env.js';
 import { startSimulator } from '../sim/piwebapi/server.js';

@@ -10,7 +10,7 @@ import type { Row } from '../../agent/batch/tables.js';
 import { PiError } from '../../agent/errors.js';
 import { PiClient } from '../../agent/pi/client.js';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { BatchRecordedReader, parseTimeUs } from '../../agent/service/pi.js';
+import { BatchRecordedReader, parseTimeUs } from '../../agent/sources/pi.js';
 import { extractTimeseries, type RecordedReader, type RecordedRequest, type RecordedResult, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
 import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
 import { expectedEvents, landedEventsByTag } from '../helpers/agent-env.js';

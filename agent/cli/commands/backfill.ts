@@ -1,5 +1,6 @@
 import { parseTimestamp } from '../../config/values.js';
-import { backfillTags } from '../../service/api.js';
+import { backfill as backfillRange } from '../../service/backfill.js';
+import { exitCodeOf } from '../exit.js';
 import { UsageError, type Command } from '../command.js';
 import { withSession } from '../session.js';
 
@@ -27,7 +28,7 @@ schedule is not moved. Times are ISO 8601 with a zone, e.g. 2026-03-01T00:00:00Z
     if (!start) throw new UsageError('--start TIME is required', 'backfill');
     const end = time(values.end, '--end') ?? new Date().toISOString();
     if (end <= start) throw new UsageError(`--end (${end}) must be after --start (${start})`, 'backfill');
-    return withSession(values, ctx, { logFile: true, console: 'auto' }, (s) => backfillTags(s.config, { ...s.io, tags, start, end }));
+    return withSession(values, ctx, { logFile: true, console: 'auto' }, async (s) => exitCodeOf(await backfillRange(s.config, { ...s.io, tags, start, end })));
   },
 };
 

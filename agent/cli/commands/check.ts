@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/load.js';
-import { checkAgent } from '../../service/api.js';
+import { check as checkAll } from '../../service/check.js';
 import { configPath, type Command } from '../command.js';
-import { EXIT } from '../exit.js';
+import { EXIT, exitCodeOf } from '../exit.js';
 import { withSession } from '../session.js';
 
 export const check: Command = {
@@ -25,8 +25,8 @@ schema and volume), printing one line per check. Use --offline to validate the c
       process.stdout.write(`${file}: ok (site ${config.site})\n`);
       return EXIT.OK;
     }
-    return withSession(values, ctx, { logFile: true, console: 'stderr' }, (s) =>
-      checkAgent(s.config, { ...s.io, pi: values['skip-pi'] !== true, sink: values['skip-sink'] !== true }),
+    return withSession(values, ctx, { logFile: true, console: 'stderr' }, async (s) =>
+      exitCodeOf(await checkAll(s.config, { ...s.io, pi: values['skip-pi'] !== true, sink: values['skip-sink'] !== true })),
     );
   },
 };

@@ -1,5 +1,7 @@
 import { parseDuration } from '../../config/values.js';
-import { flushAgent } from '../../service/api.js';
+import { flush as flushBuffer } from '../../service/flush.js';
+import type { FlushProgress } from '../../service/upload.js';
+import { exitCodeOf } from '../exit.js';
 import { UsageError, type Command } from '../command.js';
 import { withSession } from '../session.js';
 
@@ -19,6 +21,16 @@ buffered at --timeout (sink unreachable, for example); nothing is lost, the serv
     const text = typeof values.timeout === 'string' ? values.timeout : '30m';
     const timeoutMs = parseDuration(text);
     if (timeoutMs === undefined) throw new UsageError(`--timeout '${text}' is not a duration (write e.g. 90s, 10m, 1h)`, 'flush');
-    return withSession(values, ctx, { logFile: true, console: 'stderr' }, (s) => flushAgent(s.config, { ...s.io, timeoutMs }));
+    return withSession(values, ctx, { logFile: true, console: 'stderr' }, async (s) => exitCodeOf(await flushBuffer(s.config, { ...s.io, timeoutMs, progress: progressPrinter() })));
   },
 };
+
+/** A progress line on a terminal; plain lines (one per upload) otherwise. */
+function progressPrinter(): (p: FlushProgress) => void {
+  const tty = process.stderr.isTTY === true;
+  return (p) => {
+    const line = `uploaded ${p.units} unit(s), ${p.rows} row(s); ${p.remaining} batch(es) left`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K${p.remaining === 0 ? '\n' : ''}`);
+    else process.stderr.write(`${line}\n`);
+  };
+}

@@ -1,12 +1,14 @@
 import { createInterface } from 'node:readline/promises';
 import { parseTimestamp } from '../../config/values.js';
-import { resetProgress, type ResettableSource } from '../../service/api.js';
+import { reset as resetSource } from '../../service/reset.js';
+import { SOURCES } from '../../sources/index.js';
 import { loadConfig } from '../../config/load.js';
 import { configPath, UsageError, type Command } from '../command.js';
-import { EXIT } from '../exit.js';
+import { EXIT, exitCodeOf } from '../exit.js';
+
+const NAMES = SOURCES.map((s) => s.name);
 import { withSession } from '../session.js';
 
-const SOURCES: readonly ResettableSource[] = ['tags', 'timeseries', 'af', 'event_frames'];
 
 export const reset: Command = {
   name: 'reset',
@@ -17,7 +19,7 @@ the config). For timeseries, name tags with --tag (repeatable) or pass --all. Da
 not deleted: rows that come again are the same rows and commits are idempotent, so the destination
 holds each event once. Asks for confirmation on a terminal; --yes skips it (required otherwise).`,
   options: {
-    source: { type: 'string', arg: 'NAME', help: `${SOURCES.join(' | ')} (default timeseries)` },
+    source: { type: 'string', arg: 'NAME', help: `${NAMES.join(' | ')} (default timeseries)` },
     tag: { type: 'string', multiple: true, arg: 'PATH', help: 'a tag path (timeseries only)' },
     all: { type: 'boolean', help: 'every tag / the whole source' },
     to: { type: 'string', arg: 'TIME', help: 'rewind to this ISO 8601 time (default the configured start)' },
@@ -25,10 +27,10 @@ holds each event once. Asks for confirmation on a terminal; --yes skips it (requ
   },
   needsConfig: true,
   async run(values, ctx) {
-    const source = (typeof values.source === 'string' ? values.source : 'timeseries') as ResettableSource;
-    if (!SOURCES.includes(source)) throw new UsageError(`--source must be one of ${SOURCES.join(', ')}`, 'reset');
+    const source = typeof values.source === 'string' ? values.source : 'timeseries';
+    if (!NAMES.includes(source)) throw new UsageError(`--source must be one of ${NAMES.join(', ')}`, 'reset');
     const tags = (values.tag as string[] | undefined) ?? [];
-    if (tags.length && source !== 'timeseries') throw new UsageError('--tag applies to --source timeseries only', 'reset');
+    if (tags.length && !SOURCES.find((s) => s.name === source)?.resetsTags) throw new UsageError(`--tag applies to --source ${SOURCES.filter((s) => s.resetsTags).map((s) => s.name).join(', ')} only`, 'reset');
     if (tags.length && values.all === true) throw new UsageError('use either --tag or --all, not both', 'reset');
     if (!tags.length && values.all !== true) throw new UsageError('name the tags with --tag PATH or pass --all', 'reset');
     let to: string | undefined;
@@ -45,7 +47,7 @@ holds each event once. Asks for confirmation on a terminal; --yes skips it (requ
         return EXIT.FAILURE;
       }
     }
-    return withSession(values, ctx, { logFile: true, console: 'stderr' }, (s) => resetProgress(s.config, { ...s.io, source, tags, ...(to ? { to } : {}) }));
+    return withSession(values, ctx, { logFile: true, console: 'stderr' }, async (s) => exitCodeOf(await resetSource(s.config, { print: s.io.print, source, tags, ...(to ? { to } : {}) })));
   },
 };
 

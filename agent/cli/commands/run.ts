@@ -1,4 +1,6 @@
-import { runAgent } from '../../service/api.js';
+import { runService } from '../../service/run.js';
+import { runAgentOnce } from '../../service/once.js';
+import { exitCodeOf } from '../exit.js';
 import type { Command } from '../command.js';
 import { withSession } from '../session.js';
 
@@ -15,6 +17,6 @@ Logs go to log.file of the config, and to the terminal when there is one.`,
   },
   needsConfig: true,
   async run(values, ctx) {
-    return withSession(values, ctx, { logFile: true, console: 'auto' }, (s) => runAgent(s.config, { ...s.io, once: values.once === true }));
+    return withSession(values, ctx, { logFile: true, console: 'auto' }, async (s) => exitCodeOf(values.once === true ? await runAgentOnce(s.config, s.io) : await runService(s.config, s.io.logger, s.io.signal)));
   },
 };

@@ -1,4 +1,5 @@
-import { setupSink } from '../../service/api.js';
+import { setup as setupSink } from '../../service/setup.js';
+import { exitCodeOf } from '../exit.js';
 import type { Command } from '../command.js';
 import { withSession } from '../session.js';
 
@@ -15,6 +16,6 @@ administrator instead and changes nothing.`,
   needsConfig: true,
   async run(values, ctx) {
     const printSql = values['print-sql'] === true;
-    return withSession(values, ctx, { logFile: !printSql, console: 'stderr' }, (s) => setupSink(s.config, { ...s.io, printSql }));
+    return withSession(values, ctx, { logFile: !printSql, console: 'stderr' }, async (s) => exitCodeOf(await setupSink(s.config, { ...s.io, printSql })));
   },
 };

@@ -1,4 +1,4 @@
-import { agentStatus } from '../../service/api.js';
+import { buildStatus } from '../../service/status.js';
 import { renderStatus } from '../../observe/status.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit.js';
@@ -21,7 +21,7 @@ and notes[] where there is more to know, e.g. late data older than the lookback 
     // Read-only and offline: no log file and no secrets, since an operator may run it from a shell
     // without the service's environment, or as another user.
     return withSession(values, ctx, { logFile: false, console: 'stderr', resolveSecrets: false }, async (s) => {
-      const report = await agentStatus(s.config, s.io);
+      const report = await buildStatus(s.config);
       s.io.print(values.json === true ? `${JSON.stringify(report)}\n` : renderStatus(report));
       return EXIT.OK;
     });

@@ -19,6 +19,7 @@ import type { PiClient } from '../../pi/client.js';
 import type { Store } from '../../store/store.js';
 import { idOnlyWebId } from '../tags/discover.js';
 import { batchGet, batchItems, contentHash, emptyToNull, jsonList, pages, toIdOnly, webIdFromLink, type GetRequest } from './read.js';
+import { AF_ATTRIBUTES, AF_ELEMENTS, AF_TEMPLATES } from './progress.js';
 
 export interface AfDatabaseJson {
   WebId: string;
@@ -86,12 +87,12 @@ export interface AfResult {
 }
 
 /** Progress value per object: content hash and the database it belongs to. */
-type Known = [hash: string, database: string];
+export type Known = [hash: string, database: string];
 
 const KINDS = {
-  template: { prefix: 'aft:', table: 'pi_af_templates', key: 'template_webid', path: 'elementtemplates' },
-  element: { prefix: 'afe:', table: 'pi_af_elements', key: 'element_webid', path: 'elements' },
-  attribute: { prefix: 'afa:', table: 'pi_af_attributes', key: 'attribute_webid', path: 'attributes' },
+  template: { space: AF_TEMPLATES, table: 'pi_af_templates', key: 'template_webid', path: 'elementtemplates' },
+  element: { space: AF_ELEMENTS, table: 'pi_af_elements', key: 'element_webid', path: 'elements' },
+  attribute: { space: AF_ATTRIBUTES, table: 'pi_af_attributes', key: 'attribute_webid', path: 'attributes' },
 } as const;
 type Kind = keyof typeof KINDS;
 const COUNT = { template: 'templates', element: 'elements', attribute: 'attributes' } as const;
@@ -109,9 +110,9 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
   const result: AfResult = { elements: 0, attributes: 0, templates: 0, upserts: 0, deletes: 0, paused: false, removed: 0 };
   const configured = new Set<string>();
   const known = {
-    template: o.store.getProgressByPrefix<Known>(KINDS.template.prefix),
-    element: o.store.getProgressByPrefix<Known>(KINDS.element.prefix),
-    attribute: o.store.getProgressByPrefix<Known>(KINDS.attribute.prefix),
+    template: KINDS.template.space.entries(o.store),
+    element: KINDS.element.space.entries(o.store),
+    attribute: KINDS.attribute.space.entries(o.store),
   };
   const commitEvery = o.commitEvery ?? COMMIT_EVERY;
 
@@ -126,7 +127,7 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
   };
   /** Queue `row` when its content differs from what was last sent. */
   const offer = (kind: Kind, webId: string, db: string, row: Row, seen: Set<string>): void => {
-    const key = KINDS[kind].prefix + webId;
+    const key = KINDS[kind].space.key(webId);
     // Paging over a tree that changes meanwhile can return an object twice: send it once.
     if (seen.has(key)) return;
     seen.add(key);
@@ -240,12 +241,12 @@ function removeUnconfigured(
   let removed = 0;
   const step = o.commitEvery ?? COMMIT_EVERY;
   for (const kind of ['attribute', 'element', 'template'] as const) {
-    const { prefix, table, key } = KINDS[kind];
+    const { space, table, key } = KINDS[kind];
     const gone = [...known[kind]].filter(([, v]) => !configured.has(v[1].toUpperCase())).map(([k]) => k);
     for (let i = 0; i < gone.length; i += step) {
       const keys = gone.slice(i, i + step);
       const ingested = Date.now() * 1000;
-      o.store.commitStep([{ table, rows: keys.map((k) => ({ site: o.site, [key]: k.slice(prefix.length), ingested_at: ingested, op: 'delete' })) }], [], keys);
+      o.store.commitStep([{ table, rows: keys.map((k) => ({ site: o.site, [key]: space.idOf(k), ingested_at: ingested, op: 'delete' })) }], [], keys);
       for (const k of keys) known[kind].delete(k);
       removed += keys.length;
     }
@@ -254,7 +255,7 @@ function removeUnconfigured(
 }
 
 function kindOfKey(key: string): Kind {
-  return key.startsWith(KINDS.template.prefix) ? 'template' : key.startsWith(KINDS.element.prefix) ? 'element' : 'attribute';
+  return key.startsWith(KINDS.template.space.prefix) ? 'template' : key.startsWith(KINDS.element.space.prefix) ? 'element' : 'attribute';
 }
 
 /** An attribute without a data reference holds a static value (configuration data). */
@@ -284,17 +285,17 @@ async function deleteVanished(
 ): Promise<number> {
   let deleted = 0;
   for (const kind of ['attribute', 'element', 'template'] as const) {
-    const { prefix, table, key, path } = KINDS[kind];
+    const { space, table, key, path } = KINDS[kind];
     const gone = [...known[kind]].filter(([k, v]) => v[1] === db && !seen.has(k)).map(([k]) => k);
     const step = o.commitEvery ?? COMMIT_EVERY;
     for (let i = 0; i < gone.length; i += step) {
       const keys = gone.slice(i, i + step);
-      const checks = await batchGet(o.client, keys.map((k) => ({ path: `/${path}/${encodeURIComponent(k.slice(prefix.length))}`, query: { selectedFields: 'WebId' } })), [404], o.signal);
+      const checks = await batchGet(o.client, keys.map((k) => ({ path: `/${path}/${encodeURIComponent(space.idOf(k))}`, query: { selectedFields: 'WebId' } })), [404], o.signal);
       const confirmed = keys.filter((_k, j) => checks[j]!.status === 404);
       if (confirmed.length === 0) continue;
       const ingested = Date.now() * 1000;
       o.store.commitStep(
-        [{ table, rows: confirmed.map((k) => ({ site: o.site, [key]: k.slice(prefix.length), ingested_at: ingested, op: 'delete' })) }],
+        [{ table, rows: confirmed.map((k) => ({ site: o.site, [key]: space.idOf(k), ingested_at: ingested, op: 'delete' })) }],
         [],
         confirmed,
       );

@@ -35,6 +35,7 @@ import type { Store } from '../../store/store.js';
 import type { AfAttributeJson, AfDatabaseJson } from '../af/extract.js';
 import { batchGet, batchItems, contentHash, emptyToNull, jsonList, pages, toIdOnly, webIdFromLink } from '../af/read.js';
 import { NULL_VALUE, typeValue, type PiValueItem } from '../timeseries/values.js';
+import { FRAMES, WINDOWS } from './progress.js';
 
 interface EventFrameJson {
   WebId: string;
@@ -57,7 +58,7 @@ interface EventFrameJson {
 }
 
 /** What the store remembers of a frame. */
-interface FrameProgress {
+export interface FrameProgress {
   d: string;
   h: string;
   /** Parent frame (IDOnly WebID) of a child frame. */
@@ -79,8 +80,6 @@ export interface EventFramesResult {
   rescans: number;
 }
 
-const FRAME_PREFIX = 'ef:';
-const WINDOW_PREFIX = 'efw:';
 /** Suffix of the last-rescan key after `efw:<database>` ('|' cannot occur in an AF name); under `efw:` so a reset clears it. */
 const RESCAN_SUFFIX = '|rescan';
 /** Default overlap of consecutive windows: covers clock differences between agent and PI. */
@@ -152,7 +151,7 @@ export async function extractEventFrames(o: {
   const result: EventFramesResult = { frames: 0, open: 0, upserts: 0, deletes: 0, paused: false, rescans: 0 };
   const margin = o.marginUs ?? DEFAULT_MARGIN_US;
   const horizon = o.rescanHorizonUs !== undefined && o.rescanEveryUs !== undefined ? o.rescanHorizonUs : undefined;
-  const known = o.store.getProgressByPrefix<FrameProgress>(FRAME_PREFIX);
+  const known = FRAMES.entries(o.store);
   const configured = new Set<string>();
 
   for (const dbPath of o.databases) {
@@ -165,10 +164,10 @@ export async function extractEventFrames(o: {
     const dbName = db.Path || dbPath;
     configured.add(dbName.toUpperCase());
     const dbId = toIdOnly(db.WebId);
-    const lastEnd = o.store.getProgress<number>(WINDOW_PREFIX + dbName);
+    const lastEnd = WINDOWS.get(o.store, dbName);
     const shortFrom = lastEnd === undefined ? o.startUs : Math.max(o.startUs, lastEnd - margin);
-    const rescanKey = WINDOW_PREFIX + dbName + RESCAN_SUFFIX;
-    const lastRescan = o.store.getProgress<number>(rescanKey);
+    const rescanKey = WINDOWS.key(dbName + RESCAN_SUFFIX);
+    const lastRescan = WINDOWS.get(o.store, dbName + RESCAN_SUFFIX);
     // Due when PI's clock passed the last rescan by rescan_every, or went back before it (clock reset).
     const rescan = horizon !== undefined && (lastRescan === undefined || o.nowUs - lastRescan >= o.rescanEveryUs! || o.nowUs < lastRescan);
     // A rescan never searches less than the short window (after a long outage that is the longer one).
@@ -179,8 +178,8 @@ export async function extractEventFrames(o: {
 
     /** Rows and progress for a step of frames; unchanged frames produce nothing. */
     const processFrames = async (frames: EventFrameJson[]): Promise<void> => {
-      const fresh = frames.filter((f) => !seen.has(FRAME_PREFIX + toIdOnly(f.WebId)));
-      for (const f of fresh) seen.add(FRAME_PREFIX + toIdOnly(f.WebId));
+      const fresh = frames.filter((f) => !seen.has(FRAMES.key(toIdOnly(f.WebId))));
+      for (const f of fresh) seen.add(FRAMES.key(toIdOnly(f.WebId)));
       if (fresh.length === 0) return;
       const attrLists = await batchItems<AfAttributeJson>(o.client, fresh.map((f) => ({
         path: `/eventframes/${encodeURIComponent(toIdOnly(f.WebId))}/attributes`,
@@ -196,7 +195,7 @@ export async function extractEventFrames(o: {
       const ingested = Date.now() * 1000;
       fresh.forEach((f, i) => {
         const { webId, frame, refIds, refs } = frameRowsOf(o.site, dbName, f, ingested);
-        const key = FRAME_PREFIX + webId;
+        const key = FRAMES.key(webId);
         const start = frame['start_time'] as number;
         const end = frame['end_time'] as number | null;
         result.frames++;
@@ -261,7 +260,7 @@ export async function extractEventFrames(o: {
       // A key may already be gone as the child of a frame deleted in an earlier step.
       const keys = missing.slice(i, i + STEP).filter((k) => known.has(k));
       if (keys.length === 0) continue;
-      const reads = await batchGet<EventFrameJson>(o.client, keys.map((k) => ({ path: `/eventframes/${encodeURIComponent(k.slice(FRAME_PREFIX.length))}`, query: { webIdType: 'IDOnly' } })), [404], o.signal);
+      const reads = await batchGet<EventFrameJson>(o.client, keys.map((k) => ({ path: `/eventframes/${encodeURIComponent(FRAMES.idOf(k))}`, query: { webIdType: 'IDOnly' } })), [404], o.signal);
       const found = reads.filter((r) => r.status !== 404).map((r) => r.content!);
       if (found.some((f) => !f || typeof f.WebId !== 'string')) throw new PiError('PI_BAD_RESPONSE', 'PI Web API answered an event frame read without a WebId', { retryable: true });
       await processFrames(found);
@@ -269,7 +268,7 @@ export async function extractEventFrames(o: {
       if (gone.length === 0) continue;
       // PI deletes a frame's child frames with it: known descendants the search did not return go too.
       const kids = new Map<string, string[]>();
-      for (const [k, p] of known) if (p.p !== undefined) kids.set(FRAME_PREFIX + p.p, [...(kids.get(FRAME_PREFIX + p.p) ?? []), k]);
+      for (const [k, p] of known) if (p.p !== undefined) kids.set(FRAMES.key(p.p), [...(kids.get(FRAMES.key(p.p)) ?? []), k]);
       for (let j = 0; j < gone.length; j++) {
         for (const c of kids.get(gone[j]!) ?? []) if (!seen.has(c) && !gone.includes(c)) gone.push(c);
       }
@@ -278,7 +277,7 @@ export async function extractEventFrames(o: {
       const attrRows: Row[] = [];
       const refRows: Row[] = [];
       for (const k of gone) {
-        const webId = k.slice(FRAME_PREFIX.length);
+        const webId = FRAMES.idOf(k);
         const p = known.get(k)!;
         frameRows.push({ site: o.site, event_frame_webid: webId, ingested_at: ingested, op: 'delete' });
         for (const a of p.a) attrRows.push({ site: o.site, attribute_webid: a, event_frame_webid: webId, ingested_at: ingested, op: 'delete' });
@@ -303,13 +302,13 @@ export async function extractEventFrames(o: {
       let v = memo.get(k);
       if (v !== undefined) return v;
       const p = known.get(k)!;
-      const parent = p.p === undefined ? undefined : FRAME_PREFIX + p.p;
+      const parent = p.p === undefined ? undefined : FRAMES.key(p.p);
       v = p.d === dbName && p.e !== null && p.e < keepFrom && (parent === undefined || !known.has(parent) || prunable(parent));
       memo.set(k, v);
       return v;
     };
     const prune = [...known.keys()].filter(prunable);
-    const window = [{ key: WINDOW_PREFIX + dbName, value: to }];
+    const window = [{ key: WINDOWS.key(dbName), value: to }];
     if (rescan) window.push({ key: rescanKey, value: o.nowUs });
     o.store.commitStep([], window, prune);
     for (const k of prune) known.delete(k);

@@ -12,6 +12,7 @@ import type { PiPoint } from '../../pi/types.js';
 import { AgentError } from '../../errors.js';
 import type { AfElementSelector, ElementPoints, ElementPointSource } from './af-element.js';
 import { hashText } from './hash.js';
+import { TAGS } from './progress.js';
 
 export type TagSelector =
   | { dataserver: string; name_filter?: string; point_source?: string }
@@ -95,7 +96,7 @@ export async function discoverTags(o: {
   commitEvery?: number;
 }): Promise<DiscoverResult> {
   const known = new Map<string, TagMeta>();
-  for (const value of o.store.getProgressByPrefix<TagMeta>('tag:').values()) known.set(value.webId, value);
+  for (const value of TAGS.values(o.store)) known.set(value.webId, value);
   const seen = new Map<string, TagMeta>();
   const commitEvery = o.commitEvery ?? 5000;
   let rows: Row[] = [];
@@ -119,7 +120,7 @@ export async function discoverTags(o: {
     if (before) changed++;
     else added++;
     rows.push(tagRow(o.site, webId, p, Date.now() * 1000, 'update'));
-    progress.push({ key: `tag:${webId}`, value: meta });
+    progress.push(TAGS.entry(webId, meta));
     if (progress.length >= commitEvery) flush();
   };
   const warnings: string[] = [];
@@ -146,6 +147,6 @@ export async function discoverTags(o: {
   for (const w of gone) {
     rows.push(tagRow(o.site, w, undefined, Date.now() * 1000, 'delete'));
   }
-  if (gone.length) o.store.commitStep([{ table: 'pi_tags', rows }], [], gone.map((w) => `tag:${w}`));
+  if (gone.length) o.store.commitStep([{ table: 'pi_tags', rows }], [], gone.map((w) => TAGS.key(w)));
   return { tags: [...seen.values()], added, changed, removed: gone.length, warnings, elements };
 }

@@ -13,10 +13,10 @@ import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
 import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
 import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
 import { pollOutcomeOf, pollSubRequest, registerUpdates, type RegisterOutcome } from '../pi/updates.js';
-import type { PointDirectory } from '../sources/tags/discover.js';
-import type { RecordedReader, RecordedRequest, RecordedResult } from '../sources/timeseries/extract.js';
-import type { PolledStream, PollItem, UpdatesFeed } from '../sources/timeseries/updates.js';
-import type { PiValueItem } from '../sources/timeseries/values.js';
+import type { PointDirectory } from './tags/discover.js';
+import type { RecordedReader, RecordedRequest, RecordedResult } from './timeseries/extract.js';
+import type { PolledStream, PollItem, UpdatesFeed } from './timeseries/updates.js';
+import type { PiValueItem } from './timeseries/values.js';
 
 export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo) => void): Promise<PiClient> {
   const ca = config.pi.ca ? readFileSync(config.pi.ca) : undefined;

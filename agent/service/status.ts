@@ -1,0 +1,62 @@
+/** `pi-agent status`: what the store says about the sources, the buffer and the sink (offline). */
+import type { AgentConfig } from '../config/types.js';
+import type { StatusReport } from '../observe/status.js';
+import { sourceNamed } from '../sources/index.js';
+import { Store, StoreMissingError } from '../store/store.js';
+import { VERSION } from '../version.js';
+import { isServiceRunning } from './control.js';
+
+/** The report before the first run: no store yet. */
+function neverRun(config: AgentConfig, agent: StatusReport['agent']): StatusReport {
+  return {
+    agent,
+    sources: [],
+    buffer: { pending_rows: 0, sealed_batches: 0, bytes: 0, oldest: null, max_bytes: config.buffer.max_bytes },
+    sink: { type: config.sink.type, last_commit: null, state: 'never run', last_error: null },
+  };
+}
+
+function sourcesOf(config: AgentConfig, store: Store): StatusReport['sources'] {
+  // Backpressure: extraction sources pause while the buffer is full (design.md "Delivery guarantee").
+  const paused = store.isBufferFull();
+  return store.sourceStatuses().map((s) => {
+    const out: StatusReport['sources'][number] = {
+      name: s.name,
+      lag_seconds: s.lag_seconds,
+      last_success: s.last_success,
+      // An error older than the last success is history, not the current state.
+      last_error: s.last_error && (!s.last_success || (s.last_error_at ?? '') >= s.last_success) ? s.last_error : null,
+    };
+    const source = sourceNamed(s.name);
+    const detail = source?.status?.(store, config);
+    if (detail?.tags !== undefined) out.tags = detail.tags;
+    if (paused && source?.pausesWhenFull !== false) out.state = 'paused: buffer full';
+    if (detail?.notes) out.notes = detail.notes;
+    return out;
+  });
+}
+
+export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
+  const svc = await isServiceRunning(config.state_dir);
+  const agent: StatusReport['agent'] = { version: VERSION, site: config.site, running: svc.running };
+  if (svc.pid !== undefined) agent.pid = svc.pid;
+  let store: Store;
+  try {
+    store = Store.openReadonly({ stateDir: config.state_dir, maxBufferBytes: config.buffer.max_bytes });
+  } catch (err) {
+    if (err instanceof StoreMissingError) return neverRun(config, agent);
+    throw err;
+  }
+  try {
+    const b = store.stats();
+    const sink = store.sinkStatus(config.sink.type);
+    return {
+      agent,
+      sources: sourcesOf(config, store),
+      buffer: { pending_rows: b.pending_rows, sealed_batches: b.sealed_batches, bytes: b.bytes, oldest: b.oldest_batch_at, max_bytes: config.buffer.max_bytes },
+      sink: { type: config.sink.type, last_commit: sink.last_commit, state: sink.state ?? 'idle', last_error: sink.last_error },
+    };
+  } finally {
+    store.close();
+  }
+}

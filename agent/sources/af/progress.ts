@@ -1,0 +1,10 @@
+/**
+ * The AF source's progress: per object its content hash and database (extract.ts), one space per
+ * kind of object, keyed by IDOnly WebID.
+ */
+import { ProgressSpace } from '../../store/progress.js';
+import type { Known } from './extract.js';
+
+export const AF_TEMPLATES = new ProgressSpace<Known>('af', 'aft:');
+export const AF_ELEMENTS = new ProgressSpace<Known>('af', 'afe:');
+export const AF_ATTRIBUTES = new ProgressSpace<Known>('af', 'afa:');
