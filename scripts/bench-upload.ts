@@ -24,7 +24,7 @@ interface ChildOut { units: number; rows: number; work_s: number; peak_rss_mb: n
 async function child(a: ChildArgs): Promise<void> {
   const { readFileSync } = await import('node:fs');
   const { Store } = await import('../agent/store/store.js');
-  const { DatabricksSink } = await import('../agent/sinks/databricks.js');
+  const { DatabricksSink } = await import('../agent/sinks/databricks/sink.js');
   const { forwardAll } = await import('../agent/sinks/forward.js');
   const store = Store.open({ stateDir: a.stateDir, site: 'bench' });
   const sink = new DatabricksSink({

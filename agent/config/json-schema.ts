@@ -3,7 +3,8 @@
  * this function's output; test/config/schema.test.ts fails when they differ. Regenerate with
  *   node --import tsx -e "import('./agent/config/json-schema.ts').then(m => process.stdout.write(m.configJsonSchemaText()))" > conf/pi-agent.schema.json
  */
-import { CONFIG_SPEC, type ObjectSpec, type Spec } from './spec.js';
+import type { ObjectSpec, Spec } from './fields.js';
+import { CONFIG_SPEC } from './spec.js';
 import { DURATION_PATTERN, SIZE_PATTERN, TIMESTAMP_PATTERN } from './values.js';
 
 type Json = { [k: string]: unknown };

@@ -4,6 +4,14 @@
  * resolved, durations are milliseconds and sizes are bytes.
  */
 import type { PiAuthConfig } from '../pi/auth/types.js';
+import type { DatabricksSinkConfig } from '../sinks/databricks/config.js';
+import type { DirectorySinkConfig } from '../sinks/directory/config.js';
+import type { AfConfig } from '../sources/af/config.js';
+import type { EventFramesConfig } from '../sources/eventframes/config.js';
+import type { TagSelector } from '../sources/tags/config.js';
+import type { TimeseriesConfig } from '../sources/timeseries/config.js';
+
+// Each source's and sink's section is declared with it (sources/<name>/config.ts, sinks/<name>/config.ts).
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -40,107 +48,9 @@ export interface PiConfig {
   tags_per_request: number;
 }
 
-/** Points of a data server matching a name filter and/or point source. */
-export interface DataServerSelector {
-  dataserver: string;
-  name_filter?: string;
-  point_source?: string;
-}
-/** One point by path, `\\SERVER\TAG`. */
-export interface PathSelector {
-  path: string;
-}
-/** Points referenced by the attributes of an AF element (and its children when recursive). */
-export interface AfElementSelector {
-  af_element: string;
-  template?: string;
-  recursive: boolean;
-}
-/** One way of selecting PI points to extract; tell them apart with `'dataserver' in s` etc. */
-export type TagSelector = DataServerSelector | PathSelector | AfElementSelector;
-
-export interface ShardConfig {
-  count: number;
-  /** 0-based, < count. */
-  index: number;
-}
-
-/** `lookback_every: auto`: how often tags without stream-update markers re-read the lookback window. */
-export const AUTO_LOOKBACK_EVERY_MS = 15 * 60_000;
-
-export interface TimeseriesConfig {
-  /** ISO 8601 UTC (normalised by toISOString): where a new tag's history begins. */
-  start: string;
-  /** Window re-read behind the watermark for late data and edits, milliseconds. */
-  lookback: number;
-  /**
-   * How often a cycle re-reads the lookback window, milliseconds (0 = every cycle); other cycles read
-   * from the watermark. `auto`: every cycle for tags with stream-update markers (their re-reads are
-   * narrowed and read with their polls), AUTO_LOOKBACK_EVERY_MS for the others.
-   */
-  lookback_every: number | 'auto';
-  /**
-   * Milliseconds: where stream updates work, a due re-read starts at the oldest change PI reported
-   * since the previous one; the whole window is re-read at least this often (0 = always whole).
-   */
-  lookback_full_every: number;
-  /** `auto`: use PI Web API stream updates where the server has them (changes older than the lookback); `off`: never. */
-  stream_updates: 'auto' | 'off';
-  /** node-cron expression. */
-  schedule: string;
-  shards?: ShardConfig;
-}
-
-export interface AfConfig {
-  /** AF database paths, `\\SERVER\Database`. */
-  databases: string[];
-  schedule: string;
-}
-
-export interface EventFramesConfig {
-  databases: string[];
-  /** ISO 8601 UTC. */
-  start: string;
-  schedule: string;
-  /** How far back a rescan searches for back-dated or deleted frames, milliseconds. */
-  rescan_horizon: number;
-  /** How often a rescan runs, milliseconds. */
-  rescan_every: number;
-  templates?: string[];
-  categories?: string[];
-}
-
 export interface BufferConfig {
   /** Sources pause (backpressure) once the store holds more than this many bytes. */
   max_bytes: number;
-}
-
-export interface DirectorySinkConfig {
-  type: 'directory';
-  /** Absolute path. */
-  path: string;
-}
-
-export type DatabricksAuthConfig =
-  | { type: 'token'; token: string }
-  | { type: 'oauth'; client_id: string; client_secret: string };
-
-export interface DatabricksSinkConfig {
-  type: 'databricks';
-  /** Host name only, no scheme. */
-  host: string;
-  port: number;
-  http_path: string;
-  auth: DatabricksAuthConfig;
-  /** Absolute path of an extra CA bundle (PEM). */
-  ca?: string;
-  catalog: string;
-  schema: string;
-  volume: string;
-  /** Upper bound of one coalesced upload unit, bytes. */
-  max_upload_bytes: number;
-  /** Interval of `pi_agent_status` rows, milliseconds. */
-  heartbeat_interval: number;
 }
 
 export type SinkConfig = DirectorySinkConfig | DatabricksSinkConfig;

@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml';
 import { unprotectDpapi, type DpapiOptions } from './dpapi.js';
 import { insecureFileProblem } from './permissions.js';
-import type { Field, ObjectSpec, Spec } from './spec.js';
+import type { Field, ObjectSpec, Spec } from './fields.js';
 import { closest } from './suggest.js';
 import { cronProblem, parseDuration, parseSize, parseTimestamp } from './values.js';
 

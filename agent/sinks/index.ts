@@ -1,36 +1,19 @@
 /**
  * Every kind of sink, by its `sink.type` in the config. The service opens the configured sink here
- * and never names a kind itself; adding a sink is its module and one line in SINKS.
+ * and never names a kind itself; adding a sink is a folder under sinks/ (config.ts, index.ts, sink.ts)
+ * and one line in SINKS (and its config section in config/spec.ts).
  */
 import type { AgentConfig, SinkConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
-import type { Sink } from './types.js';
-
-export interface SinkKind<C extends SinkConfig = SinkConfig> {
-  /** Opens the sink (no network yet: sessions open on first use). */
-  open(config: AgentConfig & { sink: C }, logger?: Logger): Promise<Sink>;
-  /** How often the agent writes its `pi_agent_status` heartbeat row, milliseconds. */
-  heartbeatIntervalMs(sink: C): number;
-}
+import { databricksSink } from './databricks/index.js';
+import { directorySink } from './directory/index.js';
+import type { Sink, SinkKind } from './types.js';
 
 type Kinds = { [T in SinkConfig['type']]: SinkKind<Extract<SinkConfig, { type: T }>> };
 
 export const SINKS: Kinds = {
-  directory: {
-    async open(config) {
-      const { DirectorySink } = await import('./directory.js');
-      return new DirectorySink(config.sink.path);
-    },
-    heartbeatIntervalMs: () => 60_000,
-  },
-  databricks: {
-    // The SQL driver loads only when this sink is configured.
-    async open(config, logger) {
-      const { DatabricksSink } = await import('./databricks.js');
-      return DatabricksSink.fromConfig(config, logger);
-    },
-    heartbeatIntervalMs: (sink) => sink.heartbeat_interval,
-  },
+  directory: directorySink,
+  databricks: databricksSink,
 };
 
 function kindOf(config: AgentConfig): SinkKind {
@@ -47,4 +30,4 @@ export function heartbeatIntervalMs(config: AgentConfig): number {
   return kindOf(config).heartbeatIntervalMs(config.sink);
 }
 
-export type { Sink, SinkUnit, UploadTarget } from './types.js';
+export type { Sink, SinkKind, SinkUnit, UploadTarget } from './types.js';

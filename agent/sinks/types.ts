@@ -4,6 +4,8 @@
  * name: uploading a name again, after a crash or a retry, never duplicates rows at the destination.
  */
 import type { Op, TableName } from '../batch/tables.js';
+import type { AgentConfig, SinkConfig } from '../config/types.js';
+import type { Logger } from '../observe/log.js';
 
 /** One sealed batch of a unit: a zstd Parquet file with the columns of TABLES[table], including `op`. */
 export interface SinkFile {
@@ -52,4 +54,12 @@ export interface Sink extends UploadTarget {
   setupSql(): string[];
   /** Creates what is missing; resolves to the line `setup` prints. */
   setup(): Promise<string>;
+}
+
+/** A kind of sink, by its `sink.type` (sinks/index.ts lists them): how to open one from config. */
+export interface SinkKind<C extends SinkConfig = SinkConfig> {
+  /** Opens the sink (no network yet: sessions open on first use). */
+  open(config: AgentConfig & { sink: C }, logger?: Logger): Promise<Sink>;
+  /** How often the agent writes its `pi_agent_status` heartbeat row, milliseconds. */
+  heartbeatIntervalMs(sink: C): number;
 }

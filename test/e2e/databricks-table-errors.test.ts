@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
 import { buildStatus } from '../../agent/service/status.js';
-import { DatabricksSink } from '../../agent/sinks/databricks.js';
+import { DatabricksSink } from '../../agent/sinks/databricks/sink.js';
 import { blockedTablesOf, forwardAll } from '../../agent/sinks/forward.js';
 import { Store } from '../../agent/store/store.js';
 import { startWarehouse } from '../sim/databricks/server.js';

@@ -6,7 +6,7 @@
  *
  *   node child.js <stateDir> <outDir>
  */
-import { DirectorySink } from '../../agent/sinks/directory.js';
+import { DirectorySink } from '../../agent/sinks/directory/sink.js';
 import { forwardAll } from '../../agent/sinks/forward.js';
 import { Store } from '../../agent/store/store.js';
 import type { Row } from '../../agent/batch/tables.js';

@@ -1,5 +1,6 @@
 /** The AF source: the hierarchy of the configured databases (extract.ts), its progress and check. */
-import type { AfConfig, AgentConfig } from '../../config/types.js';
+import type { AgentConfig } from '../../config/types.js';
+import type { AfConfig } from './config.js';
 import { AgentError } from '../../errors.js';
 import { clearProgress, recordingFailure, type CheckContext, type Source } from '../source.js';
 import { extractAf } from './extract.js';

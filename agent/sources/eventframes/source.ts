@@ -1,5 +1,6 @@
 /** The event frame source: frames of the configured databases (extract.ts), open ones included. */
-import type { AgentConfig, EventFramesConfig } from '../../config/types.js';
+import type { AgentConfig } from '../../config/types.js';
+import type { EventFramesConfig } from './config.js';
 import { AgentError } from '../../errors.js';
 import { parsePiTimestamp } from '../../pi/time.js';
 import { checkDatabases } from '../af/source.js';

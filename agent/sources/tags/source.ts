@@ -3,7 +3,8 @@
  * progress space and sends their metadata to `pi_tags`. The other sources read the tag list from
  * here (knownTags), never from the store's keys.
  */
-import type { AgentConfig, TagSelector as ConfigTagSelector } from '../../config/types.js';
+import type { AgentConfig } from '../../config/types.js';
+import type { TagSelector as ConfigTagSelector } from './config.js';
 import { AgentError } from '../../errors.js';
 import type { PiClient } from '../../pi/client.js';
 import { findDataServer, getPointByPath, listPoints } from '../../pi/points.js';

@@ -3,7 +3,8 @@
  * the lookback re-reads (updates.ts). Its cycle, what status says about late data, its reset (a
  * rewind: re-read values are sent as upserts) and its part of `check`.
  */
-import { AUTO_LOOKBACK_EVERY_MS, type AgentConfig, type TimeseriesConfig } from '../../config/types.js';
+import type { AgentConfig } from '../../config/types.js';
+import { AUTO_LOOKBACK_EVERY_MS, type TimeseriesConfig } from './config.js';
 import { AgentError, describeError } from '../../errors.js';
 import { relativeTime, span } from '../../observe/status.js';
 import type { PiClient } from '../../pi/client.js';

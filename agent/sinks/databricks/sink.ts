@@ -14,12 +14,13 @@ import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { DBSQLClient } from '@databricks/sql';
 import { Agent, request } from 'undici';
-import { TABLES, type ColumnType, type TableDef, type TableName } from '../batch/tables.js';
-import type { AgentConfig, DatabricksAuthConfig } from '../config/types.js';
-import { SinkError } from '../errors.js';
-import type { Logger } from '../observe/log.js';
+import { TABLES, type ColumnType, type TableDef, type TableName } from '../../batch/tables.js';
+import type { AgentConfig } from '../../config/types.js';
+import type { DatabricksAuthConfig } from './config.js';
+import { SinkError } from '../../errors.js';
+import type { Logger } from '../../observe/log.js';
 import { dropRows, supersededRows } from './arrow.js';
-import type { Sink, SinkFile, SinkUnit } from './types.js';
+import type { Sink, SinkFile, SinkUnit } from '../types.js';
 
 type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
 

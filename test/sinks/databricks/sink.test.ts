@@ -6,12 +6,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { encodeBatch } from '../../agent/batch/encode.js';
-import { TABLES, type Op, type Row, type TableName } from '../../agent/batch/tables.js';
-import { SinkError } from '../../agent/errors.js';
-import { DatabricksSink, type DatabricksSinkOptions } from '../../agent/sinks/databricks.js';
-import type { SinkUnit } from '../../agent/sinks/types.js';
-import { startWarehouse } from '../sim/databricks/server.js';
+import { encodeBatch } from '../../../agent/batch/encode.js';
+import { TABLES, type Op, type Row, type TableName } from '../../../agent/batch/tables.js';
+import { SinkError } from '../../../agent/errors.js';
+import { DatabricksSink, type DatabricksSinkOptions } from '../../../agent/sinks/databricks/sink.js';
+import type { SinkUnit } from '../../../agent/sinks/types.js';
+import { startWarehouse } from '../../sim/databricks/server.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-sink-'));
 const oauth = { clientId: 'sp-pi-agent', clientSecret: 'sp-secret-value' };

@@ -5,9 +5,9 @@
  */
 import t from 'tap';
 import * as parquet from 'parquet-wasm';
-import { decodeBatch, encodeBatch } from '../../agent/batch/encode.js';
-import { TABLES, type Row } from '../../agent/batch/tables.js';
-import { dropRows, supersededRows } from '../../agent/sinks/arrow.js';
+import { decodeBatch, encodeBatch } from '../../../agent/batch/encode.js';
+import { TABLES, type Row } from '../../../agent/batch/tables.js';
+import { dropRows, supersededRows } from '../../../agent/sinks/databricks/arrow.js';
 
 const wasmMB = (): number => (parquet as unknown as { wasmMemory(): { buffer: ArrayBuffer } }).wasmMemory().buffer.byteLength / 1048576;
 

@@ -6,8 +6,8 @@
  */
 import { DataType, makeBuilder, makeData, RecordBatch, Struct, Table, tableFromIPC, tableToIPC, type Data, type Vector } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { batchWriterProperties, fileLayout, joinSlices } from '../batch/encode.js';
-import { AgentError } from '../errors.js';
+import { batchWriterProperties, fileLayout, joinSlices } from '../../batch/encode.js';
+import { AgentError } from '../../errors.js';
 
 /**
  * Reads one row group of a Parquet file (or only `columns` of it) into an Arrow table. One at a

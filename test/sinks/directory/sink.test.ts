@@ -3,12 +3,12 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Row } from '../../agent/batch/tables.js';
-import { SinkError } from '../../agent/errors.js';
-import { DirectorySink } from '../../agent/sinks/directory.js';
-import { backoffDelay, forwardAll } from '../../agent/sinks/forward.js';
-import type { SinkUnit, UploadTarget } from '../../agent/sinks/types.js';
-import { Store } from '../../agent/store/store.js';
+import type { Row } from '../../../agent/batch/tables.js';
+import { SinkError } from '../../../agent/errors.js';
+import { DirectorySink } from '../../../agent/sinks/directory/sink.js';
+import { backoffDelay, forwardAll } from '../../../agent/sinks/forward.js';
+import type { SinkUnit, UploadTarget } from '../../../agent/sinks/types.js';
+import { Store } from '../../../agent/store/store.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-dirsink-'));

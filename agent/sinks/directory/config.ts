@@ -1,0 +1,14 @@
+/** The directory sink's part of the config file: `sink: { type: directory }`. */
+import type { ObjectSpec } from '../../config/fields.js';
+
+export interface DirectorySinkConfig {
+  type: 'directory';
+  /** Absolute path. */
+  path: string;
+}
+
+export const DIRECTORY_SINK_SPEC: ObjectSpec = {
+  kind: 'object',
+  description: 'A local folder of Parquet files: <path>/<table>/...parquet',
+  fields: { path: { spec: { kind: 'path', description: 'Output directory (relative to this file)' }, required: true } },
+};

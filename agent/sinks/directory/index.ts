@@ -1,0 +1,11 @@
+/** The directory sink's kind: a local folder of Parquet files (sink.ts). */
+import type { SinkKind } from '../types.js';
+import type { DirectorySinkConfig } from './config.js';
+
+export const directorySink: SinkKind<DirectorySinkConfig> = {
+  async open(config) {
+    const { DirectorySink } = await import('./sink.js');
+    return new DirectorySink(config.sink.path);
+  },
+  heartbeatIntervalMs: () => 60_000,
+};
