@@ -3,7 +3,6 @@
  * documents each one); defaults are filled in, relative paths are absolute, secret references are
  * resolved, durations are milliseconds and sizes are bytes.
  */
-import type { PiAuthConfig } from '../pi/auth/types.js';
 import type { DatabricksSinkConfig } from '../sinks/databricks/config.js';
 import type { DirectorySinkConfig } from '../sinks/directory/config.js';
 import type { AfConfig } from '../sources/af/config.js';
@@ -31,6 +30,17 @@ export interface MetricsConfig {
   /** Loopback only: the endpoint has no authentication. */
   host: '127.0.0.1';
 }
+
+/** How the agent authenticates to PI Web API (the `pi.auth` block of the config). */
+export type PiAuthConfig =
+  | { type: 'anonymous' }
+  | { type: 'basic'; username: string; password: string }
+  /** Kerberos through SPNEGO with the service account's own ticket/keytab; no password in config. */
+  | { type: 'kerberos'; spn?: string }
+  | { type: 'ntlm'; username: string; password: string; domain?: string; workstation?: string }
+  | { type: 'bearer'; token: string }
+  /** OpenID Connect client credentials; token endpoint from `token_url` or the discovery document. */
+  | { type: 'oidc'; client_id: string; client_secret: string; token_url?: string; scope?: string };
 
 export interface PiConfig {
   /** PI Web API base URL without trailing slash, e.g. https://pi.plant.local/piwebapi */

@@ -214,3 +214,17 @@ t.test('failures: AgentError is one line (exit 1), anything else points at the l
     stderr: "pi-agent: unexpected error: Cannot read properties of undefined (reading 'x')\nDetails (stack trace) are in /var/lib/pi-agent/logs/pi-agent.log\n",
   });
 });
+
+t.test('a config the command cannot use exits 2, as exit.ts promises (CONFIG_INVALID from the service)', async (t) => {
+  const before = process.env.PI_TOKEN;
+  process.env.PI_TOKEN = 'a-token-for-this-test';
+  t.teardown(() => {
+    if (before === undefined) delete process.env.PI_TOKEN;
+    else process.env.PI_TOKEN = before;
+  });
+  t.same(await inProcess(['reset', '--config', GOOD, '--all', '--yes', '--source', 'timeseries']), {
+    code: 2,
+    stdout: '',
+    stderr: 'pi-agent: CONFIG_INVALID: timeseries is not configured\n',
+  });
+});

@@ -9,9 +9,10 @@ import { OidcAuth, StaticBearerAuth } from './bearer.js';
 import { PiError } from '../../errors.js';
 import { KerberosAuth, kerberosUnavailable, loadKerberos, servicePrincipal, type KerberosModule } from './kerberos.js';
 import { NtlmAuth } from './ntlm.js';
-import type { PiAuth, PiAuthConfig } from './types.js';
+import type { PiAuthConfig } from '../../config/types.js';
+import type { PiAuth } from './types.js';
 
-export type { PiAuth, PiAuthConfig, RawResponse, SendOnce } from './types.js';
+export type { PiAuth, RawResponse, SendOnce } from './types.js';
 
 export interface PiAuthOptions {
   /** PI Web API root, e.g. `https://pi.example.com/piwebapi`. */

@@ -23,14 +23,3 @@ export interface PiAuth {
   send(sendOnce: SendOnce): Promise<RawResponse>;
   close(): Promise<void>;
 }
-
-/** How the agent authenticates to PI Web API (the `pi.auth` block of the config). */
-export type PiAuthConfig =
-  | { type: 'anonymous' }
-  | { type: 'basic'; username: string; password: string }
-  /** Kerberos through SPNEGO with the service account's own ticket/keytab; no password in config. */
-  | { type: 'kerberos'; spn?: string }
-  | { type: 'ntlm'; username: string; password: string; domain?: string; workstation?: string }
-  | { type: 'bearer'; token: string }
-  /** OpenID Connect client credentials; token endpoint from `token_url` or the discovery document. */
-  | { type: 'oidc'; client_id: string; client_secret: string; token_url?: string; scope?: string };

@@ -1,0 +1,50 @@
+/**
+ * The layers of shared/docs/style.md, checked on every import in agent/: `cli` on `service`;
+ * `service` on `sources` and `sinks`; those on `pi`, `batch` and `store`; everything on the leaves
+ * (`config`, `observe`, errors, version). A lower layer never imports a higher one, and sources and
+ * sinks never import each other. The one planned exception: a source's or sink's config section
+ * (`sources/<name>/config.ts`, `sinks/<name>/config.ts`) lives with it but belongs to the config
+ * layer, so config may import it, and it may import only config.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const AGENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent');
+const RANK: Record<string, number> = { cli: 4, service: 3, sources: 2, sinks: 2, pi: 1, batch: 1, store: 1, config: 0, observe: 0, 'errors.ts': 0, 'version.ts': 0 };
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** The layer of a file under agent/: a config section with its component counts as config. */
+function layerOf(rel: string): string {
+  if (/^(sources|sinks)\/[^/]+\/config\.ts$/.test(rel)) return 'config';
+  return rel.split('/')[0]!;
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from |import\()\s*'(\.[^']+)'/g)].map((m) => m[1]!);
+}
+
+t.test('every import in agent/ goes down the layers or stays in its own', async (t) => {
+  const wrong: string[] = [];
+  for (const file of files(AGENT)) {
+    const rel = path.relative(AGENT, file).split(path.sep).join('/');
+    const from = layerOf(rel);
+    t.ok(from in RANK, `${rel}: layer ${from} is known`);
+    for (const spec of importsOf(file)) {
+      const target = path.relative(AGENT, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'))).split(path.sep).join('/');
+      const to = layerOf(target);
+      const up = (RANK[to] ?? 99) > (RANK[from] ?? -1);
+      const across = from !== to && RANK[from] === 2 && RANK[to] === 2;
+      if (up || across) wrong.push(`${rel} imports ${target} (${from} → ${to})`);
+    }
+  }
+  t.same(wrong, [], 'no import goes up a layer or across between sources and sinks');
+});
