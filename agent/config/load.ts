@@ -7,7 +7,8 @@ import { insecureDirProblem, insecureFileProblem, POSIX } from './permissions.js
 import type { DpapiOptions } from './dpapi.js';
 import { CONFIG_SPEC } from './spec.js';
 import type { AgentConfig } from './types.js';
-import { addProblem, offsetAt, validateDocument, type ValidationContext } from './validate.js';
+import { validateDocument } from './validate.js';
+import { addProblem, offsetAt, type ValidationContext } from './validation-context.js';
 
 export interface LoadOptions {
   /** Where `${VAR}` references are looked up; default process.env. */
