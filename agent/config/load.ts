@@ -7,7 +7,8 @@ import { insecureDirProblem, insecureFileProblem, POSIX } from './permissions.js
 import type { DpapiOptions } from './dpapi.js';
 import { CONFIG_SPEC } from './spec.js';
 import type { AgentConfig } from './types.js';
-import { addProblem, offsetAt, validateDocument, type ValidationContext } from './validate.js';
+import { validateDocument } from './validate.js';
+import { addProblem, offsetAt, type ValidationContext } from './validation-context.js';
 
 export interface LoadOptions {
   /** Where `${VAR}` references are looked up; default process.env. */
@@ -94,7 +95,7 @@ function crossCheck(ctx: ValidationContext, raw: Record<string, unknown>): void 
 /**
  * `{ password: ${PI_PASSWORD} }` (the form design.md documents) is not valid YAML: `{` and `}` are
  * flow indicators. References are swapped for a same-length, YAML-neutral spelling before parsing
- * (so line and column stay exact) and swapped back when values are read (validate.ts `unmask`).
+ * (so line and column stay exact) and swapped back when values are read (validation-context.ts `unmask`).
  */
 function maskEnvRefs(text: string): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => `$\u00ab${name}\u00bb`);

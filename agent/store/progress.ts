@@ -8,7 +8,7 @@
  * old name, so test/store/progress.test.ts pins them. A new value shape gets a new `version` and a
  * migration in store/schema.ts.
  */
-import type { ProgressEntry } from './store.js';
+import type { ProgressEntry } from './progress-table.js';
 
 /** The store's progress API as a space needs it (the Store, or a test double). */
 export interface ProgressReader {
