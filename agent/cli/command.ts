@@ -47,6 +47,14 @@ export class UsageError extends Error {
 
 export const DEFAULT_CONFIG = './pi-agent.yaml';
 
+/** `--tag PATH` (repeatable) or `--all`, exactly one of the two: the paths, empty for all. */
+export function tagsOrAll(values: OptionValues, command: string, missing: string): string[] {
+  const tags = (values.tag as string[] | undefined) ?? [];
+  if (tags.length && values.all === true) throw new UsageError('use either --tag or --all, not both', command);
+  if (!tags.length && values.all !== true) throw new UsageError(missing, command);
+  return tags;
+}
+
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', short: 'c', arg: 'FILE', help: `the YAML config (default $PI_AGENT_CONFIG, else ${DEFAULT_CONFIG})` },
   help: { type: 'boolean', short: 'h', help: 'show this help' },

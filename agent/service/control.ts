@@ -25,6 +25,21 @@ export function controlPath(stateDir: string): string {
   return Buffer.byteLength(p) < 100 ? p : path.join(tmpdir(), `pi-agent-${createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 16)}.sock`);
 }
 
+/** Calls `onLine` with each newline-terminated line the socket sends, until it returns false. */
+function readLines(sock: Socket, onLine: (line: string) => boolean): void {
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!onLine(line)) return;
+    }
+  });
+}
+
 export type ControlHandler = (req: ControlRequest, reply: (r: ControlReply) => void) => Promise<void>;
 
 export async function startControlServer(stateDir: string, handler: ControlHandler): Promise<{ close(): Promise<void> }> {
@@ -33,33 +48,26 @@ export async function startControlServer(stateDir: string, handler: ControlHandl
   // killed process is stale.
   if (process.platform !== 'win32' && existsSync(file)) unlinkSync(file);
   const server: Server = createServer((sock: Socket) => {
-    let buf = '';
-    sock.setEncoding('utf8');
     sock.on('error', () => sock.destroy());
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let req: ControlRequest;
-        try {
-          req = JSON.parse(line) as ControlRequest;
-        } catch {
-          sock.end(`${JSON.stringify({ type: 'done', ok: false, error: 'bad request' })}\n`);
-          return;
-        }
-        const reply = (r: ControlReply) => {
-          if (!sock.destroyed) sock.write(`${JSON.stringify(r)}\n`);
-        };
-        handler(req, reply).then(
-          () => sock.end(),
-          (err: unknown) => {
-            reply({ type: 'done', ok: false, error: err instanceof Error ? err.message : String(err) });
-            sock.end();
-          },
-        );
+    readLines(sock, (line) => {
+      let req: ControlRequest;
+      try {
+        req = JSON.parse(line) as ControlRequest;
+      } catch {
+        sock.end(`${JSON.stringify({ type: 'done', ok: false, error: 'bad request' })}\n`);
+        return false;
       }
+      const reply = (r: ControlReply) => {
+        if (!sock.destroyed) sock.write(`${JSON.stringify(r)}\n`);
+      };
+      handler(req, reply).then(
+        () => sock.end(),
+        (err: unknown) => {
+          reply({ type: 'done', ok: false, error: err instanceof Error ? err.message : String(err) });
+          sock.end();
+        },
+      );
+      return true;
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -90,26 +98,19 @@ export function sendControl(stateDir: string, req: ControlRequest, onReply: (r: 
   return new Promise((resolve, reject) => {
     const sock = connect(file);
     let connected = false;
-    let buf = '';
     let timer: NodeJS.Timeout | undefined;
-    sock.setEncoding('utf8');
     sock.on('connect', () => {
       connected = true;
       sock.write(`${JSON.stringify(req)}\n`);
       if (timeoutMs > 0) timer = setTimeout(() => { sock.destroy(); reject(new Error(`the running agent did not answer within ${Math.round(timeoutMs / 1000)} s`)); }, timeoutMs);
     });
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          onReply(JSON.parse(line) as ControlReply);
-        } catch {
-          /* ignore a garbled line */
-        }
+    readLines(sock, (line) => {
+      try {
+        onReply(JSON.parse(line) as ControlReply);
+      } catch {
+        /* ignore a garbled line */
       }
+      return true;
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);

@@ -1,7 +1,7 @@
 import { parseTimestamp } from '../../config/values.js';
 import { backfill as backfillRange } from '../../service/backfill.js';
 import { exitCodeOf } from '../exit.js';
-import { UsageError, type Command } from '../command.js';
+import { tagsOrAll, UsageError, type Command } from '../command.js';
 import { withSession } from '../session.js';
 
 export const backfill: Command = {
@@ -21,9 +21,7 @@ schedule is not moved. Times are ISO 8601 with a zone, e.g. 2026-03-01T00:00:00Z
   },
   needsConfig: true,
   async run(values, ctx) {
-    const tags = (values.tag as string[] | undefined) ?? [];
-    if (!tags.length && values.all !== true) throw new UsageError('name the tags with --tag PATH (repeatable) or pass --all', 'backfill');
-    if (tags.length && values.all === true) throw new UsageError('use either --tag or --all, not both', 'backfill');
+    const tags = tagsOrAll(values, 'backfill', 'name the tags with --tag PATH (repeatable) or pass --all');
     const start = time(values.start, '--start');
     if (!start) throw new UsageError('--start TIME is required', 'backfill');
     const end = time(values.end, '--end') ?? new Date().toISOString();

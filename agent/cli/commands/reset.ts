@@ -3,7 +3,7 @@ import { parseTimestamp } from '../../config/values.js';
 import { reset as resetSource } from '../../service/reset.js';
 import { SOURCES } from '../../sources/index.js';
 import { loadConfig } from '../../config/load.js';
-import { configPath, UsageError, type Command } from '../command.js';
+import { configPath, tagsOrAll, UsageError, type Command } from '../command.js';
 import { EXIT, exitCodeOf } from '../exit.js';
 
 const NAMES = SOURCES.map((s) => s.name);
@@ -29,10 +29,8 @@ holds each event once. Asks for confirmation on a terminal; --yes skips it (requ
   async run(values, ctx) {
     const source = typeof values.source === 'string' ? values.source : 'timeseries';
     if (!NAMES.includes(source)) throw new UsageError(`--source must be one of ${NAMES.join(', ')}`, 'reset');
-    const tags = (values.tag as string[] | undefined) ?? [];
-    if (tags.length && !SOURCES.find((s) => s.name === source)?.resetsTags) throw new UsageError(`--tag applies to --source ${SOURCES.filter((s) => s.resetsTags).map((s) => s.name).join(', ')} only`, 'reset');
-    if (tags.length && values.all === true) throw new UsageError('use either --tag or --all, not both', 'reset');
-    if (!tags.length && values.all !== true) throw new UsageError('name the tags with --tag PATH or pass --all', 'reset');
+    if (values.tag !== undefined && !SOURCES.find((s) => s.name === source)?.resetsTags) throw new UsageError(`--tag applies to --source ${SOURCES.filter((s) => s.resetsTags).map((s) => s.name).join(', ')} only`, 'reset');
+    const tags = tagsOrAll(values, 'reset', 'name the tags with --tag PATH or pass --all');
     let to: string | undefined;
     if (typeof values.to === 'string') {
       to = parseTimestamp(values.to);
