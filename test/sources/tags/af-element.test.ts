@@ -4,22 +4,22 @@
  * dangling references, changes between discoveries, `check`, and `run --once` landing exact data.
  */
 import t, { type Test } from 'tap';
-import { bareLogger } from '../../agent/observe/log.js';
-import { createPiAuth } from '../../agent/pi/auth/index.js';
-import { PiClient } from '../../agent/pi/client.js';
-import { check } from '../../agent/service/check.js';
-import { openAgent } from '../../agent/service/agent.js';
-import { runOnce } from '../../agent/service/once.js';
-import { PiPointDirectory } from '../../agent/sources/pi.js';
-import { emptyHint, PiElementPoints, pointPathOfConfig, type AfElementSelector } from '../../agent/sources/tags/af-element.js';
-import { discoverTags, type TagSelector } from '../../agent/sources/tags/discover.js';
-import type { Store } from '../../agent/store/store.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, simAgentYaml } from '../helpers/agent-env.js';
-import { landedTable } from '../helpers/landed.js';
-import { TEMPLATES } from '../sim/piwebapi/af-gen.js';
-import type { AfModel } from '../sim/piwebapi/af.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
-import { Destination, PLANT, SITE, UTILITIES, setup, type Env } from './af-harness.js';
+import { bareLogger } from '../../../agent/observe/log.js';
+import { createPiAuth } from '../../../agent/pi/auth/index.js';
+import { PiClient } from '../../../agent/pi/client.js';
+import { check } from '../../../agent/service/check.js';
+import { openAgent } from '../../../agent/service/agent.js';
+import { runOnce } from '../../../agent/service/once.js';
+import { PiPointDirectory } from '../../../agent/sources/pi.js';
+import { emptyHint, PiElementPoints, pointPathOfConfig, type AfElementSelector } from '../../../agent/sources/tags/af-element.js';
+import { discoverTags, type TagSelector } from '../../../agent/sources/tags/discover.js';
+import type { Store } from '../../../agent/store/store.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, simAgentYaml } from '../../helpers/agent-env.js';
+import { landedTable } from '../../helpers/landed.js';
+import { TEMPLATES } from '../../sim/piwebapi/af-gen.js';
+import type { AfModel } from '../../sim/piwebapi/af.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
+import { Destination, PLANT, SITE, UTILITIES, setup, type Env } from '../../helpers/af-harness.js';
 
 const AREA1 = `${PLANT}\\Enterprise 01\\Site 01\\Area 01`;
 const WIDE = `${UTILITIES}\\Wide Root`;

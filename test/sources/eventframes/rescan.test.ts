@@ -6,11 +6,11 @@
  * horizon. Utilities has no scheduled frames, so every frame there is one this test made.
  */
 import t from 'tap';
-import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
+import { extractEventFrames } from '../../../agent/sources/eventframes/extract.js';
 import type { Test } from 'tap';
-import type { AfModel } from '../sim/piwebapi/af.js';
-import { Destination, PLANT, SITE, UTILITIES, differences, idOnly, scenario } from './af-harness.js';
-import { START_US, actualFrames, compareFrames, expectedFrames } from './eventframes-expect.js';
+import type { AfModel } from '../../sim/piwebapi/af.js';
+import { Destination, PLANT, SITE, UTILITIES, differences, idOnly, scenario } from '../../helpers/af-harness.js';
+import { START_US, actualFrames, compareFrames, expectedFrames } from '../../helpers/eventframes-expect.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { extractAf } from '../../agent/sources/af/extract.js';
-import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
-import { Store } from '../../agent/store/store.js';
-import { actualAf, expectedAttributes, expectedElements } from './af-expect.js';
-import { Destination, PLANT, SITE, differences, setup } from './af-harness.js';
-import { START_US, compareFrames } from './eventframes-expect.js';
+import { extractAf } from '../../../agent/sources/af/extract.js';
+import { extractEventFrames } from '../../../agent/sources/eventframes/extract.js';
+import { Store } from '../../../agent/store/store.js';
+import { actualAf, expectedAttributes, expectedElements } from '../../helpers/af-expect.js';
+import { Destination, PLANT, SITE, differences, setup } from '../../helpers/af-harness.js';
+import { START_US, compareFrames } from '../../helpers/eventframes-expect.js';
 
 t.test('a full buffer pauses the sources without deleting; the next run completes', async (t) => {
   const env = await setup({ seed: 3 });

@@ -4,9 +4,9 @@
  * cycle emits nothing.
  */
 import t from 'tap';
-import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
-import { PLANT, SITE, UTILITIES, idOnly, scenario } from './af-harness.js';
-import { START_US, compareFrames } from './eventframes-expect.js';
+import { extractEventFrames } from '../../../agent/sources/eventframes/extract.js';
+import { PLANT, SITE, UTILITIES, idOnly, scenario } from '../../helpers/af-harness.js';
+import { START_US, compareFrames } from '../../helpers/eventframes-expect.js';
 
 t.test('event frames: open → closed two runs later, rename, re-template, delete', async (t) => {
   const { env, af, sim, store, dest } = await scenario(t);

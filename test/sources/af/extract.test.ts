@@ -3,9 +3,9 @@
  * unchanged second snapshot, rename / move / delete between snapshots (a failed walk: af-pause.test.ts).
  */
 import t from 'tap';
-import { extractAf } from '../../agent/sources/af/extract.js';
-import { compareAf } from './af-expect.js';
-import { Destination, PLANT, SITE, UTILITIES, idOnly, setup } from './af-harness.js';
+import { extractAf } from '../../../agent/sources/af/extract.js';
+import { compareAf } from '../../helpers/af-expect.js';
+import { Destination, PLANT, SITE, UTILITIES, idOnly, setup } from '../../helpers/af-harness.js';
 
 const AREA1 = `${PLANT}\\Enterprise 01\\Site 01\\Area 01`;
 

@@ -5,11 +5,11 @@
  * the event frame config are kept (history), only their progress is forgotten.
  */
 import t from 'tap';
-import { extractAf } from '../../agent/sources/af/extract.js';
-import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
-import { actualAf, compareAf, expectedAttributes, expectedElements } from './af-expect.js';
-import { PLANT, SITE, UTILITIES, differences, idOnly, scenario } from './af-harness.js';
-import { START_US, compareFrames } from './eventframes-expect.js';
+import { extractAf } from '../../../agent/sources/af/extract.js';
+import { extractEventFrames } from '../../../agent/sources/eventframes/extract.js';
+import { actualAf, compareAf, expectedAttributes, expectedElements } from '../../helpers/af-expect.js';
+import { PLANT, SITE, UTILITIES, differences, idOnly, scenario } from '../../helpers/af-harness.js';
+import { START_US, compareFrames } from '../../helpers/eventframes-expect.js';
 
 t.test('AF: a database removed from the config is soft-deleted exactly', async (t) => {
   const { env, af, sim, store, dest } = await scenario(t, { seed: 8 });

@@ -3,10 +3,10 @@
  * `url` on the store in `stateDir`, once or in a loop, until killed. Prints `ready` once the store is
  * open and `cycle N` after each complete cycle.
  */
-import { extractAf } from '../../agent/sources/af/extract.js';
-import { extractEventFrames } from '../../agent/sources/eventframes/extract.js';
-import { Store } from '../../agent/store/store.js';
-import { PLANT, SITE, UTILITIES, newClient } from './af-harness.js';
+import { extractAf } from '../../../agent/sources/af/extract.js';
+import { extractEventFrames } from '../../../agent/sources/eventframes/extract.js';
+import { Store } from '../../../agent/store/store.js';
+import { PLANT, SITE, UTILITIES, newClient } from '../../helpers/af-harness.js';
 
 const args = JSON.parse(process.argv[2]!) as { url: string; stateDir: string; nowUs: number; startUs: number; loop: boolean; rescanEveryUs: number };
 const store = Store.open({ stateDir: args.stateDir, site: SITE });

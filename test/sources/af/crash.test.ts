@@ -10,15 +10,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import t from 'tap';
-import { prng } from '../sim/piwebapi/af-util.js';
-import { Destination, PLANT, differences, setup } from './af-harness.js';
-import { expectedAttributes, expectedElements, actualAf } from './af-expect.js';
-import { compareFrames, START_US } from './eventframes-expect.js';
+import { prng } from '../../sim/piwebapi/af-util.js';
+import { Destination, PLANT, differences, setup } from '../../helpers/af-harness.js';
+import { expectedAttributes, expectedElements, actualAf } from '../../helpers/af-expect.js';
+import { compareFrames, START_US } from '../../helpers/eventframes-expect.js';
 
-const SOURCE = fileURLToPath(new URL('./af-crash-worker.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('./crash-worker.ts', import.meta.url));
 // Bundled once (packages stay external, resolved from the repo's node_modules): a child then starts
 // in a fraction of the time `--import tsx` needs to compile the sources on every start.
-const CACHE = fileURLToPath(new URL('../../node_modules/.cache/pi-agent-tests/', import.meta.url));
+const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/pi-agent-tests', import.meta.url));
 const WORKER = path.join(CACHE, `af-crash-worker-${process.pid}.mjs`);
 
 t.test('SIGKILL at random points, then a complete run: exact tables', async (t) => {
