@@ -32,7 +32,7 @@ import { PiError } from '../../errors.js';
 import type { PiClient } from '../../pi/client.js';
 import { formatPiTime, parsePiTimestamp } from '../../pi/time.js';
 import type { Store } from '../../store/store.js';
-import type { AfAttributeJson, AfDatabaseJson } from '../af/extract.js';
+import type { AfAttributeJson, AfDatabaseJson } from '../af/json.js';
 import { batchGet, batchItems, contentHash, emptyToNull, jsonList, pages, toIdOnly, webIdFromLink } from '../af/read.js';
 import { NULL_VALUE, typeValue, type PiValueItem } from '../timeseries/values.js';
 import { FRAMES, WINDOWS } from './progress.js';
