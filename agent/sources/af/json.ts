@@ -7,35 +7,29 @@ export interface AfDatabaseJson {
   Path: string;
 }
 
-export interface AfTemplateJson {
+/** What every AF object (template, element, attribute, event frame) has. */
+export interface AfObjectJson {
   WebId: string;
   Id?: string;
   Name: string;
   Description?: string;
   Path: string;
+}
+
+export interface AfTemplateJson extends AfObjectJson {
   BaseTemplate?: string;
   InstanceType?: string;
   CategoryNames?: string[];
 }
 
-export interface AfElementJson {
-  WebId: string;
-  Id?: string;
-  Name: string;
-  Description?: string;
-  Path: string;
+export interface AfElementJson extends AfObjectJson {
   TemplateName?: string;
   HasChildren?: boolean;
   CategoryNames?: string[];
   Links?: Record<string, string>;
 }
 
-export interface AfAttributeJson {
-  WebId: string;
-  Id?: string;
-  Name: string;
-  Description?: string;
-  Path: string;
+export interface AfAttributeJson extends AfObjectJson {
   Type?: string;
   DefaultUnitsName?: string;
   DefaultUnitsNameAbbreviation?: string;

@@ -5,16 +5,11 @@
 import type { Row } from '../../batch/tables.js';
 import { parsePiTimestamp } from '../../pi/time.js';
 import type { StepTable } from '../../store/store.js';
-import type { AfAttributeJson } from '../af/json.js';
+import type { AfAttributeJson, AfObjectJson } from '../af/json.js';
 import { contentHash, emptyToNull, jsonList, toIdOnly, webIdFromLink, type GetResult } from '../af/read.js';
 import { NULL_VALUE, typeValue, type PiValueItem } from '../timeseries/values.js';
 
-export interface EventFrameJson {
-  WebId: string;
-  Id?: string;
-  Name: string;
-  Description?: string;
-  Path: string;
+export interface EventFrameJson extends AfObjectJson {
   TemplateName?: string;
   CategoryNames?: string[];
   StartTime: string;
