@@ -4,7 +4,18 @@
  * clears it).
  */
 import { ProgressSpace } from '../../store/progress.js';
-import type { FrameProgress } from './extract.js';
+
+/** What the store remembers of a frame. */
+export interface FrameProgress {
+  d: string;
+  h: string;
+  /** Parent frame (IDOnly WebID) of a child frame. */
+  p?: string;
+  s: number;
+  e: number | null;
+  a: string[];
+  r: string[];
+}
 
 export const FRAMES = new ProgressSpace<FrameProgress>('event_frames', 'ef:');
 /** Per database: µs on PI's clock (the window's end, or the last rescan). */
