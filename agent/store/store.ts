@@ -90,8 +90,8 @@ export class Store {
       // WAL defaults to NORMAL here: a commit could be lost on power failure (platform-notes.md).
       db.pragma('synchronous = FULL');
       db.pragma('journal_size_limit = 67108864');
-      // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the store is written
-      // once and read once per batch, so that cache only held RSS (issue 7). SQLite's own default.
+      // better-sqlite3 builds SQLite with a larger page cache per connection than SQLite's default;
+      // the store is written once and read once per batch, so that cache only held RSS.
       db.pragma('cache_size = -2000');
       db.pragma('foreign_keys = ON');
       migrate(db, file);
