@@ -6,7 +6,8 @@
  */
 import { DataType, makeBuilder, makeData, RecordBatch, Struct, Table, tableFromIPC, tableToIPC, type Data, type Vector } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { batchWriterProperties, fileLayout, joinSlices } from '../batch/encode.js';
+import { fileLayout } from '../batch/read.js';
+import { batchWriterProperties, joinSlices } from '../batch/write.js';
 import { AgentError } from '../errors.js';
 
 /**

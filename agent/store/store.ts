@@ -12,7 +12,8 @@
 import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { concatBatches, sealBatch, type SealedBatch } from '../batch/encode.js';
+import { concatBatches } from '../batch/concat.js';
+import { sealBatch, type SealedBatch } from '../batch/encode.js';
 import { TABLES, type Op, type Row, type TableName } from '../batch/tables.js';
 import { AgentError, StoreError } from '../errors.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
