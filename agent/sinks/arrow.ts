@@ -12,8 +12,8 @@ import { AgentError } from '../errors.js';
 
 /**
  * Reads one row group of a Parquet file (or only `columns` of it) into an Arrow table. One at a
- * time: parquet-wasm's heap grows to fit what it reads and never shrinks (a 30,000-row file of tag
- * metadata read whole took it to 51 MB; a row group of the encoder's, ~2 MiB of column data, 17.5).
+ * time: parquet-wasm's heap grows to fit what it reads and never shrinks, so it then grows to one
+ * row group of the encoder's (~2 MiB of column data), not to a whole file of tag metadata.
  */
 export function readParquetArrow(bytes: Uint8Array, group: number, columns?: string[]): Table {
   try {
