@@ -1,5 +1,5 @@
 /**
- * Benchmark of the batch encoder (agent/batch/encode.ts): rows/s, bytes per value and peak RSS of
+ * Benchmark of the batch encoder (agent/batch): rows/s, bytes per value and peak RSS of
  * sealing one batch, plus decode and concat times, for two pi_timeseries mixes:
  *   plant  — a realistic plant: mostly Float32 process values quantised to instrument resolution,
  *            regular 5 s timestamps, some Float64, ints, digital and string tags, mostly good quality;
@@ -11,19 +11,32 @@
  * nothing.
  *
  *   node --import tsx scripts/bench-batch.ts [--rows 1000000] [--tags 1000] [--only plant,random,interleaved]
- *        [--encoder FILE] [--json]
+ *        [--encoder DIR] [--json]
  *
- * --encoder loads another version of encode.ts (same exports) to compare before/after, e.g.
- *   git show REV:agent/batch/encode.ts | sed "s#'\.\./errors\.js'#'$PWD/agent/errors.js'#; \
- *     s#'\./tables\.js'#'$PWD/agent/batch/tables.js'#" > /tmp/encode-before.ts
+ * --encoder DIR loads another version of agent/batch to compare before/after: sealBatch and
+ * encodeBatch from DIR/encode.ts, decodeBatch and concatBatches from DIR/decode.ts and
+ * DIR/concat.ts (or, in versions before these files, from encode.ts). Inside the repository, so
+ * that its packages resolve, and with package.json, so that the writer's name (with the version) is
+ * the same, e.g.
+ *   mkdir -p tmp/before && git archive REV agent package.json | tar -x -C tmp/before
+ *   node --import tsx scripts/bench-batch.ts --encoder tmp/before/agent/batch
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TABLES, type Row } from '../agent/batch/tables.js';
 
-type Encoder = typeof import('../agent/batch/encode.js');
+type Encoder = typeof import('../agent/batch/encode.js') & typeof import('../agent/batch/decode.js') & typeof import('../agent/batch/concat.js');
+
+/** The encoder's functions from one version of agent/batch (`dir`, default this one). */
+async function loadEncoder(dir: string | undefined): Promise<Encoder> {
+  const base = dir ? path.resolve(dir) : fileURLToPath(new URL('../agent/batch/', import.meta.url));
+  const files = ['encode.ts', 'decode.ts', 'concat.ts'].map((f) => path.join(base, f)).filter((f) => existsSync(f));
+  const modules = await Promise.all(files.map((f) => import(pathToFileURL(f).href) as Promise<Partial<Encoder>>));
+  return Object.assign({}, ...modules) as Encoder;
+}
 
 /** Deterministic PRNG (mulberry32) so runs are comparable. */
 function rng(seed: number): () => number {
@@ -139,8 +152,8 @@ interface ScenarioResult {
 
 const MB = 1024 * 1024;
 
-async function child(name: string, n: number, tags: number, encoderFile: string | undefined): Promise<ScenarioResult> {
-  const enc: Encoder = await import(encoderFile ? pathToFileURL(path.resolve(encoderFile)).href : '../agent/batch/encode.js');
+async function child(name: string, n: number, tags: number, encoderDir: string | undefined): Promise<ScenarioResult> {
+  const enc = await loadEncoder(encoderDir);
   const parquet = await import('parquet-wasm');
   const table = TABLES.pi_timeseries;
   const events = Math.ceil(n / tags);
@@ -206,10 +219,10 @@ async function main(): Promise<void> {
   }
   const machine = { cpus: (await import('node:os')).cpus().length, node: process.version, load: (await import('node:os')).loadavg().map((l) => +l.toFixed(1)) };
   if (values.json) {
-    console.log(JSON.stringify({ machine, encoder: values.encoder ?? 'agent/batch/encode.ts', scenarios: results }));
+    console.log(JSON.stringify({ machine, encoder: values.encoder ?? 'agent/batch', scenarios: results }));
     return;
   }
-  console.log(`encoder ${values.encoder ?? 'agent/batch/encode.ts'}; ${machine.cpus} CPUs, Node ${machine.node}, load ${machine.load.join(' ')}`);
+  console.log(`encoder ${values.encoder ?? 'agent/batch'}; ${machine.cpus} CPUs, Node ${machine.node}, load ${machine.load.join(' ')}`);
   console.log('scenario  rows       B/value  rows/s wall/cpu    encode wall/cpu ms  RSS before/peak/encode MB  wasm MB  decode ms  concat(10) ms');
   for (const r of results) {
     console.log(

@@ -4,7 +4,7 @@
  * at the sink); batch data is deleted in the transaction that marks its unit committed.
  */
 import type Database from 'better-sqlite3';
-import { concatBatches } from '../batch/encode.js';
+import { concatBatches } from '../batch/concat.js';
 import type { Op, TableName } from '../batch/tables.js';
 import { StoreError } from '../errors.js';
 import { storeFailed } from './sqlite.js';

@@ -5,8 +5,11 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DataType, makeData, makeVector, RecordBatch, Schema, Struct, Field, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray, type Data } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { checkOffsetIndexes, concatBatches, decodeBatch, encodeBatch, sealBatch } from '../../agent/batch/encode.js';
+import { concatBatches } from '../../agent/batch/concat.js';
+import { decodeBatch } from '../../agent/batch/decode.js';
+import { encodeBatch, sealBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
+import { checkOffsetIndexes } from '../helpers/batch.js';
 
 const TS = TABLES.pi_timeseries;
 

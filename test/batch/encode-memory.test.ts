@@ -6,7 +6,9 @@
  */
 import t from 'tap';
 import * as parquet from 'parquet-wasm';
-import { concatBatches, decodeBatch, encodeBatch } from '../../agent/batch/encode.js';
+import { concatBatches } from '../../agent/batch/concat.js';
+import { decodeBatch } from '../../agent/batch/decode.js';
+import { encodeBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
 
 const wasmMB = (): number => (parquet as unknown as { wasmMemory(): { buffer: ArrayBuffer } }).wasmMemory().buffer.byteLength / 1048576;

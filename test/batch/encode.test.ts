@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { concatBatches, decodeBatch, encodeBatch, sealBatch } from '../../agent/batch/encode.js';
+import { concatBatches } from '../../agent/batch/concat.js';
+import { decodeBatch } from '../../agent/batch/decode.js';
+import { encodeBatch, sealBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
 import { AgentError } from '../../agent/errors.js';
 

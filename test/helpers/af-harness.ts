@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { decodeBatch } from '../../agent/batch/encode.js';
+import { decodeBatch } from '../../agent/batch/decode.js';
 import { TABLES, type Row, type TableName } from '../../agent/batch/tables.js';
 import { createPiAuth } from '../../agent/pi/auth/index.js';
 import { PiClient } from '../../agent/pi/client.js';

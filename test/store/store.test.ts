@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeBatch } from '../../agent/batch/encode.js';
+import { decodeBatch } from '../../agent/batch/decode.js';
 import type { Row } from '../../agent/batch/tables.js';
 import { STORE_FILE, Store } from '../../agent/store/store.js';
 import { SCHEMA_VERSION } from '../../agent/store/schema.js';

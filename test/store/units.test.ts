@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { decodeBatch } from '../../agent/batch/encode.js';
+import { decodeBatch } from '../../agent/batch/decode.js';
 import type { Op, Row } from '../../agent/batch/tables.js';
 import { Store } from '../../agent/store/store.js';
 

@@ -6,13 +6,14 @@
  */
 import { DataType, makeBuilder, makeData, RecordBatch, Struct, Table, tableFromIPC, tableToIPC, type Data, type Vector } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { batchWriterProperties, fileLayout, joinSlices } from '../../batch/encode.js';
+import { fileLayout } from '../../batch/read.js';
+import { batchWriterProperties, joinSlices } from '../../batch/write.js';
 import { AgentError } from '../../errors.js';
 
 /**
  * Reads one row group of a Parquet file (or only `columns` of it) into an Arrow table. One at a
- * time: parquet-wasm's heap grows to fit what it reads and never shrinks, so reading a whole large
- * file would keep that much memory for good (docs/benchmarks.md, "where the memory went").
+ * time: parquet-wasm's heap grows to fit what it reads and never shrinks, so it then grows to one
+ * row group of the encoder's (~2 MiB of column data), not to a whole file of tag metadata.
  */
 export function readParquetArrow(bytes: Uint8Array, group: number, columns?: string[]): Table {
   try {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { concatBatches } from '../../batch/encode.js';
+import { concatBatches } from '../../batch/concat.js';
 import { SinkError } from '../../errors.js';
 import type { Sink, SinkUnit } from '../types.js';
 

@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import * as parquet from 'parquet-wasm';
-import { decodeBatch, encodeBatch } from '../../../agent/batch/encode.js';
+import { decodeBatch } from '../../../agent/batch/decode.js';
+import { encodeBatch } from '../../../agent/batch/encode.js';
 import { TABLES, type Row } from '../../../agent/batch/tables.js';
 import { dropRows, supersededRows } from '../../../agent/sinks/databricks/arrow.js';
 

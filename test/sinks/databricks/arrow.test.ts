@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { checkOffsetIndexes, decodeBatch, encodeBatch } from '../../../agent/batch/encode.js';
+import { decodeBatch } from '../../../agent/batch/decode.js';
+import { encodeBatch } from '../../../agent/batch/encode.js';
 import { TABLES, type Op, type Row } from '../../../agent/batch/tables.js';
 import { dropRows, supersededRows } from '../../../agent/sinks/databricks/arrow.js';
+import { checkOffsetIndexes } from '../../helpers/batch.js';
 
 const T0 = Date.UTC(2026, 0, 1) * 1000;
 const ts = (tag: string, us: number | bigint, ordinal: number, v: number, op: Op = 'update'): Row => ({

@@ -1,0 +1,39 @@
+/**
+ * Checks on batch files that the agent itself never needs: the tests use them to prove that files
+ * joined or rewritten by agent/batch (footer.ts) are valid Parquet.
+ */
+import { ThriftReader, tfield, type TList, type TStruct } from '../../agent/batch/thrift.js';
+
+/**
+ * Checks every offset index entry of a Parquet file against the pages it points to: the location
+ * of the first data page is the chunk's data_page_offset, and each location's size is its page
+ * header plus compressed_page_size. Returns the number of pages checked; throws on a mismatch.
+ * (joinParquet rewrites these offsets.)
+ */
+export function checkOffsetIndexes(bytes: Uint8Array): number {
+  const n = bytes.length;
+  const len = new DataView(bytes.buffer, bytes.byteOffset, n).getUint32(n - 8, true);
+  const meta = new ThriftReader(bytes.subarray(n - 8 - len, n - 8)).struct();
+  let pages = 0;
+  for (const g of ((tfield(meta, 4)?.value as TList | undefined)?.items ?? []) as TStruct[]) {
+    for (const c of ((tfield(g, 1)?.value as TList | undefined)?.items ?? []) as TStruct[]) {
+      const cm = tfield(c, 3)?.value as TStruct;
+      const off = tfield(c, 4);
+      const olen = tfield(c, 5);
+      if (!off || !olen) continue;
+      const at = Number(off.value as bigint);
+      const oi = new ThriftReader(bytes.subarray(at, at + (olen.value as number))).struct();
+      const locations = ((tfield(oi, 1)?.value as TList | undefined)?.items ?? []) as TStruct[];
+      if (locations.length && tfield(locations[0]!, 1)?.value !== tfield(cm, 9)?.value) throw new Error(`offset index of row group ${pages}: first page is not the data page`);
+      for (const loc of locations) {
+        const o = Number(tfield(loc, 1)!.value as bigint);
+        const size = tfield(loc, 2)!.value as number;
+        const r = new ThriftReader(bytes.subarray(o, o + size));
+        const header = r.struct();
+        if ((tfield(header, 3)?.value as number) + r.offset !== size) throw new Error(`offset index entry at ${o} does not match its page`);
+        pages++;
+      }
+    }
+  }
+  return pages;
+}
