@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../cli/exit.js';
 import type { AgentConfig, TimeseriesConfig } from '../config/types.js';
-import { AgentError, describeError } from '../errors.js';
+import { AgentError, describeError, NoStoreError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { relativeTime, span, type StatusReport } from '../observe/status.js';
 import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
@@ -14,7 +14,7 @@ import { registerUpdates } from '../pi/updates.js';
 import { parsePiTimestamp } from '../pi/time.js';
 import { forwardAll } from '../sinks/forward.js';
 import type { TagMeta } from '../sources/tags/discover.js';
-import { idOnlyWebId } from '../sources/tags/discover.js';
+import { idOnlyWebId } from '../pi/webid.js';
 import { describeElementPoints, emptyHint, PiElementPoints } from '../sources/tags/af-element.js';
 import { bucketKeysOf, progressHead, type StoredTagProgress } from '../sources/timeseries/digest.js';
 import { extractTimeseries, progressKey } from '../sources/timeseries/extract.js';
@@ -35,7 +35,7 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
   try {
     store = Store.openReadonly({ stateDir: config.state_dir, maxBufferBytes: config.buffer.max_bytes });
   } catch (err) {
-    if (err instanceof AgentError && /no store at/.test(err.message)) {
+    if (err instanceof NoStoreError) {
       return {
         agent,
         sources: [],

@@ -14,7 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { concatBatches, sealBatch, type SealedBatch } from '../batch/encode.js';
 import { TABLES, type Op, type Row, type TableName } from '../batch/tables.js';
-import { AgentError, StoreError } from '../errors.js';
+import { AgentError, NoStoreError, StoreError } from '../errors.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
 import { checkVersion, initNewFile, migrate, SCHEMA_VERSION } from './schema.js';
 
@@ -171,7 +171,7 @@ export class Store {
   /** Opens an existing store read-only (for `pi-agent status`); works while the agent runs. */
   static openReadonly(opts: Pick<StoreOptions, 'stateDir' | 'nativeBinding'> & Partial<StoreOptions>): Store {
     const file = path.join(opts.stateDir, STORE_FILE);
-    if (!existsSync(file)) throw new StoreError('STORE_FAILED', `no store at ${file}: the agent has not run with this state directory yet`);
+    if (!existsSync(file)) throw new NoStoreError(file);
     let db: Database.Database | undefined;
     try {
       db = new Database(file, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 5000, ...(opts.nativeBinding === undefined ? {} : { nativeBinding: opts.nativeBinding as string }) });

@@ -3,7 +3,7 @@
  * element templates, the whole element tree and every element attribute — sent to pi_af_templates,
  * pi_af_elements and pi_af_attributes as changes against the previous snapshot.
  *
- * - Keys are IDOnly WebIDs (read.ts `toIdOnly`): a rename or move is an `update` of the same row.
+ * - Keys are IDOnly WebIDs (pi/webid.ts `idOnlyWebId`): a rename or move is an `update` of the same row.
  * - A content hash per object lives in the store (`aft:`, `afe:`, `afa:` + WebID → [hash, database
  *   path]); only new or changed objects produce rows, committed with their hashes in one step.
  * - Deletions are computed per database only after its walk completed, and each one is confirmed by
@@ -16,9 +16,9 @@
 import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
 import type { PiClient } from '../../pi/client.js';
+import { idOnlyWebId, webIdOfLink } from '../../pi/webid.js';
 import type { Store } from '../../store/store.js';
-import { idOnlyWebId } from '../tags/discover.js';
-import { batchGet, batchItems, contentHash, emptyToNull, jsonList, pages, toIdOnly, webIdFromLink, type GetRequest } from './read.js';
+import { batchGet, batchItems, contentHash, emptyToNull, jsonList, pages, type GetRequest } from './read.js';
 
 export interface AfDatabaseJson {
   WebId: string;
@@ -147,7 +147,7 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
       return result;
     }
     const db = await o.client.get<AfDatabaseJson>('/assetdatabases', { path: dbPath, ...ID_ONLY });
-    const dbId = toIdOnly(db.WebId);
+    const dbId = idOnlyWebId(db.WebId);
     const dbName = db.Path || dbPath;
     configured.add(dbName.toUpperCase());
     const seen = new Set<string>();
@@ -155,7 +155,7 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
 
     for await (const page of pages<AfTemplateJson>(o.client, `/assetdatabases/${encodeURIComponent(dbId)}/elementtemplates`, { ...ID_ONLY }, o.signal)) {
       for (const t of page) {
-        const webId = toIdOnly(t.WebId);
+        const webId = idOnlyWebId(t.WebId);
         offer('template', webId, dbName, {
           site: o.site, template_webid: webId, name: t.Name, path: t.Path, database_path: dbName,
           base_template: emptyToNull(t.BaseTemplate), description: emptyToNull(t.Description),
@@ -174,18 +174,18 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
         return result;
       }
       const attrLists = await batchItems<AfAttributeJson>(o.client, page.map((e) => ({
-        path: `/elements/${encodeURIComponent(toIdOnly(e.WebId))}/attributes`,
+        path: `/elements/${encodeURIComponent(idOnlyWebId(e.WebId))}/attributes`,
         query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, ...ID_ONLY },
       })), o.signal);
       const statics = new Map<string, ValueJson | null>();
       const wanted = attrLists.flat().filter(isStatic);
-      const values = await batchGet<ValueJson>(o.client, wanted.map((a): GetRequest => ({ path: `/streams/${encodeURIComponent(toIdOnly(a.WebId))}/value` })), NO_VALUE, o.signal);
-      wanted.forEach((a, i) => statics.set(toIdOnly(a.WebId), values[i]!.status >= 200 && values[i]!.status < 300 ? (values[i]!.content ?? null) : null));
+      const values = await batchGet<ValueJson>(o.client, wanted.map((a): GetRequest => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })), NO_VALUE, o.signal);
+      wanted.forEach((a, i) => statics.set(idOnlyWebId(a.WebId), values[i]!.status >= 200 && values[i]!.status < 300 ? (values[i]!.content ?? null) : null));
 
       page.forEach((e, i) => {
-        const webId = toIdOnly(e.WebId);
+        const webId = idOnlyWebId(e.WebId);
         const depth = depthBelow(dbName, e.Path);
-        const parent = depth > 1 ? webIdFromLink(e.Links?.['Parent']) : undefined;
+        const parent = depth > 1 ? idOnlyWebId(webIdOfLink(e.Links?.['Parent'])) : undefined;
         if (depth > 1 && parent === undefined) {
           throw new PiError('PI_BAD_RESPONSE', `AF element ${e.Path} came without Links.Parent: cannot place it in the hierarchy`, { retryable: true });
         }
@@ -195,21 +195,21 @@ export async function extractAf(o: { site: string; client: PiClient; store: Stor
           description: emptyToNull(e.Description), has_children: e.HasChildren ?? null, ingested_at: now(), op: 'update',
         }, seen);
         const attrs = attrLists[i]!;
-        const byPath = new Map(attrs.map((a) => [a.Path.toUpperCase(), toIdOnly(a.WebId)]));
+        const byPath = new Map(attrs.map((a) => [a.Path.toUpperCase(), idOnlyWebId(a.WebId)]));
         for (const a of attrs) {
-          const aId = toIdOnly(a.WebId);
+          const aId = idOnlyWebId(a.WebId);
           const bar = a.Path.lastIndexOf('|');
           const parentPath = a.Path.slice(0, bar);
-          const parentAttr = webIdFromLink(a.Links?.['Parent']) ?? (parentPath.includes('|') ? byPath.get(parentPath.toUpperCase()) : undefined);
+          const parentAttr = idOnlyWebId(webIdOfLink(a.Links?.['Parent'])) ?? (parentPath.includes('|') ? byPath.get(parentPath.toUpperCase()) : undefined);
           const isPoint = a.DataReferencePlugIn === 'PI Point';
-          const pointLink = isPoint ? webIdFromLink(a.Links?.['Point']) : undefined;
+          const pointLink = isPoint ? idOnlyWebId(webIdOfLink(a.Links?.['Point'])) : undefined;
           const sv = statics.get(aId);
           offer('attribute', aId, dbName, {
             site: o.site, attribute_webid: aId, element_webid: webId, parent_attribute_webid: parentAttr ?? null,
             name: a.Name, path: a.Path, type: emptyToNull(a.Type),
             units: emptyToNull(a.DefaultUnitsNameAbbreviation) ?? emptyToNull(a.DefaultUnitsName),
             data_reference: emptyToNull(a.DataReferencePlugIn), config_string: emptyToNull(a.ConfigString),
-            point_webid: pointLink === undefined ? null : idOnlyWebId(pointLink),
+            point_webid: pointLink ?? null,
             static_value: sv === undefined || sv === null ? null : JSON.stringify(sv.Value ?? null),
             is_configuration_item: a.IsConfigurationItem ?? null, category_names: jsonList(a.CategoryNames ?? []),
             ingested_at: now(), op: 'update',

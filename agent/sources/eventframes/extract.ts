@@ -31,9 +31,10 @@ import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
 import type { PiClient } from '../../pi/client.js';
 import { formatPiTime, parsePiTimestamp } from '../../pi/time.js';
+import { idOnlyWebId, webIdOfLink } from '../../pi/webid.js';
 import type { Store } from '../../store/store.js';
 import type { AfAttributeJson, AfDatabaseJson } from '../af/extract.js';
-import { batchGet, batchItems, contentHash, emptyToNull, jsonList, pages, toIdOnly, webIdFromLink } from '../af/read.js';
+import { batchGet, batchItems, contentHash, emptyToNull, jsonList, pages } from '../af/read.js';
 import { NULL_VALUE, typeValue, type PiValueItem } from '../timeseries/values.js';
 
 interface EventFrameJson {
@@ -116,10 +117,10 @@ const strip = (r: Row): Row => {
 
 /** The pi_event_frames row and pi_event_frame_elements rows of a frame as PI returned it. */
 function frameRowsOf(site: string, dbName: string, f: EventFrameJson, ingested: number): { webId: string; frame: Row; refIds: string[]; refs: Row[] } {
-  const webId = toIdOnly(f.WebId);
+  const webId = idOnlyWebId(f.WebId);
   const frame: Row = {
     site, event_frame_webid: webId, event_frame_id: f.Id ?? null, database_path: dbName,
-    parent_webid: webIdFromLink(f.Links?.['Parent']) ?? null, name: f.Name, path: f.Path,
+    parent_webid: idOnlyWebId(webIdOfLink(f.Links?.['Parent'])) ?? null, name: f.Name, path: f.Path,
     description: emptyToNull(f.Description), template_name: emptyToNull(f.TemplateName),
     category_names: jsonList(f.CategoryNames ?? []), start_time: usOf(f.StartTime), end_time: endOf(f),
     severity: emptyToNull(f.Severity), is_acknowledged: f.IsAcknowledged ?? null,
@@ -127,7 +128,7 @@ function frameRowsOf(site: string, dbName: string, f: EventFrameJson, ingested: 
     is_locked: f.IsLocked ?? null, are_values_captured: f.AreValuesCaptured ?? null,
     ingested_at: ingested, op: 'update',
   };
-  const refIds = (f.RefElementWebIds ?? []).map(toIdOnly);
+  const refIds = (f.RefElementWebIds ?? []).map((w) => idOnlyWebId(w));
   const refs: Row[] = refIds.map((r, j) => ({ site, event_frame_webid: webId, element_webid: r, primary: j === 0, ingested_at: ingested, op: 'update' }));
   return { webId, frame, refIds, refs };
 }
@@ -164,7 +165,7 @@ export async function extractEventFrames(o: {
     const db = await o.client.get<AfDatabaseJson>('/assetdatabases', { path: dbPath, webIdType: 'IDOnly' });
     const dbName = db.Path || dbPath;
     configured.add(dbName.toUpperCase());
-    const dbId = toIdOnly(db.WebId);
+    const dbId = idOnlyWebId(db.WebId);
     const lastEnd = o.store.getProgress<number>(WINDOW_PREFIX + dbName);
     const shortFrom = lastEnd === undefined ? o.startUs : Math.max(o.startUs, lastEnd - margin);
     const rescanKey = WINDOW_PREFIX + dbName + RESCAN_SUFFIX;
@@ -179,15 +180,15 @@ export async function extractEventFrames(o: {
 
     /** Rows and progress for a step of frames; unchanged frames produce nothing. */
     const processFrames = async (frames: EventFrameJson[]): Promise<void> => {
-      const fresh = frames.filter((f) => !seen.has(FRAME_PREFIX + toIdOnly(f.WebId)));
-      for (const f of fresh) seen.add(FRAME_PREFIX + toIdOnly(f.WebId));
+      const fresh = frames.filter((f) => !seen.has(FRAME_PREFIX + idOnlyWebId(f.WebId)));
+      for (const f of fresh) seen.add(FRAME_PREFIX + idOnlyWebId(f.WebId));
       if (fresh.length === 0) return;
       const attrLists = await batchItems<AfAttributeJson>(o.client, fresh.map((f) => ({
-        path: `/eventframes/${encodeURIComponent(toIdOnly(f.WebId))}/attributes`,
+        path: `/eventframes/${encodeURIComponent(idOnlyWebId(f.WebId))}/attributes`,
         query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, webIdType: 'IDOnly' },
       })), o.signal);
       const allAttrs = attrLists.flat();
-      const values = await batchGet<PiValueItem>(o.client, allAttrs.map((a) => ({ path: `/streams/${encodeURIComponent(toIdOnly(a.WebId))}/value` })), NO_VALUE, o.signal);
+      const values = await batchGet<PiValueItem>(o.client, allAttrs.map((a) => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })), NO_VALUE, o.signal);
       let v = 0;
       const frameRows: Row[] = [];
       const attrRows: Row[] = [];
@@ -208,7 +209,7 @@ export async function extractEventFrames(o: {
           const units = emptyToNull(a.DefaultUnitsNameAbbreviation) ?? undefined;
           const typed = item ? typeValue(item, pointTypeOf(a.Type), units, usOf) : { ...NULL_VALUE, good: false };
           return {
-            site: o.site, attribute_webid: toIdOnly(a.WebId), event_frame_webid: webId, name: a.Name, path: a.Path,
+            site: o.site, attribute_webid: idOnlyWebId(a.WebId), event_frame_webid: webId, name: a.Name, path: a.Path,
             type: emptyToNull(a.Type), timestamp: item?.Timestamp ? usOf(item.Timestamp) : null, ...typed,
             ingested_at: ingested, op: 'update',
           };
