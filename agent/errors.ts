@@ -53,11 +53,14 @@ export class ConfigError extends AgentError {
 export class PiError extends AgentError {
   readonly status: number | undefined;
   readonly url: string | undefined;
-  constructor(code: ErrorCode, message: string, opts: { status?: number; url?: string; cause?: unknown; retryable?: boolean } = {}) {
+  /** PI_LIMIT_EXCEEDED: the server limit PI named (e.g. MaxReturnedItemsPerCall), when it named one. */
+  readonly limit: number | undefined;
+  constructor(code: ErrorCode, message: string, opts: { status?: number; url?: string; cause?: unknown; retryable?: boolean; limit?: number } = {}) {
     super(code, message, opts);
     this.name = 'PiError';
     this.status = opts.status;
     this.url = opts.url;
+    this.limit = opts.limit;
   }
 }
 
@@ -68,11 +71,29 @@ export class StoreError extends AgentError {
   }
 }
 
+/** `Store.openReadonly` found no store file: the agent has not run with this state directory yet. */
+export class NoStoreError extends StoreError {
+  readonly file: string;
+  constructor(file: string) {
+    super('STORE_FAILED', `no store at ${file}: the agent has not run with this state directory yet`);
+    this.name = 'NoStoreError';
+    this.file = file;
+  }
+}
+
 export class SinkError extends AgentError {
   constructor(code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED' | 'SINK_PERMISSION_DENIED' | 'SINK_FAILED', message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
     super(code, message, { retryable: code === 'SINK_UNREACHABLE', ...opts });
     this.name = 'SinkError';
   }
+}
+
+/**
+ * Whether retrying later may succeed: the error says so itself (`AgentError.retryable`), never its
+ * text. Anything that is not an AgentError was not classified at a boundary: not retryable.
+ */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof AgentError && err.retryable;
 }
 
 /** A one-line, secret-free description of any thrown value, for logs and status. */

@@ -257,6 +257,6 @@ export class PiClient {
 
 function withAttempts(e: PiError, attempts: number): PiError {
   return new PiError(e.code, `${e.message} (gave up after ${attempts} attempts)`, {
-    status: e.status, url: e.url, cause: e.cause, retryable: e.retryable,
+    status: e.status, url: e.url, cause: e.cause, retryable: e.retryable, ...(e.limit === undefined ? {} : { limit: e.limit }),
   });
 }

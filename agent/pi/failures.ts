@@ -1,7 +1,10 @@
 /**
  * Turns what went wrong on one PI Web API request (an HTTP status, a `WebException` inside a 200,
- * an unparseable body, a socket error) into a PiError with a stable code, an operator-readable
- * message, and how the client may retry it (piwebapi-fidelity.md §10).
+ * a stream's `Errors`, an unparseable body, a socket error) into a PiError with a stable code, an
+ * operator-readable message, and how the client may retry it (piwebapi-fidelity.md §10).
+ *
+ * The one place that reads PI's error text: what it says (a limit, a missing stream) becomes the
+ * PiError's code, status and fields here, and nothing after this reads a message to decide.
  *
  * Messages name the method and path, never the query string (it may carry search terms or, on
  * misconfigured servers, tokens) and never credentials.
@@ -53,6 +56,17 @@ function withText(prefix: string, text: string, advice: string): string {
 
 /** PI's wording when maxCount is over MaxReturnedItemsPerCall (fidelity §3). */
 const LIMIT_RE = /greater than the maximum allowed/i;
+/** The limit PI names in that wording: `... greater than the maximum allowed (150000).` */
+const NAMED_LIMIT_RE = /maximum allowed \((\d+)\)/i;
+
+/** A stream's `Errors` come without a status: the likely one, from PI's text (inferred, §3). */
+export function streamErrorStatus(body: unknown): number {
+  const text = piErrorText(body);
+  if (/not found|could not be found|cannot be found|does not exist|unknown/i.test(text)) return 404;
+  if (/permission|denied|not authori[sz]ed|access/i.test(text)) return 403;
+  if (LIMIT_RE.test(text)) return 400;
+  return 500;
+}
 
 function header(headers: Record<string, string | string[] | undefined> | undefined, name: string): string | undefined {
   const v = headers?.[name];
@@ -74,8 +88,12 @@ export function statusFailure(status: number, body: unknown, where: string, url:
   const mk = (code: ErrorCode, msg: string, retryable: boolean): PiError => new PiError(code, msg, { ...opts, retryable });
   const retryAfter = header(headers, 'retry-after');
   switch (true) {
-    case status === 400 && LIMIT_RE.test(text):
-      return { retry: 'never', error: mk('PI_LIMIT_EXCEEDED', withText(`PI Web API refused ${where} as over a server limit (400)`, text, 'Ask for fewer values per call (lower maxCount or a shorter time range)'), false) };
+    case status === 400 && LIMIT_RE.test(text): {
+      const named = Number(NAMED_LIMIT_RE.exec(text)?.[1] ?? NaN);
+      const limit = Number.isSafeInteger(named) && named >= 1 ? { limit: named } : {};
+      const msg = withText(`PI Web API refused ${where} as over a server limit (400)`, text, 'Ask for fewer values per call (lower maxCount or a shorter time range)');
+      return { retry: 'never', error: new PiError('PI_LIMIT_EXCEEDED', msg, { ...opts, retryable: false, ...limit }) };
+    }
     case status === 413:
       return { retry: 'never', error: mk('PI_LIMIT_EXCEEDED', withText(`PI Web API refused ${where}: request body too large (413)`, text, 'Send smaller batches (MaxRequestContentLength is 4 MB by default)'), false) };
     case status === 401: {

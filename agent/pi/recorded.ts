@@ -6,7 +6,7 @@
  */
 import { PiError } from '../errors.js';
 import type { PiClient } from './client.js';
-import { piErrorText, statusFailure } from './failures.js';
+import { statusFailure, streamErrorStatus } from './failures.js';
 import { formatPiTime } from './time.js';
 import type { PiItems, PiStreamValues, PiTimedValue } from './types.js';
 
@@ -183,19 +183,11 @@ function toStream(s: PiStreamValues, where: string, url: string): StreamRecorded
   if (typeof s.UnitsAbbreviation === 'string') out.units = s.UnitsAbbreviation;
   const hasErrors = Array.isArray(s.Errors) && s.Errors.length > 0;
   if (hasErrors || s.WebException) {
-    const status = s.WebException?.StatusCode ?? streamErrorStatus(piErrorText(s));
+    const status = s.WebException?.StatusCode ?? streamErrorStatus(s);
     const label = `${where} for stream ${s.WebId ?? s.Path ?? '?'}`;
     out.error = statusFailure(status, s, label, url).error;
   } else if (!Array.isArray(s.Items)) {
     out.error = new PiError('PI_BAD_RESPONSE', `PI Web API answered ${where} without Items for stream ${s.WebId ?? '?'}`, { url, retryable: true });
   }
   return out;
-}
-
-/** A stream's `Errors` come without a status; infer the likely one from the text (inferred, §3). */
-function streamErrorStatus(text: string): number {
-  if (/not found|could not be found|cannot be found|does not exist|unknown/i.test(text)) return 404;
-  if (/permission|denied|not authori[sz]ed|access/i.test(text)) return 403;
-  if (/greater than the maximum allowed/i.test(text)) return 400;
-  return 500;
 }

@@ -137,3 +137,42 @@ export function pathOnlyWebId(marker: WebIdMarker, path: string, owner?: 'E' | '
   if (owner) parts.owner = owner;
   return encodeWebId(parts);
 }
+
+/**
+ * The IDOnly form of a Full WebID: the same object, without the name payload. The agent keys PI
+ * points and AF objects by it, because a Full WebID embeds the path: a rename or move of the object
+ * or of any ancestor would otherwise change the key and split one object's history in two (§9).
+ *
+ * Anything that is not a Full WebID this module can decode (already IDOnly, PathOnly, LocalIDOnly,
+ * a marker or version it does not know) is returned unchanged, never thrown on: PI accepts any id
+ * it issued, so such an id still addresses the object, and the worst case is a key that changes on
+ * a rename, not a discovery or extraction that fails on every cycle because of one odd id.
+ */
+export function idOnlyWebId(webId: string): string;
+export function idOnlyWebId(webId: string | undefined): string | undefined;
+export function idOnlyWebId(webId: string | undefined): string | undefined {
+  if (webId === undefined) return undefined;
+  let p: WebIdParts;
+  try {
+    p = decodeWebId(webId);
+  } catch {
+    return webId;
+  }
+  if (p.type !== 'Full') return webId;
+  const { name: _name, ...rest } = p;
+  return encodeWebId({ ...rest, type: 'IDOnly' });
+}
+
+/** The WebID at the end of a `Links` URL (`.../elements/{webId}`), as PI sent it; undefined when absent. */
+export function webIdOfLink(link: string | undefined): string | undefined {
+  if (!link) return undefined;
+  const path = link.split('?')[0]!.replace(/\/+$/, '');
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  if (!last) return undefined;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    // WebIDs are URL-safe base64: a stray '%' is left as it came.
+    return last;
+  }
+}

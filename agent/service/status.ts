@@ -2,7 +2,8 @@
 import type { AgentConfig } from '../config/types.js';
 import type { StatusReport } from '../observe/status.js';
 import { sourceNamed } from '../sources/index.js';
-import { Store, StoreMissingError } from '../store/store.js';
+import { NoStoreError } from '../errors.js';
+import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { isServiceRunning } from './control.js';
 
@@ -44,7 +45,7 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
   try {
     store = Store.openReadonly({ stateDir: config.state_dir, maxBufferBytes: config.buffer.max_bytes });
   } catch (err) {
-    if (err instanceof StoreMissingError) return neverRun(config, agent);
+    if (err instanceof NoStoreError) return neverRun(config, agent);
     throw err;
   }
   try {

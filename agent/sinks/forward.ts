@@ -10,7 +10,7 @@
  * after `tableRetryMs`; the loop then throws a SinkError that names the table.
  */
 import type { TableName } from '../batch/tables.js';
-import { AgentError, describeError, SinkError, StoreError } from '../errors.js';
+import { AgentError, describeError, isRetryable, SinkError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { UploadTarget } from './types.js';
 
@@ -118,10 +118,6 @@ export async function forwardAll(store: Store, sink: UploadTarget, opts: Forward
   }
   if (result.units > 0 && stopped.length === 0) store.recordSinkState(sink.type, 'ok');
   return result;
-}
-
-function isRetryable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
 }
 
 /**

@@ -16,7 +16,7 @@ import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TableName } from '../batch/tables.js';
-import { StoreError } from '../errors.js';
+import { NoStoreError, StoreError } from '../errors.js';
 import { bufferBytes, bufferStats, commitStep, type BufferStats, type StepTable } from './batches.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
 import { deleteProgress, readProgress, readProgressByPrefix, type ProgressEntry } from './progress-table.js';
@@ -46,14 +46,6 @@ export interface StoreOptions {
   nativeBinding?: string | object;
   /** Keep committed ledger rows this long (default 7 days). */
   ledgerRetentionMs?: number;
-}
-
-/** There is no store in the state directory: the agent has not run with it yet (status reports "never run"). */
-export class StoreMissingError extends StoreError {
-  constructor(file: string) {
-    super('STORE_FAILED', `no store at ${file}: the agent has not run with this state directory yet`);
-    this.name = 'StoreMissingError';
-  }
 }
 
 export class Store {
@@ -106,7 +98,7 @@ export class Store {
   /** Opens an existing store read-only (for `pi-agent status`); works while the agent runs. */
   static openReadonly(opts: Pick<StoreOptions, 'stateDir' | 'nativeBinding'> & Partial<StoreOptions>): Store {
     const file = path.join(opts.stateDir, STORE_FILE);
-    if (!existsSync(file)) throw new StoreMissingError(file);
+    if (!existsSync(file)) throw new NoStoreError(file);
     let db: Database.Database | undefined;
     try {
       db = new Database(file, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 5000, ...(opts.nativeBinding === undefined ? {} : { nativeBinding: opts.nativeBinding as string }) });

@@ -16,7 +16,7 @@ import { pathOnlyWebId } from '../../agent/pi/webid.js';
 import type { PiPoint } from '../../agent/pi/types.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
 import { KIND_PATTERN } from '../sim/piwebapi/tags.js';
-import { anonymousAuth, recordingSleep } from './scripted-server.js';
+import { anonymousAuth, recordingSleep } from '../helpers/scripted-server.js';
 
 const TAGS = 1203;
 const running = await startSimulator({ port: 0, tags: TAGS, seed: 42 });

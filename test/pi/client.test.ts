@@ -6,8 +6,8 @@ import { AgentError, PiError } from '../../agent/errors.js';
 import { PiClient } from '../../agent/pi/client.js';
 import type { PiClientOptions, RequestInfo } from '../../agent/pi/client.js';
 import type { PiAuth } from '../../agent/pi/auth/types.js';
-import { anonymousAuth, json, recordingSleep, startScripted } from './scripted-server.js';
-import type { Script } from './scripted-server.js';
+import { anonymousAuth, json, recordingSleep, startScripted } from '../helpers/scripted-server.js';
+import type { Script } from '../helpers/scripted-server.js';
 
 async function caught(p: Promise<unknown>): Promise<PiError> {
   try {

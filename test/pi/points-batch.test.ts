@@ -4,8 +4,8 @@ import { PiClient } from '../../agent/pi/client.js';
 import { findDataServer, getPointByPath, listPoints } from '../../agent/pi/points.js';
 import { postBatch } from '../../agent/pi/batch.js';
 import type { PiPoint } from '../../agent/pi/types.js';
-import { anonymousAuth, json, recordingSleep, startScripted } from './scripted-server.js';
-import type { Script } from './scripted-server.js';
+import { anonymousAuth, json, recordingSleep, startScripted } from '../helpers/scripted-server.js';
+import type { Script } from '../helpers/scripted-server.js';
 
 async function setup(t: Test, script: Script) {
   const server = await startScripted(script);
@@ -98,6 +98,7 @@ t.test('postBatch checks every entry', async (t) => {
   t.equal(out['missing']!.error?.code, 'PI_NOT_FOUND');
   t.match(out['missing']!.error?.message, /batch sub-request 'missing'.*PI Point not found/);
   t.equal(out['limited']!.error?.code, 'PI_LIMIT_EXCEEDED');
+  t.equal(out['limited']!.error?.limit, 150000, 'the limit PI named is a field of the error');
   t.equal(out['webex']!.error?.code, 'PI_SERVER_ERROR');
   t.equal(out['webex']!.error?.status, 502);
   t.equal(out['fan']!.error?.code, 'PI_FORBIDDEN');

@@ -2,8 +2,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { PiClient } from '../../agent/pi/client.js';
 import { chunkWebIds, readRecorded, readRecordedMany, STREAMSET_RECORDED_FIELDS } from '../../agent/pi/recorded.js';
-import { anonymousAuth, json, recordingSleep, startScripted } from './scripted-server.js';
-import type { Script } from './scripted-server.js';
+import { anonymousAuth, json, recordingSleep, startScripted } from '../helpers/scripted-server.js';
+import type { Script } from '../helpers/scripted-server.js';
 
 async function setup(t: Test, script: Script) {
   const server = await startScripted(script);
@@ -116,7 +116,7 @@ t.test('a stream left out of the answer is an error, never an empty series', asy
 
 t.test('a request failing as a whole rejects the call', async (t) => {
   const { client } = await setup(t, (_req, res) => json(res, 400, { Errors: ["Parameter 'maxCount' is greater than the maximum allowed (150000)."] }));
-  await t.rejects(readRecordedMany(client, ['a'], start, end, { maxCount: 200_000 }), { code: 'PI_LIMIT_EXCEEDED' });
+  await t.rejects(readRecordedMany(client, ['a'], start, end, { maxCount: 200_000 }), { code: 'PI_LIMIT_EXCEEDED', limit: 150000 });
 });
 
 t.test('truncated streams come back exactly as PI sent them', async (t) => {

@@ -15,7 +15,7 @@ import { extractTimeseries, type RecordedReader, type RecordedRequest, type Reco
 import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
 import { expectedEvents, landedEventsByTag } from '../helpers/agent-env.js';
 import type { LandedRow } from '../helpers/landed.js';
-import { anonymousAuth } from '../pi/scripted-server.js';
+import { anonymousAuth } from '../helpers/scripted-server.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';

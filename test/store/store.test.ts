@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeBatch } from '../../agent/batch/decode.js';
 import type { Row } from '../../agent/batch/tables.js';
+import { NoStoreError } from '../../agent/errors.js';
 import { STORE_FILE, Store } from '../../agent/store/store.js';
 import { SCHEMA_VERSION } from '../../agent/store/schema.js';
 
@@ -115,6 +116,7 @@ t.test('a second writer is refused; a reader is not', async (t) => {
   const again = Store.open({ stateDir: dir, site: 'a' });
   again.close();
   t.throws(() => Store.openReadonly({ stateDir: path.join(dir, 'missing') }), { code: 'STORE_FAILED', message: /has not run/ });
+  t.throws(() => Store.openReadonly({ stateDir: path.join(dir, 'missing') }), NoStoreError, 'a typed error: status tells "never run" by its class, not its text');
 });
 
 t.test('buffer full flag follows maxBufferBytes; commitStep never drops', async (t) => {

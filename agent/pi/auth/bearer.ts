@@ -2,10 +2,11 @@
  * Bearer tokens (fidelity §10): a fixed token from the config, or OpenID Connect client credentials
  * with the token endpoint from `token_url` or the discovery document at
  * `<base>/.well-known/openid-configuration`. The OIDC token is cached and renewed before it
- * expires, so steady polling never meets a 401; a 401 still triggers one renewal and one retry.
+ * expires (oauth/client-credentials.ts, at 80% of its lifetime), so steady polling never meets a
+ * 401; a 401 still triggers one renewal and one retry.
  */
-import { Agent, request, type Dispatcher } from 'undici';
 import { PiError } from '../../errors.js';
+import { ClientCredentials, type TokenFailure } from '../../oauth/client-credentials.js';
 import { findChallenge } from './challenge.js';
 import { authFailed } from './failure.js';
 import type { PiAuth, RawResponse, SendOnce } from './types.js';
@@ -47,35 +48,34 @@ export interface OidcOptions {
   now: () => number;
 }
 
-interface CachedToken {
-  value: string;
-  renewAt: number;
-}
-
-interface Endpoint {
-  url: string;
-  /** true when the provider accepts only HTTP Basic client authentication. */
-  basicClientAuth: boolean;
-}
-
 export class OidcAuth implements PiAuth {
   readonly scheme = 'bearer' as const;
-  private readonly dispatcher: Dispatcher;
-  private endpoint: Endpoint | undefined;
-  private cached: CachedToken | undefined;
-  private inflight: Promise<CachedToken> | undefined;
+  private readonly tokens: ClientCredentials;
 
   constructor(private readonly o: OidcOptions) {
-    this.dispatcher = new Agent({ connect: o.connect });
-    if (o.tokenUrl) this.endpoint = { url: o.tokenUrl, basicClientAuth: false };
+    this.tokens = new ClientCredentials({
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+      ...(o.scope === undefined ? {} : { scope: o.scope }),
+      endpoint: o.tokenUrl
+        ? { url: o.tokenUrl, clientAuth: 'post' }
+        : { discovery: o.baseUrl.replace(/\/+$/, '') + '/.well-known/openid-configuration' },
+      connect: o.connect,
+      timeoutMs: TIMEOUT_MS,
+      now: o.now,
+      // Measured from the request, so time spent waiting for the answer counts against the token.
+      renewAt: ({ requestedAt, lifetimeMs }) => requestedAt + lifetimeMs * RENEW_AT,
+      defaultLifetimeS: DEFAULT_LIFETIME_S,
+      failure: (f) => this.failure(f),
+    });
   }
 
   async send(sendOnce: SendOnce): Promise<RawResponse> {
-    const first = await this.token();
+    const first = await this.tokens.token();
     let res = await sendOnce({ authorization: `Bearer ${first}` });
     if (res.status !== 401) return res;
     // Revoked or expired early: renew once, unless a concurrent request already did.
-    const second = this.cached && this.cached.value !== first ? this.cached.value : (await this.renew()).value;
+    const second = await this.tokens.replace(first);
     res = await sendOnce({ authorization: `Bearer ${second}` });
     if (res.status === 401) {
       const error = findChallenge(res, 'Bearer')?.params.error;
@@ -89,89 +89,32 @@ export class OidcAuth implements PiAuth {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.tokens.close();
   }
 
-  private async token(): Promise<string> {
-    if (this.cached && this.o.now() < this.cached.renewAt) return this.cached.value;
-    return (await this.renew()).value;
-  }
-
-  /** One token request at a time; concurrent callers share it. */
-  private renew(): Promise<CachedToken> {
-    this.inflight ??= this.fetchToken().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
-  }
-
-  private async fetchToken(): Promise<CachedToken> {
-    const endpoint = this.endpoint ?? (this.endpoint = await this.discover());
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-    if (endpoint.basicClientAuth) {
-      // RFC 6749 §2.3.1: form-encode id and secret before joining them.
-      const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-      headers.authorization = 'Basic ' + Buffer.from(`${enc(this.o.clientId)}:${enc(this.o.clientSecret)}`).toString('base64');
-    } else {
-      form.set('client_id', this.o.clientId);
-      form.set('client_secret', this.o.clientSecret);
+  /** A failed discovery or token request as a PiError (the OIDC provider is part of the PI boundary). */
+  private failure(f: TokenFailure): PiError {
+    switch (f.kind) {
+      case 'unreachable': {
+        const reason = f.cause instanceof Error ? f.cause.message : String(f.cause);
+        return new PiError('PI_UNREACHABLE', `Cannot reach the OIDC endpoint ${f.url}: ${reason}`, { retryable: true, cause: f.cause });
+      }
+      case 'no-discovery':
+        return new PiError('PI_AUTH_FAILED',
+          `No OpenID Connect discovery document at ${f.url} (HTTP ${f.status}). Set pi.auth.token_url to the identity provider's token endpoint, or enable OIDC in PI Web API.`,
+          { status: f.status });
+      case 'status':
+        if (f.status === 400 || f.status === 401) {
+          return new PiError('PI_AUTH_FAILED',
+            `The OIDC token endpoint ${f.url} refused client '${this.o.clientId}'${f.error === undefined ? '' : ` (${f.error})`}. Check pi.auth.client_id, pi.auth.client_secret and pi.auth.scope.`,
+            { status: f.status });
+        }
+        if (f.status >= 500) {
+          return new PiError('PI_SERVER_ERROR', `The OIDC token endpoint ${f.url} failed with HTTP ${f.status}; will retry.`, { status: f.status, retryable: true });
+        }
+        return new PiError('PI_BAD_RESPONSE', `The OIDC token endpoint ${f.url} answered HTTP ${f.status} without an access_token.`, { status: f.status });
+      case 'no-token':
+        return new PiError('PI_BAD_RESPONSE', `The OIDC token endpoint ${f.url} answered HTTP ${f.status} without an access_token.`, { status: f.status });
     }
-    if (this.o.scope) form.set('scope', this.o.scope);
-    const requestedAt = this.o.now();
-    const { status, body } = await this.call(endpoint.url, 'POST', headers, form.toString());
-    if (status === 400 || status === 401) {
-      const error = typeof body?.error === 'string' ? ` (${body.error})` : '';
-      throw new PiError('PI_AUTH_FAILED',
-        `The OIDC token endpoint ${endpoint.url} refused client '${this.o.clientId}'${error}. Check pi.auth.client_id, pi.auth.client_secret and pi.auth.scope.`,
-        { status });
-    }
-    if (status >= 500) {
-      throw new PiError('PI_SERVER_ERROR', `The OIDC token endpoint ${endpoint.url} failed with HTTP ${status}; will retry.`, { status, retryable: true });
-    }
-    const value = body?.access_token;
-    if (status !== 200 || typeof value !== 'string' || value === '') {
-      throw new PiError('PI_BAD_RESPONSE', `The OIDC token endpoint ${endpoint.url} answered HTTP ${status} without an access_token.`, { status });
-    }
-    // Some providers send expires_in as a string ("3599").
-    const expiresIn = Number(body?.expires_in);
-    const lifetime = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_S;
-    // Measured from the request, so time spent waiting for the answer counts against the token.
-    this.cached = { value, renewAt: requestedAt + lifetime * 1000 * RENEW_AT };
-    return this.cached;
-  }
-
-  private async discover(): Promise<Endpoint> {
-    const url = this.o.baseUrl.replace(/\/+$/, '') + '/.well-known/openid-configuration';
-    const { status, body } = await this.call(url, 'GET', { accept: 'application/json' });
-    const tokenEndpoint = body?.token_endpoint;
-    if (status !== 200 || typeof tokenEndpoint !== 'string') {
-      throw new PiError('PI_AUTH_FAILED',
-        `No OpenID Connect discovery document at ${url} (HTTP ${status}). Set pi.auth.token_url to the identity provider's token endpoint, or enable OIDC in PI Web API.`,
-        { status });
-    }
-    const methods = body?.token_endpoint_auth_methods_supported;
-    const basicOnly = Array.isArray(methods) && !methods.includes('client_secret_post') && methods.includes('client_secret_basic');
-    return { url: tokenEndpoint, basicClientAuth: basicOnly };
-  }
-
-  private async call(url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string):
-    Promise<{ status: number; body: Record<string, unknown> | undefined }> {
-    let res;
-    try {
-      res = await request(url, { method, headers, body, dispatcher: this.dispatcher, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new PiError('PI_UNREACHABLE', `Cannot reach the OIDC endpoint ${url}: ${reason}`, { retryable: true, cause: err });
-    }
-    const text = await res.body.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const obj = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-    return { status: res.statusCode, body: obj };
   }
 }

@@ -13,11 +13,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { DBSQLClient } from '@databricks/sql';
-import { Agent, request } from 'undici';
 import { TABLES, type ColumnType, type TableDef, type TableName } from '../../batch/tables.js';
 import type { AgentConfig } from '../../config/types.js';
 import type { DatabricksAuthConfig } from './config.js';
 import { SinkError } from '../../errors.js';
+import { ClientCredentials, type TokenFailure } from '../../oauth/client-credentials.js';
 import type { Logger } from '../../observe/log.js';
 import { dropRows, supersededRows } from './arrow.js';
 import type { Sink, SinkFile, SinkUnit } from '../types.js';
@@ -68,8 +68,8 @@ export class DatabricksSink implements Sink {
   private session: Session | undefined;
   private connecting: Promise<Session> | undefined;
   private prepared = false;
-  private oauth: { token: string; expires: number } | undefined;
-  private oauthAgent: Agent | undefined;
+  /** OAuth M2M tokens (auth type oauth), made on first connect. */
+  private oauth: ClientCredentials | undefined;
   private cleanup: Promise<void> = Promise.resolve();
   readonly label: string;
   readonly limits: { maxBytes?: number };
@@ -202,8 +202,7 @@ export class DatabricksSink implements Sink {
 
   async close(): Promise<void> {
     await this.disconnect();
-    await this.oauthAgent?.close();
-    this.oauthAgent = undefined;
+    await this.oauth?.close(); // its connections; the token is kept
   }
 
   // ---------- connection ----------
@@ -230,7 +229,8 @@ export class DatabricksSink implements Sink {
     } else {
       // The driver's own databricks-oauth flow only accepts known cloud host names; the M2M token
       // comes from the workspace's OIDC token endpoint instead, refreshed before it expires.
-      await client.connect({ ...base, authType: 'custom', provider: { authenticate: async () => ({ Authorization: `Bearer ${await this.oauthToken()}` }) } });
+      const oauth = (this.oauth ??= this.oauthClient(this.opts.auth));
+      await client.connect({ ...base, authType: 'custom', provider: { authenticate: async () => ({ Authorization: `Bearer ${await oauth.token()}` }) } });
     }
     this.client = client;
     try {
@@ -258,29 +258,32 @@ export class DatabricksSink implements Sink {
     if (!background) await this.cleanup;
   }
 
-  private async oauthToken(): Promise<string> {
-    if (this.oauth && this.oauth.expires - 60_000 > Date.now()) return this.oauth.token;
-    if (this.opts.auth.type !== 'oauth') throw new SinkError('SINK_AUTH_FAILED', 'no OAuth client configured');
-    const { client_id: id, client_secret: secret } = this.opts.auth;
-    this.oauthAgent ??= new Agent({ connect: { ca: this.opts.caPem !== undefined ? [...rootCertificates, this.opts.caPem] : [...rootCertificates] } });
-    const url = `https://${this.opts.host}${this.opts.port === 443 ? '' : `:${this.opts.port}`}/oidc/v1/token`;
-    const res = await request(url, {
-      dispatcher: this.oauthAgent, method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
+  /** The workspace's OIDC token endpoint, client secret in HTTP Basic, renewed a minute before expiry. */
+  private oauthClient(auth: Extract<DatabricksAuthConfig, { type: 'oauth' }>): ClientCredentials {
+    const id = auth.client_id;
+    return new ClientCredentials({
+      clientId: id,
+      clientSecret: auth.client_secret,
+      scope: 'all-apis',
+      endpoint: { url: `https://${this.opts.host}${this.opts.port === 443 ? '' : `:${this.opts.port}`}/oidc/v1/token`, clientAuth: 'basic' },
+      connect: { ca: this.opts.caPem !== undefined ? [...rootCertificates, this.opts.caPem] : [...rootCertificates] },
+      now: Date.now,
+      renewAt: ({ receivedAt, lifetimeMs }) => receivedAt + lifetimeMs - 60_000,
+      defaultLifetimeS: 3600,
+      failure: (f: TokenFailure) => {
+        switch (f.kind) {
+          // No answer: the driver's own errors are classified in one place, classify() below.
+          case 'unreachable': return f.cause;
+          case 'status':
+            return f.status === 400 || f.status === 401 || f.status === 403
+              ? new SinkError('SINK_AUTH_FAILED', `Databricks OAuth rejected client ${id} (HTTP ${f.status}); check sink.auth.client_id and client_secret`)
+              : new SinkError('SINK_UNREACHABLE', `Databricks OAuth token endpoint answered HTTP ${f.status}`);
+          case 'no-token':
+          case 'no-discovery':
+            return new SinkError('SINK_AUTH_FAILED', 'Databricks OAuth token endpoint returned no access_token');
+        }
       },
-      body: 'grant_type=client_credentials&scope=all-apis',
     });
-    const text = await res.body.text();
-    if (res.statusCode === 400 || res.statusCode === 401 || res.statusCode === 403) {
-      throw new SinkError('SINK_AUTH_FAILED', `Databricks OAuth rejected client ${id} (HTTP ${res.statusCode}); check sink.auth.client_id and client_secret`);
-    }
-    if (res.statusCode !== 200) throw new SinkError('SINK_UNREACHABLE', `Databricks OAuth token endpoint answered HTTP ${res.statusCode}`);
-    const body = JSON.parse(text) as { access_token?: string; expires_in?: number };
-    if (!body.access_token) throw new SinkError('SINK_AUTH_FAILED', 'Databricks OAuth token endpoint returned no access_token');
-    this.oauth = { token: body.access_token, expires: Date.now() + (body.expires_in ?? 3600) * 1000 };
-    return this.oauth.token;
   }
 
   /** Runs one statement and returns its rows; `staging` allows PUT/GET/REMOVE from stagingDir. */
@@ -306,7 +309,7 @@ export class DatabricksSink implements Sink {
       // personal access token it is permanent until an operator replaces the token: the data stays
       // buffered and the service retries slowly (agent/service/run.ts), status shows the error.
       const retryable = e.code === 'SINK_AUTH_FAILED' ? this.opts.auth.type === 'oauth' : e.retryable;
-      if (e.code === 'SINK_AUTH_FAILED') this.oauth = undefined;
+      if (e.code === 'SINK_AUTH_FAILED') this.oauth?.invalidate();
       // A refused statement may be a table someone dropped or altered: set up again before the next try.
       if (!retryable) this.prepared = false;
       throw new SinkError(e.code, `Databricks ${what} failed: ${errorMessage(err)}${e.hint}`, { cause: err, retryable });

@@ -3,7 +3,7 @@
  * element templates, the whole element tree and every element attribute — sent to pi_af_templates,
  * pi_af_elements and pi_af_attributes as changes against the previous snapshot.
  *
- * - Keys are IDOnly WebIDs (read.ts `toIdOnly`): a rename or move is an `update` of the same row.
+ * - Keys are IDOnly WebIDs (pi/webid.ts `idOnlyWebId`): a rename or move is an `update` of the same row.
  * - A content hash per object lives in the store (`aft:`, `afe:`, `afa:` + WebID → [hash, database
  *   path]); only new or changed objects produce rows, committed with their hashes in one step
  *   (changes.ts). walk.ts reads a database, rows.ts makes its rows, deletions.ts deletes.
@@ -15,6 +15,7 @@
  *   Event frames of a removed database are kept (history; eventframes/extract.ts).
  */
 import type { PiClient } from '../../pi/client.js';
+import { idOnlyWebId, webIdOfLink } from '../../pi/webid.js';
 import type { Store } from '../../store/store.js';
 import { AfChanges, type AfCounts } from './changes.js';
 import { deleteVanished, removeUnconfigured } from './deletions.js';

@@ -1,6 +1,6 @@
 /**
  * Reading AF collections from PI Web API: paging without silent caps (fidelity §6, §11), GETs
- * grouped into `/batch` calls with every entry checked (§5), and WebID helpers (§9).
+ * grouped into `/batch` calls with every entry checked (§5). WebID helpers are in pi/webid.ts.
  */
 import { createHash } from 'node:crypto';
 import { PiError } from '../../errors.js';
@@ -8,45 +8,12 @@ import { postBatch } from '../../pi/batch.js';
 import type { PiClient } from '../../pi/client.js';
 import { buildQuery, type Query } from '../../pi/http.js';
 import type { BatchRequest, PiItems } from '../../pi/types.js';
-import { decodeWebId, encodeWebId } from '../../pi/webid.js';
 
 /** PI's default and usual page size for AF collections (fidelity §6). */
 export const PAGE_SIZE = 1000;
 
 /** Sub-requests per `/batch` call: keeps the request body far below the 4 MB limit (§5). */
 export const BATCH_SIZE = 200;
-
-/**
- * The IDOnly form of a Full WebID (same object, no name payload). AF objects are keyed by it: a
- * Full WebID embeds the path, so a rename or move of any ancestor would change every key below it
- * (§9). PathOnly and malformed ids are returned unchanged.
- */
-export function toIdOnly(webId: string): string {
-  let p;
-  try {
-    p = decodeWebId(webId);
-  } catch {
-    return webId;
-  }
-  if (p.type !== 'Full') return webId;
-  const { name: _name, ...rest } = p;
-  return encodeWebId({ ...rest, type: 'IDOnly' });
-}
-
-/** The WebID at the end of a `Links` URL (`.../elements/{webId}`), IDOnly; undefined when absent. */
-export function webIdFromLink(link: string | undefined): string | undefined {
-  if (!link) return undefined;
-  const path = link.split('?')[0]!.replace(/\/+$/, '');
-  const last = path.slice(path.lastIndexOf('/') + 1);
-  if (!last) return undefined;
-  let id = last;
-  try {
-    id = decodeURIComponent(last);
-  } catch {
-    // WebIDs are URL-safe base64: a stray '%' is left as it came.
-  }
-  return toIdOnly(id);
-}
 
 /** A short stable digest of an object's content (change detection between snapshots). */
 export function contentHash(v: unknown): string {

@@ -1,9 +1,9 @@
 /** The pi_af_templates, pi_af_elements and pi_af_attributes rows of AF objects as PI returned them. */
+import { idOnlyWebId, webIdOfLink } from '../../pi/webid.js';
 import type { Row } from '../../batch/tables.js';
 import { PiError } from '../../errors.js';
-import { idOnlyWebId } from '../tags/discover.js';
 import type { AfAttributeJson, AfElementJson, AfTemplateJson, AfValueJson } from './json.js';
-import { emptyToNull, jsonList, webIdFromLink } from './read.js';
+import { emptyToNull, jsonList } from './read.js';
 
 const nowUs = (): number => Date.now() * 1000;
 
@@ -18,7 +18,7 @@ export function templateRow(site: string, db: string, webId: string, t: AfTempla
 /** An element's row; it names its parent from Links.Parent (§6), which every element below the top needs. */
 export function elementRow(site: string, db: string, webId: string, e: AfElementJson): Row {
   const depth = depthBelow(db, e.Path);
-  const parent = depth > 1 ? webIdFromLink(e.Links?.['Parent']) : undefined;
+  const parent = depth > 1 ? idOnlyWebId(webIdOfLink(e.Links?.['Parent'])) : undefined;
   if (depth > 1 && parent === undefined) {
     throw new PiError('PI_BAD_RESPONSE', `AF element ${e.Path} came without Links.Parent: cannot place it in the hierarchy`, { retryable: true });
   }
@@ -38,9 +38,9 @@ export interface ElementAttributes {
 export function attributeRow(site: string, elementWebId: string, webId: string, a: AfAttributeJson, of: ElementAttributes): Row {
   const bar = a.Path.lastIndexOf('|');
   const parentPath = a.Path.slice(0, bar);
-  const parentAttr = webIdFromLink(a.Links?.['Parent']) ?? (parentPath.includes('|') ? of.byPath.get(parentPath.toUpperCase()) : undefined);
+  const parentAttr = idOnlyWebId(webIdOfLink(a.Links?.['Parent'])) ?? (parentPath.includes('|') ? of.byPath.get(parentPath.toUpperCase()) : undefined);
   const isPoint = a.DataReferencePlugIn === 'PI Point';
-  const pointLink = isPoint ? webIdFromLink(a.Links?.['Point']) : undefined;
+  const pointLink = isPoint ? idOnlyWebId(webIdOfLink(a.Links?.['Point'])) : undefined;
   const sv = of.statics.get(webId);
   return {
     site, attribute_webid: webId, element_webid: elementWebId, parent_attribute_webid: parentAttr ?? null,

@@ -2,11 +2,12 @@
  * The walk of one AF database: its element templates, then the whole element tree with every
  * element's attributes and the values of static ones, each object offered to the cycle's changes.
  */
+import { idOnlyWebId } from '../../pi/webid.js';
 import type { PiClient } from '../../pi/client.js';
 import type { Store } from '../../store/store.js';
 import type { AfChanges } from './changes.js';
 import type { AfAttributeJson, AfDatabaseJson, AfElementJson, AfTemplateJson, AfValueJson } from './json.js';
-import { batchGet, batchItems, pages, toIdOnly, type GetRequest } from './read.js';
+import { batchGet, batchItems, pages, type GetRequest } from './read.js';
 import { attributeRow, elementRow, templateRow } from './rows.js';
 
 export interface WalkOptions {
@@ -41,14 +42,14 @@ export class DatabaseWalk {
 
   static async open(o: WalkOptions, dbPath: string, changes: AfChanges): Promise<DatabaseWalk> {
     const db = await o.client.get<AfDatabaseJson>('/assetdatabases', { path: dbPath, ...ID_ONLY });
-    return new DatabaseWalk(o, changes, toIdOnly(db.WebId), db.Path || dbPath);
+    return new DatabaseWalk(o, changes, idOnlyWebId(db.WebId), db.Path || dbPath);
   }
 
   async templates(): Promise<void> {
     const { o, changes, dbName } = this;
     for await (const page of pages<AfTemplateJson>(o.client, `/assetdatabases/${encodeURIComponent(this.dbId)}/elementtemplates`, { ...ID_ONLY }, o.signal)) {
       for (const t of page) {
-        const webId = toIdOnly(t.WebId);
+        const webId = idOnlyWebId(t.WebId);
         changes.offer('template', webId, dbName, templateRow(o.site, dbName, webId, t), this.seen);
       }
       changes.commitIfDue();
@@ -77,7 +78,7 @@ export class DatabaseWalk {
 
   private attributesOf(page: AfElementJson[]): Promise<AfAttributeJson[][]> {
     return batchItems<AfAttributeJson>(this.o.client, page.map((e) => ({
-      path: `/elements/${encodeURIComponent(toIdOnly(e.WebId))}/attributes`,
+      path: `/elements/${encodeURIComponent(idOnlyWebId(e.WebId))}/attributes`,
       query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, ...ID_ONLY },
     })), this.o.signal);
   }
@@ -86,18 +87,18 @@ export class DatabaseWalk {
   private async staticValues(attrs: AfAttributeJson[]): Promise<Map<string, AfValueJson | null>> {
     const statics = new Map<string, AfValueJson | null>();
     const wanted = attrs.filter(isStatic);
-    const values = await batchGet<AfValueJson>(this.o.client, wanted.map((a): GetRequest => ({ path: `/streams/${encodeURIComponent(toIdOnly(a.WebId))}/value` })), NO_VALUE, this.o.signal);
-    wanted.forEach((a, i) => statics.set(toIdOnly(a.WebId), values[i]!.status >= 200 && values[i]!.status < 300 ? (values[i]!.content ?? null) : null));
+    const values = await batchGet<AfValueJson>(this.o.client, wanted.map((a): GetRequest => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })), NO_VALUE, this.o.signal);
+    wanted.forEach((a, i) => statics.set(idOnlyWebId(a.WebId), values[i]!.status >= 200 && values[i]!.status < 300 ? (values[i]!.content ?? null) : null));
     return statics;
   }
 
   private offerElement(e: AfElementJson, attrs: AfAttributeJson[], statics: Map<string, AfValueJson | null>): void {
     const { o, changes, dbName } = this;
-    const webId = toIdOnly(e.WebId);
+    const webId = idOnlyWebId(e.WebId);
     changes.offer('element', webId, dbName, elementRow(o.site, dbName, webId, e), this.seen);
-    const byPath = new Map(attrs.map((a) => [a.Path.toUpperCase(), toIdOnly(a.WebId)]));
+    const byPath = new Map(attrs.map((a) => [a.Path.toUpperCase(), idOnlyWebId(a.WebId)]));
     for (const a of attrs) {
-      const aId = toIdOnly(a.WebId);
+      const aId = idOnlyWebId(a.WebId);
       changes.offer('attribute', aId, dbName, attributeRow(o.site, webId, aId, a, { byPath, statics }), this.seen);
     }
   }

@@ -3,12 +3,13 @@
  * changed frames, and the re-read and deletion of known frames the search no longer returned. Each
  * step commits its rows with the progress of its frames (exactly once).
  */
+import { idOnlyWebId } from '../../pi/webid.js';
 import { PiError } from '../../errors.js';
 import type { PiClient } from '../../pi/client.js';
 import { formatPiTime } from '../../pi/time.js';
 import type { Store } from '../../store/store.js';
 import type { AfAttributeJson } from '../af/json.js';
-import { batchGet, batchItems, pages, toIdOnly, type GetResult } from '../af/read.js';
+import { batchGet, batchItems, pages, type GetResult } from '../af/read.js';
 import type { PiValueItem } from '../timeseries/values.js';
 import { FRAMES, type FrameProgress } from './progress.js';
 import {
@@ -89,8 +90,8 @@ export class DatabaseCycle {
 
   /** Rows and progress for a step of frames, committed together; unchanged frames produce nothing. */
   private async upsert(frames: EventFrameJson[]): Promise<void> {
-    const fresh = frames.filter((f) => !this.seen.has(FRAMES.key(toIdOnly(f.WebId))));
-    for (const f of fresh) this.seen.add(FRAMES.key(toIdOnly(f.WebId)));
+    const fresh = frames.filter((f) => !this.seen.has(FRAMES.key(idOnlyWebId(f.WebId))));
+    for (const f of fresh) this.seen.add(FRAMES.key(idOnlyWebId(f.WebId)));
     if (fresh.length === 0) return;
     const reads = await this.attributesOf(fresh);
     const tables = new FrameTables();
@@ -109,10 +110,10 @@ export class DatabaseCycle {
   private async attributesOf(frames: EventFrameJson[]): Promise<AttributeRead[][]> {
     const { o } = this;
     const attrLists = await batchItems<AfAttributeJson>(o.client, frames.map((f) => ({
-      path: `/eventframes/${encodeURIComponent(toIdOnly(f.WebId))}/attributes`,
+      path: `/eventframes/${encodeURIComponent(idOnlyWebId(f.WebId))}/attributes`,
       query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, webIdType: 'IDOnly' },
     })), o.signal);
-    const values = await batchGet<PiValueItem>(o.client, attrLists.flat().map((a) => ({ path: `/streams/${encodeURIComponent(toIdOnly(a.WebId))}/value` })), NO_VALUE, o.signal);
+    const values = await batchGet<PiValueItem>(o.client, attrLists.flat().map((a) => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })), NO_VALUE, o.signal);
     let v = 0;
     return attrLists.map((attrs) => attrs.map((a): AttributeRead => [a, values[v++]!]));
   }

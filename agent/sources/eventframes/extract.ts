@@ -30,8 +30,9 @@
  * window.ts computes and closes a database's window, cycle.ts searches, upserts and deletes its
  * frames, rows.ts makes their rows.
  */
+import { idOnlyWebId } from '../../pi/webid.js';
 import type { AfDatabaseJson } from '../af/json.js';
-import { toIdOnly } from '../af/read.js';
+
 import { DatabaseCycle, type CycleOptions, type FrameCounts } from './cycle.js';
 import { FRAMES } from './progress.js';
 import { closeWindow, searchWindow, type WindowSettings } from './window.js';
@@ -78,7 +79,7 @@ export async function extractEventFrames(o: EventFramesOptions): Promise<EventFr
     configured.add(dbName.toUpperCase());
     const window = searchWindow(o.store, settings, dbName);
     if (window.rescan) result.rescans++;
-    const cycle = new DatabaseCycle(o, known, result, dbName, toIdOnly(db.WebId), window);
+    const cycle = new DatabaseCycle(o, known, result, dbName, idOnlyWebId(db.WebId), window);
     if (!(await cycle.search())) {
       result.paused = true;
       return result;

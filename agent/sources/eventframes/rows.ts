@@ -2,11 +2,12 @@
  * The rows of event frames: pi_event_frames, pi_event_frame_attributes (with each attribute's value)
  * and pi_event_frame_elements (referenced elements), as PI returned a frame or as its deletion.
  */
+import { idOnlyWebId, webIdOfLink } from '../../pi/webid.js';
 import type { Row } from '../../batch/tables.js';
 import { parsePiTimestamp } from '../../pi/time.js';
 import type { StepTable } from '../../store/store.js';
 import type { AfAttributeJson, AfObjectJson } from '../af/json.js';
-import { contentHash, emptyToNull, jsonList, toIdOnly, webIdFromLink, type GetResult } from '../af/read.js';
+import { contentHash, emptyToNull, jsonList, type GetResult } from '../af/read.js';
 import { NULL_VALUE, typeValue, type PiValueItem } from '../timeseries/values.js';
 
 export interface EventFrameJson extends AfObjectJson {
@@ -66,10 +67,10 @@ export class FrameTables {
 
 /** The pi_event_frames row and pi_event_frame_elements rows of a frame as PI returned it. */
 export function frameRowsOf(site: string, dbName: string, f: EventFrameJson, ingested: number): { webId: string; frame: Row; refIds: string[]; refs: Row[] } {
-  const webId = toIdOnly(f.WebId);
+  const webId = idOnlyWebId(f.WebId);
   const frame: Row = {
     site, event_frame_webid: webId, event_frame_id: f.Id ?? null, database_path: dbName,
-    parent_webid: webIdFromLink(f.Links?.['Parent']) ?? null, name: f.Name, path: f.Path,
+    parent_webid: idOnlyWebId(webIdOfLink(f.Links?.['Parent'])) ?? null, name: f.Name, path: f.Path,
     description: emptyToNull(f.Description), template_name: emptyToNull(f.TemplateName),
     category_names: jsonList(f.CategoryNames ?? []), start_time: usOf(f.StartTime), end_time: endOf(f),
     severity: emptyToNull(f.Severity), is_acknowledged: f.IsAcknowledged ?? null,
@@ -77,7 +78,7 @@ export function frameRowsOf(site: string, dbName: string, f: EventFrameJson, ing
     is_locked: f.IsLocked ?? null, are_values_captured: f.AreValuesCaptured ?? null,
     ingested_at: ingested, op: 'update',
   };
-  const refIds = (f.RefElementWebIds ?? []).map(toIdOnly);
+  const refIds = (f.RefElementWebIds ?? []).map((w) => idOnlyWebId(w));
   const refs: Row[] = refIds.map((r, j) => ({ site, event_frame_webid: webId, element_webid: r, primary: j === 0, ingested_at: ingested, op: 'update' }));
   return { webId, frame, refIds, refs };
 }
@@ -89,7 +90,7 @@ export function frameAttributeRow(site: string, frameWebId: string, a: AfAttribu
   const units = emptyToNull(a.DefaultUnitsNameAbbreviation) ?? undefined;
   const typed = item ? typeValue(item, pointTypeOf(a.Type), units, usOf) : { ...NULL_VALUE, good: false };
   return {
-    site, attribute_webid: toIdOnly(a.WebId), event_frame_webid: frameWebId, name: a.Name, path: a.Path,
+    site, attribute_webid: idOnlyWebId(a.WebId), event_frame_webid: frameWebId, name: a.Name, path: a.Path,
     type: emptyToNull(a.Type), timestamp: item?.Timestamp ? usOf(item.Timestamp) : null, ...typed,
     ingested_at: ingested, op: 'update',
   };

@@ -21,8 +21,8 @@ import { PiError } from '../../errors.js';
 import type { PiClient } from '../../pi/client.js';
 import type { Query } from '../../pi/http.js';
 import type { PiPoint } from '../../pi/types.js';
+import { idOnlyWebId, webIdOfLink } from '../../pi/webid.js';
 import { batchGet, batchItems, pages, PAGE_SIZE, type GetRequest } from '../af/read.js';
-import { idOnlyWebId } from './discover.js';
 
 export interface AfElementSelector {
   af_element: string;
@@ -85,27 +85,6 @@ export function pointPathOfConfig(config: string | undefined): string | undefine
   return path;
 }
 
-/** The WebID at the end of a `Links.Point` URL, as sent (IDOnly or Full). */
-function webIdOfLink(link: string | undefined): string | undefined {
-  if (!link) return undefined;
-  const path = link.split('?')[0]!.replace(/\/+$/, '');
-  const last = path.slice(path.lastIndexOf('/') + 1);
-  if (!last) return undefined;
-  try {
-    return decodeURIComponent(last);
-  } catch {
-    return last;
-  }
-}
-
-function pointKey(webId: string): string {
-  try {
-    return idOnlyWebId(webId);
-  } catch {
-    return webId;
-  }
-}
-
 const sameName = (a: string, b: string): boolean => a.localeCompare(b, undefined, { sensitivity: 'accent' }) === 0;
 
 /** `\\AF\DB\A\B` → `\\AF\DB`. */
@@ -149,7 +128,7 @@ export class PiElementPoints implements ElementPointSource {
         out.pointAttributes++;
         const link = webIdOfLink(a.Links?.Point);
         if (link) {
-          const k = pointKey(link);
+          const k = idOnlyWebId(link);
           if (!byLink.has(k)) byLink.set(k, { webId: link, attr: a.Path });
           continue;
         }
@@ -184,7 +163,7 @@ export class PiElementPoints implements ElementPointSource {
     const seenPoints = new Set<string>();
     const take = (p: PiPoint | undefined): void => {
       if (!p || typeof p.WebId !== 'string') return;
-      const k = pointKey(p.WebId);
+      const k = idOnlyWebId(p.WebId);
       if (seenPoints.has(k)) return;
       seenPoints.add(k);
       out.points.push(p);

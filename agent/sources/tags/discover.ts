@@ -7,7 +7,7 @@
  * embeds the tag name, so a rename would otherwise split one tag's history in two.
  */
 import type { Row } from '../../batch/tables.js';
-import { decodeWebId, encodeWebId } from '../../pi/webid.js';
+import { idOnlyWebId } from '../../pi/webid.js';
 import type { PiPoint } from '../../pi/types.js';
 import { AgentError } from '../../errors.js';
 import type { AfElementSelector, ElementPoints, ElementPointSource } from './af-element.js';
@@ -38,13 +38,6 @@ export interface TagMeta {
 export interface TagStore {
   getProgressByPrefix<T>(prefix: string): Map<string, T>;
   commitStep(steps: { table: 'pi_tags'; rows: Row[] }[], progress: { key: string; value: unknown }[], deleteKeys?: string[]): void;
-}
-
-export function idOnlyWebId(fullWebId: string): string {
-  const p = decodeWebId(fullWebId);
-  if (p.type === 'IDOnly') return fullWebId;
-  if (p.marker !== 'DP' || p.type !== 'Full') return fullWebId;
-  return encodeWebId({ type: 'IDOnly', marker: 'DP', guids: p.guids, pointId: p.pointId ?? 0 });
 }
 
 function dataserverOf(path: string): string {

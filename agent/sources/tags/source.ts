@@ -3,6 +3,7 @@
  * progress space and sends their metadata to `pi_tags`. The other sources read the tag list from
  * here (knownTags), never from the store's keys.
  */
+import { idOnlyWebId } from '../../pi/webid.js';
 import type { AgentConfig } from '../../config/types.js';
 import type { TagSelector as ConfigTagSelector } from './config.js';
 import { AgentError } from '../../errors.js';
@@ -12,7 +13,7 @@ import type { Store } from '../../store/store.js';
 import { piServerNowUs } from '../pi.js';
 import { clearProgress, recordingFailure, type CheckContext, type Source, type SourceContext } from '../source.js';
 import { describeElementPoints, emptyHint, PiElementPoints } from './af-element.js';
-import { discoverTags, idOnlyWebId, type TagMeta, type TagSelector } from './discover.js';
+import { discoverTags, type TagMeta, type TagSelector } from './discover.js';
 import { TAGS } from './progress.js';
 
 /** The tags discovery last found, in key order. */

@@ -158,12 +158,12 @@ interface Cursor {
 
 /**
  * The lower maxCount to try after PI refused one as over MaxReturnedItemsPerCall (fidelity §3):
- * the limit PI names in its message, else half; undefined when it cannot go lower.
+ * the limit PI named (`PiError.limit`, read from its text in pi/failures.ts), else half; undefined
+ * when it cannot go lower.
  */
 export function lowerMaxCount(err: Error | undefined, maxCount: number): number | undefined {
   if (!(err instanceof PiError) || err.code !== 'PI_LIMIT_EXCEEDED' || err.status !== 400 || maxCount <= 1) return undefined;
-  const named = /maximum allowed \((\d+)\)/i.exec(err.message);
-  const limit = named ? Number(named[1]) : 0;
+  const limit = err.limit ?? 0;
   return limit >= 1 && limit < maxCount ? limit : Math.max(1, Math.floor(maxCount / 2));
 }
 

@@ -146,5 +146,11 @@ t.test('OAuth M2M: the sink fetches and uses a token', async (t) => {
   await s.upload(unit('pi_tags', 'plant-a-pi_tags-1-1', [{ site: 'plant-a', tag_webid: 'P1', name: 'SINUSOID', ingested_at: ING, op: 'insert' }]));
   t.same(await q(`SELECT tag_webid, name FROM pi.pi_tags`), [{ tag_webid: 'P1', name: 'SINUSOID' }]);
   const bad = makeSink({ auth: { type: 'oauth', client_id: oauth.clientId, client_secret: 'wrong' } });
-  await t.rejects(bad.upload(unit('pi_tags', 'plant-a-pi_tags-2-2', [{ site: 'plant-a', tag_webid: 'P2', ingested_at: ING, op: 'insert' }])), { code: 'SINK_AUTH_FAILED' });
+  await t.rejects(bad.upload(unit('pi_tags', 'plant-a-pi_tags-2-2', [{ site: 'plant-a', tag_webid: 'P2', ingested_at: ING, op: 'insert' }])), { code: 'SINK_AUTH_FAILED', retryable: false });
+  // A token the warehouse refuses is an expired one: retryable with OAuth, and the next try gets a new token.
+  w.faults.expireTokens(true);
+  await t.rejects(s.upload(unit('pi_tags', 'plant-a-pi_tags-3-3', [{ site: 'plant-a', tag_webid: 'P3', ingested_at: ING, op: 'insert' }])), { code: 'SINK_AUTH_FAILED', retryable: true });
+  w.faults.expireTokens(false);
+  await s.upload(unit('pi_tags', 'plant-a-pi_tags-3-3', [{ site: 'plant-a', tag_webid: 'P3', ingested_at: ING, op: 'insert' }]));
+  t.same(await q(`SELECT tag_webid FROM pi.pi_tags ORDER BY tag_webid`), [{ tag_webid: 'P1' }, { tag_webid: 'P3' }]);
 });

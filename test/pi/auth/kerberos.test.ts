@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createPiAuth } from '../../agent/pi/auth/index.js';
-import { servicePrincipal } from '../../agent/pi/auth/kerberos.js';
-import { createSimAuth } from '../sim/piwebapi/auth.js';
-import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc, type Kdc } from '../helpers/kdc.js';
+import { createPiAuth } from '../../../agent/pi/auth/index.js';
+import { servicePrincipal } from '../../../agent/pi/auth/kerberos.js';
+import { createSimAuth } from '../../sim/piwebapi/auth.js';
+import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc, type Kdc } from '../../helpers/kdc.js';
 import { errorText, json, newPool, sendOnceFor, startAuthServer } from './harness.js';
 
 t.test('SPN: HTTP@host for GSSAPI, HTTP/host for SSPI, either spelling accepted', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { createPiAuth } from '../../agent/pi/auth/index.js';
-import { PiError } from '../../agent/errors.js';
-import { createSimAuth } from '../sim/piwebapi/auth.js';
+import { createPiAuth } from '../../../agent/pi/auth/index.js';
+import { PiError } from '../../../agent/errors.js';
+import { createSimAuth } from '../../sim/piwebapi/auth.js';
 import { errorText, json, newPool, sendOnceFor, startAuthServer } from './harness.js';
 
 const PASSWORD = 'Basic-Secret-8731';

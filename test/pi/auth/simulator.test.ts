@@ -1,7 +1,7 @@
 import t from 'tap';
-import { createPiAuth } from '../../agent/pi/auth/index.js';
-import { createSimAuth } from '../sim/piwebapi/auth.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
+import { createPiAuth } from '../../../agent/pi/auth/index.js';
+import { createSimAuth } from '../../sim/piwebapi/auth.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
 import { newPool, sendOnceFor } from './harness.js';
 
 t.test('the simulator with several schemes enabled serves each agent scheme', async (t) => {

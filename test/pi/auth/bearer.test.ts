@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
-import { createPiAuth } from '../../agent/pi/auth/index.js';
-import { createSimAuth, OIDC_DISCOVERY_PATH, OIDC_TOKEN_PATH } from '../sim/piwebapi/auth.js';
+import { createPiAuth } from '../../../agent/pi/auth/index.js';
+import { createSimAuth, OIDC_DISCOVERY_PATH, OIDC_TOKEN_PATH } from '../../sim/piwebapi/auth.js';
 import { errorText, json, newPool, sendOnceFor, startAuthServer } from './harness.js';
 
 const SECRET = 'client-secret-4f9a1c';

@@ -2,11 +2,11 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
-import { createPiAuth } from '../../agent/pi/auth/index.js';
-import { md4, md4Js } from '../../agent/pi/auth/md4.js';
-import { answerChallenge, decodeAuthenticate, encodeTargetInfo, ntowfv2 } from '../../agent/pi/auth/ntlm-messages.js';
-import { ntlmIdentity } from '../../agent/pi/auth/ntlm.js';
-import { createSimAuth } from '../sim/piwebapi/auth.js';
+import { createPiAuth } from '../../../agent/pi/auth/index.js';
+import { md4, md4Js } from '../../../agent/pi/auth/md4.js';
+import { answerChallenge, decodeAuthenticate, encodeTargetInfo, ntowfv2 } from '../../../agent/pi/auth/ntlm-messages.js';
+import { ntlmIdentity } from '../../../agent/pi/auth/ntlm.js';
+import { createSimAuth } from '../../sim/piwebapi/auth.js';
 import { errorText, json, newPool, sendOnceFor, startAuthServer } from './harness.js';
 
 const PASSWORD = 'Ntlm-Secret-Pa55!';

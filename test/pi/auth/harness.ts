@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { RawResponse, SendOnce } from '../../agent/pi/auth/types.js';
-import type { SimAuth } from '../sim/piwebapi/auth-types.js';
+import type { RawResponse, SendOnce } from '../../../agent/pi/auth/types.js';
+import type { SimAuth } from '../../sim/piwebapi/auth-types.js';
 
 export interface Seen {
   method: string;

@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { createPiAuth } from '../../agent/pi/auth/index.js';
-import { createSimAuth } from '../sim/piwebapi/auth.js';
-import { makeTestCerts } from '../sim/tls.js';
+import { createPiAuth } from '../../../agent/pi/auth/index.js';
+import { createSimAuth } from '../../sim/piwebapi/auth.js';
+import { makeTestCerts } from '../../sim/tls.js';
 import { json, sendOnceFor, startAuthServer } from './harness.js';
 
 t.test('over HTTPS with a private CA: the CA option reaches the NTLM connection and the OIDC calls', async (t) => {
