@@ -1,11 +1,11 @@
 /**
- * Child process of timeseries-crash.test.ts: what `pi-agent run --once --config FILE` does (open
+ * Child process of crash.test.ts: what `pi-agent run --once --config FILE` does (open
  * the agent, run every source and the sink once, close). Prints `open` once the agent is open and
  * `done <json>` at the end; exit code 0 when the run was ok.
  */
-import { loadConfig } from '../../agent/config/load.js';
-import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent, runOnce } from '../../agent/service/cycle.js';
+import { loadConfig } from '../../../agent/config/load.js';
+import { bareLogger } from '../../../agent/observe/log.js';
+import { openAgent, runOnce } from '../../../agent/service/cycle.js';
 
 const agent = await openAgent(loadConfig(process.argv[2]!), bareLogger('silent'));
 process.stdout.write('open\n');

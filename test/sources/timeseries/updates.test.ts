@@ -5,15 +5,15 @@
  * Parquet read back, compared with the simulator's ground truth event by event.
  */
 import t, { type Test } from 'tap';
-import { bareLogger } from '../../agent/observe/log.js';
-import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { buildStatus, check } from '../../agent/service/commands.js';
-import { runTimeseriesSource } from '../../agent/service/cycle.js';
-import { UPDATES_STATE_KEY, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
-import { Store } from '../../agent/store/store.js';
-import { landedTable, readChangeLog } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../helpers/agent-env.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
+import { bareLogger } from '../../../agent/observe/log.js';
+import { parsePiTimestamp } from '../../../agent/pi/time.js';
+import { buildStatus, check } from '../../../agent/service/commands.js';
+import { runTimeseriesSource } from '../../../agent/service/cycle.js';
+import { UPDATES_STATE, type UpdatesState } from '../../../agent/sources/timeseries/progress.js';
+import { Store } from '../../../agent/store/store.js';
+import { landedTable, readChangeLog } from '../../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
 const us = (iso: string): number => parsePiTimestamp(iso).us;
@@ -57,7 +57,7 @@ async function setup(t: Test, o: { tags?: number; lookbackEvery?: string; lookba
   const state = () => {
     const st = Store.openReadonly({ stateDir: env.stateDir, maxBufferBytes: 1 << 30 });
     try {
-      return { updates: st.getProgress<UpdatesState>(UPDATES_STATE_KEY), markers: st.getProgressByPrefix<{ m: string }>('su:').size };
+      return { updates: st.getProgress<UpdatesState>(UPDATES_STATE.key), markers: st.getProgressByPrefix<{ m: string }>('su:').size };
     } finally {
       st.close();
     }
