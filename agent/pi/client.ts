@@ -6,6 +6,7 @@
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { Pool } from 'undici';
 import { AgentError, PiError } from '../errors.js';
+import { Limiter } from '../pool.js';
 import type { ErrorCode } from '../errors.js';
 import type { PiAuth, RawResponse, SendOnce } from './auth/types.js';
 import { badBodyFailure, networkFailure, statusFailure } from './failures.js';
@@ -63,26 +64,6 @@ export interface PiClientStats {
   retries: number;
   /** Failed attempts by code, retried or not. */
   errorsByCode: Partial<Record<ErrorCode, number>>;
-}
-
-/** Bounds the number of concurrently running tasks; waiters are served in arrival order. */
-class Limiter {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly max: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      // Hand the slot straight to the next waiter so a newcomer cannot overtake it.
-      if (next) next();
-      else this.active--;
-    }
-  }
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };

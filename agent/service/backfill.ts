@@ -7,7 +7,7 @@ import { AgentError } from '../errors.js';
 import { getPointByPath } from '../pi/points.js';
 import { parsePiTimestamp } from '../pi/time.js';
 import { resolveTags } from '../sources/tags/source.js';
-import { clearBackfillProgress, backfillPrefix } from '../sources/timeseries/progress.js';
+import { backfillSpace, dropBackfillProgress } from '../sources/timeseries/progress.js';
 import { timeseriesOptions } from '../sources/timeseries/source.js';
 import { extractTimeseries } from '../sources/timeseries/extract.js';
 import { openAgent } from './agent.js';
@@ -29,7 +29,7 @@ export async function backfill(config: AgentConfig, o: BackfillOptions): Promise
     if (tags.length === 0) throw new AgentError('CONFIG_INVALID', 'no tags to backfill: run the agent once to discover tags, or name them with --tags');
     const startUs = parsePiTimestamp(o.start).us;
     const endUs = parsePiTimestamp(o.end).us - 1;
-    const prefix = backfillPrefix(startUs, endUs);
+    const prefix = backfillSpace(startUs, endUs).prefix;
     const r = await extractTimeseries(timeseriesOptions(config, agent.client, agent.store, tags, {
       nowUs: endUs,
       endUs,
@@ -44,7 +44,7 @@ export async function backfill(config: AgentConfig, o: BackfillOptions): Promise
       return 'partial';
     }
     // The backfill's own progress goes, digest buckets included (an event at the end time can leave one).
-    clearBackfillProgress(agent.store, prefix, tags.map((t) => t.webId));
+    dropBackfillProgress(agent.store, startUs, endUs, tags.map((t) => t.webId));
     o.print(`backfill: ${tags.length} tag(s), ${r.values} value(s) read, ${r.updates + r.inserts} row(s) buffered as upserts, ${r.deletes} deletion(s)\n`);
     return 'ok';
   } finally {

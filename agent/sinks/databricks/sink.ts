@@ -19,6 +19,7 @@ import type { DatabricksAuthConfig } from './config.js';
 import { SinkError } from '../../errors.js';
 import { ClientCredentials, type TokenFailure } from '../../oauth/client-credentials.js';
 import type { Logger } from '../../observe/log.js';
+import { forEachLimited } from '../../pool.js';
 import { dropRows, supersededRows } from './arrow.js';
 import type { Sink, SinkFile, SinkUnit } from '../types.js';
 
@@ -168,7 +169,7 @@ export class DatabricksSink implements Sink {
     // retry stages exactly the same set of files in the unit's folder.
     const dropped = merge ? supersededRows(unit.files, def.key) : undefined;
     await mkdir(this.opts.stagingDir, { recursive: true });
-    await this.step(`upload of ${unit.name}`, () => pool(unit.files, PUT_CONCURRENCY, async (f, i) => {
+    await this.step(`upload of ${unit.name}`, () => forEachLimited(unit.files, PUT_CONCURRENCY, async (f, i) => {
       const drop = dropped?.[i];
       const data = drop ? dropRows(f.read(), drop) : f.read();
       const local = path.join(this.opts.stagingDir, `${unit.name}.${f.id}.${randomBytes(4).toString('hex')}.parquet`);
@@ -182,7 +183,7 @@ export class DatabricksSink implements Sink {
     const result = await this.step(`commit of ${unit.name}`, () => this.run(merge ? this.mergeSql(def, dir) : this.copySql(unit.table, dir, unit.files.map(fileName))));
     this.opts.logger?.info({ unit: unit.name, table: unit.table, rows: unit.rows, files: unit.files.length, statement: merge ? 'MERGE' : 'COPY INTO', result: result[0] }, 'databricks unit committed');
     // The load history keeps the COPY idempotent without the files, so the volume need not grow.
-    await pool(unit.files, PUT_CONCURRENCY, (f) => this.run(`REMOVE ${lit(`${dir}/${fileName(f)}`)}`, true)).catch((err: unknown) => {
+    await forEachLimited(unit.files, PUT_CONCURRENCY, (f) => this.run(`REMOVE ${lit(`${dir}/${fileName(f)}`)}`, true)).catch((err: unknown) => {
       this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
     });
   }
@@ -338,22 +339,4 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
   if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg)) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: '' };
   if (/\[INTERNAL_ERROR\]|TEMPORARILY_UNAVAILABLE|CONCURRENT/i.test(msg)) return { code: 'SINK_FAILED', retryable: true, hint: '' };
   return { code: 'SINK_FAILED', retryable: false, hint: '' };
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; stops starting new ones after a failure and throws the first. */
-async function pool<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  let failed: { err: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failed === undefined && next < items.length) {
-      const i = next++;
-      try {
-        await fn(items[i]!, i);
-      } catch (err) {
-        failed ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed) throw failed.err;
 }

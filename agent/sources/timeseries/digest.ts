@@ -3,7 +3,10 @@
  * compact digest (timestamp, content hash) of the events already sent inside the window that the
  * next cycle re-reads. The digest is what tells a late insert, an edit and a deletion from an
  * unchanged event, so unchanged events are never sent twice.
+ *
+ * The keys and the stored head's shape are progress.ts's; this module decodes and encodes them.
  */
+import { bucketKey, listedBuckets, progressHead, type StoredTagProgress } from './progress.js';
 
 export interface DigestEntry {
   /** Event timestamp, µs since epoch (PI ticks floored to µs). */
@@ -41,69 +44,16 @@ export interface TagProgress {
   rate?: number;
 }
 
-/**
- * Stored head: `{ pos, b, w }`, the digest in buckets under their own keys (see loadProgress). The
- * former form embedded the whole digest as `d` (base64 of Float64 pairs); it is still read, and
- * rewritten as buckets at the tag's next page.
- */
-export interface StoredTagProgress {
-  pos: number | null;
-  /** Embedded digest (former format, or bucket width 0): base64 of Float64 (ts, hash) pairs. */
-  d?: string;
-  /** Digest bucket indices, delta-encoded (first index, then differences). */
-  b?: number[];
-  /** Digest bucket width, µs. */
-  w?: number;
-  r?: number;
-  lr?: number;
-  lf?: number;
-  vr?: number;
-}
-
-/** Everything but the digest (cheap: the digest is decoded only when the tag's page is processed). */
-export function progressHead(s: StoredTagProgress | undefined): Omit<TagProgress, 'digest'> {
-  if (!s) return { pos: null };
-  const p: Omit<TagProgress, 'digest'> = { pos: s.pos };
-  if (typeof s.r === 'number') p.replayUntil = s.r;
-  if (typeof s.lr === 'number') p.lastReread = s.lr;
-  if (typeof s.lf === 'number') p.lastFull = s.lf;
-  if (typeof s.vr === 'number') p.rate = s.vr;
-  return p;
-}
-
 // ---- digest buckets ------------------------------------------------------------------------------
 //
 // The digest of a tag is stored in buckets of fixed PI-time width (bucket = floor(ts / width)), each
 // under its own progress key, so a steady cycle rewrites only the bucket(s) it appended to and a
 // re-read loads only the buckets overlapping its window. The head (`pos`, `r`, `lr`, `lf`, `vr`) lists the
 // buckets that exist (`b`) and their width (`w`): no prefix scan per tag. Head, buckets and rows
-// commit in one transaction (extract.ts), so a crash anywhere stays exact.
+// commit in one transaction (apply.ts `PageCommit`), so a crash anywhere stays exact.
 
 /** Default bucket width (µs): with 5-second data, ~120 entries (~2.5 KB) per bucket. */
 export const DIGEST_BUCKET_US = 10 * 60 * 1_000_000;
-
-/**
- * Key of one digest bucket. Its own prefix (`dg:`), so a scan of `ts:` (or of a backfill's prefix)
- * sees tag heads only.
- */
-export const bucketKey = (headKey: string, index: number): string => `dg:${headKey}@${index}`;
-
-/** Bucket indices listed in a stored head (delta-encoded there: first index, then differences). */
-export function listedBuckets(s: StoredTagProgress | undefined): number[] {
-  const out: number[] = [];
-  if (!s || !Array.isArray(s.b)) return out;
-  let i = 0;
-  s.b.forEach((d, k) => {
-    i = k === 0 ? d : i + d;
-    out.push(i);
-  });
-  return out;
-}
-
-/** Every bucket key a stored head refers to (to delete them with the head, e.g. `pi-agent reset`). */
-export function bucketKeysOf(headKey: string, s: StoredTagProgress | undefined): string[] {
-  return listedBuckets(s).map((i) => bucketKey(headKey, i));
-}
 
 function encodeEntries(es: DigestEntry[]): string {
   const f = new Float64Array(es.length * 2);

@@ -51,8 +51,38 @@ export type PageResult =
     };
 
 export function applyPage(p: PageInput): PageResult {
+  const truncated = p.items.length >= p.maxCount;
+  const e = pageEvents(p, truncated);
+  if (e === undefined) return { kind: 'grow', maxCount: p.maxCount * 4 };
+  const pos = Math.max(p.progress.pos ?? -Infinity, e.coveredEnd);
+  const c = compareWithDigest(p, e, Math.min(pos, p.horizon));
+  const progress: TagProgress = { ...p.progress, pos, digest: c.digest };
+  if (p.progress.replayUntil !== undefined && pos > p.progress.replayUntil) delete progress.replayUntil;
+  return {
+    kind: truncated ? 'more' : 'done',
+    rows: c.rows,
+    inserts: c.inserts,
+    updates: c.updates,
+    deletes: c.deletes,
+    progress,
+    next: e.coveredEnd,
+    events: e.n,
+  };
+}
+
+/** A page's events from its start on, timestamps parsed once. */
+interface PageEvents {
+  ts: number[];
+  kept: PiValueItem[];
+  /** Events of the window this page covers (after dropping a truncated page's last timestamp). */
+  n: number;
+  /** Where what the page covers ends (exclusive). */
+  coveredEnd: number;
+}
+
+/** The page's events and how far they cover; undefined when a truncated page holds one timestamp only (grow). */
+function pageEvents(p: PageInput, truncated: boolean): PageEvents | undefined {
   const items = p.items;
-  const truncated = items.length >= p.maxCount;
   // PI resolves startTime more coarsely than 1 µs (PI time, fidelity §4), so a start of pos = t + 1 µs
   // can return the event at t again. Everything before start is covered by earlier pages: drop it.
   const ts: number[] = [];
@@ -65,19 +95,27 @@ export function applyPage(p: PageInput): PageResult {
     }
   }
   let n = ts.length;
-  let coveredEnd: number; // exclusive
-  if (truncated) {
-    if (n === 0) return { kind: 'grow', maxCount: p.maxCount * 4 };
-    const last = ts[n - 1]!;
-    while (n > 0 && ts[n - 1] === last) n--;
-    if (n === 0) return { kind: 'grow', maxCount: p.maxCount * 4 };
-    coveredEnd = last;
-  } else {
-    coveredEnd = p.end + 1;
-  }
+  if (!truncated) return { ts, kept, n, coveredEnd: p.end + 1 };
+  if (n === 0) return undefined;
+  const last = ts[n - 1]!;
+  while (n > 0 && ts[n - 1] === last) n--;
+  if (n === 0) return undefined;
+  return { ts, kept, n, coveredEnd: last };
+}
 
-  const pos = Math.max(p.progress.pos ?? -Infinity, coveredEnd);
-  const retainFrom = Math.min(pos, p.horizon);
+/** The change rows of a page's events against the old digest, and the digest after them. */
+interface Changes {
+  rows: Row[];
+  inserts: number;
+  updates: number;
+  deletes: number;
+  /** Entries at or after `retainFrom`: the old ones outside the page, the page's own. */
+  digest: DigestEntry[];
+}
+
+/** Merge-joins the page's events [start, coveredEnd) with the old digest's entries there, by (timestamp, ordinal). */
+function compareWithDigest(p: PageInput, e: PageEvents, retainFrom: number): Changes {
+  const { ts, kept, n, coveredEnd } = e;
   const type = p.pointType?.toLowerCase();
   const replayUntil = p.progress.replayUntil;
 
@@ -101,8 +139,8 @@ export function applyPage(p: PageInput): PageResult {
   let oldPrev = NaN;
   let prev = NaN;
   let ord = 0;
-  const deleteRow = (e: DigestEntry, o: number): void => {
-    rows.push(timeseriesRow(p.site, p.webId, e.ts, o, NULL_VALUE, p.ingestedAt, 'delete'));
+  const deleteRow = (d: DigestEntry, o: number): void => {
+    rows.push(timeseriesRow(p.site, p.webId, d.ts, o, NULL_VALUE, p.ingestedAt, 'delete'));
     deletes++;
   };
   // Ordinal of the old entry at j (same-timestamp entries are consecutive; a group never straddles `a`).
@@ -153,17 +191,5 @@ export function applyPage(p: PageInput): PageResult {
     if (j < b) jOrd = ordAt(j);
   }
   for (let k = b; k < digest.length; k++) if (digest[k]!.ts >= retainFrom) next.push(digest[k]!);
-
-  const progress: TagProgress = { ...p.progress, pos, digest: next };
-  if (replayUntil !== undefined && pos > replayUntil) delete progress.replayUntil;
-  return {
-    kind: truncated ? 'more' : 'done',
-    rows,
-    inserts,
-    updates,
-    deletes,
-    progress,
-    next: coveredEnd,
-    events: n,
-  };
+  return { rows, inserts, updates, deletes, digest: next };
 }

@@ -15,9 +15,9 @@ import type { Store } from '../../store/store.js';
 import { BatchRecordedReader, parseTimeUs, PiUpdatesFeed } from '../pi.js';
 import { recordingFailure, type CheckContext, type CycleReport, type Source, type SourceContext } from '../source.js';
 import { knownTags, piNowUs, resolveTags, tagPath } from '../tags/source.js';
-import { bucketKeysOf, progressHead, type StoredTagProgress } from './digest.js';
-import { extractTimeseries, progressKey, type ExtractOptions, type ExtractResult } from './extract.js';
-import { reconcileUpdates, UPDATES_STATE_KEY, type ReconcileResult, type UpdatesState } from './updates.js';
+import { extractTimeseries, type ExtractOptions, type ExtractResult } from './extract.js';
+import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UPDATES_STATE, type UpdatesState } from './progress.js';
+import { reconcileUpdates, type ReconcileResult } from './updates.js';
 
 /** Requests in flight for recorded values (PI's load and the agent's memory both grow with it). */
 export function extractionConcurrency(config: AgentConfig): number {
@@ -200,28 +200,6 @@ export function lateDataNotes(ts: TimeseriesConfig, st: UpdatesState | undefined
   return notes;
 }
 
-/**
- * Rewinds the tags' progress to `toUs`: the next cycles read again from there, and events up to the
- * old position are re-sent as upserts, never as inserts (no duplicates). The number of tags rewound.
- */
-export function rewindTimeseries(store: Store, webIds: readonly string[], toUs: number): number {
-  const progress: { key: string; value: unknown }[] = [];
-  const deleteKeys: string[] = [];
-  for (const webId of webIds) {
-    const key = progressKey('ts:', webId);
-    const stored = store.getProgress<StoredTagProgress>(key);
-    const p = progressHead(stored);
-    if (p.pos === null || p.pos <= toUs) continue;
-    const replayUntil = Math.max(p.pos, p.replayUntil ?? 0);
-    // The digest goes too (its buckets are keys of their own): everything re-read is an upsert.
-    const head: StoredTagProgress = { pos: toUs, r: replayUntil };
-    progress.push({ key, value: head });
-    deleteKeys.push(...bucketKeysOf(key, stored));
-  }
-  store.commitStep([], progress, deleteKeys);
-  return progress.length;
-}
-
 /** `check`: a sample read of one selected tag, and whether the server has stream updates. */
 async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<void> {
   const sample = ctx.sample;
@@ -246,7 +224,7 @@ async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<voi
 
 export const timeseriesSource: Source = {
   name: 'timeseries',
-  progress: [],
+  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE],
   pausesWhenFull: true,
   resetsTags: true,
   enabled: (config) => config.timeseries !== undefined,
@@ -265,7 +243,7 @@ export const timeseriesSource: Source = {
   status(store, config) {
     const out: { tags: number; notes?: string[] } = { tags: knownTags(store).length };
     if (config.timeseries) {
-      const notes = lateDataNotes(config.timeseries, store.getProgress<UpdatesState>(UPDATES_STATE_KEY), new Date());
+      const notes = lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date());
       if (notes.length > 0) out.notes = notes;
     }
     return out;

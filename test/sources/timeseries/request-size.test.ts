@@ -5,12 +5,12 @@
  * simulator, with the reader observed.
  */
 import t from 'tap';
-import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { knownTags, runTagDiscovery as runTagsSource } from '../../agent/sources/tags/source.js';
-import { timeseriesOptions, VALUES_PER_REQUEST } from '../../agent/sources/timeseries/source.js';
-import { extractTimeseries, type RecordedReader } from '../../agent/sources/timeseries/extract.js';
-import { makeAgentEnv, simAgentYaml, withAgent } from '../helpers/agent-env.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
+import { parsePiTimestamp } from '../../../agent/pi/time.js';
+import { knownTags, runTagDiscovery as runTagsSource } from '../../../agent/sources/tags/source.js';
+import { timeseriesOptions, VALUES_PER_REQUEST } from '../../../agent/sources/timeseries/source.js';
+import { extractTimeseries, type RecordedReader } from '../../../agent/sources/timeseries/extract.js';
+import { makeAgentEnv, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
 const NOW = '2026-01-01T02:00:00Z';

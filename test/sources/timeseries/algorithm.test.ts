@@ -1,11 +1,11 @@
 /**
  * The paging and change-detection algorithm against a scripted archive that truncates silently at
  * maxCount like PI does. (End-to-end tests against the simulator and the real store live in
- * timeseries-e2e.test.ts.)
+ * e2e.test.ts.)
  */
 import t from 'tap';
-import { extractTimeseries } from '../../agent/sources/timeseries/extract.js';
-import { expectedRows as expected, MemTimeseriesStore as MemStore, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './ts-harness.js';
+import { extractTimeseries } from '../../../agent/sources/timeseries/extract.js';
+import { expectedRows as expected, MemTimeseriesStore as MemStore, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './harness.js';
 
 const base = { site: 'plant-a', startUs: S, lookbackUs: 3600 * SEC, tagsPerRequest: 2, maxCount: 10, maxValuesPerRequest: 1000, concurrency: 2, parseTime };
 

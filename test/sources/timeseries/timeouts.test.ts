@@ -6,17 +6,17 @@
  * scripted archive whose requests time out above a size.
  */
 import t, { type Test } from 'tap';
-import type { Row } from '../../agent/batch/tables.js';
-import { PiError } from '../../agent/errors.js';
-import { PiClient } from '../../agent/pi/client.js';
-import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { BatchRecordedReader, parseTimeUs } from '../../agent/sources/pi.js';
-import { extractTimeseries, type RecordedReader, type RecordedRequest, type RecordedResult, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
-import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
-import { expectedEvents, landedEventsByTag } from '../helpers/agent-env.js';
-import type { LandedRow } from '../helpers/landed.js';
-import { anonymousAuth } from '../helpers/scripted-server.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
+import type { Row } from '../../../agent/batch/tables.js';
+import { PiError } from '../../../agent/errors.js';
+import { PiClient } from '../../../agent/pi/client.js';
+import { parsePiTimestamp } from '../../../agent/pi/time.js';
+import { BatchRecordedReader, parseTimeUs } from '../../../agent/sources/pi.js';
+import { extractTimeseries, type RecordedReader, type RecordedRequest, type RecordedResult, type TimeseriesStore } from '../../../agent/sources/timeseries/extract.js';
+import type { PiValueItem } from '../../../agent/sources/timeseries/values.js';
+import { expectedEvents, landedEventsByTag } from '../../helpers/agent-env.js';
+import type { LandedRow } from '../../helpers/landed.js';
+import { anonymousAuth } from '../../helpers/scripted-server.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
 const NOW = '2026-01-01T03:00:00Z';

@@ -4,11 +4,11 @@
  * pi.max_count above the server's MaxReturnedItemsPerCall (§3): the agent lowers maxCount itself.
  */
 import t, { type Test } from 'tap';
-import type { OnceResult } from '../../agent/service/once.js';
-import { landedTable, readChangeLog } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../helpers/agent-env.js';
-import type { FaultRule } from '../sim/piwebapi/faults.js';
-import { startSimulator, type RunningSim, type SimOptions } from '../sim/piwebapi/server.js';
+import type { OnceResult } from '../../../agent/service/once.js';
+import { landedTable, readChangeLog } from '../../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../../helpers/agent-env.js';
+import type { FaultRule } from '../../sim/piwebapi/faults.js';
+import { startSimulator, type RunningSim, type SimOptions } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
 

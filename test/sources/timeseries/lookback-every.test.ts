@@ -4,8 +4,9 @@
  * at the next re-read, even when lookback_every is longer than the lookback itself.
  */
 import t from 'tap';
-import { extractTimeseries, readStart, type ExtractOptions } from '../../agent/sources/timeseries/extract.js';
-import { expectedRows as expected, MemTimeseriesStore as MemStore, MIN, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './ts-harness.js';
+import { extractTimeseries, type ExtractOptions } from '../../../agent/sources/timeseries/extract.js';
+import { readStart } from '../../../agent/sources/timeseries/window.js';
+import { expectedRows as expected, MemTimeseriesStore as MemStore, MIN, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './harness.js';
 
 const TAGS = Array.from({ length: 200 }, (_, i) => ({ webId: `T${i}` }));
 

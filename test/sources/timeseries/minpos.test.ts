@@ -1,6 +1,6 @@
 import t from 'tap';
-import { PiError } from '../../agent/errors.js';
-import { extractTimeseries, type ExtractOptions, type RecordedRequest, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
+import { PiError } from '../../../agent/errors.js';
+import { extractTimeseries, type ExtractOptions, type RecordedRequest, type TimeseriesStore } from '../../../agent/sources/timeseries/extract.js';
 
 // minPosUs (the lag) is folded from each tag as it leaves the cycle: done, failed, not due, or
 // still queued when the cycle pauses.

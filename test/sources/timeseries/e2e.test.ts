@@ -3,9 +3,9 @@
  * with DuckDB, compared with the simulator's ground truth event by event.
  */
 import t, { type Test } from 'tap';
-import { landedTable } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../helpers/agent-env.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
+import { landedTable } from '../../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
 
@@ -48,9 +48,9 @@ t.test('every event of every tag kind lands exactly once, paging far past maxCou
   t.equal(tags.size, 24, 'every tag in pi_tags');
 
   // Nothing new: a second run sends nothing at all.
-  const before = (await import('../helpers/landed.js')).unitFiles(env.outDir, 'pi_timeseries').length;
+  const before = (await import('../../helpers/landed.js')).unitFiles(env.outDir, 'pi_timeseries').length;
   t.same(await once(env), { ok: true, problems: [] });
-  t.equal((await import('../helpers/landed.js')).unitFiles(env.outDir, 'pi_timeseries').length, before, 'an idle cycle uploads no time-series batch');
+  t.equal((await import('../../helpers/landed.js')).unitFiles(env.outDir, 'pi_timeseries').length, before, 'an idle cycle uploads no time-series batch');
 });
 
 t.test('late inserts, edits and deletions inside the lookback window arrive as the right operations', async (t) => {
@@ -66,7 +66,7 @@ t.test('late inserts, edits and deletions inside the lookback window arrive as t
   s.advance('10m');
   t.same(await once(env), { ok: true, problems: [] });
   await compareAll(t, sim, env.outDir, s.nowIso());
-  const log = await (await import('../helpers/landed.js')).readChangeLog(env.outDir, 'pi_timeseries');
+  const log = await (await import('../../helpers/landed.js')).readChangeLog(env.outDir, 'pi_timeseries');
   const ops = log.filter((r) => r.tag_webid === idOnly(s.tagWebId(tag)) && (r.op !== 'insert' || r.timestamp === Date.parse('2026-01-01T02:30:00.5Z') * 1000)).map((r) => r.op);
   t.ok(ops.includes('update') && ops.includes('delete') && ops.includes('insert'), `edit → update, delete → delete, late → insert (${ops.join(',')})`);
 });

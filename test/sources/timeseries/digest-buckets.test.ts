@@ -5,9 +5,10 @@
  * edits and deletions on both sides of a bucket boundary are sent exactly once.
  */
 import t from 'tap';
-import { bucketKey, bucketKeysOf, DIGEST_BUCKET_US, type StoredTagProgress } from '../../agent/sources/timeseries/digest.js';
-import { extractTimeseries, type ExtractOptions, type TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
-import { expectedRows as expected, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './ts-harness.js';
+import { DIGEST_BUCKET_US } from '../../../agent/sources/timeseries/digest.js';
+import { bucketKey, bucketKeysOf, type StoredTagProgress } from '../../../agent/sources/timeseries/progress.js';
+import { extractTimeseries, type ExtractOptions, type TimeseriesStore } from '../../../agent/sources/timeseries/extract.js';
+import { expectedRows as expected, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive as Archive, SEC, type Ev } from './harness.js';
 
 const W = DIGEST_BUCKET_US;
 
@@ -153,9 +154,9 @@ t.test('late insert, edit and deletion on both sides of a bucket boundary: detec
 });
 
 t.test('pi-agent reset rewinds the heads and deletes their buckets (real Store); the re-read replays as upserts', async (t) => {
-  const { reset } = await import('../../agent/service/reset.js');
-  const { openStore } = await import('../../agent/service/agent.js');
-  const { makeAgentEnv, simAgentYaml } = await import('../helpers/agent-env.js');
+  const { reset } = await import('../../../agent/service/reset.js');
+  const { openStore } = await import('../../../agent/service/agent.js');
+  const { makeAgentEnv, simAgentYaml } = await import('../../helpers/agent-env.js');
   // Never contacted: reset works on the store alone.
   const env = makeAgentEnv((paths) => simAgentYaml(paths, { piUrl: 'http://127.0.0.1:9', logLevel: 'warn', timeseries: { lookback: '1h' } }));
   t.teardown(() => env.cleanup());
@@ -174,7 +175,7 @@ t.test('pi-agent reset rewinds the heads and deletes their buckets (real Store);
   store.close();
   const printed: string[] = [];
   const to = S + 150 * MIN;
-  t.equal(await reset(env.config(), { print: (s) => printed.push(s), source: 'timeseries', tags: [], to: new Date(to / 1000).toISOString() }), 'ok');
+  t.equal(await reset(env.config(), { print: (s) => printed.push(s), source: 'timeseries', tags: [], to: new Date(to / 1000).toISOString() }), 0);
   t.match(printed.join(''), /3 tag\(s\) rewound/);
   store = openStore(env.config());
   t.teardown(() => store.close());

@@ -3,9 +3,9 @@
  * archive that truncates at maxCount like PI, and a store that applies committed rows like the
  * destination table (a second insert of a key throws) and records every progress write and delete.
  */
-import type { Row } from '../../agent/batch/tables.js';
-import type { RecordedReader, RecordedRequest, TimeseriesStore } from '../../agent/sources/timeseries/extract.js';
-import type { PiValueItem } from '../../agent/sources/timeseries/values.js';
+import type { Row } from '../../../agent/batch/tables.js';
+import type { RecordedReader, RecordedRequest, TimeseriesStore } from '../../../agent/sources/timeseries/extract.js';
+import type { PiValueItem } from '../../../agent/sources/timeseries/values.js';
 
 /** An archive event: a number, a string or a state object `{ Name, Value, IsSystem }`. */
 export type Ev = { ts: number; v: unknown; good?: boolean };

@@ -1,12 +1,12 @@
 /**
- * Child process of timeseries-crash.test.ts: what `pi-agent run --once --config FILE` does (open
+ * Child process of crash.test.ts: what `pi-agent run --once --config FILE` does (open
  * the agent, run every source and the sink once, close). Prints `open` once the agent is open and
  * `done <json>` at the end; exit code 0 when the run was ok.
  */
-import { loadConfig } from '../../agent/config/load.js';
-import { bareLogger } from '../../agent/observe/log.js';
-import { openAgent } from '../../agent/service/agent.js';
-import { runOnce } from '../../agent/service/once.js';
+import { loadConfig } from '../../../agent/config/load.js';
+import { bareLogger } from '../../../agent/observe/log.js';
+import { openAgent } from '../../../agent/service/agent.js';
+import { runOnce } from '../../../agent/service/once.js';
 
 const agent = await openAgent(loadConfig(process.argv[2]!), bareLogger('silent'));
 process.stdout.write('open\n');

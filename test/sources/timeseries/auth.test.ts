@@ -5,12 +5,12 @@
  * the archive exactly.
  */
 import t, { type Test } from 'tap';
-import type { OnceResult } from '../../agent/service/once.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../helpers/agent-env.js';
-import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc } from '../helpers/kdc.js';
-import { landedTable } from '../helpers/landed.js';
-import { createSimAuth, type SimAuthOptions } from '../sim/piwebapi/auth.js';
-import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
+import type { OnceResult } from '../../../agent/service/once.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../../helpers/agent-env.js';
+import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc } from '../../helpers/kdc.js';
+import { landedTable } from '../../helpers/landed.js';
+import { createSimAuth, type SimAuthOptions } from '../../sim/piwebapi/auth.js';
+import { startSimulator, type RunningSim } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
 const TAGS = 4;

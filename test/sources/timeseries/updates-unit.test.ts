@@ -4,11 +4,13 @@
  * what a failed poll or read-back leaves, and what a refused registration costs.
  */
 import t from 'tap';
-import { PiError } from '../../agent/errors.js';
-import type { PollOutcome, RegisterOutcome } from '../../agent/pi/updates.js';
-import { extractTimeseries, type ExtractOptions } from '../../agent/sources/timeseries/extract.js';
-import { markerKey, reconcileUpdates, UPDATES_STATE_KEY, wholeDue, type PolledStream, type PollItem, type UpdatesFeed, type UpdatesState } from '../../agent/sources/timeseries/updates.js';
-import { expectedRows, iso, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive, SEC } from './ts-harness.js';
+import { PiError } from '../../../agent/errors.js';
+import type { PollOutcome, RegisterOutcome } from '../../../agent/pi/updates.js';
+import { extractTimeseries, type ExtractOptions } from '../../../agent/sources/timeseries/extract.js';
+import { wholeDue } from '../../../agent/sources/timeseries/poll.js';
+import { MARKERS, UPDATES_STATE, type UpdatesState } from '../../../agent/sources/timeseries/progress.js';
+import { reconcileUpdates, type PolledStream, type PollItem, type UpdatesFeed } from '../../../agent/sources/timeseries/updates.js';
+import { expectedRows, iso, MemTimeseriesStore, MIN, parseTime, S, ScriptedArchive, SEC } from './harness.js';
 
 /** Events per tag in arrival order; a marker is `<tag>_<count seen>`. */
 class ScriptedFeed implements UpdatesFeed {
@@ -102,8 +104,8 @@ t.test('polled only before re-reads; an old insert arrives once as an upsert wit
   t.same(re.polled, ['A', 'B', 'C'], 'every tag polled before its re-read');
   t.same([re.u.lateChanges, re.u.updates, re.u.deletes], [1, 1, 0]);
   t.equal(re.ops.filter((o) => !o.startsWith('insert')).join(), `update:B|${S + 5 * MIN + 2.5 * SEC}|0`, 'one upsert, nothing else but new inserts');
-  t.same(JSON.parse(store.progress.get(markerKey('B'))!), { m: `B_1`, a: now }, 'the marker moved with it, stamped with PI\'s now');
-  t.equal((store.getProgress<UpdatesState>(UPDATES_STATE_KEY))!.late_changes, 1);
+  t.same(JSON.parse(store.progress.get(MARKERS.key('B'))!), { m: `B_1`, a: now }, 'the marker moved with it, stamped with PI\'s now');
+  t.equal((store.getProgress<UpdatesState>(UPDATES_STATE.key))!.late_changes, 1);
   // An Add PI announces inside the window (an append the watermark reads carried): left to the reads.
   feed.change('A', 'Add', now - 30 * SEC);
   now += 15 * MIN;
@@ -120,13 +122,13 @@ t.test('a failed poll keeps the marker and is polled again next cycle; a failed 
   now += 15 * MIN;
   const failed = await cycle(now);
   t.same([failed.u.errors.size, failed.u.lateChanges], [1, 0]);
-  t.same(JSON.parse(store.progress.get(markerKey('A'))!), { m: 'A_0', a: S + 60 * MIN, r: 1 }, 'marker kept (with when PI issued it), marked for a retry');
+  t.same(JSON.parse(store.progress.get(MARKERS.key('A'))!), { m: 'A_0', a: S + 60 * MIN, r: 1 }, 'marker kept (with when PI issued it), marked for a retry');
   feed.failPoll.clear();
   now += MIN;
   const retry = await cycle(now);
   t.same(retry.polled, ['A'], 'polled again at once, though no re-read is due');
   t.same([retry.u.lateChanges, retry.u.updates, retry.x.rereads], [1, 1, 0]);
-  t.same(JSON.parse(store.progress.get(markerKey('A'))!), { m: 'A_1', a: now });
+  t.same(JSON.parse(store.progress.get(MARKERS.key('A'))!), { m: 'A_1', a: now });
   t.same(store.values('A').find((r) => r[0] === S + 3 * MIN + 1000), [S + 3 * MIN + 1000, 0, 5]);
 
   // The read-back fails: nothing sent, the marker stays for the next cycle.
@@ -136,7 +138,7 @@ t.test('a failed poll keeps the marker and is polled again next cycle; a failed 
   now += 15 * MIN;
   const rb = await cycle(now);
   t.same([rb.u.errors.size, rb.u.updates], [1, 0]);
-  t.same(JSON.parse(store.progress.get(markerKey('C'))!), { m: 'C_0', a: S + 75 * MIN, r: 1 }, 'C keeps the marker of its last poll');
+  t.same(JSON.parse(store.progress.get(MARKERS.key('C'))!), { m: 'C_0', a: S + 75 * MIN, r: 1 }, 'C keeps the marker of its last poll');
   archive.read = read;
   now += MIN;
   const ok = await cycle(now);
@@ -150,8 +152,8 @@ t.test('a lost marker is registered again; a refused tag is asked again only bef
   let now = S + 60 * MIN;
   const first = await cycle(now);
   t.same([first.u.registered, first.u.errors.size], [2, 1]);
-  t.same(JSON.parse(store.progress.get(markerKey('C'))!), { x: 1 });
-  t.match(store.getProgress<UpdatesState>(UPDATES_STATE_KEY)!.unregistered, { count: 1, reason: /no access to C/ });
+  t.same(JSON.parse(store.progress.get(MARKERS.key('C'))!), { x: 1 });
+  t.match(store.getProgress<UpdatesState>(UPDATES_STATE.key)!.unregistered, { count: 1, reason: /no access to C/ });
   now += MIN;
   const regs = feed.registers.length;
   await cycle(now);
@@ -162,7 +164,7 @@ t.test('a lost marker is registered again; a refused tag is asked again only bef
   const re = await cycle(now);
   t.same([re.u.lost, re.u.registered, re.u.errors.size], [1, 2, 0], 'A registered again after its loss, C at its re-read');
   t.same(feed.registers.slice(regs).flat().sort(), ['A', 'C']);
-  const st = store.getProgress<UpdatesState>(UPDATES_STATE_KEY)!;
+  const st = store.getProgress<UpdatesState>(UPDATES_STATE.key)!;
   t.equal(st.lost?.count, 1);
   t.equal(st.unregistered, undefined, 'no longer refused');
 });
@@ -309,8 +311,8 @@ t.test('markers stored before narrowing (no issue time) and heads without lastFu
   await cycle(now);
   // What the previous version stored: `{ m }` only, and heads without `lf`.
   for (const w of ['A', 'B', 'C']) {
-    const su = JSON.parse(store.progress.get(markerKey(w))!) as { m: string };
-    store.progress.set(markerKey(w), JSON.stringify({ m: su.m }));
+    const su = JSON.parse(store.progress.get(MARKERS.key(w))!) as { m: string };
+    store.progress.set(MARKERS.key(w), JSON.stringify({ m: su.m }));
   }
   const head = JSON.parse(store.progress.get('ts:C')!) as Record<string, unknown>;
   delete head['lf'];

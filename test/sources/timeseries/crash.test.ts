@@ -10,17 +10,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import t from 'tap';
-import { landedTable } from '../helpers/landed.js';
-import { applyChangeLog, readChangeLog, type LandedRow } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../helpers/agent-env.js';
-import { prng } from '../sim/piwebapi/af-util.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
+import { landedTable } from '../../helpers/landed.js';
+import { applyChangeLog, readChangeLog, type LandedRow } from '../../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
+import { prng } from '../../sim/piwebapi/af-util.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
 const KILLS = 20;
-const SOURCE = fileURLToPath(new URL('./timeseries-crash-child.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 // Bundled once (packages external): a child starts far faster than with `--import tsx`.
-const CACHE = fileURLToPath(new URL('../../node_modules/.cache/pi-agent-tests/', import.meta.url));
+const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/pi-agent-tests/', import.meta.url));
 const CHILD = path.join(CACHE, `timeseries-crash-child-${process.pid}.mjs`);
 
 /** `ms`: from `open` (the agent is open) to exit. */
