@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
-  const nodeDir = nodeDist(args.node!);
+  const nodeDir = nodeDist(args.node);
   const nodeBin = join(nodeDir, platform === 'win' ? 'node.exe' : join('bin', 'node'));
 
   step('bundling the agent with esbuild');
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   });
 
   const assets: Record<string, string> = {
-    'better_sqlite3.node': betterSqliteFor(nodeDir, args.node!),
+    'better_sqlite3.node': betterSqliteFor(nodeDir, args.node),
     'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm'),
   };
   const krb = kerberosAddon();
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   } catch (err) {
     const e = err as { stderr?: Buffer; stdout?: Buffer };
     process.stderr.write(`${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
-    throw new Error('postject failed to inject the SEA blob');
+    throw new Error('postject failed to inject the SEA blob', { cause: err });
   }
   const version = execFileSync(out, ['version'], { encoding: 'utf8' }).trim();
   if (version !== pkg.version) throw new Error(`the binary printed '${version}', expected '${pkg.version}'`);

@@ -92,7 +92,7 @@ class JoinedFooter {
 
   /** Rewrites a chunk's offset index (page offsets moved) to its place after the row groups. */
   private moveOffsetIndex(file: Uint8Array, oiOffset: TField, oiLength: TField, delta: bigint): void {
-    const at = Number(oiOffset.value as bigint);
+    const at = Number(oiOffset.value);
     const oi = new ThriftReader(file.subarray(at, at + (oiLength.value as number))).struct();
     const locations = tfield(oi, 1)?.value as TList | undefined;
     for (const loc of (locations?.items ?? []) as TStruct[]) shiftOffsets(loc, [1], delta);

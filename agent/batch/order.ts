@@ -74,7 +74,7 @@ function sortKeys(col: Col, n: number): Float64Array {
     const w = new Int32Array(v.buffer, v.byteOffset, 2 * n);
     for (let i = 0; i < n; i++) keys[i] = valid[i] ? w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0) : -Infinity;
   } else {
-    for (let i = 0; i < n; i++) keys[i] = valid[i] ? (v as Float64Array | Int32Array | Uint8Array)[i]! : -Infinity;
+    for (let i = 0; i < n; i++) keys[i] = valid[i] ? (v)[i]! : -Infinity;
   }
   return keys;
 }
@@ -143,7 +143,7 @@ function bucketSort(k0: Float64Array, buckets: number, cmpRest: Compare | undefi
   for (let i = 0; i < n; i++) idx[fill[k0[i] === -Infinity ? 0 : k0[i]! + 1]!++] = i;
   if (!cmpRest) return idx;
   for (let b = 0; b < buckets; b++) {
-    const run = idx.subarray(start[b]!, start[b + 1]!);
+    const run = idx.subarray(start[b], start[b + 1]);
     let ordered = true;
     for (let i = 1; i < run.length; i++) if (cmpRest(run[i - 1]!, run[i]!) > 0) { ordered = false; break; }
     // The index tie-break keeps rows of equal keys in input order (a stable sort).

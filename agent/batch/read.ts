@@ -3,7 +3,7 @@
  * typed arrays (columns.ts), which decode.ts turns into rows and concat.ts writes again.
  * Reads files of the current encoder (dictionary strings) and of earlier ones (plain strings).
  */
-import { DataType, tableFromIPC, type Data, type Dictionary, type Field, type Table } from 'apache-arrow';
+import { DataType, tableFromIPC, type Data, type Field, type Table } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import { AgentError } from '../errors.js';
 import { newCol, type Col, type ColumnSpec } from './columns.js';
@@ -43,7 +43,7 @@ export function readArrow(bytes: Uint8Array, group: number | undefined): Table {
 
 /** The column layout of a file: plain and dictionary strings are both `string`. */
 function specOf(field: Field): ColumnSpec {
-  const t = DataType.isDictionary(field.type) ? (field.type as Dictionary).dictionary : field.type;
+  const t = DataType.isDictionary(field.type) ? (field.type).dictionary : field.type;
   const type: ColumnType | undefined = DataType.isUtf8(t) ? 'string'
     : DataType.isTimestamp(t) ? 'timestamp_us'
     : DataType.isBool(t) ? 'boolean'
@@ -72,7 +72,7 @@ function utf8Strings(data: Data): string[] {
   const decoder = new TextDecoder();
   const out = new Array<string>(data.length);
   // arrow-js slices offsets (not the bytes) with the array: offsets[i] is row i of this Data.
-  for (let i = 0; i < data.length; i++) out[i] = decoder.decode(bytes.subarray(offsets[i]!, offsets[i + 1]!));
+  for (let i = 0; i < data.length; i++) out[i] = decoder.decode(bytes.subarray(offsets[i], offsets[i + 1]));
   return out;
 }
 

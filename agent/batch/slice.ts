@@ -144,6 +144,6 @@ export function arrowColumn(col: Col, j: number, s: SliceRows, tableName: string
     case 'double': return makeData({ ...common, type: type as Float64, data: (col.values as Float64Array).subarray(s.from, s.from + s.length) });
     case 'boolean': return makeData({ ...common, type: type as Bool, data: packBits(col.values as Uint8Array, s) });
     case 'int64': return makeData({ ...common, type: type as Int64, data: (col.values as BigInt64Array).subarray(s.from, s.from + s.length) });
-    case 'timestamp_us': return makeData({ ...common, type: type as TimestampMicrosecond, data: (col.values as BigInt64Array).subarray(s.from, s.from + s.length) as unknown as Int32Array });
+    case 'timestamp_us': return makeData({ ...common, type: type as TimestampMicrosecond, data: (col.values as BigInt64Array).subarray(s.from, s.from + s.length) });
   }
 }

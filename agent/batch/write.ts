@@ -59,7 +59,7 @@ function probeDoubleEncoding(data: Data): parquet.Encoding {
   const sample = new Float64Array(Math.min(PROBE_VALUES, data.length));
   let k = 0;
   for (let i = 0; i < data.length && k < sample.length; i++) {
-    if (data.nullCount === 0 || (data.nullBitmap![i >> 3]! & (1 << (i & 7))) !== 0) sample[k++] = values[i]!;
+    if (data.nullCount === 0 || (data.nullBitmap[i >> 3]! & (1 << (i & 7))) !== 0) sample[k++] = values[i]!;
   }
   if (k < 64) return parquet.Encoding.BYTE_STREAM_SPLIT;
   const f = new Field('v', new Float64(), false);

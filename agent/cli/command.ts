@@ -61,7 +61,7 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function parseCommandArgs(cmd: Command, args: string[]): OptionValues {
-  const all = { ...COMMON_OPTIONS, ...(cmd.needsConfig ? {} : { config: undefined }), ...cmd.options };
+  const all: Record<string, OptionSpec | undefined> = { ...COMMON_OPTIONS, ...(cmd.needsConfig ? {} : { config: undefined }), ...cmd.options };
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, o] of Object.entries(all)) {
     if (!o) continue;

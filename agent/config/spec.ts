@@ -4,7 +4,7 @@
  * two cannot drift apart.
  */
 
-import { cron, nonEmpty, str, type ObjectSpec, type Spec } from './fields.js';
+import { nonEmpty, str, type ObjectSpec, type Spec } from './fields.js';
 import { DATABRICKS_SINK_SPEC } from '../sinks/databricks/config.js';
 import { DIRECTORY_SINK_SPEC } from '../sinks/directory/config.js';
 import { AF_FIELD } from '../sources/af/config.js';

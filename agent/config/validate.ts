@@ -50,7 +50,7 @@ function checkTagged(ctx: ValidationContext, node: Yn, spec: SpecOf<'tagged'>, p
     addProblem(ctx, at, `${path} must be a mapping, got ${describe(node)}`, `write e.g. ${path.split('.').pop()}: { type: ${Object.keys(spec.variants)[0]} }`);
     return undefined;
   }
-  const typeNode = deref(ctx, node.get('type', true) as Yn);
+  const typeNode = deref(ctx, node.get('type', true));
   const kinds = Object.keys(spec.variants);
   if (isEmpty(typeNode)) {
     addProblem(ctx, fallback, `${path}: missing required key 'type'`, `add type: one of ${kinds.join(', ')}`);
@@ -171,5 +171,5 @@ function requiredHint(spec: Spec, path: string): string {
 
 /** Validates the whole document; the result is meaningful only when ctx.problems is empty. */
 export function validateDocument(ctx: ValidationContext, root: ObjectSpec): Record<string, unknown> | undefined {
-  return checkObject(ctx, ctx.doc.contents as Yn, root, '', 0) as Record<string, unknown> | undefined;
+  return checkObject(ctx, ctx.doc.contents, root, '', 0) as Record<string, unknown> | undefined;
 }

@@ -39,7 +39,7 @@ export function warn(ctx: ValidationContext, offset: number, message: string): v
 }
 
 export function deref(ctx: ValidationContext, node: Yn): Yn {
-  return isAlias(node) ? (node.resolve(ctx.doc) as Yn) : node;
+  return isAlias(node) ? (node.resolve(ctx.doc)) : node;
 }
 
 /** True for an absent key or one written with nothing after the colon. */
@@ -67,7 +67,7 @@ export const unmask = (s: string): string => s.replace(/\$\u00ab([A-Za-z_][A-Za-
  * or with `key` the key's own start (for problems about a whole section).
  */
 export function offsetAt(ctx: ValidationContext, keys: string[], which: 'value' | 'key' = 'value'): number {
-  let node: Yn = ctx.doc.contents as Yn;
+  let node: Yn = ctx.doc.contents;
   let found = 0;
   for (const k of keys) {
     node = deref(ctx, node);

@@ -67,7 +67,7 @@ export async function forwardAll(store: Store, sink: UploadTarget, opts: Forward
   const retryMs = opts.tableRetryMs ?? 60_000;
   const result: ForwardResult = { units: 0, rows: 0 };
   let blocked = blockedTables.get(store);
-  if (!blocked) blockedTables.set(store, (blocked = new Map()));
+  if (!blocked) blockedTables.set(store, (blocked = new Map<TableName, Blocked>()));
   const clock = opts.clock ?? Date.now;
   const now = clock();
   for (const [t, b] of blocked) if (b.until <= now) blocked.delete(t);

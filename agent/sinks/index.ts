@@ -17,7 +17,7 @@ export const SINKS: Kinds = {
 };
 
 function kindOf(config: AgentConfig): SinkKind {
-  return SINKS[config.sink.type] as SinkKind;
+  return SINKS[config.sink.type];
 }
 
 /** The configured sink. */

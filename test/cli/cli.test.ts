@@ -120,8 +120,8 @@ async function inProcess(args: string[]): Promise<Result> {
   const err: string[] = [];
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => err.push(chunk) > 0) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string) => out.push(chunk) > 0);
+  process.stderr.write = ((chunk: string) => err.push(chunk) > 0);
   try {
     const code = await main(args);
     return { code, stdout: out.join(''), stderr: err.join('') };
@@ -198,7 +198,7 @@ t.test('failures: AgentError is one line (exit 1), anything else points at the l
   const capture = (fn: () => number): { code: number; stderr: string } => {
     const err: string[] = [];
     const e = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => err.push(chunk) > 0) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => err.push(chunk) > 0);
     try {
       return { code: fn(), stderr: err.join('') };
     } finally {

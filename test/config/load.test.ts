@@ -108,9 +108,9 @@ tags: [{ dataserver: S }]
 timeseries: { start: "2026-01-01T00:00:00Z", lookback_every: ${every} }
 sink: { type: directory, path: out }
 `);
-  t.equal((await loadConfig(yaml('auto'))).timeseries?.lookback_every, 'auto');
-  t.equal((await loadConfig(yaml('20m'))).timeseries?.lookback_every, 1_200_000);
-  t.equal((await loadConfig(yaml('0s'))).timeseries?.lookback_every, 0);
+  t.equal(loadConfig(yaml('auto')).timeseries?.lookback_every, 'auto');
+  t.equal(loadConfig(yaml('20m')).timeseries?.lookback_every, 1_200_000);
+  t.equal(loadConfig(yaml('0s')).timeseries?.lookback_every, 0);
   const file = yaml('sometimes');
   t.same(problems(file).problems, [
     `${file}:4:62: timeseries.lookback_every: 'sometimes' is not a duration — write a duration such as lookback_every: 15m (units ms, s, m, h, d, w), or auto`,

@@ -29,8 +29,8 @@ function start(args: string[]): { child: ChildProcess; done: Promise<Ran> } {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const done = new Promise<Ran>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => { outputs.push(stdout, stderr); resolve({ code, stdout, stderr }); });

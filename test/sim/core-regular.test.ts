@@ -107,7 +107,7 @@ t.test('plant values: quantised to the instrument, integers for integer points, 
     for (const e of ev) {
       values++;
       const v = e.Value;
-      if (typeof v === 'object' && (v as DigitalValue).IsSystem) {
+      if (typeof v === 'object' && (v).IsSystem) {
         systemStates++;
         if (e.Good !== false) badSystemStates++;
         continue;

@@ -57,7 +57,7 @@ t.test('prints the contract line, serves the driver, stops on SIGTERM, restarts 
   const again = await startCli(t, dir);
   const m2 = CONTRACT.exec(again.line);
   t.same(m2?.slice(2), m.slice(2), 'same path, token and CA file');
-  const c2 = await connect({ ...w, port: Number(m2![1]) } as RunningWarehouse);
+  const c2 = await connect({ ...w, port: Number(m2![1]) });
   t.same(await c2.run('SHOW TABLES IN main.pi'), [{ database: 'pi', tableName: 'pi_agent_status', isTemporary: false }]);
   await c2.close();
   again.stop();

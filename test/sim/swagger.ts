@@ -34,7 +34,7 @@ export function loadSpec(): Spec {
   try {
     text = readFileSync(specUrl, 'utf8');
   } catch (err) {
-    throw new Error(`PI Web API spec not found at ${specUrl.pathname}: the simulator's contract tests need shared/piwebapi beside the repository (${(err as Error).message})`);
+    throw new Error(`PI Web API spec not found at ${specUrl.pathname}: the simulator's contract tests need shared/piwebapi beside the repository (${(err as Error).message})`, { cause: err });
   }
   return JSON.parse(text) as Spec;
 }

@@ -109,7 +109,7 @@ t.test(`SIGKILLed ${KILLS} times, the directory holds every row exactly once`, a
      FROM read_parquet('${files}', filename = true)`,
   )).getRowObjectsJS();
   t.ok(unitsBeforeKill > 0, 'units were committed between kills');
-  t.comment(`kills=${killed} units_committed_before_kills=${unitsBeforeKill} produced=${gen} rows_in_files=${c!.rows} distinct=${c!.seqs} files=${c!.files}`);
+  t.comment(`kills=${killed} units_committed_before_kills=${unitsBeforeKill} produced=${gen} rows_in_files=${String(c!.rows)} distinct=${String(c!.seqs)} files=${String(c!.files)}`);
   t.same(c, { rows: gen, seqs: gen, keys: gen, lo: 0, hi: gen - 1, files: c!.files }, 'every row exactly once');
   const [bad] = (await conn.runAndReadAll(
     `SELECT count(*)::INTEGER AS n FROM read_parquet('${files}')

@@ -51,7 +51,7 @@ export function supersededRows(files: { rows: number; read(): Uint8Array }[], ke
       if (at + table.numRows > start + f.rows) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has more rows than its footer says`);
       let p = 0;
       key.forEach((name, j) => {
-        const vector = table.getChild(name) as Vector | null;
+        const vector: Vector | null = table.getChild(name);
         if (!vector) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has no key column ${name}`);
         if (layouts[j] === undefined) {
           const t = vector.type as DataType;
@@ -59,7 +59,7 @@ export function supersededRows(files: { rows: number; read(): Uint8Array }[], ke
             : (DataType.isInt(t) && t.bitWidth <= 32) || DataType.isFloat(t) ? 'num' : 'dict';
           for (let k = 0; k < (layouts[j] === 'wide' ? 2 : 1); k++) parts.push(new Float64Array(total));
         }
-        const layout = layouts[j]!;
+        const layout = layouts[j];
         const a = parts[p]!;
         const b = layout === 'wide' ? parts[p + 1]! : undefined;
         p += layout === 'wide' ? 2 : 1;

@@ -320,7 +320,7 @@ export class DatabricksSink implements Sink {
 
 /** The driver's message on one line (Databricks puts newlines in some, e.g. INSUFFICIENT_PERMISSIONS): status and logs show one line. */
 function errorMessage(err: unknown): string {
-  const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String((err as { message: unknown }).message) : String(err);
+  const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String((err).message) : String(err);
   return msg.replace(/\s*\n\s*/g, ' ');
 }
 

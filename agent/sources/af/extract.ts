@@ -15,7 +15,6 @@
  *   Event frames of a removed database are kept (history; eventframes/extract.ts).
  */
 import type { PiClient } from '../../pi/client.js';
-import { idOnlyWebId, webIdOfLink } from '../../pi/webid.js';
 import type { Store } from '../../store/store.js';
 import { AfChanges, type AfCounts } from './changes.js';
 import { deleteVanished, removeUnconfigured } from './deletions.js';

@@ -51,7 +51,7 @@ import { forEachLimited } from '../../pool.js';
 import type { RegisterOutcome } from '../../pi/updates.js';
 import { FeedState, type Registration } from './feed-state.js';
 import { chunkPolls, planPolls, Poller } from './poll.js';
-import { MARKERS, UPDATES_STATE } from './progress.js';
+import { MARKERS } from './progress.js';
 import type { ReconcileOptions, ReconcileResult } from './types.js';
 
 export type { LateChange, PolledStream, PollItem, ReconcileOptions, ReconcileResult, UpdatesFeed } from './types.js';

@@ -142,7 +142,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   await mkdir(opts.dataDir, { recursive: true });
   const certs = await reuseCerts(opts.dataDir) ?? await makeTestCerts(opts.dataDir);
   const identityFile = join(opts.dataDir, 'emulator.json');
-  const saved = await readFile(identityFile, 'utf8').then((t) => JSON.parse(t) as { warehouseId?: string; token?: string }, () => ({} as { warehouseId?: string; token?: string }));
+  const saved = await readFile(identityFile, 'utf8').then((t) => JSON.parse(t) as { warehouseId?: string; token?: string }, (): { warehouseId?: string; token?: string } => ({}));
   const warehouseId = saved.warehouseId ?? randomBytes(8).toString('hex');
   const token = opts.token ?? saved.token ?? `dapi${randomBytes(16).toString('hex')}`;
   await writeFile(identityFile, JSON.stringify({ warehouseId, token }), { mode: 0o600 });

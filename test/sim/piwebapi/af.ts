@@ -223,7 +223,7 @@ function searchAttributes(v: View, root: AfElement | AfFrame | AfAttribute): Sim
 function searchFrames(v: View, root: AfDatabase | AfFrame, element?: AfElement): SimResponse {
   const req = v.req;
   const modeText = q(req, 'searchMode') ?? 'Overlapped';
-  const mode = SEARCH_MODES.find((m) => sameName(m, modeText)) as SearchMode | undefined;
+  const mode: SearchMode | undefined = SEARCH_MODES.find((m) => sameName(m, modeText));
   if (!mode) throw new BadRequest(`The value '${modeText}' is not valid for searchMode.`);
   const directional = /^(Backward|Forward)/.test(mode);
   if (directional) {

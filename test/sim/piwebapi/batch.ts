@@ -108,7 +108,7 @@ export function registerBatchRoute(router: Router, sim: Simulator): void {
       return { status: 400, body: { Errors: ['The batch request must be a JSON object keyed by request id.'] } };
     }
     const entries = body as Record<string, BatchEntry>;
-    sim.batchBodies?.push(entries as Record<string, unknown>);
+    sim.batchBodies?.push(entries);
     const results: Record<string, BatchResult> = {};
     const state = new Map<string, 'running' | 'done'>();
 

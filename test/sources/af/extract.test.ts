@@ -5,7 +5,7 @@
 import t from 'tap';
 import { extractAf } from '../../../agent/sources/af/extract.js';
 import { compareAf } from '../../helpers/af-expect.js';
-import { Destination, PLANT, SITE, UTILITIES, idOnly, setup } from '../../helpers/af-harness.js';
+import { Destination, PLANT, SITE, UTILITIES, setup } from '../../helpers/af-harness.js';
 
 const AREA1 = `${PLANT}\\Enterprise 01\\Site 01\\Area 01`;
 

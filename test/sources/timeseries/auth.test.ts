@@ -5,7 +5,6 @@
  * the archive exactly.
  */
 import t, { type Test } from 'tap';
-import type { OnceResult } from '../../../agent/service/once.js';
 import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../../helpers/agent-env.js';
 import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc } from '../../helpers/kdc.js';
 import { landedTable } from '../../helpers/landed.js';

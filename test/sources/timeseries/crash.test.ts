@@ -87,7 +87,7 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
       children.add(child);
       let out = '';
       let timer: NodeJS.Timeout | undefined;
-      child.stdout!.on('data', (b: Buffer) => {
+      child.stdout.on('data', (b: Buffer) => {
         out += b.toString();
         if (openAt === 0 && out.includes('open')) openAt = Date.now();
         if (killAfterMs !== undefined && timer === undefined && out.includes('open')) {

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import type { OnceResult } from '../../../agent/service/once.js';
 import { landedTable, readChangeLog } from '../../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../../helpers/agent-env.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
 import type { FaultRule } from '../../sim/piwebapi/faults.js';
 import { startSimulator, type RunningSim, type SimOptions } from '../../sim/piwebapi/server.js';
 

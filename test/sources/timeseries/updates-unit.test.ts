@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import { PiError } from '../../../agent/errors.js';
-import type { PollOutcome, RegisterOutcome } from '../../../agent/pi/updates.js';
-import { extractTimeseries, type ExtractOptions } from '../../../agent/sources/timeseries/extract.js';
+import type { RegisterOutcome } from '../../../agent/pi/updates.js';
+import { extractTimeseries } from '../../../agent/sources/timeseries/extract.js';
 import { wholeDue } from '../../../agent/sources/timeseries/poll.js';
 import { MARKERS, UPDATES_STATE, type UpdatesState } from '../../../agent/sources/timeseries/progress.js';
 import { reconcileUpdates, type PolledStream, type PollItem, type UpdatesFeed } from '../../../agent/sources/timeseries/updates.js';
@@ -77,7 +77,7 @@ function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number; lookb
     const ops0 = store.ops.length;
     const polls0 = feed.polls.length;
     const u = await reconcileUpdates({ ...base, feed, nowUs, ...(o.everyCycle ? { readAhead: true, everyCycle: true } : {}) });
-    const x = await extractTimeseries({ ...base, nowUs, concurrency: 1, narrowFrom: u.narrowFrom } as ExtractOptions);
+    const x = await extractTimeseries({ ...base, nowUs, concurrency: 1, narrowFrom: u.narrowFrom });
     return { u, x, ops: store.ops.slice(ops0), polled: feed.polls.slice(polls0).flat() };
   };
   /** An old event: inserted into the archive and announced by the feed. */
