@@ -82,7 +82,11 @@ export class NoStoreError extends StoreError {
 }
 
 export class SinkError extends AgentError {
-  constructor(code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED' | 'SINK_PERMISSION_DENIED' | 'SINK_FAILED', message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
+  constructor(
+    code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED' | 'SINK_PERMISSION_DENIED' | 'SINK_FAILED',
+    message: string,
+    opts: { cause?: unknown; retryable?: boolean } = {},
+  ) {
     super(code, message, { retryable: code === 'SINK_UNREACHABLE', ...opts });
     this.name = 'SinkError';
   }

@@ -60,11 +60,25 @@ function webid(t: number): string {
 
 function baseRow(tag: string, ts: number, units: string | null): Row {
   return {
-    site: 'plant-a', tag_webid: tag, timestamp: ts, ordinal: 0,
-    value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
-    digital_name: null, digital_code: null, is_system_state: false,
-    good: true, questionable: false, substituted: false, annotated: false, units,
-    ingested_at: INGESTED_US, op: 'insert',
+    site: 'plant-a',
+    tag_webid: tag,
+    timestamp: ts,
+    ordinal: 0,
+    value_double: null,
+    value_int: null,
+    value_string: null,
+    value_bool: null,
+    value_timestamp: null,
+    digital_name: null,
+    digital_code: null,
+    is_system_state: false,
+    good: true,
+    questionable: false,
+    substituted: false,
+    annotated: false,
+    units,
+    ingested_at: INGESTED_US,
+    op: 'insert',
   };
 }
 
@@ -101,8 +115,13 @@ export function plantRows(tags: number, events: number, seed = 1): Row[] {
       } else row.value_string = `Batch ${Math.floor(e / 720)} phase ${['fill', 'heat', 'hold', 'drain'][Math.floor(e / 180) % 4]}`;
       const q = rand();
       if (q < 0.002) {
-        row.good = false; row.is_system_state = true; row.value_double = null; row.value_int = null; row.value_string = null;
-        row.digital_name = 'I/O Timeout'; row.digital_code = 246;
+        row.good = false;
+        row.is_system_state = true;
+        row.value_double = null;
+        row.value_int = null;
+        row.value_string = null;
+        row.digital_name = 'I/O Timeout';
+        row.digital_code = 246;
       } else if (q < 0.007) row.questionable = true;
       rows.push(row);
     }
@@ -159,7 +178,11 @@ async function child(name: string, n: number, tags: number, encoderDir: string |
   const events = Math.ceil(n / tags);
   let rows = (name === 'random' ? randomRows : plantRows)(tags, events).slice(0, n);
   // Time order across tags, as a multi-tag (streamset) response interleaves them: the encoder sorts.
-  if (name === 'interleaved') rows = rows.map((r, i) => ({ r, i })).sort((a, b) => (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i).map((x) => x.r);
+  if (name === 'interleaved')
+    rows = rows
+      .map((r, i) => ({ r, i }))
+      .sort((a, b) => (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i)
+      .map((x) => x.r);
   // Warm up the WebAssembly module and the JIT on another slice of the same shape.
   enc.sealBatch(table, rows.slice(0, 2000));
   (globalThis as { gc?: () => void }).gc?.();
@@ -185,21 +208,32 @@ async function child(name: string, n: number, tags: number, encoderDir: string |
   enc.concatBatches(parts);
   const concatWall = performance.now() - t2;
   return {
-    name, rows: rows.length, bytes: sealed.data.length, bytes_per_value: sealed.data.length / rows.length,
-    encode_wall_ms: Math.round(wall), encode_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    name,
+    rows: rows.length,
+    bytes: sealed.data.length,
+    bytes_per_value: sealed.data.length / rows.length,
+    encode_wall_ms: Math.round(wall),
+    encode_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     rows_per_s: Math.round(rows.length / (wall / 1000)),
     rows_per_cpu_s: Math.round(rows.length / ((cpu.user + cpu.system) / 1e6)),
-    rss_before_mb: +(rssBefore / MB).toFixed(1), max_rss_before_mb: +(maxBefore / MB).toFixed(1), peak_rss_mb: +(peak / MB).toFixed(1),
-    encode_rss_mb: +((peak - rssBefore) / MB).toFixed(1), wasm_memory_mb: +(wasm / MB).toFixed(1),
-    decode_wall_ms: Math.round(decodeWall), concat_wall_ms: Math.round(concatWall),
+    rss_before_mb: +(rssBefore / MB).toFixed(1),
+    max_rss_before_mb: +(maxBefore / MB).toFixed(1),
+    peak_rss_mb: +(peak / MB).toFixed(1),
+    encode_rss_mb: +((peak - rssBefore) / MB).toFixed(1),
+    wasm_memory_mb: +(wasm / MB).toFixed(1),
+    decode_wall_ms: Math.round(decodeWall),
+    concat_wall_ms: Math.round(concatWall),
   };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      rows: { type: 'string', default: '1000000' }, tags: { type: 'string', default: '1000' },
-      only: { type: 'string', default: 'plant,random' }, encoder: { type: 'string' }, json: { type: 'boolean', default: false },
+      rows: { type: 'string', default: '1000000' },
+      tags: { type: 'string', default: '1000' },
+      only: { type: 'string', default: 'plant,random' },
+      encoder: { type: 'string' },
+      json: { type: 'boolean', default: false },
       child: { type: 'string' },
     },
   });
@@ -227,8 +261,8 @@ async function main(): Promise<void> {
   for (const r of results) {
     console.log(
       `${r.name.padEnd(9)} ${String(r.rows).padEnd(10)} ${r.bytes_per_value.toFixed(2).padEnd(8)} ${`${r.rows_per_s} / ${r.rows_per_cpu_s}`.padEnd(18)} ` +
-      `${`${r.encode_wall_ms} / ${r.encode_cpu_ms}`.padEnd(19)} ${`${r.rss_before_mb} / ${r.peak_rss_mb} / ${r.encode_rss_mb}`.padEnd(26)} ` +
-      `${String(r.wasm_memory_mb).padEnd(8)} ${String(r.decode_wall_ms).padEnd(10)} ${r.concat_wall_ms}`,
+        `${`${r.encode_wall_ms} / ${r.encode_cpu_ms}`.padEnd(19)} ${`${r.rss_before_mb} / ${r.peak_rss_mb} / ${r.encode_rss_mb}`.padEnd(26)} ` +
+        `${String(r.wasm_memory_mb).padEnd(8)} ${String(r.decode_wall_ms).padEnd(10)} ${r.concat_wall_ms}`,
     );
   }
 }

@@ -37,7 +37,14 @@ class Archive implements RecordedReader {
     return reqs.map((r) => {
       const items: PiValueItem[] = [];
       for (let ts = S + Math.max(0, Math.ceil((r.startUs - S) / STEP)) * STEP; ts <= r.endUs && items.length < r.maxCount; ts += STEP) {
-        items.push({ Timestamp: new Date(ts / 1000).toISOString(), Value: Math.round(Math.sin(ts / 6e7 + r.webId.length) * 1000) / 10, Good: true, Questionable: false, Substituted: false, Annotated: false });
+        items.push({
+          Timestamp: new Date(ts / 1000).toISOString(),
+          Value: Math.round(Math.sin(ts / 6e7 + r.webId.length) * 1000) / 10,
+          Good: true,
+          Questionable: false,
+          Substituted: false,
+          Annotated: false,
+        });
       }
       return { items };
     });
@@ -54,7 +61,9 @@ class CountingStore implements TimeseriesStore {
     const v = this.progress.get(key);
     return v === undefined ? undefined : (JSON.parse(v) as T);
   }
-  isBufferFull() { return false; }
+  isBufferFull() {
+    return false;
+  }
   commitStep(_steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[], deleteKeys: string[] = []) {
     for (const k of deleteKeys) if (this.progress.delete(k)) this.deleted++;
     for (const p of progress) {
@@ -78,8 +87,18 @@ async function run(widthMin: number) {
   const tags = Array.from({ length: TAGS }, (_, i) => ({ webId: `F1DPTAG${String(i).padStart(6, '0')}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA` }));
   const lookbackUs = Number(args.lookback) * MIN;
   const base = {
-    site: 'plant-a', tags, reader: new Archive(), store: st, startUs: S, lookbackUs, lookbackEveryUs: Number(args.every) * MIN,
-    tagsPerRequest: 100, maxCount: 150000, maxValuesPerRequest: 150000, concurrency: 2, parseTime: (s: string) => Date.parse(s) * 1000,
+    site: 'plant-a',
+    tags,
+    reader: new Archive(),
+    store: st,
+    startUs: S,
+    lookbackUs,
+    lookbackEveryUs: Number(args.every) * MIN,
+    tagsPerRequest: 100,
+    maxCount: 150000,
+    maxValuesPerRequest: 150000,
+    concurrency: 2,
+    parseTime: (s: string) => Date.parse(s) * 1000,
     digestBucketUs: widthMin * MIN,
   };
   let now = S + lookbackUs + 3 * MIN + 7 * SEC;
@@ -91,7 +110,9 @@ async function run(widthMin: number) {
   let ms = 0;
   for (let k = 0; k < CYCLES; k++) {
     now += MIN;
-    const b0 = st.bytes, k0 = st.keys, d0 = st.deleted;
+    const b0 = st.bytes,
+      k0 = st.keys,
+      d0 = st.deleted;
     const t0 = performance.now();
     const r = await extractTimeseries({ ...base, nowUs: now });
     ms += performance.now() - t0;
@@ -102,14 +123,24 @@ async function run(widthMin: number) {
   const avg = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
   return {
     mode: widthMin === 0 ? 'embedded digest (before)' : `buckets of ${widthMin} min`,
-    steadyAvg: avg(steady), steadyMax: Math.max(0, ...steady), rereadAvg: avg(rereads), rereads: rereads.length,
-    keysPerCycle: keys / CYCLES, deletedPerCycle: deleted / CYCLES, stored: st.stored(), msPerCycle: ms / CYCLES,
+    steadyAvg: avg(steady),
+    steadyMax: Math.max(0, ...steady),
+    rereadAvg: avg(rereads),
+    rereads: rereads.length,
+    keysPerCycle: keys / CYCLES,
+    deletedPerCycle: deleted / CYCLES,
+    stored: st.stored(),
+    msPerCycle: ms / CYCLES,
   };
 }
 
 console.log(`${TAGS} tags × 5 s data, lookback ${args.lookback} min, re-read every ${args.every} min, ${CYCLES} one-minute cycles after the catch-up`);
-console.log('mode                       | steady cycle: avg / max written | re-read cycle: avg written | keys written/cycle | keys deleted/cycle | progress stored | ms/cycle');
+console.log(
+  'mode                       | steady cycle: avg / max written | re-read cycle: avg written | keys written/cycle | keys deleted/cycle | progress stored | ms/cycle',
+);
 for (const w of args.widths.split(',').map(Number)) {
   const r = await run(w);
-  console.log(`${r.mode.padEnd(26)} | ${fmt(Math.round(r.steadyAvg)).padStart(12)} / ${fmt(r.steadyMax).padStart(10)}     | ${fmt(Math.round(r.rereadAvg)).padStart(10)} (${r.rereads})       | ${r.keysPerCycle.toFixed(0).padStart(18)} | ${r.deletedPerCycle.toFixed(1).padStart(18)} | ${fmt(r.stored).padStart(15)} | ${r.msPerCycle.toFixed(0)}`);
+  console.log(
+    `${r.mode.padEnd(26)} | ${fmt(Math.round(r.steadyAvg)).padStart(12)} / ${fmt(r.steadyMax).padStart(10)}     | ${fmt(Math.round(r.rereadAvg)).padStart(10)} (${r.rereads})       | ${r.keysPerCycle.toFixed(0).padStart(18)} | ${r.deletedPerCycle.toFixed(1).padStart(18)} | ${fmt(r.stored).padStart(15)} | ${r.msPerCycle.toFixed(0)}`,
+  );
 }

@@ -22,7 +22,17 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startSimulator } from '../test/sim/piwebapi/server.js';
 
-const { values: argv } = parseArgs({ options: { tags: { type: 'string' }, minutes: { type: 'string' }, 'node-args': { type: 'string' }, keep: { type: 'boolean' }, before: { type: 'string' }, 'cached-get': { type: 'boolean' }, 'v8-flags': { type: 'string' } } });
+const { values: argv } = parseArgs({
+  options: {
+    tags: { type: 'string' },
+    minutes: { type: 'string' },
+    'node-args': { type: 'string' },
+    keep: { type: 'boolean' },
+    before: { type: 'string' },
+    'cached-get': { type: 'boolean' },
+    'v8-flags': { type: 'string' },
+  },
+});
 const TAGS = (argv.tags ?? '5000,15000,30000').split(',').map(Number);
 const MINUTES = Number(argv.minutes ?? 5);
 const NODE_ARGS = (argv['node-args'] ?? '').split(' ').filter(Boolean);
@@ -30,41 +40,67 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const OUT_DIR = path.join(here, '..', 'node_modules', '.cache', 'pi-agent-bench-rss');
 const ROOT = path.join(here, '..');
 
-interface Variant { name: string; child: string; env: Record<string, string> }
+interface Variant {
+  name: string;
+  child: string;
+  env: Record<string, string>;
+}
 
 /** The child bundle; `replace` maps repo files to files whose text stands in for them (imports resolve as the repo file's). */
 async function bundle(name: string, replace?: string): Promise<string> {
-  const swap = new Map((replace ?? '').split(',').filter(Boolean).map((kv) => {
-    const [src, file] = kv.split('=') as [string, string];
-    return [path.resolve(ROOT, src), path.resolve(file)] as const;
-  }));
+  const swap = new Map(
+    (replace ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => {
+        const [src, file] = kv.split('=') as [string, string];
+        return [path.resolve(ROOT, src), path.resolve(file)] as const;
+      }),
+  );
   const outdir = path.join(OUT_DIR, name);
   await build({
-    entryPoints: [path.join(here, 'bench-rss', 'child.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outdir, logLevel: 'warning',
-    plugins: swap.size > 0 ? [{
-      name: 'swap',
-      setup(b) {
-        b.onLoad({ filter: /\.ts$/ }, (args) => {
-          const file = swap.get(args.path);
-          return file ? { contents: readFileSync(file, 'utf8'), loader: 'ts', resolveDir: path.dirname(args.path) } : undefined;
-        });
-      },
-    }] : [],
+    entryPoints: [path.join(here, 'bench-rss', 'child.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outdir,
+    logLevel: 'warning',
+    plugins:
+      swap.size > 0
+        ? [
+            {
+              name: 'swap',
+              setup(b) {
+                b.onLoad({ filter: /\.ts$/ }, (args) => {
+                  const file = swap.get(args.path);
+                  return file ? { contents: readFileSync(file, 'utf8'), loader: 'ts', resolveDir: path.dirname(args.path) } : undefined;
+                });
+              },
+            },
+          ]
+        : [],
   });
   writeFileSync(path.join(outdir, 'package.json'), '{"type":"module"}\n');
   return path.join(outdir, 'child.js');
 }
 const NOW_MS = Date.parse('2026-01-02T00:00:00Z');
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
-const log = (s: string): void => { process.stderr.write(`[bench-rss ${new Date().toISOString().slice(11, 19)}] ${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`[bench-rss ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+};
 
 function runChild(v: Variant, mode: string, cfg: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [...NODE_ARGS, '--expose-gc', v.child, mode, cfg], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...v.env } });
     let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    p.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>) : reject(new Error(`child ${mode} exited ${code}`))));
+    p.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>) : reject(new Error(`child ${mode} exited ${code}`)),
+    );
   });
 }
 
@@ -87,7 +123,9 @@ async function main(): Promise<void> {
           const dir = path.join(work, `${tags}-${v.name}`);
           mkdirSync(dir, { recursive: true });
           const cfg = path.join(dir, 'agent.yaml');
-          writeFileSync(cfg, `site: bench
+          writeFileSync(
+            cfg,
+            `site: bench
 state_dir: ${JSON.stringify(path.join(dir, 'state'))}
 log: { level: warn }
 pi: { url: ${sim.url}, auth: { type: anonymous }, concurrency: 4, max_count: 10000, tags_per_request: 200 }
@@ -96,7 +134,8 @@ tags:
 timeseries: { start: ${JSON.stringify(iso(startMs))}, lookback: 10m, lookback_every: 15m, schedule: "*/1 * * * *" }
 buffer: { max_bytes: 50GB }
 sink: { type: directory, path: ${JSON.stringify(path.join(dir, 'out'))} }
-`);
+`,
+          );
           chmodSync(cfg, 0o600);
           log(`${tags} tags, ${v.name}: discovery`);
           const d = await runChild(v, 'discover', cfg);

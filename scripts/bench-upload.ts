@@ -18,8 +18,29 @@ import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface ChildArgs { stateDir: string; host: string; port: number; path: string; token: string; caPath: string; maxBytes: number; maxBatches?: number; maxMergeRows?: number }
-interface ChildOut { units: number; rows: number; work_s: number; peak_rss_mb: number; cpu_s: number; rss_before_mb: number; end_heap_mb: number; end_external_mb: number; peak_heap_total_mb: number; peak_external_mb: number }
+interface ChildArgs {
+  stateDir: string;
+  host: string;
+  port: number;
+  path: string;
+  token: string;
+  caPath: string;
+  maxBytes: number;
+  maxBatches?: number;
+  maxMergeRows?: number;
+}
+interface ChildOut {
+  units: number;
+  rows: number;
+  work_s: number;
+  peak_rss_mb: number;
+  cpu_s: number;
+  rss_before_mb: number;
+  end_heap_mb: number;
+  end_external_mb: number;
+  peak_heap_total_mb: number;
+  peak_external_mb: number;
+}
 
 async function child(a: ChildArgs): Promise<void> {
   const { readFileSync } = await import('node:fs');
@@ -28,8 +49,16 @@ async function child(a: ChildArgs): Promise<void> {
   const { forwardAll } = await import('../agent/sinks/forward.js');
   const store = Store.open({ stateDir: a.stateDir, site: 'bench' });
   const sink = new DatabricksSink({
-    host: a.host, port: a.port, httpPath: a.path, auth: { type: 'token', token: a.token }, caPem: readFileSync(a.caPath, 'utf8'),
-    catalog: 'main', schema: 'pi', volume: 'pi_agent', site: 'bench', stagingDir: path.join(a.stateDir, 'staging'),
+    host: a.host,
+    port: a.port,
+    httpPath: a.path,
+    auth: { type: 'token', token: a.token },
+    caPem: readFileSync(a.caPath, 'utf8'),
+    catalog: 'main',
+    schema: 'pi',
+    volume: 'pi_agent',
+    site: 'bench',
+    stagingDir: path.join(a.stateDir, 'staging'),
   });
   const rss_before_mb = process.memoryUsage().rss / 1024 ** 2;
   // Where the peak comes from (V8 heap, buffers outside it, or neither: native/wasm memory).
@@ -42,7 +71,11 @@ async function child(a: ChildArgs): Promise<void> {
   }, 20);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await forwardAll(store, sink, { maxBytes: a.maxBytes, ...(a.maxBatches ? { maxBatches: a.maxBatches } : {}), ...(a.maxMergeRows ? { maxMergeRows: a.maxMergeRows } : {}) });
+  const r = await forwardAll(store, sink, {
+    maxBytes: a.maxBytes,
+    ...(a.maxBatches ? { maxBatches: a.maxBatches } : {}),
+    ...(a.maxMergeRows ? { maxMergeRows: a.maxMergeRows } : {}),
+  });
   const work_s = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sample);
@@ -50,8 +83,16 @@ async function child(a: ChildArgs): Promise<void> {
   store.close();
   const m = process.memoryUsage();
   const out: ChildOut = {
-    units: r.units, rows: r.rows, work_s, peak_rss_mb: process.resourceUsage().maxRSS / 1024, cpu_s: (cpu.user + cpu.system) / 1e6,
-    rss_before_mb, end_heap_mb: m.heapUsed / 1024 ** 2, end_external_mb: m.external / 1024 ** 2, peak_heap_total_mb: peak.heap_total, peak_external_mb: peak.external,
+    units: r.units,
+    rows: r.rows,
+    work_s,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    cpu_s: (cpu.user + cpu.system) / 1e6,
+    rss_before_mb,
+    end_heap_mb: m.heapUsed / 1024 ** 2,
+    end_external_mb: m.external / 1024 ** 2,
+    peak_heap_total_mb: peak.heap_total,
+    peak_external_mb: peak.external,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -81,14 +122,25 @@ async function main(): Promise<void> {
   const { build } = await import('esbuild');
   const { Store } = await import('../agent/store/store.js');
   const { startWarehouse } = await import('../test/sim/databricks/server.js');
-  const N = Number(argv.batches); const ROWS = Number(argv.rows); const TAGS = Number(argv.tags); const EVERY = Number(argv['change-every']);
+  const N = Number(argv.batches);
+  const ROWS = Number(argv.rows);
+  const TAGS = Number(argv.tags);
+  const EVERY = Number(argv['change-every']);
   const work = mkdtempSync(path.join(os.tmpdir(), 'pi-bench-upload-'));
   const bundleDir = path.join(here, '..', 'node_modules', '.cache', 'pi-agent-bench-upload');
   mkdirSync(bundleDir, { recursive: true });
   const bundle = path.join(bundleDir, `bench-upload-${process.pid}.mjs`);
   const w = await startWarehouse({ dataDir: path.join(work, 'warehouse') });
   try {
-    await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'warning' });
+    await build({
+      entryPoints: [fileURLToPath(import.meta.url)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: bundle,
+      logLevel: 'warning',
+    });
     const stateDir = path.join(work, 'state');
     const store = Store.open({ stateDir, site: 'bench' });
     const T0 = Date.UTC(2026, 0, 1) * 1000;
@@ -100,13 +152,24 @@ async function main(): Promise<void> {
     for (let b = 0; b < N; b++) {
       const rows = [];
       for (let i = 0; i < ROWS; i++) {
-        const k = i % TAGS; const n = b * perTag + Math.floor(i / TAGS);
-        rows.push({ site: 'bench', tag_webid: tag(k), timestamp: T0 + n * 5_000_000, ordinal: 0, value_double: Math.sin(n / 10 + k), good: true, ingested_at: ING, op: 'insert' });
+        const k = i % TAGS;
+        const n = b * perTag + Math.floor(i / TAGS);
+        rows.push({
+          site: 'bench',
+          tag_webid: tag(k),
+          timestamp: T0 + n * 5_000_000,
+          ordinal: 0,
+          value_double: Math.sin(n / 10 + k),
+          good: true,
+          ingested_at: ING,
+          op: 'insert',
+        });
       }
       if (EVERY > 0 && b > 0 && b % EVERY === 0) {
         // 5% of the previous batch's events edited: the same keys, op update.
         for (let i = 0; i < ROWS; i += 20) {
-          const k = i % TAGS; const n = (b - 1) * perTag + Math.floor(i / TAGS);
+          const k = i % TAGS;
+          const n = (b - 1) * perTag + Math.floor(i / TAGS);
           rows.push({ site: 'bench', tag_webid: tag(k), timestamp: T0 + n * 5_000_000, ordinal: 0, value_double: -1, good: true, ingested_at: ING, op: 'update' });
           changed++;
         }
@@ -123,19 +186,33 @@ async function main(): Promise<void> {
     const out = await new Promise<ChildOut>((resolve, reject) => {
       const c = spawn(process.execPath, [bundle, '--child', JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
-      c.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+      c.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       c.on('error', reject);
       c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(text.trim().split('\n').pop()!) as ChildOut) : reject(new Error(`child exited ${code}: ${text}`))));
     });
     const wall = (performance.now() - t0) / 1000;
     const landed = Number((await w.query('SELECT count(*) AS n FROM pi.pi_timeseries'))[0]!.n);
     const result = {
-      batches: N, values, changed_rows: changed, buffered_bytes: st.bytes, units: out.units, rows_uploaded: out.rows,
-      warehouse_rows: landed, expected_warehouse_rows: values - changed,
-      values_per_s: Math.round(out.rows / out.work_s), work_s: Number(out.work_s.toFixed(2)), cpu_s: Number(out.cpu_s.toFixed(1)),
-      wall_s: Number(wall.toFixed(1)), peak_rss_mb: Math.round(out.peak_rss_mb),
-      rss_before_upload_mb: Math.round(out.rss_before_mb), end_heap_mb: Math.round(out.end_heap_mb), end_external_mb: Math.round(out.end_external_mb),
-      peak_heap_total_mb: Math.round(out.peak_heap_total_mb), peak_external_mb: Math.round(out.peak_external_mb),
+      batches: N,
+      values,
+      changed_rows: changed,
+      buffered_bytes: st.bytes,
+      units: out.units,
+      rows_uploaded: out.rows,
+      warehouse_rows: landed,
+      expected_warehouse_rows: values - changed,
+      values_per_s: Math.round(out.rows / out.work_s),
+      work_s: Number(out.work_s.toFixed(2)),
+      cpu_s: Number(out.cpu_s.toFixed(1)),
+      wall_s: Number(wall.toFixed(1)),
+      peak_rss_mb: Math.round(out.peak_rss_mb),
+      rss_before_upload_mb: Math.round(out.rss_before_mb),
+      end_heap_mb: Math.round(out.end_heap_mb),
+      end_external_mb: Math.round(out.end_external_mb),
+      peak_heap_total_mb: Math.round(out.peak_heap_total_mb),
+      peak_external_mb: Math.round(out.peak_external_mb),
     };
     if (argv.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(24)} ${v}\n`);

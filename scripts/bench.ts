@@ -70,7 +70,12 @@ export interface ScenarioResult {
   [k: string]: unknown;
 }
 
-interface Target { target: string; scenario: string; figure: string; met: boolean }
+interface Target {
+  target: string;
+  scenario: string;
+  figure: string;
+  met: boolean;
+}
 
 const { values: argv } = parseArgs({
   options: {
@@ -114,7 +119,9 @@ const SERVICE_SINK = ((v: string): 'databricks' | 'directory' => {
 const NOW = '2026-01-02T00:00:00Z';
 const NOW_MS = Date.parse(NOW);
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
-const log = (s: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+};
 const round = (x: number | null, d = 1): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'pi-agent-bench-'));
@@ -150,7 +157,9 @@ function runChild(mode: string, args: unknown, env: Record<string, string> = {},
     const p = spawn(process.execPath, [...node, CHILD, mode, `@${argFile}`], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     onSpawn?.(p);
     let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    p.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
     p.on('error', reject);
     p.on('close', (code) => {
       if (code !== 0) return reject(new Error(`bench child ${mode} exited with ${code}`));
@@ -206,21 +215,33 @@ async function service(tags: number, hours: number, sinkType: 'databricks' | 'di
     const out = path.join(dir, 'out');
     const sink = sinkType === 'databricks' ? warehouseSink(wh) : `sink: { type: directory, path: ${JSON.stringify(out)} }`;
     const cfg = writeConfig({ dir, piUrl: sim.url, start: iso(startMs), nameFilter: '*', sink }, 'agent-service.yaml');
-    log(`service: pi-agent run, ${tags} tags × ${hours} h of ${INTERVAL}-second data (${expected} values) into ${sinkType === 'databricks' ? 'the warehouse emulator' : 'a directory'}`);
+    log(
+      `service: pi-agent run, ${tags} tags × ${hours} h of ${INTERVAL}-second data (${expected} values) into ${sinkType === 'databricks' ? 'the warehouse emulator' : 'a directory'}`,
+    );
     const table = sinkType === 'databricks' ? 'pi.pi_timeseries' : `read_parquet('${path.join(out, 'pi_timeseries', '*.parquet')}')`;
     const count = async (): Promise<number> => {
       // The table (the first file) appears with the first upload.
-      try { return Number((await wh.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? 0); } catch { return 0; }
+      try {
+        return Number((await wh.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? 0);
+      } catch {
+        return 0;
+      }
     };
     let child: ChildProcess | undefined;
     const t0 = performance.now();
-    const done = runChild('agent-service', { config: cfg }, { BENCH_DBX_TOKEN: wh.token }, (p) => { child = p; });
+    const done = runChild('agent-service', { config: cfg }, { BENCH_DBX_TOKEN: wh.token }, (p) => {
+      child = p;
+    });
     const timeline: { s: number; rss_mb: number | null; rows: number }[] = [];
     let rows = 0;
     let doneAt: number | null = null;
     let lastChange = performance.now();
     let exited = false;
-    void done.finally(() => { exited = true; }).catch(() => undefined);
+    void done
+      .finally(() => {
+        exited = true;
+      })
+      .catch(() => undefined);
     for (let tick = 0; !exited; tick++) {
       await new Promise((r) => setTimeout(r, 1000));
       const rss = rssOf(child?.pid);
@@ -241,10 +262,24 @@ async function service(tags: number, hours: number, sinkType: 'databricks' | 'di
     const key = TABLES.pi_timeseries.key.map((c) => `"${c}"`).join(', ');
     const dupes = Number((await wh.query(`SELECT count(*) AS n FROM (SELECT ${key} FROM ${table} GROUP BY ALL HAVING count(*) > 1)`))[0]?.n ?? 0);
     return {
-      name: sinkType === 'databricks' ? 'service' : 'service-directory', tags, values: rows, values_per_s: doneAt === null ? null : round(expected / wall, 0), requests: null,
-      naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null, peak_rss_mb: round(res.peak_rss_mb),
-      bytes_per_value: null, json_bytes_per_value: null, wall_s: round(wall, 1)!, cpu_s: round(res.cpu_s, 1),
-      values_per_cpu_s: round(rows / res.cpu_s, 0), expected_values: expected, complete: rows === expected, duplicate_keys: dupes, timeline,
+      name: sinkType === 'databricks' ? 'service' : 'service-directory',
+      tags,
+      values: rows,
+      values_per_s: doneAt === null ? null : round(expected / wall, 0),
+      requests: null,
+      naive_values_per_s: null,
+      naive_requests: null,
+      ceiling_values_per_s: null,
+      peak_rss_mb: round(res.peak_rss_mb),
+      bytes_per_value: null,
+      json_bytes_per_value: null,
+      wall_s: round(wall, 1)!,
+      cpu_s: round(res.cpu_s, 1),
+      values_per_cpu_s: round(rows / res.cpu_s, 0),
+      expected_values: expected,
+      complete: rows === expected,
+      duplicate_keys: dupes,
+      timeline,
     };
   } finally {
     await wh.close();
@@ -252,7 +287,15 @@ async function service(tags: number, hours: number, sinkType: 'databricks' | 'di
   }
 }
 
-interface ConfigOpts { dir: string; piUrl: string; start: string; nameFilter: string; sink?: string; lookbackEvery?: string; lookbackFullEvery?: string }
+interface ConfigOpts {
+  dir: string;
+  piUrl: string;
+  start: string;
+  nameFilter: string;
+  sink?: string;
+  lookbackEvery?: string;
+  lookbackFullEvery?: string;
+}
 
 function writeConfig(o: ConfigOpts, file = 'agent.yaml'): string {
   mkdirSync(o.dir, { recursive: true });
@@ -294,8 +337,16 @@ async function ceilingFor(sim: RunningSim, ids: string[], windows: [string, stri
   const sqliteRows = Math.max(1000, Math.min(rows, 2_000_000));
   log(`ceiling: HTTP fetch-and-discard of ${ids.length} tags, then SQLite raw insert of ${sqliteRows} rows`);
   // One process for both (a process start costs seconds on a loaded machine; RSS is not reported).
-  const c = await runChild('ceiling', { http: { url: sim.url, webIds: ids, windows, tagsPerRequest: 200, maxCount: 150000, concurrency: 4 }, sqlite: { rows: sqliteRows, dir } });
-  const part = (k: string): ChildOut => ({ ...(c.extra?.[k] as Omit<ChildOut, 'wall_s' | 'peak_rss_mb' | 'cpu_s'>), peak_rss_mb: c.peak_rss_mb, cpu_s: Number((c.extra?.[k] as { cpu_s?: number }).cpu_s ?? c.cpu_s), wall_s: c.wall_s });
+  const c = await runChild('ceiling', {
+    http: { url: sim.url, webIds: ids, windows, tagsPerRequest: 200, maxCount: 150000, concurrency: 4 },
+    sqlite: { rows: sqliteRows, dir },
+  });
+  const part = (k: string): ChildOut => ({
+    ...(c.extra?.[k] as Omit<ChildOut, 'wall_s' | 'peak_rss_mb' | 'cpu_s'>),
+    peak_rss_mb: c.peak_rss_mb,
+    cpu_s: Number((c.extra?.[k] as { cpu_s?: number }).cpu_s ?? c.cpu_s),
+    wall_s: c.wall_s,
+  });
   return { http: part('http'), sqlite: part('sqlite') };
 }
 
@@ -320,10 +371,14 @@ function agentRow(name: string, tags: number, a: ChildOut): ScenarioResult {
   const x = a.extra ?? {};
   const rows = Number(x.buffered_rows ?? 0);
   return {
-    name, tags, values: a.values,
+    name,
+    tags,
+    values: a.values,
     values_per_s: round(a.values / a.work_s, 0),
     requests: a.requests,
-    naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null,
+    naive_values_per_s: null,
+    naive_requests: null,
+    ceiling_values_per_s: null,
     peak_rss_mb: round(a.peak_rss_mb),
     bytes_per_value: rows > 0 ? round(Number(x.buffered_bytes) / rows, 2) : null,
     json_bytes_per_value: a.values > 0 ? round(a.bytes_received / a.values, 1) : null,
@@ -372,7 +427,13 @@ async function catchUp(name: string, tags: number, hours: number, withBaselines:
     row.naive_values_per_cpu_s = round(n.values / n.cpu_s, 0);
     // One-hour windows: 200 tags' hour fits one batch response of modest size.
     const windows = ceilingWindows(startMs, 3600_000, tags);
-    const { http, sqlite } = await ceilingFor(sim, webIds(sim, () => true), windows, a.values, path.join(dir, 'ceiling'));
+    const { http, sqlite } = await ceilingFor(
+      sim,
+      webIds(sim, () => true),
+      windows,
+      a.values,
+      path.join(dir, 'ceiling'),
+    );
     const h = http.values / http.work_s;
     const s = sqlite.values / sqlite.work_s;
     row.ceiling_http_values_per_s = round(h, 0);
@@ -398,16 +459,34 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     params: {
-      tags: TAGS, hours: HOURS, interval_s: INTERVAL, backfill_tags: BF_TAGS, backfill_days: BF_DAYS, backfill_interval_s: BF_INTERVAL,
-      naive_sample_tags: NAIVE_TAGS, lookback: argv.lookback, lookback_every: argv['lookback-every'], mix: 'plant', latency: LATENCY ?? null,
+      tags: TAGS,
+      hours: HOURS,
+      interval_s: INTERVAL,
+      backfill_tags: BF_TAGS,
+      backfill_days: BF_DAYS,
+      backfill_interval_s: BF_INTERVAL,
+      naive_sample_tags: NAIVE_TAGS,
+      lookback: argv.lookback,
+      lookback_every: argv['lookback-every'],
+      mix: 'plant',
+      latency: LATENCY ?? null,
       agent_env: SERVICE_ENV,
     },
   };
   log(`work dir ${work}`);
   rmSync(CHILD_DIR, { recursive: true, force: true });
   await build({
-    entryPoints: [CHILD_SRC], bundle: true, splitting: true, platform: 'node', format: 'esm', packages: 'external',
-    outdir: CHILD_DIR, entryNames: '[name]', chunkNames: 'chunk-[hash]', outExtension: { '.js': '.js' }, logLevel: 'warning',
+    entryPoints: [CHILD_SRC],
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outdir: CHILD_DIR,
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': '.js' },
+    logLevel: 'warning',
   });
   // The output is ESM: a package.json beside it says so to node (.js files).
   writeFileSync(path.join(CHILD_DIR, 'package.json'), '{"type":"module"}\n');
@@ -423,10 +502,25 @@ async function main(): Promise<void> {
     catchUpRate = full.row.values_per_s;
     const x = full.row;
     if (want('catch-up')) {
-      targets.push({ target: 'catch-up ≥ 20x naive', scenario: 'catch-up', figure: `${x.x_naive}x (${x.values_per_s} vs ${x.naive_values_per_s} values/s)`, met: Number(x.x_naive) >= 20 });
-      targets.push({ target: 'catch-up ≥ 50% of ceiling', scenario: 'catch-up', figure: `${round(Number(x.fraction_of_ceiling) * 100, 0)}% of ${x.ceiling_values_per_s} values/s`, met: Number(x.fraction_of_ceiling) >= 0.5 });
+      targets.push({
+        target: 'catch-up ≥ 20x naive',
+        scenario: 'catch-up',
+        figure: `${x.x_naive}x (${x.values_per_s} vs ${x.naive_values_per_s} values/s)`,
+        met: Number(x.x_naive) >= 20,
+      });
+      targets.push({
+        target: 'catch-up ≥ 50% of ceiling',
+        scenario: 'catch-up',
+        figure: `${round(Number(x.fraction_of_ceiling) * 100, 0)}% of ${x.ceiling_values_per_s} values/s`,
+        met: Number(x.fraction_of_ceiling) >= 0.5,
+      });
       const bpv = x.bytes_per_value;
-      targets.push({ target: 'batch files ≤ 6 bytes/value', scenario: 'catch-up', figure: `${bpv} B/value (JSON ${x.json_bytes_per_value} B/value)`, met: bpv !== null && bpv <= 6 });
+      targets.push({
+        target: 'batch files ≤ 6 bytes/value',
+        scenario: 'catch-up',
+        figure: `${bpv} B/value (JSON ${x.json_bytes_per_value} B/value)`,
+        met: bpv !== null && bpv <= 6,
+      });
     }
 
     if (want('steady')) {
@@ -437,10 +531,18 @@ async function main(): Promise<void> {
       // polls re-reads the appends since the last poll; the next one runs the default,
       // lookback_every auto (polled every cycle: each tag read in its poll's /batch); a whole-window
       // lookback cycle (lookback_full_every 0s, as every 6 h by default) re-reads the whole window.
-      const cycles = [['steady-state', '15m', '6h'], ['steady-lookback-first', '0s', '6h'], ['steady-lookback', 'auto', '6h'], ['steady-lookback-full', '0s', '0s']] as const;
+      const cycles = [
+        ['steady-state', '15m', '6h'],
+        ['steady-lookback-first', '0s', '6h'],
+        ['steady-lookback', 'auto', '6h'],
+        ['steady-lookback-full', '0s', '0s'],
+      ] as const;
       for (const [name, every, fullEvery] of cycles) {
         full.sim.sim.advance('1m');
-        const cfg = writeConfig({ dir: full.dir, piUrl: full.sim.url, start: iso(NOW_MS - HOURS * 3600_000), nameFilter: '*', lookbackEvery: every, lookbackFullEvery: fullEvery }, `agent-${name}.yaml`);
+        const cfg = writeConfig(
+          { dir: full.dir, piUrl: full.sim.url, start: iso(NOW_MS - HOURS * 3600_000), nameFilter: '*', lookbackEvery: every, lookbackFullEvery: fullEvery },
+          `agent-${name}.yaml`,
+        );
         log(`${name}: one 1-minute cycle of ${TAGS} tags (lookback ${argv.lookback}, lookback_every ${every}, lookback_full_every ${fullEvery})`);
         const served0 = full.sim.sim.served.requests;
         const s = await runChild('agent-extract', { config: cfg, skipTags: true });
@@ -461,9 +563,20 @@ async function main(): Promise<void> {
         row.tags_per_request = round(TAGS / Number(row.requests), 0);
         row.values_per_tag = round(s.values / TAGS, 1);
         results.push(row);
-        const kind = every === '15m' ? 'plain cycle' : fullEvery === '0s' ? 'whole-window lookback cycle'
-          : every === 'auto' ? 'default cycle: lookback_every auto, polled every cycle' : 'first lookback cycle after cycles without polls';
-        targets.push({ target: `steady ≤ 1 request per 200 tags per cycle (${kind})`, scenario: name, figure: `${row.requests} requests for ${TAGS} tags (1 per ${row.tags_per_request}), ${row.values_per_tag} values per tag, ${row.cycle_s} s per cycle`, met: Number(row.requests) <= Math.ceil(TAGS / 200) });
+        const kind =
+          every === '15m'
+            ? 'plain cycle'
+            : fullEvery === '0s'
+              ? 'whole-window lookback cycle'
+              : every === 'auto'
+                ? 'default cycle: lookback_every auto, polled every cycle'
+                : 'first lookback cycle after cycles without polls';
+        targets.push({
+          target: `steady ≤ 1 request per 200 tags per cycle (${kind})`,
+          scenario: name,
+          figure: `${row.requests} requests for ${TAGS} tags (1 per ${row.tags_per_request}), ${row.values_per_tag} values per tag, ${row.cycle_s} s per cycle`,
+          met: Number(row.requests) <= Math.ceil(TAGS / 200),
+        });
       }
     }
 
@@ -471,19 +584,39 @@ async function main(): Promise<void> {
       log('upload: starting the warehouse emulator');
       const wh = await startWarehouse({ dataDir: path.join(full.dir, 'warehouse') });
       try {
-        const cfg = writeConfig({ dir: full.dir, piUrl: full.sim.url, start: iso(NOW_MS - HOURS * 3600_000), nameFilter: '*', sink: warehouseSink(wh) }, 'agent-upload.yaml');
+        const cfg = writeConfig(
+          { dir: full.dir, piUrl: full.sim.url, start: iso(NOW_MS - HOURS * 3600_000), nameFilter: '*', sink: warehouseSink(wh) },
+          'agent-upload.yaml',
+        );
         log('upload: agent sink pass into the emulator');
         const u = await runChild('agent-sink', { config: cfg }, { BENCH_DBX_TOKEN: wh.token });
         const committed = await wh.query('SELECT count(*) AS n FROM pi.pi_timeseries');
         const row: ScenarioResult = {
-          name: 'upload', tags: TAGS, values: u.values, values_per_s: round(u.values / u.work_s, 0), requests: null,
-          naive_values_per_s: null, naive_requests: null, ceiling_values_per_s: null, peak_rss_mb: round(u.peak_rss_mb),
+          name: 'upload',
+          tags: TAGS,
+          values: u.values,
+          values_per_s: round(u.values / u.work_s, 0),
+          requests: null,
+          naive_values_per_s: null,
+          naive_requests: null,
+          ceiling_values_per_s: null,
+          peak_rss_mb: round(u.peak_rss_mb),
           bytes_per_value: Number(u.extra?.rows_before) > 0 ? round(Number(u.extra?.bytes_before) / Number(u.extra?.rows_before), 2) : null,
-          json_bytes_per_value: null, wall_s: round(u.wall_s, 1)!, work_s: round(u.work_s, 2), cpu_s: round(u.cpu_s, 1),
-          units: u.extra?.units ?? null, rows_left: u.extra?.rows_left ?? null, warehouse_rows: Number(committed[0]?.n ?? 0),
+          json_bytes_per_value: null,
+          wall_s: round(u.wall_s, 1)!,
+          work_s: round(u.work_s, 2),
+          cpu_s: round(u.cpu_s, 1),
+          units: u.extra?.units ?? null,
+          rows_left: u.extra?.rows_left ?? null,
+          warehouse_rows: Number(committed[0]?.n ?? 0),
         };
         results.push(row);
-        targets.push({ target: 'upload ≥ catch-up rate', scenario: 'upload', figure: `${row.values_per_s} vs ${catchUpRate} values/s`, met: Number(row.values_per_s) >= Number(catchUpRate) });
+        targets.push({
+          target: 'upload ≥ catch-up rate',
+          scenario: 'upload',
+          figure: `${row.values_per_s} vs ${catchUpRate} values/s`,
+          met: Number(row.values_per_s) >= Number(catchUpRate),
+        });
       } finally {
         await wh.close();
       }
@@ -495,7 +628,12 @@ async function main(): Promise<void> {
     const row = await service(TAGS, HOURS, SERVICE_SINK);
     results.push(row);
     const rate = catchUpRate === null ? '' : ` (extraction alone, catch-up scenario: ${catchUpRate} values/s)`;
-    targets.push({ target: 'service end to end: every value committed once', scenario: row.name, figure: `${row.values} of ${row.expected_values} values in the warehouse, ${row.duplicate_keys} duplicate keys, ${row.values_per_s} values/s from process start${rate}`, met: row.complete === true && row.duplicate_keys === 0 });
+    targets.push({
+      target: 'service end to end: every value committed once',
+      scenario: row.name,
+      figure: `${row.values} of ${row.expected_values} values in the warehouse, ${row.duplicate_keys} duplicate keys, ${row.values_per_s} values/s from process start${rate}`,
+      met: row.complete === true && row.duplicate_keys === 0,
+    });
   }
 
   if (want('backfill')) {
@@ -532,11 +670,21 @@ async function main(): Promise<void> {
   }
 
   const rssMax = Math.max(...results.map((r) => r.peak_rss_mb ?? 0));
-  targets.push({ target: 'peak RSS ≤ 250 MB in every scenario', scenario: 'all', figure: results.map((r) => `${r.name} ${r.peak_rss_mb} MB`).join(', '), met: rssMax <= 250 });
+  targets.push({
+    target: 'peak RSS ≤ 250 MB in every scenario',
+    scenario: 'all',
+    figure: results.map((r) => `${r.name} ${r.peak_rss_mb} MB`).join(', '),
+    met: rssMax <= 250,
+  });
   const half = results.find((r) => r.name === 'catch-up-half');
   const full = results.find((r) => r.name === 'catch-up');
   if (half && full) {
-    targets.push({ target: 'memory flat as data grows', scenario: 'catch-up', figure: `${half.values} values: ${half.peak_rss_mb} MB; ${full.values} values: ${full.peak_rss_mb} MB`, met: Number(full.peak_rss_mb) <= Number(half.peak_rss_mb) * 1.25 + 10 });
+    targets.push({
+      target: 'memory flat as data grows',
+      scenario: 'catch-up',
+      figure: `${half.values} values: ${half.peak_rss_mb} MB; ${full.values} values: ${full.peak_rss_mb} MB`,
+      met: Number(full.peak_rss_mb) <= Number(half.peak_rss_mb) * 1.25 + 10,
+    });
   }
 
   const report = { machine, scenarios: results, targets, total_wall_s: round((performance.now() - t0) / 1000, 1) };
@@ -548,12 +696,27 @@ async function main(): Promise<void> {
 
 function printTable(rows: ScenarioResult[], tg: Target[], machine: Record<string, unknown>, total: number | null): void {
   const cols: [string, (r: ScenarioResult) => unknown][] = [
-    ['scenario', (r) => r.name], ['tags', (r) => r.tags], ['values', (r) => r.values], ['values/s', (r) => r.values_per_s],
-    ['requests', (r) => r.requests], ['naive v/s', (r) => r.naive_values_per_s], ['naive req', (r) => r.naive_requests],
-    ['ceiling v/s', (r) => r.ceiling_values_per_s], ['of ceiling', (r) => r.fraction_of_ceiling ?? null], ['v/cpu-s', (r) => r.values_per_cpu_s ?? null], ['RSS MB', (r) => r.peak_rss_mb],
-    ['B/value', (r) => r.bytes_per_value], ['JSON B/value', (r) => r.json_bytes_per_value], ['wall s', (r) => r.wall_s],
+    ['scenario', (r) => r.name],
+    ['tags', (r) => r.tags],
+    ['values', (r) => r.values],
+    ['values/s', (r) => r.values_per_s],
+    ['requests', (r) => r.requests],
+    ['naive v/s', (r) => r.naive_values_per_s],
+    ['naive req', (r) => r.naive_requests],
+    ['ceiling v/s', (r) => r.ceiling_values_per_s],
+    ['of ceiling', (r) => r.fraction_of_ceiling ?? null],
+    ['v/cpu-s', (r) => r.values_per_cpu_s ?? null],
+    ['RSS MB', (r) => r.peak_rss_mb],
+    ['B/value', (r) => r.bytes_per_value],
+    ['JSON B/value', (r) => r.json_bytes_per_value],
+    ['wall s', (r) => r.wall_s],
   ];
-  const cells = rows.map((r) => cols.map(([, f]) => { const v = f(r); return v === null || v === undefined ? '-' : String(v); }));
+  const cells = rows.map((r) =>
+    cols.map(([, f]) => {
+      const v = f(r);
+      return v === null || v === undefined ? '-' : String(v);
+    }),
+  );
   const widths = cols.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]): string => c.map((s, i) => (i === 0 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
   const out = [line(cols.map(([h]) => h)), ...cells.map(line), ''];
@@ -568,4 +731,3 @@ main().catch((err: unknown) => {
   if (!argv.keep) rmSync(work, { recursive: true, force: true });
   process.exit(1);
 });
-

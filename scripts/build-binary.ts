@@ -82,7 +82,8 @@ function betterSqliteFor(nodeDir: string, version: string): string {
   const env = { ...process.env, npm_config_nodedir: nodeDir, npm_config_target: version };
   run(gypCmd[0]!, [...gypCmd.slice(1), 'rebuild', '--release', `--target=${version}`, `--nodedir=${nodeDir}`], { cwd: dest, env });
   const abi = readFileSync(join(dest, 'build', 'config.gypi'), 'utf8');
-  if (!abi.includes(`"nodedir": "${nodeDir}"`)) throw new Error(`better-sqlite3 was not built against Node ${version}'s headers (see ${join(dest, 'build', 'config.gypi')})`);
+  if (!abi.includes(`"nodedir": "${nodeDir}"`))
+    throw new Error(`better-sqlite3 was not built against Node ${version}'s headers (see ${join(dest, 'build', 'config.gypi')})`);
   return target;
 }
 
@@ -181,7 +182,10 @@ async function main(): Promise<void> {
   else step('kerberos addon not built here: the binary will report how to enable Kerberos');
 
   const blob = join(work, 'sea-prep.blob');
-  writeFileSync(join(work, 'sea-config.json'), JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets }, null, 2));
+  writeFileSync(
+    join(work, 'sea-config.json'),
+    JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets }, null, 2),
+  );
   step(`preparing the SEA blob with Node ${args.node}`);
   run(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')]);
 

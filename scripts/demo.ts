@@ -64,7 +64,9 @@ async function main(): Promise<void> {
 `;
   }
   const configFile = path.join(work, 'pi-agent.yaml');
-  writeFileSync(configFile, `# written by npm run demo
+  writeFileSync(
+    configFile,
+    `# written by npm run demo
 site: demo-plant
 state_dir: ./state
 log: { level: info }
@@ -81,7 +83,9 @@ af:
 event_frames:
   databases: ['\\\\SIMAF\\Plant']
   start: "2026-01-01T00:00:00Z"
-${sinkYaml}`, { mode: 0o600 });
+${sinkYaml}`,
+    { mode: 0o600 },
+  );
   say(`config: ${configFile}`);
 
   let rc = 1;
@@ -92,9 +96,12 @@ ${sinkYaml}`, { mode: 0o600 });
     await cli(['status', '--config', configFile], env);
     say('landed rows');
     if (warehouse) {
-      const counts = await warehouse.query(`SELECT count(*) AS events, count(DISTINCT tag_webid) AS tags, min("timestamp") AS first, max("timestamp") AS last FROM pi.pi_timeseries`);
+      const counts = await warehouse.query(
+        `SELECT count(*) AS events, count(DISTINCT tag_webid) AS tags, min("timestamp") AS first, max("timestamp") AS last FROM pi.pi_timeseries`,
+      );
       console.table(counts);
-      const sample = await warehouse.query(`SELECT t.name, s."timestamp", s.ordinal, s.value_double, s.value_int, s.value_string, s.digital_name, s.digital_code, s.is_system_state, s.good
+      const sample =
+        await warehouse.query(`SELECT t.name, s."timestamp", s.ordinal, s.value_double, s.value_int, s.value_string, s.digital_name, s.digital_code, s.is_system_state, s.good
         FROM pi.pi_timeseries s JOIN pi.pi_tags t USING (tag_webid) WHERE s.digital_name IS NOT NULL OR s.ordinal > 0 ORDER BY s."timestamp" LIMIT 8`);
       console.table(sample);
       const af = await warehouse.query(`SELECT (SELECT count(*) FROM pi.pi_af_elements) AS af_elements, (SELECT max(depth) FROM pi.pi_af_elements) AS max_depth,
@@ -104,7 +111,9 @@ ${sinkYaml}`, { mode: 0o600 });
     } else {
       const db = await DuckDBInstance.create(':memory:');
       const con = await db.connect();
-      const r = await con.runAndReadAll(`SELECT count(*) AS events, count(DISTINCT tag_webid) AS tags FROM read_parquet('${path.join(work, 'out', 'pi_timeseries', '*.parquet')}')`);
+      const r = await con.runAndReadAll(
+        `SELECT count(*) AS events, count(DISTINCT tag_webid) AS tags FROM read_parquet('${path.join(work, 'out', 'pi_timeseries', '*.parquet')}')`,
+      );
       console.table(r.getRowObjectsJS());
       con.closeSync();
     }

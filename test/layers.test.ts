@@ -39,7 +39,10 @@ t.test('every import in agent/ goes down the layers or stays in its own', async 
     const from = layerOf(rel);
     t.ok(from in RANK, `${rel}: layer ${from} is known`);
     for (const spec of importsOf(file)) {
-      const target = path.relative(AGENT, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'))).split(path.sep).join('/');
+      const target = path
+        .relative(AGENT, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')))
+        .split(path.sep)
+        .join('/');
       const to = layerOf(target);
       const up = (RANK[to] ?? 99) > (RANK[from] ?? -1);
       const across = from !== to && RANK[from] === 2 && RANK[to] === 2;

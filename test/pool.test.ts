@@ -19,9 +19,18 @@ function gate() {
   };
   const tick = () => new Promise((r) => setImmediate(r));
   return {
-    task, started, most: () => most, running: () => running,
-    done: async (i: number) => { ends.get(i)!.resolve(); await tick(); },
-    fail: async (i: number, e: Error) => { ends.get(i)!.reject(e); await tick(); },
+    task,
+    started,
+    most: () => most,
+    running: () => running,
+    done: async (i: number) => {
+      ends.get(i)!.resolve();
+      await tick();
+    },
+    fail: async (i: number, e: Error) => {
+      ends.get(i)!.reject(e);
+      await tick();
+    },
   };
 }
 
@@ -61,10 +70,13 @@ t.test('pump: a failure starts nothing more, waits for the running tasks, then t
   const g = gate();
   let next = 0;
   let settled = false;
-  const p = pump(3, () => (next < 10 ? g.task(next++) : undefined)).then(() => undefined, (e: unknown) => {
-    settled = true;
-    return e;
-  });
+  const p = pump(3, () => (next < 10 ? g.task(next++) : undefined)).then(
+    () => undefined,
+    (e: unknown) => {
+      settled = true;
+      return e;
+    },
+  );
   t.same(g.started, [0, 1, 2]);
   await g.fail(1, new Error('first'));
   t.same(g.started, [0, 1, 2], 'no task after the failure');
@@ -81,7 +93,10 @@ t.test('pump: next() that throws is a failure too; nothing to start: done at onc
   const p = pump(2, () => {
     if (calls++ === 1) throw new Error('store failed');
     return g.task(calls);
-  }).then(() => undefined, (e: unknown) => e);
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.same(g.started, [1]);
   await g.done(1);
   t.match(await p, { message: 'store failed' });
@@ -92,18 +107,39 @@ t.test('pump: next() that throws is a failure too; nothing to start: done at onc
 t.test('forEachLimited: items in order with their index, `stop` asked before each', async (t) => {
   const seen: [string, number][] = [];
   let stops = 0;
-  await forEachLimited(['a', 'b', 'c', 'd'], 2, async (x, i) => {
-    seen.push([x, i]);
-  }, () => ++stops > 3);
-  t.same(seen, [['a', 0], ['b', 1], ['c', 2]], 'stopped before the fourth');
+  await forEachLimited(
+    ['a', 'b', 'c', 'd'],
+    2,
+    async (x, i) => {
+      seen.push([x, i]);
+    },
+    () => ++stops > 3,
+  );
+  t.same(
+    seen,
+    [
+      ['a', 0],
+      ['b', 1],
+      ['c', 2],
+    ],
+    'stopped before the fourth',
+  );
   // Asked whenever an item could start: for a, b and c, then for d (refused), and for d again once c settled.
   t.equal(stops, 5);
   let asked = 0;
-  await forEachLimited([], 2, async () => undefined, () => ++asked > 0);
+  await forEachLimited(
+    [],
+    2,
+    async () => undefined,
+    () => ++asked > 0,
+  );
   t.equal(asked, 0, 'no items: stop is not asked');
-  await t.rejects(forEachLimited([1, 2, 3], 1, async (x) => {
-    if (x === 2) throw new Error('two');
-  }), { message: 'two' });
+  await t.rejects(
+    forEachLimited([1, 2, 3], 1, async (x) => {
+      if (x === 2) throw new Error('two');
+    }),
+    { message: 'two' },
+  );
 });
 
 t.test('Limiter: at most `max` at once, waiters in arrival order', async (t) => {

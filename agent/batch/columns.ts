@@ -46,12 +46,17 @@ export function describe(v: unknown): string {
 export function newCol(spec: ColumnSpec, n: number): Col {
   const valid = new Uint8Array(n);
   switch (spec.type) {
-    case 'string': return { spec, valid, nulls: 0, values: new Int32Array(n), dict: [] };
-    case 'int32': return { spec, valid, nulls: 0, values: new Int32Array(n) };
-    case 'double': return { spec, valid, nulls: 0, values: new Float64Array(n) };
-    case 'boolean': return { spec, valid, nulls: 0, values: new Uint8Array(n) };
+    case 'string':
+      return { spec, valid, nulls: 0, values: new Int32Array(n), dict: [] };
+    case 'int32':
+      return { spec, valid, nulls: 0, values: new Int32Array(n) };
+    case 'double':
+      return { spec, valid, nulls: 0, values: new Float64Array(n) };
+    case 'boolean':
+      return { spec, valid, nulls: 0, values: new Uint8Array(n) };
     case 'int64':
-    case 'timestamp_us': return { spec, valid, nulls: 0, values: new BigInt64Array(n) };
+    case 'timestamp_us':
+      return { spec, valid, nulls: 0, values: new BigInt64Array(n) };
   }
 }
 
@@ -63,7 +68,12 @@ export class SliceColumns {
   readonly cols: Col[];
   private readonly extract: Extractor;
 
-  constructor(private readonly table: TableDef, private readonly rows: Row[], private readonly order: Uint32Array | undefined, capacity: number) {
+  constructor(
+    private readonly table: TableDef,
+    private readonly rows: Row[],
+    private readonly order: Uint32Array | undefined,
+    capacity: number,
+  ) {
     if (!LITTLE_ENDIAN) throw new AgentError('BATCH_ENCODE_FAILED', 'big-endian platforms are not supported');
     this.cols = table.columns.map((c) => newCol(c, capacity));
     this.extract = extractor(table);

@@ -41,7 +41,10 @@ class ConcatSlices {
   private readonly rowBytes: number;
   private readonly files: Uint8Array[] = [];
 
-  constructor(private readonly specs: ColumnSpec[], private readonly sliceRows: number) {
+  constructor(
+    private readonly specs: ColumnSpec[],
+    private readonly sliceRows: number,
+  ) {
     this.cols = specs.map((s) => newCol(s, sliceRows));
     this.indexes = this.cols.map(() => new Map<string, number>());
     this.rowBytes = this.cols.reduce((sum, c) => sum + WIDTH[c.spec.type], 0);

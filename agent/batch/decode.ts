@@ -53,7 +53,10 @@ function wideValues(big: BigInt64Array, valid: Uint8Array, from: number, out: un
   const w = new Int32Array(big.buffer, big.byteOffset, big.length * 2);
   for (let i = 0; i < out.length; i++) {
     const r = from + i;
-    if (!valid[r]) { out[i] = null; continue; }
+    if (!valid[r]) {
+      out[i] = null;
+      continue;
+    }
     const hi = w[2 * r + 1]!;
     const lo = w[2 * r]! >>> 0;
     // Safe integers (|v| < 2^53) as numbers without a BigInt per value; the rest as bigint.
@@ -73,7 +76,12 @@ export function decodeBatch(bytes: Uint8Array): Row[] {
   // In slices: the per-column value arrays stay small whatever the batch size.
   for (let from = 0; from < n; from += READ_BATCH_ROWS) {
     const len = Math.min(READ_BATCH_ROWS, n - from);
-    build(rows, from, len, cols.map((c) => columnValues(c, from, len)));
+    build(
+      rows,
+      from,
+      len,
+      cols.map((c) => columnValues(c, from, len)),
+    );
   }
   return rows;
 }

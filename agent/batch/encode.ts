@@ -90,7 +90,15 @@ export function sealBatch(table: TableDef, rows: Row[]): SealedBatch {
     if (!OPS.has(op)) fail(table.name, `column op must be insert, update or delete, got ${describe(op)}`);
     ops.add(op as Op);
   }
-  const keyOf = (r: Row | undefined): string => (r ? JSON.stringify(table.key.map((k) => { const v = r[k]; return typeof v === 'bigint' ? v.toString() : v ?? null; })) : '[]');
+  const keyOf = (r: Row | undefined): string =>
+    r
+      ? JSON.stringify(
+          table.key.map((k) => {
+            const v = r[k];
+            return typeof v === 'bigint' ? v.toString() : (v ?? null);
+          }),
+        )
+      : '[]';
   const first = rows.length ? rows[order ? order[0]! : 0] : undefined;
   const last = rows.length ? rows[order ? order[rows.length - 1]! : rows.length - 1] : undefined;
   return { table: table.name, data, rows: rows.length, ops: [...ops].sort(), firstKey: keyOf(first), lastKey: keyOf(last), schema: schemaFingerprint(table) };

@@ -112,8 +112,14 @@ class JoinedFooter {
     const out = new Uint8Array(this.indexPos + footer.length + 8);
     out.set(MAGIC, 0);
     let at = 4;
-    for (const p of this.parts) { out.set(p.file.subarray(4, p.start), at); at += p.start - 4; }
-    for (const blob of this.indexes) { out.set(blob, at); at += blob.length; }
+    for (const p of this.parts) {
+      out.set(p.file.subarray(4, p.start), at);
+      at += p.start - 4;
+    }
+    for (const blob of this.indexes) {
+      out.set(blob, at);
+      at += blob.length;
+    }
     out.set(footer, at);
     new DataView(out.buffer).setUint32(at + footer.length, footer.length, true);
     out.set(MAGIC, at + footer.length + 4);

@@ -30,7 +30,9 @@ function keyExtractor(table: TableDef): KeyExtractor {
   keyCols.forEach((c, j) => {
     lines.push(`  v = r[${JSON.stringify(c.name)}];`);
     if (c.type === 'string') {
-      lines.push(`  if (typeof v === 'string') { V${j}[i] = 1; if (v !== P${j}) { let k = M${j}.get(v); if (k === undefined) { k = D${j}.length; D${j}.push(v); M${j}.set(v, k); } P${j} = v; C${j} = k; } X${j}[i] = C${j}; }`);
+      lines.push(
+        `  if (typeof v === 'string') { V${j}[i] = 1; if (v !== P${j}) { let k = M${j}.get(v); if (k === undefined) { k = D${j}.length; D${j}.push(v); M${j}.set(v, k); } P${j} = v; C${j} = k; } X${j}[i] = C${j}; }`,
+      );
     } else {
       lines.push(`  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') { V${j}[i] = 1; X${j}[i] = Number(v); }`);
     }
@@ -56,7 +58,9 @@ export function rowOrder(table: TableDef, rows: Row[]): Uint32Array | undefined 
 function dictRanks(dict: string[]): Int32Array {
   const idx = Array.from(dict.keys()).sort((a, b) => (dict[a]! < dict[b]! ? -1 : dict[a]! > dict[b]! ? 1 : 0));
   const rank = new Int32Array(dict.length);
-  idx.forEach((code, r) => { rank[code] = r; });
+  idx.forEach((code, r) => {
+    rank[code] = r;
+  });
   return rank;
 }
 
@@ -74,7 +78,7 @@ function sortKeys(col: Col, n: number): Float64Array {
     const w = new Int32Array(v.buffer, v.byteOffset, 2 * n);
     for (let i = 0; i < n; i++) keys[i] = valid[i] ? w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0) : -Infinity;
   } else {
-    for (let i = 0; i < n; i++) keys[i] = valid[i] ? (v)[i]! : -Infinity;
+    for (let i = 0; i < n; i++) keys[i] = valid[i] ? v[i]! : -Infinity;
   }
   return keys;
 }
@@ -145,7 +149,11 @@ function bucketSort(k0: Float64Array, buckets: number, cmpRest: Compare | undefi
   for (let b = 0; b < buckets; b++) {
     const run = idx.subarray(start[b], start[b + 1]);
     let ordered = true;
-    for (let i = 1; i < run.length; i++) if (cmpRest(run[i - 1]!, run[i]!) > 0) { ordered = false; break; }
+    for (let i = 1; i < run.length; i++)
+      if (cmpRest(run[i - 1]!, run[i]!) > 0) {
+        ordered = false;
+        break;
+      }
     // The index tie-break keeps rows of equal keys in input order (a stable sort).
     if (!ordered) run.sort((x, y) => cmpRest(x, y) || x - y);
   }

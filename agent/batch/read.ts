@@ -14,7 +14,9 @@ import type { ColumnType } from './tables.js';
 export const READ_BATCH_ROWS = 65536;
 
 function readError(err: unknown): AgentError {
-  return err instanceof AgentError ? err : new AgentError('BATCH_ENCODE_FAILED', `cannot read Parquet batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return err instanceof AgentError
+    ? err
+    : new AgentError('BATCH_ENCODE_FAILED', `cannot read Parquet batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /** Rows and row groups of a Parquet file, from its footer. */
@@ -43,13 +45,20 @@ export function readArrow(bytes: Uint8Array, group: number | undefined): Table {
 
 /** The column layout of a file: plain and dictionary strings are both `string`. */
 function specOf(field: Field): ColumnSpec {
-  const t = DataType.isDictionary(field.type) ? (field.type).dictionary : field.type;
-  const type: ColumnType | undefined = DataType.isUtf8(t) ? 'string'
-    : DataType.isTimestamp(t) ? 'timestamp_us'
-    : DataType.isBool(t) ? 'boolean'
-    : DataType.isFloat(t) ? 'double'
-    : DataType.isInt(t) ? ((t as { bitWidth: number }).bitWidth === 64 ? 'int64' : 'int32')
-    : undefined;
+  const t = DataType.isDictionary(field.type) ? field.type.dictionary : field.type;
+  const type: ColumnType | undefined = DataType.isUtf8(t)
+    ? 'string'
+    : DataType.isTimestamp(t)
+      ? 'timestamp_us'
+      : DataType.isBool(t)
+        ? 'boolean'
+        : DataType.isFloat(t)
+          ? 'double'
+          : DataType.isInt(t)
+            ? (t as { bitWidth: number }).bitWidth === 64
+              ? 'int64'
+              : 'int32'
+            : undefined;
   if (!type) throw new AgentError('BATCH_ENCODE_FAILED', `cannot read Parquet batch: column ${field.name} has unsupported type ${String(field.type)}`);
   return { name: field.name, type, nullable: field.nullable };
 }
@@ -86,12 +95,17 @@ function utf8Strings(data: Data): string[] {
 function appendChunk(col: Col, data: Data, at: number, index: Map<string, number>): void {
   appendValidity(col, data, at);
   switch (col.spec.type) {
-    case 'string': appendStrings(col, data, at, index); break;
+    case 'string':
+      appendStrings(col, data, at, index);
+      break;
     case 'boolean': {
       const bits = data.values as Uint8Array;
       const out = col.values as Uint8Array;
       const off = data.offset;
-      for (let i = 0; i < data.length; i++) { const b = off + i; out[at + i] = (bits[b >> 3]! >> (b & 7)) & 1; }
+      for (let i = 0; i < data.length; i++) {
+        const b = off + i;
+        out[at + i] = (bits[b >> 3]! >> (b & 7)) & 1;
+      }
       break;
     }
     case 'int32':
@@ -132,13 +146,19 @@ function appendStrings(col: Col, data: Data, at: number, index: Map<string, numb
   const dict = col.dict!;
   const code = (s: string): number => {
     let k = index.get(s);
-    if (k === undefined) { k = dict.length; dict.push(s); index.set(s, k); }
+    if (k === undefined) {
+      k = dict.length;
+      dict.push(s);
+      index.set(s, k);
+    }
     return k;
   };
   if (DataType.isDictionary(data.type)) {
     const strings = data.dictionary!.data.flatMap(utf8Strings);
     const remap = new Int32Array(strings.length);
-    strings.forEach((s, k) => { remap[k] = code(s); });
+    strings.forEach((s, k) => {
+      remap[k] = code(s);
+    });
     const src = data.values as unknown as ArrayLike<number>;
     for (let i = 0; i < n; i++) if (valid[at + i]) codes[at + i] = remap[Number(src[i])]!;
     return;
@@ -149,7 +169,10 @@ function appendStrings(col: Col, data: Data, at: number, index: Map<string, numb
   for (let i = 0; i < n; i++) {
     if (!valid[at + i]) continue;
     const s = strings[i]!;
-    if (s !== prev) { k = code(s); prev = s; }
+    if (s !== prev) {
+      k = code(s);
+      prev = s;
+    }
     codes[at + i] = k;
   }
 }

@@ -3,19 +3,7 @@
  * bytes of column data), and a slice of columns as Arrow data, which is what crosses into
  * WebAssembly (write.ts).
  */
-import {
-  Bool,
-  Dictionary,
-  Float64,
-  Int32,
-  Int64,
-  makeData,
-  makeVector,
-  TimestampMicrosecond,
-  Utf8,
-  type Data,
-  type DataType,
-} from 'apache-arrow';
+import { Bool, Dictionary, Float64, Int32, Int64, makeData, makeVector, TimestampMicrosecond, Utf8, type Data, type DataType } from 'apache-arrow';
 import { fail, type Col, type ColumnSpec } from './columns.js';
 import type { ColumnType } from './tables.js';
 
@@ -60,13 +48,19 @@ export function arrowType(c: ColumnSpec, j: number): DataType {
     // Dictionary-encoded in Arrow: each distinct string crosses into WebAssembly once. The Parquet
     // column is a plain BYTE_ARRAY (UTF8) string for every reader; only Arrow readers see the
     // dictionary (from the embedded Arrow schema).
-    case 'string': return new Dictionary(new Utf8(), new Int32(), j);
-    case 'int32': return new Int32();
-    case 'int64': return new Int64();
-    case 'double': return new Float64();
-    case 'boolean': return new Bool();
+    case 'string':
+      return new Dictionary(new Utf8(), new Int32(), j);
+    case 'int32':
+      return new Int32();
+    case 'int64':
+      return new Int64();
+    case 'double':
+      return new Float64();
+    case 'boolean':
+      return new Bool();
     // UTC-adjusted microseconds: Spark reads TIMESTAMP (not TIMESTAMP_NTZ), DuckDB TIMESTAMPTZ.
-    case 'timestamp_us': return new TimestampMicrosecond('UTC');
+    case 'timestamp_us':
+      return new TimestampMicrosecond('UTC');
   }
 }
 
@@ -124,7 +118,10 @@ function sliceStrings(col: Col, s: SliceRows): { codes: Int32Array; dict: string
     if (!valid[r]) continue;
     const g = src[r]!;
     let k = local[g]!;
-    if (k < 0) { k = local[g] = dict.length; dict.push(global[g]!); }
+    if (k < 0) {
+      k = local[g] = dict.length;
+      dict.push(global[g]!);
+    }
     codes[i] = k;
   }
   return { codes, dict };
@@ -138,12 +135,22 @@ export function arrowColumn(col: Col, j: number, s: SliceRows, tableName: string
   switch (col.spec.type) {
     case 'string': {
       const { codes, dict } = sliceStrings(col, s);
-      return makeData({ ...common, type: type as Dictionary<Utf8, Int32>, data: codes, dictionary: makeVector(utf8Dictionary(`${tableName}: column ${col.spec.name}`, dict)) });
+      return makeData({
+        ...common,
+        type: type as Dictionary<Utf8, Int32>,
+        data: codes,
+        dictionary: makeVector(utf8Dictionary(`${tableName}: column ${col.spec.name}`, dict)),
+      });
     }
-    case 'int32': return makeData({ ...common, type: type as Int32, data: (col.values as Int32Array).subarray(s.from, s.from + s.length) });
-    case 'double': return makeData({ ...common, type: type as Float64, data: (col.values as Float64Array).subarray(s.from, s.from + s.length) });
-    case 'boolean': return makeData({ ...common, type: type as Bool, data: packBits(col.values as Uint8Array, s) });
-    case 'int64': return makeData({ ...common, type: type as Int64, data: (col.values as BigInt64Array).subarray(s.from, s.from + s.length) });
-    case 'timestamp_us': return makeData({ ...common, type: type as TimestampMicrosecond, data: (col.values as BigInt64Array).subarray(s.from, s.from + s.length) });
+    case 'int32':
+      return makeData({ ...common, type: type as Int32, data: (col.values as Int32Array).subarray(s.from, s.from + s.length) });
+    case 'double':
+      return makeData({ ...common, type: type as Float64, data: (col.values as Float64Array).subarray(s.from, s.from + s.length) });
+    case 'boolean':
+      return makeData({ ...common, type: type as Bool, data: packBits(col.values as Uint8Array, s) });
+    case 'int64':
+      return makeData({ ...common, type: type as Int64, data: (col.values as BigInt64Array).subarray(s.from, s.from + s.length) });
+    case 'timestamp_us':
+      return makeData({ ...common, type: type as TimestampMicrosecond, data: (col.values as BigInt64Array).subarray(s.from, s.from + s.length) });
   }
 }

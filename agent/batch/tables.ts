@@ -46,7 +46,7 @@ const opt = (name: string, type: ColumnType, comment: string): Column => ({ name
 
 const SITE = req('site', 'string', 'Plant / agent site name from the agent config');
 const INGESTED = req('ingested_at', 'timestamp_us', 'When the agent read this row from PI (UTC)');
-const OP = req('op', 'string', "Change operation: insert | update | delete (batch files; tables keep the latest)");
+const OP = req('op', 'string', 'Change operation: insert | update | delete (batch files; tables keep the latest)');
 
 /** Typed value columns, shared by time series and event frame attribute values (fidelity §4). */
 const VALUE_COLUMNS: Column[] = [

@@ -6,12 +6,30 @@
 
 /** A Thrift compact-protocol value, kept with its wire type so that it is written back unchanged. */
 export type TValue = number | bigint | boolean | Uint8Array | TStruct | TList;
-export interface TField { id: number; type: number; value: TValue }
-export interface TStruct { fields: TField[] }
-export interface TList { elemType: number; items: TValue[] }
+export interface TField {
+  id: number;
+  type: number;
+  value: TValue;
+}
+export interface TStruct {
+  fields: TField[];
+}
+export interface TList {
+  elemType: number;
+  items: TValue[];
+}
 
-const T_BOOL_TRUE = 1, T_BOOL_FALSE = 2, T_I8 = 3, T_I16 = 4, T_I32 = 5, T_DOUBLE = 7, T_BINARY = 8, T_LIST = 9, T_SET = 10;
-export const T_I64 = 6, T_STRUCT = 12;
+const T_BOOL_TRUE = 1,
+  T_BOOL_FALSE = 2,
+  T_I8 = 3,
+  T_I16 = 4,
+  T_I32 = 5,
+  T_DOUBLE = 7,
+  T_BINARY = 8,
+  T_LIST = 9,
+  T_SET = 10;
+export const T_I64 = 6,
+  T_STRUCT = 12;
 
 /** Field `id` of a struct. */
 export function tfield(s: TStruct, id: number): TField | undefined {
@@ -50,18 +68,28 @@ export class ThriftReader {
   }
   value(type: number): TValue {
     switch (type) {
-      case T_BOOL_TRUE: return true;
-      case T_BOOL_FALSE: return false;
-      case T_I8: return this.byte();
+      case T_BOOL_TRUE:
+        return true;
+      case T_BOOL_FALSE:
+        return false;
+      case T_I8:
+        return this.byte();
       case T_I16:
-      case T_I32: return Number(this.zigzag());
-      case T_I64: return this.zigzag();
-      case T_DOUBLE: return this.bytes(8);
-      case T_BINARY: return this.bytes(Number(this.varint()));
+      case T_I32:
+        return Number(this.zigzag());
+      case T_I64:
+        return this.zigzag();
+      case T_DOUBLE:
+        return this.bytes(8);
+      case T_BINARY:
+        return this.bytes(Number(this.varint()));
       case T_LIST:
-      case T_SET: return this.list();
-      case T_STRUCT: return this.struct();
-      default: throw new Error(`unsupported Thrift type ${type} in Parquet footer`);
+      case T_SET:
+        return this.list();
+      case T_STRUCT:
+        return this.struct();
+      default:
+        throw new Error(`unsupported Thrift type ${type} in Parquet footer`);
     }
   }
   private list(): TList {
@@ -91,32 +119,54 @@ class ThriftWriter {
   private out: number[] = [];
   private varint(v: bigint): void {
     let n = v;
-    while (n >= 0x80n) { this.out.push(Number(n & 0x7fn) | 0x80); n >>= 7n; }
+    while (n >= 0x80n) {
+      this.out.push(Number(n & 0x7fn) | 0x80);
+      n >>= 7n;
+    }
     this.out.push(Number(n));
   }
   private zigzag(v: bigint): void {
-    this.varint(v >= 0n ? v << 1n : ((-v) << 1n) - 1n);
+    this.varint(v >= 0n ? v << 1n : (-v << 1n) - 1n);
   }
   private raw(b: Uint8Array): void {
     for (const x of b) this.out.push(x);
   }
   value(type: number, v: TValue): void {
     switch (type) {
-      case T_I8: this.out.push((v as number) & 0xff); break;
+      case T_I8:
+        this.out.push((v as number) & 0xff);
+        break;
       case T_I16:
-      case T_I32: this.zigzag(BigInt(v as number)); break;
-      case T_I64: this.zigzag(v as bigint); break;
-      case T_DOUBLE: this.raw(v as Uint8Array); break;
-      case T_BINARY: this.varint(BigInt((v as Uint8Array).length)); this.raw(v as Uint8Array); break;
+      case T_I32:
+        this.zigzag(BigInt(v as number));
+        break;
+      case T_I64:
+        this.zigzag(v as bigint);
+        break;
+      case T_DOUBLE:
+        this.raw(v as Uint8Array);
+        break;
+      case T_BINARY:
+        this.varint(BigInt((v as Uint8Array).length));
+        this.raw(v as Uint8Array);
+        break;
       case T_LIST:
-      case T_SET: this.list(v as TList); break;
-      case T_STRUCT: this.struct(v as TStruct); break;
-      default: throw new Error(`unsupported Thrift type ${type}`);
+      case T_SET:
+        this.list(v as TList);
+        break;
+      case T_STRUCT:
+        this.struct(v as TStruct);
+        break;
+      default:
+        throw new Error(`unsupported Thrift type ${type}`);
     }
   }
   private list(l: TList): void {
     if (l.items.length < 15) this.out.push((l.items.length << 4) | l.elemType);
-    else { this.out.push(0xf0 | l.elemType); this.varint(BigInt(l.items.length)); }
+    else {
+      this.out.push(0xf0 | l.elemType);
+      this.varint(BigInt(l.items.length));
+    }
     for (const item of l.items) {
       if (l.elemType === T_BOOL_TRUE || l.elemType === T_BOOL_FALSE) this.out.push(item as number);
       else this.value(l.elemType, item);
@@ -128,7 +178,10 @@ class ThriftWriter {
       const type = f.type === T_BOOL_TRUE || f.type === T_BOOL_FALSE ? (f.value ? T_BOOL_TRUE : T_BOOL_FALSE) : f.type;
       const d = f.id - last;
       if (d > 0 && d <= 15) this.out.push((d << 4) | type);
-      else { this.out.push(type); this.zigzag(BigInt(f.id)); }
+      else {
+        this.out.push(type);
+        this.zigzag(BigInt(f.id));
+      }
       last = f.id;
       if (type !== T_BOOL_TRUE && type !== T_BOOL_FALSE) this.value(type, f.value);
     }

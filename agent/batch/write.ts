@@ -65,11 +65,16 @@ function probeDoubleEncoding(data: Data): parquet.Encoding {
   const f = new Field('v', new Float64(), false);
   const child = makeData({ type: new Float64(), length: k, data: sample.subarray(0, k) });
   const ipc = tableToIPC(new Table([new RecordBatch(new Schema([f]), makeData({ type: new Struct([f]), length: k, nullCount: 0, children: [child] }))]), 'stream');
-  const size = (e: parquet.Encoding): number => parquet.writeParquet(
-    parquet.Table.fromIPCStream(ipc),
-    new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).setStatisticsEnabled(parquet.EnabledStatistics.None)
-      .setDictionaryEnabled(false).setEncoding(e).build(),
-  ).length;
+  const size = (e: parquet.Encoding): number =>
+    parquet.writeParquet(
+      parquet.Table.fromIPCStream(ipc),
+      new parquet.WriterPropertiesBuilder()
+        .setCompression(parquet.Compression.ZSTD)
+        .setStatisticsEnabled(parquet.EnabledStatistics.None)
+        .setDictionaryEnabled(false)
+        .setEncoding(e)
+        .build(),
+    ).length;
   return size(parquet.Encoding.PLAIN) <= size(parquet.Encoding.BYTE_STREAM_SPLIT) ? parquet.Encoding.PLAIN : parquet.Encoding.BYTE_STREAM_SPLIT;
 }
 
@@ -81,9 +86,14 @@ export function writeSlice(tableName: string, cols: Col[], s: SliceRows): Uint8A
   const struct = makeData({ type: new Struct(fields), length: s.length, nullCount: 0, children });
   try {
     const doubles = new Map<string, parquet.Encoding>();
-    specs.forEach((c, j) => { if (c.type === 'double') doubles.set(c.name, probeDoubleEncoding(children[j]!)); });
+    specs.forEach((c, j) => {
+      if (c.type === 'double') doubles.set(c.name, probeDoubleEncoding(children[j]!));
+    });
     // writeParquet takes ownership of the WebAssembly table and frees it when done.
-    return parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(new Table([new RecordBatch(new Schema(fields), struct)]), 'stream')), writerProperties(specs, doubles));
+    return parquet.writeParquet(
+      parquet.Table.fromIPCStream(tableToIPC(new Table([new RecordBatch(new Schema(fields), struct)]), 'stream')),
+      writerProperties(specs, doubles),
+    );
   } catch (err) {
     throw new AgentError('BATCH_ENCODE_FAILED', `${tableName}: Parquet writer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

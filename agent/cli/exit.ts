@@ -24,9 +24,13 @@ export const EXIT_CODES_HELP = `Exit codes:
 /** The exit code of a command's outcome. */
 export function exitCodeOf(outcome: Outcome): number {
   switch (outcome) {
-    case 'ok': return EXIT.OK;
-    case 'failed': return EXIT.FAILURE;
-    case 'partial': return EXIT.PARTIAL;
-    case 'interrupted': return EXIT.INTERRUPTED;
+    case 'ok':
+      return EXIT.OK;
+    case 'failed':
+      return EXIT.FAILURE;
+    case 'partial':
+      return EXIT.PARTIAL;
+    case 'interrupted':
+      return EXIT.INTERRUPTED;
   }
 }

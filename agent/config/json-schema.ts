@@ -39,10 +39,18 @@ function toSchema(spec: Spec): Json {
     case 'boolean':
       return { type: 'boolean', ...d };
     case 'duration':
-      if (spec.keywords) return { ...d, anyOf: [{ enum: [...spec.keywords] }, { type: 'string', pattern: DURATION_PATTERN }], examples: [...spec.keywords, spec.example] };
+      if (spec.keywords)
+        return { ...d, anyOf: [{ enum: [...spec.keywords] }, { type: 'string', pattern: DURATION_PATTERN }], examples: [...spec.keywords, spec.example] };
       return { type: 'string', ...d, pattern: DURATION_PATTERN, examples: [spec.example] };
     case 'size':
-      return { ...d, anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: SIZE_PATTERN }], examples: [spec.example] };
+      return {
+        ...d,
+        anyOf: [
+          { type: 'integer', minimum: 0 },
+          { type: 'string', pattern: SIZE_PATTERN },
+        ],
+        examples: [spec.example],
+      };
     case 'cron':
       return { type: 'string', ...d, examples: ['*/5 * * * *'] };
     case 'timestamp':

@@ -84,11 +84,21 @@ function crossCheck(ctx: ValidationContext, raw: Record<string, unknown>): void 
   const ts = raw.timeseries as { shards?: { count: number; index: number } } | undefined;
   // `raw` may be partial (other problems were found): compare only values that are present.
   if (ts?.shards && typeof ts.shards.index === 'number' && typeof ts.shards.count === 'number' && ts.shards.index >= ts.shards.count) {
-    addProblem(ctx, offsetAt(ctx, ['timeseries', 'shards', 'index']), `timeseries.shards.index is ${ts.shards.index} but count is ${ts.shards.count}`, `write an index from 0 to ${ts.shards.count - 1}`);
+    addProblem(
+      ctx,
+      offsetAt(ctx, ['timeseries', 'shards', 'index']),
+      `timeseries.shards.index is ${ts.shards.index} but count is ${ts.shards.count}`,
+      `write an index from 0 to ${ts.shards.count - 1}`,
+    );
   }
   const tags = raw.tags as unknown[] | undefined;
   if (ts && (!ctx.doc.has('tags') || (Array.isArray(tags) && tags.length === 0))) {
-    addProblem(ctx, offsetAt(ctx, ['timeseries'], 'key'), 'timeseries is configured but no tags are selected', "add a tags: list, e.g. tags: [{ dataserver: PISRV01, name_filter: '*' }]");
+    addProblem(
+      ctx,
+      offsetAt(ctx, ['timeseries'], 'key'),
+      'timeseries is configured but no tags are selected',
+      "add a tags: list, e.g. tags: [{ dataserver: PISRV01, name_filter: '*' }]",
+    );
   }
 }
 

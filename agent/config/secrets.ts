@@ -41,7 +41,12 @@ export function checkSecret(ctx: ValidationContext, node: Yn, spec: SecretSpec, 
 function secretFromEnv(ctx: ValidationContext, name: string, path: string, at: number): string | undefined {
   const value = ctx.env[name];
   if (value === undefined || value === '') {
-    addProblem(ctx, at, `${path}: environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`, `set ${name} in the service environment (systemd: EnvironmentFile=; Windows: the service's environment)`);
+    addProblem(
+      ctx,
+      at,
+      `${path}: environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`,
+      `set ${name} in the service environment (systemd: EnvironmentFile=; Windows: the service's environment)`,
+    );
     return undefined;
   }
   return value;

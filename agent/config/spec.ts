@@ -12,7 +12,6 @@ import { EVENT_FRAMES_FIELD } from '../sources/eventframes/config.js';
 import { TAGS_FIELD, TAGS_REFRESH_FIELD } from '../sources/tags/config.js';
 import { TIMESERIES_FIELD } from '../sources/timeseries/config.js';
 
-
 const piAuth: Spec = {
   kind: 'tagged',
   description: 'How the agent authenticates to PI Web API',

@@ -39,7 +39,8 @@ function checkList(ctx: ValidationContext, node: Yn, spec: SpecOf<'list'>, path:
     addProblem(ctx, at, `${path} must be a list, got ${describe(node)}`, `write a YAML list, e.g. ${path.split('.').pop()}: [first, second]`);
     return undefined;
   }
-  if (spec.minItems && node.items.length < spec.minItems) addProblem(ctx, at, `${path} needs at least ${spec.minItems} item(s)`, 'add one, or remove the section to skip it');
+  if (spec.minItems && node.items.length < spec.minItems)
+    addProblem(ctx, at, `${path} needs at least ${spec.minItems} item(s)`, 'add one, or remove the section to skip it');
   return node.items.map((item, i) => check(ctx, item as Yn, spec.items, `${path}[${i}]`, offsetOf(item as Yn, at)));
 }
 
@@ -60,7 +61,12 @@ function checkTagged(ctx: ValidationContext, node: Yn, spec: SpecOf<'tagged'>, p
   const variant = spec.variants[t];
   if (!variant) {
     const s = closest(t, kinds);
-    addProblem(ctx, offsetOf(typeNode, at), `${path}.type: unknown type '${t}'`, s ? `did you mean '${s}'? (one of ${kinds.join(', ')})` : `write one of ${kinds.join(', ')}`);
+    addProblem(
+      ctx,
+      offsetOf(typeNode, at),
+      `${path}.type: unknown type '${t}'`,
+      s ? `did you mean '${s}'? (one of ${kinds.join(', ')})` : `write one of ${kinds.join(', ')}`,
+    );
     return undefined;
   }
   const rest = checkObject(ctx, node, variant, path, fallback, ['type']);
@@ -77,14 +83,26 @@ function checkOneOfKeys(ctx: ValidationContext, node: Yn, spec: SpecOf<'oneOfKey
   const leads = spec.variants.map((v) => Object.keys(v.fields)[0]!);
   const present = spec.variants.filter((v) => node.has(Object.keys(v.fields)[0]!));
   if (present.length !== 1) {
-    addProblem(ctx, at, present.length ? `${path} mixes ${leads.filter((k) => node.has(k)).join(' and ')}` : `${path} has none of ${leads.join(', ')}`, `write exactly one of ${leads.join(', ')} per entry`);
+    addProblem(
+      ctx,
+      at,
+      present.length ? `${path} mixes ${leads.filter((k) => node.has(k)).join(' and ')}` : `${path} has none of ${leads.join(', ')}`,
+      `write exactly one of ${leads.join(', ')} per entry`,
+    );
     return undefined;
   }
   return checkObject(ctx, node, present[0]!, path, fallback);
 }
 
 /** The keys written in a mapping that the spec knows (unknown ones are problems), with their positions. */
-function knownKeys(ctx: ValidationContext, map: YAMLMap | undefined, spec: ObjectSpec, path: string, at: number, extraKeys: string[]): { seen: Map<string, Yn>; keyAt: Map<string, number> } {
+function knownKeys(
+  ctx: ValidationContext,
+  map: YAMLMap | undefined,
+  spec: ObjectSpec,
+  path: string,
+  at: number,
+  extraKeys: string[],
+): { seen: Map<string, Yn>; keyAt: Map<string, number> } {
   const known = Object.keys(spec.fields);
   const seen = new Map<string, Yn>();
   const keyAt = new Map<string, number>();
@@ -96,7 +114,12 @@ function knownKeys(ctx: ValidationContext, map: YAMLMap | undefined, spec: Objec
     if (!(key in spec.fields)) {
       const where = path ? ` in ${path}` : '';
       const s = closest(key, known);
-      addProblem(ctx, kat, `unknown key '${key}'${where}`, s ? `did you mean '${s}'?` : known.length ? `known keys here: ${known.join(', ')}` : 'this section takes no keys');
+      addProblem(
+        ctx,
+        kat,
+        `unknown key '${key}'${where}`,
+        s ? `did you mean '${s}'?` : known.length ? `known keys here: ${known.join(', ')}` : 'this section takes no keys',
+      );
       continue;
     }
     seen.set(key, pair.value as Yn);
@@ -110,7 +133,12 @@ function checkObject(ctx: ValidationContext, node: Yn, spec: ObjectSpec, path: s
   let map: YAMLMap | undefined;
   if (isMap(node)) map = node;
   else if (!isEmpty(node)) {
-    addProblem(ctx, at, `${path || 'the file'} must be a mapping (key: value lines), got ${describe(node)}`, spec.example ? `write e.g. ${spec.example} on the next line, indented` : 'see conf/pi-agent.example.yaml');
+    addProblem(
+      ctx,
+      at,
+      `${path || 'the file'} must be a mapping (key: value lines), got ${describe(node)}`,
+      spec.example ? `write e.g. ${spec.example} on the next line, indented` : 'see conf/pi-agent.example.yaml',
+    );
     return undefined;
   }
   const { seen, keyAt } = knownKeys(ctx, map, spec, path, at, extraKeys);

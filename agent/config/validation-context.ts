@@ -39,7 +39,7 @@ export function warn(ctx: ValidationContext, offset: number, message: string): v
 }
 
 export function deref(ctx: ValidationContext, node: Yn): Yn {
-  return isAlias(node) ? (node.resolve(ctx.doc)) : node;
+  return isAlias(node) ? node.resolve(ctx.doc) : node;
 }
 
 /** True for an absent key or one written with nothing after the colon. */

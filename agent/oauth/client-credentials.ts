@@ -143,8 +143,12 @@ export class ClientCredentials {
     return { url: tokenEndpoint, clientAuth: basicOnly ? 'basic' : 'post' };
   }
 
-  private async call(url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string):
-    Promise<{ status: number; body: Record<string, unknown> | undefined }> {
+  private async call(
+    url: string,
+    method: 'GET' | 'POST',
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
     this.dispatcher ??= new Agent(this.o.connect ? { connect: this.o.connect } : {});
     const timeouts = this.o.timeoutMs === undefined ? {} : { headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs };
     let res;

@@ -17,7 +17,11 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 function labelKey(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
 }
 
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -148,7 +152,12 @@ export async function serveMetrics(registry: MetricsRegistry, opts: { port: numb
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new AgentError('INTERNAL', err.code === 'EADDRINUSE' ? `metrics port ${opts.port} is in use — set metrics.port to a free port` : `cannot serve metrics: ${err.message}`)),
+      reject(
+        new AgentError(
+          'INTERNAL',
+          err.code === 'EADDRINUSE' ? `metrics port ${opts.port} is in use — set metrics.port to a free port` : `cannot serve metrics: ${err.message}`,
+        ),
+      ),
     );
     server.listen(opts.port, host, () => resolve());
   });

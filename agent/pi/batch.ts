@@ -74,9 +74,16 @@ function checkEntry(entry: BatchResponseEntry, where: string, url: string): Batc
       failures.push(`item ${i}: ${st}`);
     });
     if (first) {
-      result.error = new PiError(first.code, `${failures.length} of ${content['Items'].length} items of ${where} failed (${failures.slice(0, 5).join(', ')}${failures.length > 5 ? ', …' : ''}); first: ${first.message}`, {
-        status: first.status, url, retryable: first.retryable, ...(first.limit === undefined ? {} : { limit: first.limit }),
-      });
+      result.error = new PiError(
+        first.code,
+        `${failures.length} of ${content['Items'].length} items of ${where} failed (${failures.slice(0, 5).join(', ')}${failures.length > 5 ? ', …' : ''}); first: ${first.message}`,
+        {
+          status: first.status,
+          url,
+          retryable: first.retryable,
+          ...(first.limit === undefined ? {} : { limit: first.limit }),
+        },
+      );
     }
   }
   return result;

@@ -159,7 +159,12 @@ export class PiClient {
         let bytes = 0;
         try {
           const res = await sendRequest(dispatcher ?? this.pool, {
-            method, origin: this.endpoint.origin, pathAndQuery, headers: { ...headers, ...extraHeaders }, body, timeoutMs: this.timeoutMs,
+            method,
+            origin: this.endpoint.origin,
+            pathAndQuery,
+            headers: { ...headers, ...extraHeaders },
+            body,
+            timeoutMs: this.timeoutMs,
           });
           status = res.status;
           bytes = res.body.length;
@@ -238,6 +243,10 @@ export class PiClient {
 
 function withAttempts(e: PiError, attempts: number): PiError {
   return new PiError(e.code, `${e.message} (gave up after ${attempts} attempts)`, {
-    status: e.status, url: e.url, cause: e.cause, retryable: e.retryable, ...(e.limit === undefined ? {} : { limit: e.limit }),
+    status: e.status,
+    url: e.url,
+    cause: e.cause,
+    retryable: e.retryable,
+    ...(e.limit === undefined ? {} : { limit: e.limit }),
   });
 }

@@ -83,42 +83,131 @@ function offeredSchemes(headers: Record<string, string | string[] | undefined> |
  * `headers` are the response's, lower-cased.
  */
 export function statusFailure(status: number, body: unknown, where: string, url: string, headers?: Record<string, string | string[] | undefined>): Failure {
-  const text = piErrorText(body);
-  const opts = { status, url };
-  const mk = (code: ErrorCode, msg: string, retryable: boolean): PiError => new PiError(code, msg, { ...opts, retryable });
-  const retryAfter = header(headers, 'retry-after');
+  const f: StatusContext = {
+    status,
+    where,
+    text: piErrorText(body),
+    headers,
+    retryAfter: header(headers, 'retry-after'),
+    mk: (code, msg, retryable) => new PiError(code, msg, { status, url, retryable }),
+  };
+  if (status === 400 && LIMIT_RE.test(f.text)) return limitFailure(f, url);
+  if (status >= 500) return serverFailure(f);
+  if (status >= 400) return clientFailure(f);
+  // 1xx/3xx: undici does not follow redirects, and PI Web API does not send them to API calls.
+  const location = header(headers, 'location');
+  return {
+    retry: 'never',
+    error: f.mk('PI_BAD_RESPONSE', `PI Web API answered ${where} with unexpected status ${status}${location ? ` (redirect to ${location}; check pi.url)` : ''}`, false),
+  };
+}
+
+/** What every status's failure is made from. */
+interface StatusContext {
+  status: number;
+  where: string;
+  /** PI's own error text from the body, if any. */
+  text: string;
+  headers: Record<string, string | string[] | undefined> | undefined;
+  retryAfter: string | undefined;
+  mk: (code: ErrorCode, msg: string, retryable: boolean) => PiError;
+}
+
+/** 400 over MaxReturnedItemsPerCall and the like: the limit PI names is kept on the error. */
+function limitFailure(f: StatusContext, url: string): Failure {
+  const named = Number(NAMED_LIMIT_RE.exec(f.text)?.[1] ?? NaN);
+  const limit = Number.isSafeInteger(named) && named >= 1 ? { limit: named } : {};
+  const msg = withText(`PI Web API refused ${f.where} as over a server limit (400)`, f.text, 'Ask for fewer values per call (lower maxCount or a shorter time range)');
+  return { retry: 'never', error: new PiError('PI_LIMIT_EXCEEDED', msg, { status: f.status, url, retryable: false, ...limit }) };
+}
+
+/** 4xx: never retried as such, except 408 (a timeout) and 429 (throttling). */
+function clientFailure(f: StatusContext): Failure {
+  const { status, where, text, mk, retryAfter } = f;
   switch (true) {
-    case status === 400 && LIMIT_RE.test(text): {
-      const named = Number(NAMED_LIMIT_RE.exec(text)?.[1] ?? NaN);
-      const limit = Number.isSafeInteger(named) && named >= 1 ? { limit: named } : {};
-      const msg = withText(`PI Web API refused ${where} as over a server limit (400)`, text, 'Ask for fewer values per call (lower maxCount or a shorter time range)');
-      return { retry: 'never', error: new PiError('PI_LIMIT_EXCEEDED', msg, { ...opts, retryable: false, ...limit }) };
-    }
     case status === 413:
-      return { retry: 'never', error: mk('PI_LIMIT_EXCEEDED', withText(`PI Web API refused ${where}: request body too large (413)`, text, 'Send smaller batches (MaxRequestContentLength is 4 MB by default)'), false) };
+      return {
+        retry: 'never',
+        error: mk(
+          'PI_LIMIT_EXCEEDED',
+          withText(`PI Web API refused ${where}: request body too large (413)`, text, 'Send smaller batches (MaxRequestContentLength is 4 MB by default)'),
+          false,
+        ),
+      };
     case status === 401: {
-      const schemes = offeredSchemes(headers);
-      return { retry: 'never', error: mk('PI_AUTH_FAILED', withText(`PI Web API rejected the credentials for ${where} (401${schemes ? `; server offers ${schemes}` : ''})`, text, 'Check pi.auth in the config and that the scheme is enabled on the server'), false) };
+      const schemes = offeredSchemes(f.headers);
+      return {
+        retry: 'never',
+        error: mk(
+          'PI_AUTH_FAILED',
+          withText(
+            `PI Web API rejected the credentials for ${where} (401${schemes ? `; server offers ${schemes}` : ''})`,
+            text,
+            'Check pi.auth in the config and that the scheme is enabled on the server',
+          ),
+          false,
+        ),
+      };
     }
     case status === 403:
-      return { retry: 'never', error: mk('PI_FORBIDDEN', withText(`PI Web API denied ${where} (403)`, text, 'Grant the service account read access in PI Web API and the PI Data Archive / AF'), false) };
+      return {
+        retry: 'never',
+        error: mk(
+          'PI_FORBIDDEN',
+          withText(`PI Web API denied ${where} (403)`, text, 'Grant the service account read access in PI Web API and the PI Data Archive / AF'),
+          false,
+        ),
+      };
     case status === 404:
-      return { retry: 'never', error: mk('PI_NOT_FOUND', withText(`PI Web API found nothing at ${where} (404)`, text, 'Check the configured server, database, tag or path names'), false) };
+      return {
+        retry: 'never',
+        error: mk('PI_NOT_FOUND', withText(`PI Web API found nothing at ${where} (404)`, text, 'Check the configured server, database, tag or path names'), false),
+      };
     case status === 429:
-      return { retry: 'transient', retryAfter, error: mk('PI_RATE_LIMITED', withText(`PI Web API rate-limited ${where} (429)`, text, 'Lower pi.concurrency if this persists'), true) };
-    case status === 408 || status === 504:
-      return { retry: 'transient', retryAfter, error: mk('PI_TIMEOUT', withText(`PI Web API timed out on ${where} (${status})`, text, 'Ask for less per call or raise the server timeout'), true) };
+      return {
+        retry: 'transient',
+        retryAfter,
+        error: mk('PI_RATE_LIMITED', withText(`PI Web API rate-limited ${where} (429)`, text, 'Lower pi.concurrency if this persists'), true),
+      };
+    case status === 408:
+      return {
+        retry: 'transient',
+        retryAfter,
+        error: mk('PI_TIMEOUT', withText(`PI Web API timed out on ${where} (${status})`, text, 'Ask for less per call or raise the server timeout'), true),
+      };
+    default:
+      return { retry: 'never', error: mk('PI_BAD_REQUEST', withText(`PI Web API rejected ${where} (${status})`, text, ''), false) };
+  }
+}
+
+/** 5xx: retried, except 501 (the server cannot do it at all). */
+function serverFailure(f: StatusContext): Failure {
+  const { status, where, text, mk, retryAfter } = f;
+  switch (true) {
+    case status === 504:
+      return {
+        retry: 'transient',
+        retryAfter,
+        error: mk('PI_TIMEOUT', withText(`PI Web API timed out on ${where} (${status})`, text, 'Ask for less per call or raise the server timeout'), true),
+      };
     case status === 502 || status === 503:
-      return { retry: 'transient', retryAfter, error: mk('PI_SERVER_ERROR', withText(`PI Web API unavailable for ${where} (${status})`, text, 'The server is restarting or overloaded; the agent retries'), true) };
+      return {
+        retry: 'transient',
+        retryAfter,
+        error: mk(
+          'PI_SERVER_ERROR',
+          withText(`PI Web API unavailable for ${where} (${status})`, text, 'The server is restarting or overloaded; the agent retries'),
+          true,
+        ),
+      };
     case status === 501:
       return { retry: 'never', error: mk('PI_SERVER_ERROR', withText(`PI Web API cannot serve ${where} (501)`, text, ''), false) };
-    case status >= 500:
-      return { retry: 'server', retryAfter, error: mk('PI_SERVER_ERROR', withText(`PI Web API failed on ${where} (${status})`, text, 'See the PI Web API server logs'), true) };
-    case status >= 400:
-      return { retry: 'never', error: mk('PI_BAD_REQUEST', withText(`PI Web API rejected ${where} (${status})`, text, ''), false) };
     default:
-      // 1xx/3xx: undici does not follow redirects, and PI Web API does not send them to API calls.
-      return { retry: 'never', error: mk('PI_BAD_RESPONSE', `PI Web API answered ${where} with unexpected status ${status}${header(headers, 'location') ? ` (redirect to ${header(headers, 'location')}; check pi.url)` : ''}`, false) };
+      return {
+        retry: 'server',
+        retryAfter,
+        error: mk('PI_SERVER_ERROR', withText(`PI Web API failed on ${where} (${status})`, text, 'See the PI Web API server logs'), true),
+      };
   }
 }
 
@@ -135,14 +224,27 @@ function errorCode(err: unknown, depth = 0): string | undefined {
   if (depth > 5 || err === null || typeof err !== 'object') return undefined;
   const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
   if (typeof e.code === 'string' && e.code !== 'UND_ERR') return e.code;
-  if (Array.isArray(e.errors)) for (const sub of e.errors) { const c = errorCode(sub, depth + 1); if (c) return c; }
+  if (Array.isArray(e.errors))
+    for (const sub of e.errors) {
+      const c = errorCode(sub, depth + 1);
+      if (c) return c;
+    }
   return errorCode(e.cause, depth + 1);
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 const TRUNCATION_CODES = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 /** The request never left: a bug or a closed client, not the network. Retrying cannot help. */
-const LOCAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN']);
+const LOCAL_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+]);
 const TLS_RE = /CERT|^ERR_TLS_|^ERR_SSL_|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 /** A request that got no (complete) HTTP response. `origin` is scheme://host:port, no credentials. */
@@ -150,22 +252,38 @@ export function networkFailure(err: unknown, where: string, url: string, origin:
   const code = errorCode(err) ?? 'unknown error';
   const opts = { url, cause: err };
   if (TIMEOUT_CODES.has(code)) {
-    return { retry: 'transient', error: new PiError('PI_TIMEOUT', `No answer from PI Web API at ${origin} within ${Math.round(timeoutMs / 1000)} s for ${where} (${code})`, { ...opts, retryable: true }) };
+    return {
+      retry: 'transient',
+      error: new PiError('PI_TIMEOUT', `No answer from PI Web API at ${origin} within ${Math.round(timeoutMs / 1000)} s for ${where} (${code})`, {
+        ...opts,
+        retryable: true,
+      }),
+    };
   }
   if (TRUNCATION_CODES.has(code)) {
     return { retry: 'transient', error: new PiError('PI_BAD_RESPONSE', `PI Web API cut the body short for ${where} (${code})`, { ...opts, retryable: true }) };
   }
   if (LOCAL_CODES.has(code)) {
-    return { retry: 'never', error: new PiError('INTERNAL', `The agent could not send ${where} (${code}): ${(err as Error)?.message ?? String(err)}`, { ...opts, retryable: false }) };
+    return {
+      retry: 'never',
+      error: new PiError('INTERNAL', `The agent could not send ${where} (${code}): ${(err as Error)?.message ?? String(err)}`, { ...opts, retryable: false }),
+    };
   }
   if (TLS_RE.test(code)) {
     return {
       retry: 'never',
-      error: new PiError('PI_UNREACHABLE', `TLS handshake with PI Web API at ${origin} failed for ${where} (${code}). If the server uses an internal CA, put its certificate in pi.ca`, { ...opts, retryable: false }),
+      error: new PiError(
+        'PI_UNREACHABLE',
+        `TLS handshake with PI Web API at ${origin} failed for ${where} (${code}). If the server uses an internal CA, put its certificate in pi.ca`,
+        { ...opts, retryable: false },
+      ),
     };
   }
   return {
     retry: 'transient',
-    error: new PiError('PI_UNREACHABLE', `Cannot reach PI Web API at ${origin} for ${where} (${code}). Check pi.url, the network and that the PI Web API service runs`, { ...opts, retryable: true }),
+    error: new PiError('PI_UNREACHABLE', `Cannot reach PI Web API at ${origin} for ${where} (${code}). Check pi.url, the network and that the PI Web API service runs`, {
+      ...opts,
+      retryable: true,
+    }),
   };
 }

@@ -88,10 +88,12 @@ export async function readRecordedMany(
   const unique = [...new Set(webIds)];
   const chunks = chunkWebIds(unique, client.urlLength(STREAMSETS_PATH, fixed), opts.maxWebIdsPerRequest ?? 100, opts.maxUrlLength ?? 8000);
 
-  const settled = await Promise.allSettled(chunks.map(async (chunk) => {
-    const res = await client.get<PiItems<PiStreamValues>>(STREAMSETS_PATH, { webId: chunk, ...fixed });
-    return matchStreams(chunk, res, client.urlOf(STREAMSETS_PATH));
-  }));
+  const settled = await Promise.allSettled(
+    chunks.map(async (chunk) => {
+      const res = await client.get<PiItems<PiStreamValues>>(STREAMSETS_PATH, { webId: chunk, ...fixed });
+      return matchStreams(chunk, res, client.urlOf(STREAMSETS_PATH));
+    }),
+  );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 
@@ -160,8 +162,7 @@ function matchStreams(chunk: string[], res: PiItems<PiStreamValues> | undefined,
     throw new PiError('PI_BAD_RESPONSE', `PI Web API answered ${where} without Items`, { url, retryable: true });
   }
   const asked = new Set(chunk);
-  const byId = res.Items.every((s) => typeof s.WebId === 'string' && asked.has(s.WebId))
-    && new Set(res.Items.map((s) => s.WebId)).size === res.Items.length;
+  const byId = res.Items.every((s) => typeof s.WebId === 'string' && asked.has(s.WebId)) && new Set(res.Items.map((s) => s.WebId)).size === res.Items.length;
   const out = new Map<string, StreamRecorded>();
   if (byId) {
     for (const s of res.Items) out.set(s.WebId!, toStream(s, where, url));

@@ -25,7 +25,14 @@ function utcSeconds(y: number, mo: number, d: number, h: number, mi: number, s: 
   dt.setUTCFullYear(y, mo - 1, d);
   dt.setUTCHours(h, mi, s, 0);
   // Reject what Date would silently roll over (Feb 30, 24:00, 60 s).
-  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d || dt.getUTCHours() !== h || dt.getUTCMinutes() !== mi || dt.getUTCSeconds() !== s) {
+  if (
+    dt.getUTCFullYear() !== y ||
+    dt.getUTCMonth() !== mo - 1 ||
+    dt.getUTCDate() !== d ||
+    dt.getUTCHours() !== h ||
+    dt.getUTCMinutes() !== mi ||
+    dt.getUTCSeconds() !== s
+  ) {
     return undefined;
   }
   return dt.getTime() / 1000;
@@ -59,8 +66,17 @@ const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
  */
 function parseUtcFast(s: string): PiTime | undefined {
   const n = s.length;
-  if (n < 20 || n > 28 || s.charCodeAt(n - 1) !== 90 /* Z */ || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45
-    || s.charCodeAt(10) !== 84 /* T */ || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined;
+  if (
+    n < 20 ||
+    n > 28 ||
+    s.charCodeAt(n - 1) !== 90 /* Z */ ||
+    s.charCodeAt(4) !== 45 ||
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 /* T */ ||
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58
+  )
+    return undefined;
   const y1 = d2(s, 0);
   const y2 = d2(s, 2);
   const mo = d2(s, 5);

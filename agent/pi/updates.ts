@@ -58,9 +58,19 @@ export async function registerUpdates(client: PiClient, webIds: readonly string[
     const e = res[String(i)]!;
     const c = e.content;
     if (e.error) {
-      out.set(w, routeMissing(e.status, c)
-        ? { kind: 'unsupported', error: new PiError('PI_NOT_FOUND', `this PI Web API has no stream updates (POST streams/{webId}/updates answered ${e.status}); it needs PI Web API 2018 SP1 or later`, { status: e.status }) }
-        : { kind: 'failed', error: e.error });
+      out.set(
+        w,
+        routeMissing(e.status, c)
+          ? {
+              kind: 'unsupported',
+              error: new PiError(
+                'PI_NOT_FOUND',
+                `this PI Web API has no stream updates (POST streams/{webId}/updates answered ${e.status}); it needs PI Web API 2018 SP1 or later`,
+                { status: e.status },
+              ),
+            }
+          : { kind: 'failed', error: e.error },
+      );
       return;
     }
     const status = isObject(c) ? c['Status'] : undefined;
@@ -70,7 +80,10 @@ export async function registerUpdates(client: PiClient, webIds: readonly string[
       return;
     }
     const why = isObject(c) && isObject(c['Exception']) && Array.isArray(c['Exception']['Errors']) ? String(c['Exception']['Errors'][0] ?? '') : '';
-    out.set(w, { kind: 'failed', error: new PiError('PI_BAD_RESPONSE', `PI did not register stream ${w} for updates (Status ${String(status)}${why ? `: ${why}` : ''})`) });
+    out.set(w, {
+      kind: 'failed',
+      error: new PiError('PI_BAD_RESPONSE', `PI did not register stream ${w} for updates (Status ${String(status)}${why ? `: ${why}` : ''})`),
+    });
   });
   return out;
 }

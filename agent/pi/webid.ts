@@ -27,9 +27,17 @@ const CHAR_TYPE: Record<string, WebIdType> = { F: 'Full', I: 'IDOnly', P: 'PathO
 /** How many GUIDs (and whether a point id) the id part of each marker holds. */
 function idLayout(marker: WebIdMarker): { guids: number; pointId: boolean } {
   switch (marker) {
-    case 'DS': case 'RS': case 'Em': case 'Fm': case 'ET': return { guids: 1, pointId: false };
-    case 'DP': return { guids: 1, pointId: true };
-    case 'RD': case 'Ab': return { guids: 2, pointId: false };
+    case 'DS':
+    case 'RS':
+    case 'Em':
+    case 'Fm':
+    case 'ET':
+      return { guids: 1, pointId: false };
+    case 'DP':
+      return { guids: 1, pointId: true };
+    case 'RD':
+    case 'Ab':
+      return { guids: 2, pointId: false };
   }
 }
 
@@ -47,9 +55,14 @@ export function guidToBytes(guid: string): Buffer {
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new TypeError(`not a GUID: ${guid}`);
   const b = Buffer.from(hex, 'hex');
   const out = Buffer.alloc(16);
-  out[0] = b[3]!; out[1] = b[2]!; out[2] = b[1]!; out[3] = b[0]!;
-  out[4] = b[5]!; out[5] = b[4]!;
-  out[6] = b[7]!; out[7] = b[6]!;
+  out[0] = b[3]!;
+  out[1] = b[2]!;
+  out[2] = b[1]!;
+  out[3] = b[0]!;
+  out[4] = b[5]!;
+  out[5] = b[4]!;
+  out[6] = b[7]!;
+  out[7] = b[6]!;
   b.copy(out, 8, 8, 16);
   return out;
 }

@@ -25,7 +25,12 @@ export async function openAgent(config: AgentConfig, logger: Logger): Promise<Ag
     const directory = new PiPointDirectory(client);
     const sink = await openSink(config, logger);
     return {
-      config, store, client, directory, sink, logger,
+      config,
+      store,
+      client,
+      directory,
+      sink,
+      logger,
       async close() {
         await Promise.allSettled([client.close(), sink.close()]);
         store.close();

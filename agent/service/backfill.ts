@@ -30,21 +30,28 @@ export async function backfill(config: AgentConfig, o: BackfillOptions): Promise
     const startUs = parsePiTimestamp(o.start).us;
     const endUs = parsePiTimestamp(o.end).us - 1;
     const prefix = backfillSpace(startUs, endUs).prefix;
-    const r = await extractTimeseries(timeseriesOptions(config, agent.client, agent.store, tags, {
-      nowUs: endUs,
-      endUs,
-      startUs,
-      lookbackUs: 0,
-      progressPrefix: prefix,
-      insertOp: 'update',
-      signal: o.signal,
-    }));
+    const r = await extractTimeseries(
+      timeseriesOptions(config, agent.client, agent.store, tags, {
+        nowUs: endUs,
+        endUs,
+        startUs,
+        lookbackUs: 0,
+        progressPrefix: prefix,
+        insertOp: 'update',
+        signal: o.signal,
+      }),
+    );
     if (r.errors.size > 0 || r.paused || o.signal.aborted) {
       o.print(`backfill incomplete: ${r.errors.size} tag(s) failed${r.paused ? ', buffer full' : ''}; run the same command again to continue\n`);
       return 'partial';
     }
     // The backfill's own progress goes, digest buckets included (an event at the end time can leave one).
-    dropBackfillProgress(agent.store, startUs, endUs, tags.map((t) => t.webId));
+    dropBackfillProgress(
+      agent.store,
+      startUs,
+      endUs,
+      tags.map((t) => t.webId),
+    );
     o.print(`backfill: ${tags.length} tag(s), ${r.values} value(s) read, ${r.updates + r.inserts} row(s) buffered as upserts, ${r.deletes} deletion(s)\n`);
     return 'ok';
   } finally {

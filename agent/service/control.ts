@@ -102,7 +102,11 @@ export function sendControl(stateDir: string, req: ControlRequest, onReply: (r: 
     sock.on('connect', () => {
       connected = true;
       sock.write(`${JSON.stringify(req)}\n`);
-      if (timeoutMs > 0) timer = setTimeout(() => { sock.destroy(); reject(new Error(`the running agent did not answer within ${Math.round(timeoutMs / 1000)} s`)); }, timeoutMs);
+      if (timeoutMs > 0)
+        timer = setTimeout(() => {
+          sock.destroy();
+          reject(new Error(`the running agent did not answer within ${Math.round(timeoutMs / 1000)} s`));
+        }, timeoutMs);
     });
     readLines(sock, (line) => {
       try {
@@ -127,7 +131,14 @@ export function sendControl(stateDir: string, req: ControlRequest, onReply: (r: 
 export async function isServiceRunning(stateDir: string): Promise<{ running: boolean; pid?: number }> {
   let pid: number | undefined;
   try {
-    const ok = await sendControl(stateDir, { cmd: 'ping' }, (r) => { if (r.type === 'pong') pid = r.pid; }, 3000);
+    const ok = await sendControl(
+      stateDir,
+      { cmd: 'ping' },
+      (r) => {
+        if (r.type === 'pong') pid = r.pid;
+      },
+      3000,
+    );
     return ok && pid !== undefined ? { running: true, pid } : { running: false };
   } catch {
     return { running: false };

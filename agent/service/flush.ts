@@ -53,4 +53,3 @@ export async function flush(config: AgentConfig, o: FlushOptions): Promise<Outco
     store.close();
   }
 }
-

@@ -21,20 +21,27 @@ export function writeHeartbeat(config: AgentConfig, store: Store, at: Date = new
   const sinkError = (sink.state === 'failed' || sink.state === 'retrying') && sink.last_error ? `sink: ${sink.last_error}` : null;
   const buf = store.stats();
   const us = at.getTime() * 1000;
-  store.commitStep([{
-    table: 'pi_agent_status',
-    rows: [{
-      site: config.site,
-      agent_id: agentId(config),
-      reported_at: us,
-      version: VERSION,
-      max_lag_seconds: lags.length ? Math.max(...lags) : null,
-      sources_json: JSON.stringify(sources.map((s) => ({ name: s.name, lag_seconds: s.lag_seconds, last_success: s.last_success, last_error: s.last_error }))),
-      buffer_rows: buf.pending_rows,
-      buffer_bytes: buf.bytes,
-      last_error: errors.length ? `${errors[0]!.name}: ${errors[0]!.last_error}` : sinkError,
-      ingested_at: us,
-      op: 'insert',
-    }],
-  }], []);
+  store.commitStep(
+    [
+      {
+        table: 'pi_agent_status',
+        rows: [
+          {
+            site: config.site,
+            agent_id: agentId(config),
+            reported_at: us,
+            version: VERSION,
+            max_lag_seconds: lags.length ? Math.max(...lags) : null,
+            sources_json: JSON.stringify(sources.map((s) => ({ name: s.name, lag_seconds: s.lag_seconds, last_success: s.last_success, last_error: s.last_error }))),
+            buffer_rows: buf.pending_rows,
+            buffer_bytes: buf.bytes,
+            last_error: errors.length ? `${errors[0]!.name}: ${errors[0]!.last_error}` : sinkError,
+            ingested_at: us,
+            op: 'insert',
+          },
+        ],
+      },
+    ],
+    [],
+  );
 }

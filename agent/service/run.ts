@@ -44,7 +44,12 @@ class Uploader {
 }
 
 /** The scheduled cycles of the enabled sources: one at a time each (a trigger while one runs is skipped). */
-function sourceCycles(agent: Agent, signal: AbortSignal, track: <T>(p: Promise<T>) => Promise<T>, after: (r: CycleReport) => void): { source: Source; run: () => Promise<void> }[] {
+function sourceCycles(
+  agent: Agent,
+  signal: AbortSignal,
+  track: <T>(p: Promise<T>) => Promise<T>,
+  after: (r: CycleReport) => void,
+): { source: Source; run: () => Promise<void> }[] {
   return enabledSources(agent.config).map((source) => {
     let busy = false;
     const run = async (): Promise<void> => {
@@ -97,7 +102,10 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
   });
 
   const metrics = config.metrics.enabled
-    ? await serveMetrics(agentMetrics(agent, { valuesExtracted: () => totals.values, commits: () => totals.commits }), { port: config.metrics.port, host: config.metrics.host })
+    ? await serveMetrics(agentMetrics(agent, { valuesExtracted: () => totals.values, commits: () => totals.commits }), {
+        port: config.metrics.port,
+        host: config.metrics.host,
+      })
     : undefined;
   if (metrics) logger.info({ url: `http://127.0.0.1:${metrics.port}/metrics` }, 'metrics served');
 
@@ -116,7 +124,19 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
     for (const c of cycles) await c.run();
   })();
   const heartbeat = startHeartbeat(agent);
-  const sinkLoop = track(sinkForever(agent, uploader, signal, (wake) => { wakeSink = wake; }, (units) => { totals.commits += units; }));
+  const sinkLoop = track(
+    sinkForever(
+      agent,
+      uploader,
+      signal,
+      (wake) => {
+        wakeSink = wake;
+      },
+      (units) => {
+        totals.commits += units;
+      },
+    ),
+  );
 
   await new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
@@ -154,7 +174,10 @@ async function sinkForever(agent: Agent, uploader: Uploader, signal: AbortSignal
       // them without restarting the agent, and the data stays buffered meanwhile.
       const delay = retryable ? backoffDelay(attempt++, { baseMs: 2000, maxMs: 10 * 60_000 }) : 5 * 60_000;
       agent.store.recordSinkState(agent.sink.type, retryable ? 'retrying' : 'failed', describeError(err));
-      agent.logger.warn({ sink: agent.sink.type, err: describeError(err), retry_in_s: Math.round(delay / 1000) }, retryable ? 'sink unavailable; data kept, retrying' : 'sink failed; data kept, fix the problem (see the error)');
+      agent.logger.warn(
+        { sink: agent.sink.type, err: describeError(err), retry_in_s: Math.round(delay / 1000) },
+        retryable ? 'sink unavailable; data kept, retrying' : 'sink failed; data kept, fix the problem (see the error)',
+      );
       wake = new AbortController();
       await sleep(delay, AbortSignal.any([signal, wake.signal]));
     }
@@ -163,10 +186,12 @@ async function sinkForever(agent: Agent, uploader: Uploader, signal: AbortSignal
 
 async function flushWith(agent: Agent, uploader: Uploader, reply: (r: ControlReply) => void, signal: AbortSignal): Promise<void> {
   try {
-    const r = await uploader.run(() => flushUnits(agent.store, agent.sink, {
-      signal,
-      progress: (p) => reply({ type: 'progress', units: p.units, rows: p.rows, remaining_batches: p.remaining }),
-    }));
+    const r = await uploader.run(() =>
+      flushUnits(agent.store, agent.sink, {
+        signal,
+        progress: (p) => reply({ type: 'progress', units: p.units, rows: p.rows, remaining_batches: p.remaining }),
+      }),
+    );
     reply({ type: 'done', ok: true, units: r.units, rows: r.rows });
   } catch (err) {
     reply({ type: 'done', ok: false, error: describeError(err) });

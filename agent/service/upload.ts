@@ -25,7 +25,11 @@ export interface FlushProgress {
  * Uploads one unit at a time until nothing is left, the signal fires or `deadline` (ms since the
  * epoch) passes, reporting after each unit. `done` is false when it stopped with data left.
  */
-export async function flushUnits(store: Store, sink: UploadTarget, o: { signal: AbortSignal; deadline?: number; progress?: (p: FlushProgress) => void }): Promise<FlushProgress & { done: boolean }> {
+export async function flushUnits(
+  store: Store,
+  sink: UploadTarget,
+  o: { signal: AbortSignal; deadline?: number; progress?: (p: FlushProgress) => void },
+): Promise<FlushProgress & { done: boolean }> {
   let units = 0;
   let rows = 0;
   for (;;) {

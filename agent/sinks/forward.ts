@@ -44,7 +44,11 @@ export interface ForwardResult {
 }
 
 type SinkCode = ConstructorParameters<typeof SinkError>[0];
-interface Blocked { until: number; error: string; code: SinkCode }
+interface Blocked {
+  until: number;
+  error: string;
+  code: SinkCode;
+}
 
 /**
  * Tables stopped by a permanent error, per store (so per process: `run --once` tries them again at
@@ -63,7 +67,11 @@ export function blockedTablesOf(store: Store): Map<TableName, { error: string; u
  * stopped by a permanent error, throws after everything else was uploaded.
  */
 export async function forwardAll(store: Store, sink: UploadTarget, opts: ForwardOptions = {}): Promise<ForwardResult> {
-  const limits = { maxBytes: opts.maxBytes ?? sink.limits?.maxBytes ?? 16 * 1024 * 1024, maxBatches: opts.maxBatches ?? 1000, maxMergeRows: opts.maxMergeRows ?? 200_000 };
+  const limits = {
+    maxBytes: opts.maxBytes ?? sink.limits?.maxBytes ?? 16 * 1024 * 1024,
+    maxBatches: opts.maxBatches ?? 1000,
+    maxMergeRows: opts.maxMergeRows ?? 200_000,
+  };
   const retryMs = opts.tableRetryMs ?? 60_000;
   const result: ForwardResult = { units: 0, rows: 0 };
   let blocked = blockedTables.get(store);
@@ -76,7 +84,10 @@ export async function forwardAll(store: Store, sink: UploadTarget, opts: Forward
   while (opts.maxUnits === undefined || result.units < opts.maxUnits) {
     if (opts.signal?.aborted) break;
     const unit = store.nextUploadUnit(opts.table, { ...limits, exclude: blocked.keys() });
-    if (unit === undefined) { exhausted = true; break; }
+    if (unit === undefined) {
+      exhausted = true;
+      break;
+    }
     if (!prepared && sink.prepare) {
       try {
         await sink.prepare();
@@ -112,7 +123,11 @@ export async function forwardAll(store: Store, sink: UploadTarget, opts: Forward
   // loops one unit at a time (flush) still uploads every other table first.
   if (exhausted && stopped.length > 0) {
     const text = stopped.map(([t, b]) => `table ${t}: ${b.error}`).join('; ');
-    const err = new SinkError(stopped[0]![1].code, `${stopped.length === 1 ? 'a table is' : `${stopped.length} tables are`} not uploaded (data kept in the buffer): ${text}`, { retryable: false });
+    const err = new SinkError(
+      stopped[0]![1].code,
+      `${stopped.length === 1 ? 'a table is' : `${stopped.length} tables are`} not uploaded (data kept in the buffer): ${text}`,
+      { retryable: false },
+    );
     store.recordSinkState(sink.type, 'failed', describeError(err));
     throw err;
   }

@@ -33,9 +33,10 @@ export function readProgress<T>(db: Database.Database, key: string): T | undefin
 /** All progress entries whose key starts with `prefix`, in key order. */
 export function readProgressByPrefix<T>(db: Database.Database, prefix: string): Map<string, T> {
   // 0xFF never occurs in UTF-8, so it bounds every key that starts with the prefix.
-  const rows = db
-    .prepare(`SELECT key, value FROM progress WHERE key >= @p AND key < (@p || CAST(X'FF' AS TEXT)) ORDER BY key`)
-    .all({ p: prefix }) as { key: string; value: string }[];
+  const rows = db.prepare(`SELECT key, value FROM progress WHERE key >= @p AND key < (@p || CAST(X'FF' AS TEXT)) ORDER BY key`).all({ p: prefix }) as {
+    key: string;
+    value: string;
+  }[];
   return new Map(rows.map((r) => [r.key, JSON.parse(r.value) as T]));
 }
 

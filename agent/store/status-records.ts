@@ -47,9 +47,19 @@ export function setSourceLag(db: Database.Database, name: string, lagSeconds: nu
 
 export function sourceStatuses(db: Database.Database): SourceStatus[] {
   const rows = db.prepare(`SELECT * FROM sources ORDER BY name`).all() as {
-    name: string; last_success: number | null; last_error: string | null; last_error_at: number | null; lag_seconds: number | null;
+    name: string;
+    last_success: number | null;
+    last_error: string | null;
+    last_error_at: number | null;
+    lag_seconds: number | null;
   }[];
-  return rows.map((r) => ({ name: r.name, last_success: iso(r.last_success), last_error: r.last_error, last_error_at: iso(r.last_error_at), lag_seconds: r.lag_seconds }));
+  return rows.map((r) => ({
+    name: r.name,
+    last_success: iso(r.last_success),
+    last_error: r.last_error,
+    last_error_at: iso(r.last_error_at),
+    lag_seconds: r.lag_seconds,
+  }));
 }
 
 /** Records the sink's state (e.g. 'ok', 'retrying', 'unreachable') and, optionally, its latest error. */
@@ -65,7 +75,6 @@ export function recordSinkState(db: Database.Database, type: string, state: stri
 
 export function sinkStatus(db: Database.Database, type: string): SinkStatus {
   const r = db.prepare(`SELECT * FROM sinks WHERE type = ?`).get(type) as
-    | { type: string; state: string | null; last_commit: number | null; last_error: string | null; last_error_at: number | null }
-    | undefined;
+    { type: string; state: string | null; last_commit: number | null; last_error: string | null; last_error_at: number | null } | undefined;
   return { type, state: r?.state ?? null, last_commit: iso(r?.last_commit), last_error: r?.last_error ?? null, last_error_at: iso(r?.last_error_at) };
 }

@@ -101,7 +101,12 @@ export class Store {
     if (!existsSync(file)) throw new NoStoreError(file);
     let db: Database.Database | undefined;
     try {
-      db = new Database(file, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 5000, ...(opts.nativeBinding === undefined ? {} : { nativeBinding: opts.nativeBinding as string }) });
+      db = new Database(file, {
+        readonly: true,
+        fileMustExist: true,
+        timeout: opts.busyTimeoutMs ?? 5000,
+        ...(opts.nativeBinding === undefined ? {} : { nativeBinding: opts.nativeBinding as string }),
+      });
       const version = checkVersion(db, file);
       if (version < SCHEMA_VERSION) {
         throw new StoreError('STORE_FAILED', `store ${file} has schema version ${version}, this pi-agent expects ${SCHEMA_VERSION}: start the agent once to upgrade it`);

@@ -123,23 +123,25 @@ export function nextUploadUnit(db: Database.Database, site: string, table: Table
   const notIn = skip.length === 0 ? '' : ` AND tbl NOT IN (${skip.map(() => '?').join(', ')})`;
   const maxMergeRows = limits.maxMergeRows ?? 200_000;
   try {
-    return db.transaction((): UploadUnit | undefined => {
-      const pending = (
-        table === undefined
-          ? db.prepare(`SELECT * FROM units WHERE state = 'pending'${notIn} ORDER BY first_batch LIMIT 1`).get(...skip)
-          : db.prepare(`SELECT * FROM units WHERE state = 'pending' AND tbl = ? ORDER BY first_batch LIMIT 1`).get(table)
-      ) as UnitRow | undefined;
-      if (pending) return toUnit(pending);
+    return db
+      .transaction((): UploadUnit | undefined => {
+        const pending = (
+          table === undefined
+            ? db.prepare(`SELECT * FROM units WHERE state = 'pending'${notIn} ORDER BY first_batch LIMIT 1`).get(...skip)
+            : db.prepare(`SELECT * FROM units WHERE state = 'pending' AND tbl = ? ORDER BY first_batch LIMIT 1`).get(table)
+        ) as UnitRow | undefined;
+        if (pending) return toUnit(pending);
 
-      const tbl =
-        table ?? (db.prepare(`SELECT tbl FROM batches WHERE state = 'sealed'${notIn} ORDER BY id LIMIT 1`).get(...skip) as { tbl: TableName } | undefined)?.tbl;
-      if (tbl === undefined) return undefined;
-      const candidates = db
-        .prepare(`SELECT id, rows, bytes, ops, schema FROM batches WHERE state = 'sealed' AND tbl = ? ORDER BY id LIMIT ?`)
-        .all(tbl, Math.max(1, limits.maxBatches)) as CandidateBatch[];
-      if (candidates.length === 0) return undefined;
-      return recordUnit(db, site, tbl, coalesce(candidates, limits, maxMergeRows));
-    }).immediate();
+        const tbl =
+          table ?? (db.prepare(`SELECT tbl FROM batches WHERE state = 'sealed'${notIn} ORDER BY id LIMIT 1`).get(...skip) as { tbl: TableName } | undefined)?.tbl;
+        if (tbl === undefined) return undefined;
+        const candidates = db
+          .prepare(`SELECT id, rows, bytes, ops, schema FROM batches WHERE state = 'sealed' AND tbl = ? ORDER BY id LIMIT ?`)
+          .all(tbl, Math.max(1, limits.maxBatches)) as CandidateBatch[];
+        if (candidates.length === 0) return undefined;
+        return recordUnit(db, site, tbl, coalesce(candidates, limits, maxMergeRows));
+      })
+      .immediate();
   } catch (err) {
     throw storeFailed('cannot create an upload unit', err);
   }
@@ -156,7 +158,9 @@ export function unitFiles(db: Database.Database, unit: Pick<UploadUnit, 'name' |
     const m = meta.get(id, unit.name) as { rows: number; bytes: number } | undefined;
     if (!m) throw new StoreError('STORE_FAILED', `upload unit ${unit.name}: batch ${id} is not in the store`);
     return {
-      id, rows: m.rows, bytes: m.bytes,
+      id,
+      rows: m.rows,
+      bytes: m.bytes,
       read: (): Uint8Array => {
         const row = get.get(id, unit.name) as { data: Buffer | null } | undefined;
         if (!row || row.data === null) throw new StoreError('STORE_FAILED', `upload unit ${unit.name}: batch ${id} has no data (already committed?)`);

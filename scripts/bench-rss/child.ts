@@ -16,8 +16,12 @@ import { openAgent } from '../../agent/service/agent.js';
 import { runTimeseriesSource } from '../../agent/sources/timeseries/source.js';
 import { Store } from '../../agent/store/store.js';
 
-interface Stmt { get(...a: unknown[]): unknown }
-interface Db { prepare(sql: string): Stmt }
+interface Stmt {
+  get(...a: unknown[]): unknown;
+}
+interface Db {
+  prepare(sql: string): Stmt;
+}
 
 /**
  * BENCH_RSS_CACHED_GET=1: Store.getProgress with one prepared statement per database instead of one
@@ -52,8 +56,14 @@ async function main(): Promise<void> {
     const status = readFileSync('/proc/self/status', 'utf8');
     const kb = (f: string): number => Number(new RegExp(`${f}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
     phases[name] = {
-      rss: mb(m.rss), rss_anon: mb(kb('RssAnon')), rss_file: mb(kb('RssFile')), heap: mb(m.heapUsed), heap_total: mb(m.heapTotal),
-      external: mb(m.external), array_buffers: mb(m.arrayBuffers), wasm: mb(parquet.wasmMemory().buffer.byteLength),
+      rss: mb(m.rss),
+      rss_anon: mb(kb('RssAnon')),
+      rss_file: mb(kb('RssFile')),
+      heap: mb(m.heapUsed),
+      heap_total: mb(m.heapTotal),
+      external: mb(m.external),
+      array_buffers: mb(m.arrayBuffers),
+      wasm: mb(parquet.wasmMemory().buffer.byteLength),
     };
   };
   let peakHeap = 0;
@@ -65,7 +75,13 @@ async function main(): Promise<void> {
     peakHeap = Math.max(peakHeap, m.heapUsed);
     if (m.rss > peakRss) {
       peakRss = m.rss;
-      atPeak = { heap: mb(m.heapUsed), heap_total: mb(m.heapTotal), external: mb(m.external), array_buffers: mb(m.arrayBuffers), wasm: mb(parquet.wasmMemory().buffer.byteLength) };
+      atPeak = {
+        heap: mb(m.heapUsed),
+        heap_total: mb(m.heapTotal),
+        external: mb(m.external),
+        array_buffers: mb(m.arrayBuffers),
+        wasm: mb(parquet.wasmMemory().buffer.byteLength),
+      };
     }
     peakExternal = Math.max(peakExternal, m.external);
   }, 20);

@@ -35,11 +35,17 @@ async function agentModules(): Promise<{
   };
   runService: typeof import('../../agent/service/run.js').runService;
 }> {
-  const [{ loadConfig }, { bareLogger }, { openAgent }, { runTagDiscovery }, { runTimeseriesSource }, { uploadBuffered }, { tuneHeap }, { runService }] = await Promise.all([
-    import('../../agent/config/load.js'), import('../../agent/observe/log.js'), import('../../agent/service/agent.js'),
-    import('../../agent/sources/tags/source.js'), import('../../agent/sources/timeseries/source.js'), import('../../agent/service/upload.js'),
-    import('../../agent/service/heap.js'), import('../../agent/service/run.js'),
-  ]);
+  const [{ loadConfig }, { bareLogger }, { openAgent }, { runTagDiscovery }, { runTimeseriesSource }, { uploadBuffered }, { tuneHeap }, { runService }] =
+    await Promise.all([
+      import('../../agent/config/load.js'),
+      import('../../agent/observe/log.js'),
+      import('../../agent/service/agent.js'),
+      import('../../agent/sources/tags/source.js'),
+      import('../../agent/sources/timeseries/source.js'),
+      import('../../agent/service/upload.js'),
+      import('../../agent/service/heap.js'),
+      import('../../agent/service/run.js'),
+    ]);
   const cycle = { openAgent, runTagsSource: runTagDiscovery, runTimeseriesSource, runSink: uploadBuffered };
   // As `pi-agent` does at start (agent/cli/main.ts): the agent is measured as it runs.
   tuneHeap();
@@ -58,7 +64,11 @@ interface Out {
 const now = (): number => performance.now() / 1000;
 
 async function agentExtract(a: { config: string; skipTags?: boolean }): Promise<Out> {
-  const { loadConfig, bareLogger, cycle: { openAgent, runTagsSource, runTimeseriesSource } } = await agentModules();
+  const {
+    loadConfig,
+    bareLogger,
+    cycle: { openAgent, runTagsSource, runTimeseriesSource },
+  } = await agentModules();
   const config = loadConfig(a.config, { checkPermissions: false });
   const agent = await openAgent(config, bareLogger('warn'));
   try {
@@ -75,9 +85,22 @@ async function agentExtract(a: { config: string; skipTags?: boolean }): Promise<
       bytes_received: agent.client.stats.bytesReceived,
       work_s: t2 - t1,
       extra: {
-        tags_discovered: tags, tags_s: t1 - t0, timeseries_requests: r.requests, updates_requests: r.streamUpdates?.requests ?? 0, rereads: r.rereads, rereads_narrowed: r.narrowed, rereads_read_ahead: r.streamUpdates?.readAhead ?? 0, commits: r.commits,
-        errors: r.errors.size, paused: r.paused, inserts: r.inserts, updates: r.updates, deletes: r.deletes,
-        buffered_rows: st.pending_rows, buffered_bytes: st.bytes, batches: st.sealed_batches,
+        tags_discovered: tags,
+        tags_s: t1 - t0,
+        timeseries_requests: r.requests,
+        updates_requests: r.streamUpdates?.requests ?? 0,
+        rereads: r.rereads,
+        rereads_narrowed: r.narrowed,
+        rereads_read_ahead: r.streamUpdates?.readAhead ?? 0,
+        commits: r.commits,
+        errors: r.errors.size,
+        paused: r.paused,
+        inserts: r.inserts,
+        updates: r.updates,
+        deletes: r.deletes,
+        buffered_rows: st.pending_rows,
+        buffered_bytes: st.bytes,
+        batches: st.sealed_batches,
       },
     };
   } finally {
@@ -86,7 +109,11 @@ async function agentExtract(a: { config: string; skipTags?: boolean }): Promise<
 }
 
 async function agentSink(a: { config: string }): Promise<Out> {
-  const { loadConfig, bareLogger, cycle: { openAgent, runSink } } = await agentModules();
+  const {
+    loadConfig,
+    bareLogger,
+    cycle: { openAgent, runSink },
+  } = await agentModules();
   const config = loadConfig(a.config, { checkPermissions: false });
   const agent = await openAgent(config, bareLogger('warn'));
   try {
@@ -95,7 +122,13 @@ async function agentSink(a: { config: string }): Promise<Out> {
     const r = await runSink(agent);
     const t1 = now();
     const after = agent.store.stats();
-    return { values: r.rows, requests: 0, bytes_received: 0, work_s: t1 - t0, extra: { units: r.units, rows_before: before.pending_rows, bytes_before: before.bytes, rows_left: after.pending_rows } };
+    return {
+      values: r.rows,
+      requests: 0,
+      bytes_received: 0,
+      work_s: t1 - t0,
+      extra: { units: r.units, rows_before: before.pending_rows, bytes_before: before.bytes, rows_left: after.pending_rows },
+    };
   } finally {
     await agent.close();
   }
@@ -114,16 +147,24 @@ async function agentService(a: { config: string }): Promise<Out> {
   const t0 = now();
   // BENCH_MEM_TRACE=FILE: process.memoryUsage() every second, one JSON line each (where the peak is).
   const trace = process.env.BENCH_MEM_TRACE;
-  const sampler = trace ? setInterval(() => {
-    const m = process.memoryUsage();
-    const mb = (x: number): number => Math.round(x / 1048576);
-    // Linux: the resident set split into anonymous memory (heaps) and mapped files (code).
-    const smaps: Record<string, number> = {};
-    try {
-      for (const [, k, kb] of readFileSync('/proc/self/smaps_rollup', 'utf8').matchAll(/^(Rss|Anonymous|Shared_Clean|Private_Clean):\s+(\d+) kB/gm)) smaps[k!] = Math.round(Number(kb) / 1024);
-    } catch { /* not Linux */ }
-    appendFileSync(trace, `${JSON.stringify({ s: Math.round(now() - t0), rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), ...smaps })}\n`);
-  }, 1000) : undefined;
+  const sampler = trace
+    ? setInterval(() => {
+        const m = process.memoryUsage();
+        const mb = (x: number): number => Math.round(x / 1048576);
+        // Linux: the resident set split into anonymous memory (heaps) and mapped files (code).
+        const smaps: Record<string, number> = {};
+        try {
+          for (const [, k, kb] of readFileSync('/proc/self/smaps_rollup', 'utf8').matchAll(/^(Rss|Anonymous|Shared_Clean|Private_Clean):\s+(\d+) kB/gm))
+            smaps[k!] = Math.round(Number(kb) / 1024);
+        } catch {
+          /* not Linux */
+        }
+        appendFileSync(
+          trace,
+          `${JSON.stringify({ s: Math.round(now() - t0), rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), ...smaps })}\n`,
+        );
+      }, 1000)
+    : undefined;
   sampler?.unref();
   const code = await runService(config, bareLogger('warn'), stop.signal);
   clearInterval(sampler);
@@ -131,7 +172,15 @@ async function agentService(a: { config: string }): Promise<Out> {
   return { values: 0, requests: 0, bytes_received: 0, work_s: now() - t0 };
 }
 
-interface Item { Timestamp: string; Value: unknown; Good?: boolean; Questionable?: boolean; Substituted?: boolean; Annotated?: boolean; UnitsAbbreviation?: string }
+interface Item {
+  Timestamp: string;
+  Value: unknown;
+  Good?: boolean;
+  Questionable?: boolean;
+  Substituted?: boolean;
+  Annotated?: boolean;
+  UnitsAbbreviation?: string;
+}
 
 async function getJson(url: string, counters: { requests: number; bytes: number }): Promise<unknown> {
   const res = await request(url, { method: 'GET', headers: { accept: 'application/json' } });
@@ -179,7 +228,14 @@ async function naive(a: { url: string; webIds: string[]; start: string; end: str
 }
 
 /** The simulator's serving rate for the agent's kind of request; bodies are counted, not parsed. */
-async function ceilingHttp(a: { url: string; webIds: string[]; windows: [string, string][]; tagsPerRequest: number; maxCount: number; concurrency: number }): Promise<Out> {
+async function ceilingHttp(a: {
+  url: string;
+  webIds: string[];
+  windows: [string, string][];
+  tagsPerRequest: number;
+  maxCount: number;
+  concurrency: number;
+}): Promise<Out> {
   const jobs: { ids: string[]; start: string; end: string }[] = [];
   for (const [start, end] of a.windows) {
     for (let i = 0; i < a.webIds.length; i += a.tagsPerRequest) jobs.push({ ids: a.webIds.slice(i, i + a.tagsPerRequest), start, end });
@@ -192,7 +248,10 @@ async function ceilingHttp(a: { url: string; webIds: string[]; windows: [string,
     let n = 0;
     let i = 0;
     const needle = Buffer.from('"Timestamp"');
-    while ((i = buf.indexOf(needle, i)) >= 0) { n++; i += needle.length; }
+    while ((i = buf.indexOf(needle, i)) >= 0) {
+      n++;
+      i += needle.length;
+    }
     return n;
   };
   const t0 = now();
@@ -202,11 +261,21 @@ async function ceilingHttp(a: { url: string; webIds: string[]; windows: [string,
       const j = jobs[next++]!;
       const batch: Record<string, { Method: string; Resource: string }> = {};
       j.ids.forEach((w, k) => {
-        const q = new URLSearchParams({ startTime: j.start, endTime: j.end, maxCount: String(a.maxCount), boundaryType: 'Inside', selectedFields: 'Items.Timestamp;Items.Value;Items.Good;Items.Questionable;Items.Substituted;Items.Annotated;UnitsAbbreviation' });
+        const q = new URLSearchParams({
+          startTime: j.start,
+          endTime: j.end,
+          maxCount: String(a.maxCount),
+          boundaryType: 'Inside',
+          selectedFields: 'Items.Timestamp;Items.Value;Items.Good;Items.Questionable;Items.Substituted;Items.Annotated;UnitsAbbreviation',
+        });
         batch[String(k)] = { Method: 'GET', Resource: `${a.url}/streams/${encodeURIComponent(w)}/recorded?${q}` };
       });
       const post = async (): Promise<{ statusCode: number; buf: Buffer }> => {
-        const res = await request(`${a.url}/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'bench' }, body: JSON.stringify(batch) });
+        const res = await request(`${a.url}/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-requested-with': 'bench' },
+          body: JSON.stringify(batch),
+        });
         return { statusCode: res.statusCode, buf: Buffer.from(await res.body.arrayBuffer()) };
       };
       // A kept-alive socket the server closed meanwhile (its 5 s keepAliveTimeout on a loaded
@@ -242,7 +311,22 @@ function ceilingSqlite(a: { rows: number; dir: string }): Out {
     db.transaction(() => {
       for (let k = 0; k < n; k++) {
         const i = done + k;
-        ins.run('plant-a', webids[i % 1000], 1_767_225_600_000_000 + i * 5_000_000, 0, Math.fround(i * 0.37), null, null, 1, 0, 0, 0, 'degC', 1_780_000_000_000_000, 'insert');
+        ins.run(
+          'plant-a',
+          webids[i % 1000],
+          1_767_225_600_000_000 + i * 5_000_000,
+          0,
+          Math.fround(i * 0.37),
+          null,
+          null,
+          1,
+          0,
+          0,
+          0,
+          'degC',
+          1_780_000_000_000_000,
+          'insert',
+        );
       }
     })();
   }
@@ -260,12 +344,24 @@ async function main(): Promise<void> {
   // sharing the machine distort less than wall time.
   const cpu0 = process.cpuUsage();
   switch (mode) {
-    case 'agent-extract': out = await agentExtract(args); break;
-    case 'agent-sink': out = await agentSink(args); break;
-    case 'agent-service': out = await agentService(args); break;
-    case 'naive': out = await naive(args); break;
-    case 'ceiling-http': out = await ceilingHttp(args); break;
-    case 'ceiling-sqlite': out = ceilingSqlite(args); break;
+    case 'agent-extract':
+      out = await agentExtract(args);
+      break;
+    case 'agent-sink':
+      out = await agentSink(args);
+      break;
+    case 'agent-service':
+      out = await agentService(args);
+      break;
+    case 'naive':
+      out = await naive(args);
+      break;
+    case 'ceiling-http':
+      out = await ceilingHttp(args);
+      break;
+    case 'ceiling-sqlite':
+      out = ceilingSqlite(args);
+      break;
     case 'ceiling': {
       const a = args as { http: Parameters<typeof ceilingHttp>[0]; sqlite: Parameters<typeof ceilingSqlite>[0] };
       const c0 = process.cpuUsage();
@@ -274,11 +370,17 @@ async function main(): Promise<void> {
       const sqlite = ceilingSqlite(a.sqlite);
       const c2 = process.cpuUsage(c0);
       const cpu = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
-      out = { values: http.values, requests: http.requests, bytes_received: http.bytes_received, work_s: http.work_s + sqlite.work_s,
-        extra: { http: { ...http, cpu_s: cpu(c1) }, sqlite: { ...sqlite, cpu_s: cpu(c2) - cpu(c1) } } };
+      out = {
+        values: http.values,
+        requests: http.requests,
+        bytes_received: http.bytes_received,
+        work_s: http.work_s + sqlite.work_s,
+        extra: { http: { ...http, cpu_s: cpu(c1) }, sqlite: { ...sqlite, cpu_s: cpu(c2) - cpu(c1) } },
+      };
       break;
     }
-    default: throw new Error(`unknown mode ${mode}`);
+    default:
+      throw new Error(`unknown mode ${mode}`);
   }
   // maxRSS is in kilobytes: the peak resident set of this process over its whole life.
   const peak_rss_mb = process.resourceUsage().maxRSS / 1024;

@@ -15,11 +15,25 @@ const TS = TABLES.pi_timeseries;
 
 function tsRow(over: Partial<Row>): Row {
   return {
-    site: 'plant-a', tag_webid: 'W1', timestamp: 1_780_000_000_000_000, ordinal: 0,
-    value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
-    digital_name: null, digital_code: null, is_system_state: false,
-    good: true, questionable: false, substituted: false, annotated: false, units: null,
-    ingested_at: 1_795_000_000_123_456, op: 'insert',
+    site: 'plant-a',
+    tag_webid: 'W1',
+    timestamp: 1_780_000_000_000_000,
+    ordinal: 0,
+    value_double: null,
+    value_int: null,
+    value_string: null,
+    value_bool: null,
+    value_timestamp: null,
+    digital_name: null,
+    digital_code: null,
+    is_system_state: false,
+    good: true,
+    questionable: false,
+    substituted: false,
+    annotated: false,
+    units: null,
+    ingested_at: 1_795_000_000_123_456,
+    op: 'insert',
     ...over,
   };
 }
@@ -33,13 +47,27 @@ function plant(tags: number, events: number): Row[] {
     const kind = g % 5;
     const base = 10 + rand() * 100;
     for (let e = 0; e < events; e++) {
-      const r = tsRow({ tag_webid: `F1DPtag${String(g).padStart(4, '0')}`, timestamp: 1_780_000_000_000_000 + e * 5_000_000 + g * 1_000_000, units: kind < 2 ? 'degC' : null });
+      const r = tsRow({
+        tag_webid: `F1DPtag${String(g).padStart(4, '0')}`,
+        timestamp: 1_780_000_000_000_000 + e * 5_000_000 + g * 1_000_000,
+        units: kind < 2 ? 'degC' : null,
+      });
       if (kind === 0) r.value_double = Math.fround(Math.round((base + rand()) * 100) / 100);
       else if (kind === 1) r.value_double = base + rand();
       else if (kind === 2) r.value_int = e * 3 + g;
-      else if (kind === 3) { r.digital_code = e % 3; r.digital_name = ['Open', 'Closed', 'Transit'][e % 3]!; }
-      else r.value_string = `phase ${e % 4}`;
-      if (e % 97 === 5) { r.good = false; r.is_system_state = true; r.value_double = null; r.value_int = null; r.value_string = null; r.digital_name = 'I/O Timeout'; r.digital_code = 246; }
+      else if (kind === 3) {
+        r.digital_code = e % 3;
+        r.digital_name = ['Open', 'Closed', 'Transit'][e % 3]!;
+      } else r.value_string = `phase ${e % 4}`;
+      if (e % 97 === 5) {
+        r.good = false;
+        r.is_system_state = true;
+        r.value_double = null;
+        r.value_int = null;
+        r.value_string = null;
+        r.digital_name = 'I/O Timeout';
+        r.digital_code = 246;
+      }
       rows.push(r);
     }
   }
@@ -69,7 +97,8 @@ const specials: Row[] = [
 /** The stable (tag_webid, timestamp) order the encoder promises. */
 function sorted(rows: Row[]): Row[] {
   const key = (v: Row[string]): number => Number(v);
-  return rows.map((r, i) => ({ r, i }))
+  return rows
+    .map((r, i) => ({ r, i }))
     .sort((a, b) => (a.r.tag_webid! < b.r.tag_webid! ? -1 : a.r.tag_webid! > b.r.tag_webid! ? 1 : key(a.r.timestamp!) - key(b.r.timestamp!) || a.i - b.i))
     .map((x) => x.r);
 }
@@ -78,7 +107,11 @@ async function duck(t: Test): Promise<{ conn: DuckDBConnection; dir: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-exact-'));
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  t.teardown(() => { conn.closeSync(); db.closeSync(); rmSync(dir, { recursive: true, force: true }); });
+  t.teardown(() => {
+    conn.closeSync();
+    db.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  });
   return { conn, dir };
 }
 
@@ -121,7 +154,10 @@ function corruptFirstOffsetIndex(bytes: Uint8Array): Uint8Array {
   const footerStart = n - 8 - len;
   // Walk back to the last "0x19 ?? 0x16" (list of structs, then i64 field 1) before the footer.
   for (let i = footerStart - 4; i > 0; i--) {
-    if (out[i] === 0x16 && (out[i - 1]! & 0x0f) === 0x0c && out[i - 2] === 0x19) { out[i + 1] = out[i + 1]! ^ 0x02; return out; }
+    if (out[i] === 0x16 && (out[i - 1]! & 0x0f) === 0x0c && out[i - 2] === 0x19) {
+      out[i + 1] = out[i + 1]! ^ 0x02;
+      return out;
+    }
   }
   throw new Error('no offset index found');
 }
@@ -148,10 +184,21 @@ t.test('DuckDB reads every value of an encoded batch exactly (as Databricks woul
   t.match(enc.value_int, /DELTA_BINARY_PACKED/);
   t.match(enc.value_double, /PLAIN|BYTE_STREAM_SPLIT/);
   t.match(enc.tag_webid, /RLE_DICTIONARY/);
-  t.ok(meta.every((m) => m.compression === 'ZSTD'), 'zstd everywhere');
+  t.ok(
+    meta.every((m) => m.compression === 'ZSTD'),
+    'zstd everywhere',
+  );
   // Strings are plain UTF8 byte arrays in Parquet (the Arrow dictionary is only a writer detail).
-  const types = (await conn.runAndReadAll(`SELECT name, type::VARCHAR AS type, converted_type::VARCHAR AS ct FROM parquet_schema('${file}') WHERE name IN ('tag_webid', 'value_double', 'timestamp')`)).getRowObjectsJS();
-  t.same(Object.fromEntries(types.map((r) => [r.name, `${String(r.type)}/${String(r.ct)}`])), { tag_webid: 'BYTE_ARRAY/UTF8', value_double: 'DOUBLE/null', timestamp: 'INT64/TIMESTAMP_MICROS' });
+  const types = (
+    await conn.runAndReadAll(
+      `SELECT name, type::VARCHAR AS type, converted_type::VARCHAR AS ct FROM parquet_schema('${file}') WHERE name IN ('tag_webid', 'value_double', 'timestamp')`,
+    )
+  ).getRowObjectsJS();
+  t.same(Object.fromEntries(types.map((r) => [r.name, `${String(r.type)}/${String(r.ct)}`])), {
+    tag_webid: 'BYTE_ARRAY/UTF8',
+    value_double: 'DOUBLE/null',
+    timestamp: 'INT64/TIMESTAMP_MICROS',
+  });
   // parquet-mr's `<app> version <v> (build <b>)` form: Spark keeps string statistics only when it can parse this.
   const fm = (await conn.runAndReadAll(`SELECT created_by FROM parquet_file_metadata('${file}')`)).getRowObjectsJS();
   t.match(String(fm[0]!.created_by), /^pi-agent version \d+\.\d+\.\d+\S* \(build pi-agent\)$/);
@@ -162,8 +209,13 @@ t.test('doubles: BYTE_STREAM_SPLIT for noisy values, PLAIN for repeating quantis
   let seed = 5;
   const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const noisy = Array.from({ length: 3000 }, (_, i) => tsRow({ tag_webid: `N${i % 3}`, timestamp: i, value_double: 50 + Math.sin(i / 100) * 10 + rand() * 0.37 }));
-  const steps = Array.from({ length: 3000 }, (_, i) => tsRow({ tag_webid: `Q${i % 3}`, timestamp: i, value_double: Math.fround(20 + Math.round(Math.sin(i / 300) * 20) / 10) }));
-  for (const [name, rows, encoding] of [['noisy', noisy, 'BYTE_STREAM_SPLIT'], ['steps', steps, 'PLAIN']] as const) {
+  const steps = Array.from({ length: 3000 }, (_, i) =>
+    tsRow({ tag_webid: `Q${i % 3}`, timestamp: i, value_double: Math.fround(20 + Math.round(Math.sin(i / 300) * 20) / 10) }),
+  );
+  for (const [name, rows, encoding] of [
+    ['noisy', noisy, 'BYTE_STREAM_SPLIT'],
+    ['steps', steps, 'PLAIN'],
+  ] as const) {
     const file = path.join(dir, `${name}.parquet`);
     writeFileSync(file, encodeBatch(TS, rows));
     const meta = (await conn.runAndReadAll(`SELECT encodings FROM parquet_metadata('${file}') WHERE path_in_schema = 'value_double'`)).getRowObjectsJS();
@@ -189,7 +241,10 @@ t.test('decodeBatch round-trips NaN, Â±Inf, -0, nulls, 64-bit ints, states and Â
 
 t.test('time-interleaved input is sorted by tag then time; unsorted mode keeps input order', async (t) => {
   const rows = plant(12, 40);
-  const interleaved = rows.map((r, i) => ({ r, i })).sort((a, b) => (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i).map((x) => x.r);
+  const interleaved = rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i)
+    .map((x) => x.r);
   t.same(decodeBatch(encodeBatch(TS, interleaved)), sorted(rows));
   t.same(decodeBatch(encodeBatch(TS, interleaved, { sort: false })), interleaved);
 });
@@ -202,7 +257,10 @@ t.test('NULL sort keys come first, stably, for string and timestamp clustering c
     return { ...r, site: 's', attribute_webid: id, element_webid: element, ingested_at: 1, op: 'insert' };
   };
   const a = [attr('a1', 'E2'), attr('a2', null), attr('a3', 'E1'), attr('a4', null), attr('a5', 'E2')];
-  t.same(decodeBatch(encodeBatch(attrs, a)).map((r) => r.attribute_webid), ['a2', 'a4', 'a3', 'a1', 'a5']);
+  t.same(
+    decodeBatch(encodeBatch(attrs, a)).map((r) => r.attribute_webid),
+    ['a2', 'a4', 'a3', 'a1', 'a5'],
+  );
   const efs = TABLES.pi_event_frames;
   const ef = (id: string, start: number | null): Row => {
     const r: Row = {};
@@ -210,7 +268,10 @@ t.test('NULL sort keys come first, stably, for string and timestamp clustering c
     return { ...r, site: 's', event_frame_webid: id, start_time: start, ingested_at: 1, op: 'insert' };
   };
   const e = [ef('f1', 30), ef('f2', null), ef('f3', -5), ef('f4', 30), ef('f5', null)];
-  t.same(decodeBatch(encodeBatch(efs, e)).map((r) => r.event_frame_webid), ['f2', 'f5', 'f3', 'f1', 'f4']);
+  t.same(
+    decodeBatch(encodeBatch(efs, e)).map((r) => r.event_frame_webid),
+    ['f2', 'f5', 'f3', 'f1', 'f4'],
+  );
 });
 
 t.test('concatBatches merges parts with different string dictionaries, and files of the previous encoder', async (t) => {
@@ -251,7 +312,11 @@ t.test('a batch of many row groups (encoded slice by slice, joined into one file
   const bytes = encodeBatch(TS, rows, { rowGroupRows: 128 });
   const file = path.join(dir, 'groups.parquet');
   writeFileSync(file, bytes);
-  const groups = (await conn.runAndReadAll(`SELECT count(DISTINCT row_group_id)::INTEGER AS n, sum(row_group_num_rows) FILTER (WHERE path_in_schema = 'site')::INTEGER AS rows FROM parquet_metadata('${file}')`)).getRowObjectsJS();
+  const groups = (
+    await conn.runAndReadAll(
+      `SELECT count(DISTINCT row_group_id)::INTEGER AS n, sum(row_group_num_rows) FILTER (WHERE path_in_schema = 'site')::INTEGER AS rows FROM parquet_metadata('${file}')`,
+    )
+  ).getRowObjectsJS();
   t.same(groups, [{ n: Math.ceil(rows.length / 128), rows: rows.length }], 'one row group per slice, row counts add up');
   const got = await duckRows(conn, file);
   t.same(got, want.map(asDuck), 'DuckDB: every value');
@@ -260,7 +325,11 @@ t.test('a batch of many row groups (encoded slice by slice, joined into one file
   t.same(back, want, 'decodeBatch: every value');
   sameDoubles(t, back, want, 'decodeBatch, row groups');
   // Row groups are filtered by their statistics: a time range selects the right rows.
-  const n = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${file}') WHERE tag_webid = 'F1DPtag0007' AND epoch_us("timestamp") BETWEEN 1780000000000000 + 7000000 + 50 * 5000000 AND 1780000000000000 + 7000000 + 59 * 5000000`)).getRowObjectsJS();
+  const n = (
+    await conn.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n FROM read_parquet('${file}') WHERE tag_webid = 'F1DPtag0007' AND epoch_us("timestamp") BETWEEN 1780000000000000 + 7000000 + 50 * 5000000 AND 1780000000000000 + 7000000 + 59 * 5000000`,
+    )
+  ).getRowObjectsJS();
   t.same(n, [{ n: 10 }]);
   // Offset indexes (page locations, used by Spark's page skipping) point at the moved pages.
   t.ok(checkOffsetIndexes(bytes) >= Math.ceil(rows.length / 128) * TS.columns.length, 'every page of every row group checked');
@@ -277,7 +346,27 @@ t.test('unreadable bytes and mismatched parts fail with BATCH_ENCODE_FAILED', as
   const good = encodeBatch(TS, specials);
   const cut = good.slice(0, good.length - 20);
   t.throws(() => decodeBatch(cut), { ...code, message: /cannot read Parquet batch/ });
-  const tags = encodeBatch(TABLES.pi_tags, [{ site: 's', tag_webid: 'W', point_id: 1, name: 'n', path: null, dataserver: null, descriptor: null, point_class: null, point_type: null, digital_set_name: null, engineering_units: null, span: 1.5, zero: 0, step: false, future: null, ingested_at: 1, op: 'insert' }]);
+  const tags = encodeBatch(TABLES.pi_tags, [
+    {
+      site: 's',
+      tag_webid: 'W',
+      point_id: 1,
+      name: 'n',
+      path: null,
+      dataserver: null,
+      descriptor: null,
+      point_class: null,
+      point_type: null,
+      digital_set_name: null,
+      engineering_units: null,
+      span: 1.5,
+      zero: 0,
+      step: false,
+      future: null,
+      ingested_at: 1,
+      op: 'insert',
+    },
+  ]);
   t.throws(() => concatBatches([good, tags]), { ...code, message: /different columns/ });
 });
 
@@ -291,8 +380,16 @@ t.test('concatBatches streams parts of any size into full row groups, keeping ev
   const merged = concatBatches(parts, { rowGroupRows: 128 });
   const file = path.join(dir, 'merged.parquet');
   writeFileSync(file, merged);
-  const groups = (await conn.runAndReadAll(`SELECT row_group_id::INTEGER AS g, row_group_num_rows::INTEGER AS n FROM parquet_metadata('${file}') WHERE path_in_schema = 'site' ORDER BY 1`)).getRowObjectsJS();
-  t.same(groups.map((g) => g.n), [128, 128, 128, want.length - 384], 'full row groups, the last one partial');
+  const groups = (
+    await conn.runAndReadAll(
+      `SELECT row_group_id::INTEGER AS g, row_group_num_rows::INTEGER AS n FROM parquet_metadata('${file}') WHERE path_in_schema = 'site' ORDER BY 1`,
+    )
+  ).getRowObjectsJS();
+  t.same(
+    groups.map((g) => g.n),
+    [128, 128, 128, want.length - 384],
+    'full row groups, the last one partial',
+  );
   const got = await duckRows(conn, file);
   t.same(got, want.map(asDuck), 'DuckDB: every value in order');
   sameDoubles(t, got, want, 'concat stream');

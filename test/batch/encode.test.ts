@@ -14,11 +14,25 @@ const TS = TABLES.pi_timeseries;
 /** A full pi_timeseries row with every column present (decodeBatch returns every column). */
 function tsRow(over: Partial<Row>): Row {
   return {
-    site: 'plant-a', tag_webid: 'W1', timestamp: 1_780_000_000_000_000, ordinal: 0,
-    value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
-    digital_name: null, digital_code: null, is_system_state: null,
-    good: true, questionable: false, substituted: false, annotated: false, units: null,
-    ingested_at: 1_795_000_000_123_456, op: 'insert',
+    site: 'plant-a',
+    tag_webid: 'W1',
+    timestamp: 1_780_000_000_000_000,
+    ordinal: 0,
+    value_double: null,
+    value_int: null,
+    value_string: null,
+    value_bool: null,
+    value_timestamp: null,
+    digital_name: null,
+    digital_code: null,
+    is_system_state: null,
+    good: true,
+    questionable: false,
+    substituted: false,
+    annotated: false,
+    units: null,
+    ingested_at: 1_795_000_000_123_456,
+    op: 'insert',
     ...over,
   };
 }
@@ -29,7 +43,18 @@ const mixed: Row[] = [
   tsRow({ tag_webid: 'A', timestamp: 1_780_000_000_000_002, ordinal: 1, value_int: 9_223_372_036_854_775_807n, value_string: 'ünïcødé ✓ 漢字' }),
   tsRow({ tag_webid: 'B', timestamp: -1, value_int: -9_223_372_036_854_775_808n, value_bool: false, value_timestamp: 0 }),
   tsRow({ tag_webid: 'B', timestamp: 253_402_300_799_999_999n, value_bool: true, value_timestamp: 1_234_567 }),
-  tsRow({ tag_webid: 'C', timestamp: 5, digital_name: 'I/O Timeout', digital_code: 246, is_system_state: true, good: false, questionable: null, substituted: null, annotated: null, op: 'delete' }),
+  tsRow({
+    tag_webid: 'C',
+    timestamp: 5,
+    digital_name: 'I/O Timeout',
+    digital_code: 246,
+    is_system_state: true,
+    good: false,
+    questionable: null,
+    substituted: null,
+    annotated: null,
+    op: 'delete',
+  }),
   tsRow({ tag_webid: 'C', timestamp: 6, value_string: '', value_double: Number.MAX_VALUE, digital_code: -2147483648, op: 'update' }),
 ];
 
@@ -51,7 +76,10 @@ t.test('rows are stably sorted by the clustering key; same-key rows keep their o
     tsRow({ tag_webid: 'A', timestamp: 3, op: 'delete', value_double: 2 }),
   ];
   const back = decodeBatch(encodeBatch(TS, rows));
-  t.same(back.map((r) => `${r.tag_webid}${r.timestamp}${r.op}`), ['A1insert', 'A3insert', 'A3delete', 'B2insert']);
+  t.same(
+    back.map((r) => `${r.tag_webid}${r.timestamp}${r.op}`),
+    ['A1insert', 'A3insert', 'A3delete', 'B2insert'],
+  );
   t.same(decodeBatch(encodeBatch(TS, rows, { sort: false })), rows, 'sort: false keeps input order');
   const sealed = sealBatch(TS, rows);
   t.same(sealed.ops, ['delete', 'insert']);
@@ -67,7 +95,10 @@ t.test('sorting many rows matches a reference stable sort', async (t) => {
     .map((r, i) => ({ r, i }))
     .sort((a, b) => (a.r.tag_webid! < b.r.tag_webid! ? -1 : a.r.tag_webid! > b.r.tag_webid! ? 1 : (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i))
     .map((x) => x.r.value_int);
-  t.same(decodeBatch(encodeBatch(TS, rows)).map((r) => r.value_int), want);
+  t.same(
+    decodeBatch(encodeBatch(TS, rows)).map((r) => r.value_int),
+    want,
+  );
 });
 
 t.test('encoding errors name the column', async (t) => {
@@ -116,28 +147,55 @@ t.test('DuckDB reads the file with the declared types and exact values', async (
   writeFileSync(file, encodeBatch(TS, mixed));
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  t.teardown(() => { conn.closeSync(); db.closeSync(); });
+  t.teardown(() => {
+    conn.closeSync();
+    db.closeSync();
+  });
   const types = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
-  t.same(
-    Object.fromEntries(types.map((r) => [r.column_name, r.column_type])),
-    {
-      site: 'VARCHAR', tag_webid: 'VARCHAR', timestamp: 'TIMESTAMP WITH TIME ZONE', ordinal: 'INTEGER',
-      value_double: 'DOUBLE', value_int: 'BIGINT', value_string: 'VARCHAR', value_bool: 'BOOLEAN', value_timestamp: 'TIMESTAMP WITH TIME ZONE',
-      digital_name: 'VARCHAR', digital_code: 'INTEGER', is_system_state: 'BOOLEAN', good: 'BOOLEAN', questionable: 'BOOLEAN',
-      substituted: 'BOOLEAN', annotated: 'BOOLEAN', units: 'VARCHAR', ingested_at: 'TIMESTAMP WITH TIME ZONE', op: 'VARCHAR',
-    },
-  );
+  t.same(Object.fromEntries(types.map((r) => [r.column_name, r.column_type])), {
+    site: 'VARCHAR',
+    tag_webid: 'VARCHAR',
+    timestamp: 'TIMESTAMP WITH TIME ZONE',
+    ordinal: 'INTEGER',
+    value_double: 'DOUBLE',
+    value_int: 'BIGINT',
+    value_string: 'VARCHAR',
+    value_bool: 'BOOLEAN',
+    value_timestamp: 'TIMESTAMP WITH TIME ZONE',
+    digital_name: 'VARCHAR',
+    digital_code: 'INTEGER',
+    is_system_state: 'BOOLEAN',
+    good: 'BOOLEAN',
+    questionable: 'BOOLEAN',
+    substituted: 'BOOLEAN',
+    annotated: 'BOOLEAN',
+    units: 'VARCHAR',
+    ingested_at: 'TIMESTAMP WITH TIME ZONE',
+    op: 'VARCHAR',
+  });
   // The Parquet logical type is UTC-adjusted microseconds: Spark reads TIMESTAMP (not _NTZ).
   const logical = (await conn.runAndReadAll(`SELECT logical_type FROM parquet_schema('${file}') WHERE name = 'timestamp'`)).getRowObjectsJS();
   t.match(String(logical[0]!.logical_type), /isAdjustedToUTC=1.*MICROS=MicroSeconds/);
-  const rows = (await conn.runAndReadAll(
-    `SELECT tag_webid, epoch_us("timestamp")::VARCHAR AS ts, ordinal, value_int::VARCHAR AS vi, value_string, digital_code, good, questionable, op
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT tag_webid, epoch_us("timestamp")::VARCHAR AS ts, ordinal, value_int::VARCHAR AS vi, value_string, digital_code, good, questionable, op
      FROM read_parquet('${file}') ORDER BY tag_webid, "timestamp", ordinal`,
-  )).getRowObjectsJS();
+    )
+  ).getRowObjectsJS();
   t.same(rows, [
     { tag_webid: 'A', ts: '1780000000000001', ordinal: 0, vi: null, value_string: null, digital_code: null, good: true, questionable: false, op: 'insert' },
     { tag_webid: 'A', ts: '1780000000000002', ordinal: 0, vi: '9007199254740991', value_string: null, digital_code: null, good: true, questionable: false, op: 'insert' },
-    { tag_webid: 'A', ts: '1780000000000002', ordinal: 1, vi: '9223372036854775807', value_string: 'ünïcødé ✓ 漢字', digital_code: null, good: true, questionable: false, op: 'insert' },
+    {
+      tag_webid: 'A',
+      ts: '1780000000000002',
+      ordinal: 1,
+      vi: '9223372036854775807',
+      value_string: 'ünïcødé ✓ 漢字',
+      digital_code: null,
+      good: true,
+      questionable: false,
+      op: 'insert',
+    },
     { tag_webid: 'B', ts: '-1', ordinal: 0, vi: '-9223372036854775808', value_string: null, digital_code: null, good: true, questionable: false, op: 'insert' },
     { tag_webid: 'B', ts: '253402300799999999', ordinal: 0, vi: null, value_string: null, digital_code: null, good: true, questionable: false, op: 'insert' },
     { tag_webid: 'C', ts: '5', ordinal: 0, vi: null, value_string: null, digital_code: 246, good: false, questionable: null, op: 'delete' },

@@ -39,7 +39,9 @@ t.test('the single binary builds and runs from an empty directory', { skip, time
   const v = await run(binary, ['version'], { cwd: dir, env });
   t.equal(v.stdout.trim(), pkg.version, 'version');
 
-  writeFileSync(path.join(dir, 'pi-agent.yaml'), `site: bin-test
+  writeFileSync(
+    path.join(dir, 'pi-agent.yaml'),
+    `site: bin-test
 state_dir: ./state
 pi:
   url: ${sim.url}
@@ -51,14 +53,22 @@ timeseries:
 sink:
   type: directory
   path: ./out
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   const c = await run(binary, ['check', '--config', 'pi-agent.yaml'], { cwd: dir, env });
   t.match(c.stdout, /all checks passed/, 'check');
   const r = await run(binary, ['run', '--once', '--config', 'pi-agent.yaml'], { cwd: dir, env });
   void r;
   const s = await run(binary, ['status', '--json', '--config', 'pi-agent.yaml'], { cwd: dir, env });
   const status = JSON.parse(s.stdout) as { sources: { name: string; last_error: string | null }[]; buffer: { sealed_batches: number } };
-  t.same(status.sources.map((x) => [x.name, x.last_error]), [['tags', null], ['timeseries', null]]);
+  t.same(
+    status.sources.map((x) => [x.name, x.last_error]),
+    [
+      ['tags', null],
+      ['timeseries', null],
+    ],
+  );
   t.equal(status.buffer.sealed_batches, 0, 'everything committed');
   const files = readdirSync(path.join(dir, 'out', 'pi_timeseries'));
   t.ok(files.length > 0 && files.every((f) => f.endsWith('.parquet')), `landed ${files.length} Parquet file(s)`);

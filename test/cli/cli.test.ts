@@ -72,7 +72,6 @@ sink: { type: directory, path: out, compress: true }
 `,
 );
 
-
 const runs = {
   statusHelp: cli(['status', '--help']),
   version: cli(['version']),
@@ -87,7 +86,10 @@ t.test('global help lists every command and the exit codes', async (t) => {
   const r = await inProcess(['--help']);
   t.equal(r.code, 0);
   t.equal(r.stderr, '');
-  t.same(COMMANDS.map((c) => c.name), ['run', 'status', 'flush', 'check', 'backfill', 'reset', 'setup', 'version']);
+  t.same(
+    COMMANDS.map((c) => c.name),
+    ['run', 'status', 'flush', 'check', 'backfill', 'reset', 'setup', 'version'],
+  );
   for (const c of COMMANDS) t.match(r.stdout, new RegExp(`^  ${c.name} +\\S`, 'm'), c.name);
   t.match(r.stdout, /^Exit codes:\n  0 /m);
   t.match(r.stdout, /^  3    partial/m);
@@ -120,8 +122,8 @@ async function inProcess(args: string[]): Promise<Result> {
   const err: string[] = [];
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => out.push(chunk) > 0);
-  process.stderr.write = ((chunk: string) => err.push(chunk) > 0);
+  process.stdout.write = (chunk: string) => out.push(chunk) > 0;
+  process.stderr.write = (chunk: string) => err.push(chunk) > 0;
   try {
     const code = await main(args);
     return { code, stdout: out.join(''), stderr: err.join('') };
@@ -198,21 +200,31 @@ t.test('failures: AgentError is one line (exit 1), anything else points at the l
   const capture = (fn: () => number): { code: number; stderr: string } => {
     const err: string[] = [];
     const e = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => err.push(chunk) > 0);
+    process.stderr.write = (chunk: string) => err.push(chunk) > 0;
     try {
       return { code: fn(), stderr: err.join('') };
     } finally {
       process.stderr.write = e;
     }
   };
-  t.same(capture(() => reportFailure(new SinkError('SINK_UNREACHABLE', 'warehouse did not answer with token tok-999', { retryable: true }), { redact: (s) => s.replaceAll('tok-999', '***') })), {
-    code: 1,
-    stderr: 'pi-agent: SINK_UNREACHABLE: warehouse did not answer with token ***\n',
-  });
-  t.same(capture(() => reportFailure(new TypeError("Cannot read properties of undefined (reading 'x')"), { logFile: '/var/lib/pi-agent/logs/pi-agent.log' })), {
-    code: 1,
-    stderr: "pi-agent: unexpected error: Cannot read properties of undefined (reading 'x')\nDetails (stack trace) are in /var/lib/pi-agent/logs/pi-agent.log\n",
-  });
+  t.same(
+    capture(() =>
+      reportFailure(new SinkError('SINK_UNREACHABLE', 'warehouse did not answer with token tok-999', { retryable: true }), {
+        redact: (s) => s.replaceAll('tok-999', '***'),
+      }),
+    ),
+    {
+      code: 1,
+      stderr: 'pi-agent: SINK_UNREACHABLE: warehouse did not answer with token ***\n',
+    },
+  );
+  t.same(
+    capture(() => reportFailure(new TypeError("Cannot read properties of undefined (reading 'x')"), { logFile: '/var/lib/pi-agent/logs/pi-agent.log' })),
+    {
+      code: 1,
+      stderr: "pi-agent: unexpected error: Cannot read properties of undefined (reading 'x')\nDetails (stack trace) are in /var/lib/pi-agent/logs/pi-agent.log\n",
+    },
+  );
 });
 
 t.test('a config the command cannot use exits 2, as exit.ts promises (CONFIG_INVALID from the service)', async (t) => {

@@ -15,28 +15,38 @@ const count = (text: string, what: string): number => text.split(what).length - 
 
 t.test('the loopback http:// warning appears once on the console and once in the log file', async (t) => {
   const sim = await startSimulator({ port: 0, tags: 3, seed: 1 });
-  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    site: 'plant-w',
-    logLevel: 'info',
-    logFile: path.join(paths.stateDir, 'agent.log'),
-    timeseries: false,
-    extra: 'tags_refresh: "0 0 1 1 *"\n',
-  }));
+  const env = makeAgentEnv((paths) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      site: 'plant-w',
+      logLevel: 'info',
+      logFile: path.join(paths.stateDir, 'agent.log'),
+      timeseries: false,
+      extra: 'tags_refresh: "0 0 1 1 *"\n',
+    }),
+  );
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
   });
   const logFile = path.join(env.stateDir, 'agent.log');
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'agent/cli/main.ts'), 'run', '--config', env.configFile], {
-    cwd: env.dir, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: env.dir,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
 
   // Wait until the first tag discovery is logged: startup (where the duplicate was) is over.
   const deadline = Date.now() + 40_000;

@@ -20,12 +20,15 @@ const SECRET = 'pässwörd-Ω-42';
 
 function config(password: string): string {
   const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, `site: a
+  writeFileSync(
+    file,
+    `site: a
 pi:
   url: https://pi.plant/piwebapi
   auth: { type: basic, username: pi, password: "${password}" }
 sink: { type: directory, path: out }
-`);
+`,
+  );
   chmodSync(file, 0o600);
   return file;
 }

@@ -65,9 +65,22 @@ t.test('the minimal config of design.md loads, with defaults filled in', async (
   });
   t.same(c.tags, [{ dataserver: 'SIMPI', name_filter: '*' }]);
   t.equal(c.tags_refresh, '0 * * * *');
-  t.same(c.timeseries, { start: '2026-01-01T00:00:00.000Z', lookback: 7_200_000, lookback_every: 'auto', lookback_full_every: 21_600_000, stream_updates: 'auto', schedule: '*/1 * * * *' });
+  t.same(c.timeseries, {
+    start: '2026-01-01T00:00:00.000Z',
+    lookback: 7_200_000,
+    lookback_every: 'auto',
+    lookback_full_every: 21_600_000,
+    stream_updates: 'auto',
+    schedule: '*/1 * * * *',
+  });
   t.same(c.af, { databases: ['\\\\SIMAF\\Plant'], schedule: '0 * * * *' });
-  t.same(c.event_frames, { databases: ['\\\\SIMAF\\Plant'], start: '2026-01-01T00:00:00.000Z', schedule: '*/5 * * * *', rescan_horizon: 604_800_000, rescan_every: 3_600_000 });
+  t.same(c.event_frames, {
+    databases: ['\\\\SIMAF\\Plant'],
+    start: '2026-01-01T00:00:00.000Z',
+    schedule: '*/5 * * * *',
+    rescan_horizon: 604_800_000,
+    rescan_every: 3_600_000,
+  });
   t.same(c.buffer, { max_bytes: 2 * 1024 ** 3 });
   t.same(c.sink, { type: 'directory', path: join(dir, 'out') });
   t.same(c.warnings, [`${file}:4:8: pi.url uses plain http:// (allowed only because 127.0.0.1 is this machine)`]);
@@ -102,7 +115,8 @@ sink:
 });
 
 t.test('timeseries.lookback_every: auto, a duration, or a clear error', async (t) => {
-  const yaml = (every: string) => write(`site: a
+  const yaml = (every: string) =>
+    write(`site: a
 pi: { url: "https://pi/piwebapi", auth: { type: anonymous } }
 tags: [{ dataserver: S }]
 timeseries: { start: "2026-01-01T00:00:00Z", lookback_every: ${every} }

@@ -35,7 +35,14 @@ t.test('conf/pi-agent.schema.json is the generated schema (regenerate: see agent
 
 t.test('every key of the spec is documented in conf/pi-agent.example.yaml', async (t) => {
   const example = readFileSync(new URL('../../conf/pi-agent.example.yaml', import.meta.url), 'utf8');
-  const leaves = new Set([...knownKeyPaths()].map((p) => p.split(/[.[\]]+/).filter(Boolean).pop()!));
+  const leaves = new Set(
+    [...knownKeyPaths()].map((p) =>
+      p
+        .split(/[.[\]]+/)
+        .filter(Boolean)
+        .pop()!,
+    ),
+  );
   const missing = [...leaves].filter((k) => !new RegExp(`\\b${k}\\b\\s*:`).test(example));
   t.same(missing, []);
 });

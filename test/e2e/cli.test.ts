@@ -19,21 +19,40 @@ const root = path.resolve(here, '../..');
 const outDir = path.join(root, 'node_modules', '.cache', 'pi-agent-e2e');
 mkdirSync(outDir, { recursive: true });
 const cli = path.join(outDir, `cli-${process.pid}.mjs`);
-await build({ entryPoints: [path.join(root, 'agent/cli/main.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: cli, logLevel: 'warning' });
+await build({
+  entryPoints: [path.join(root, 'agent/cli/main.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  outfile: cli,
+  logLevel: 'warning',
+});
 t.teardown(() => rmSync(cli, { force: true }));
 
-interface Ran { code: number | null; stdout: string; stderr: string }
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 const outputs: string[] = [];
 
 function start(args: string[]): { child: ChildProcess; done: Promise<Ran> } {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const done = new Promise<Ran>((resolve, reject) => {
     child.on('error', reject);
-    child.on('exit', (code) => { outputs.push(stdout, stderr); resolve({ code, stdout, stderr }); });
+    child.on('exit', (code) => {
+      outputs.push(stdout, stderr);
+      resolve({ code, stdout, stderr });
+    });
   });
   return { child, done };
 }
@@ -54,7 +73,9 @@ t.test('the operator commands end to end', async (t) => {
   const { sim, w, env } = await startRig(t, { tags: 3, now: '2026-01-01T00:30:00Z', tokenVar: 'E2E_CLI_DBX_TOKEN' });
   const cfg = ['--config', env.configFile];
   let service: ChildProcess | undefined;
-  t.teardown(() => { if (service && service.exitCode === null) service.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (service && service.exitCode === null) service.kill('SIGKILL');
+  });
 
   const sql = await cliRun('setup', '--print-sql', ...cfg);
   t.equal(sql.code, 0, 'setup --print-sql exits 0');
@@ -74,7 +95,11 @@ t.test('the operator commands end to end', async (t) => {
   writeFileSync(deadCfg, readFileSync(env.configFile, 'utf8').replace(sim.url, `http://127.0.0.1:${await freePort()}/piwebapi`), { mode: 0o600 });
   const dead = await cliRun('check', '--config', deadCfg);
   t.equal(dead.code, 1, 'check exits 1 when PI is unreachable');
-  t.match(dead.stdout, /^FAIL\s+.*PI Web API.*(ECONNREFUSED|unreachable|refused)/im, `an actionable FAIL line: ${dead.stdout.split('\n').find((l) => l.startsWith('FAIL')) ?? dead.stdout}`);
+  t.match(
+    dead.stdout,
+    /^FAIL\s+.*PI Web API.*(ECONNREFUSED|unreachable|refused)/im,
+    `an actionable FAIL line: ${dead.stdout.split('\n').find((l) => l.startsWith('FAIL')) ?? dead.stdout}`,
+  );
 
   // Warehouse down: run --once extracts, keeps the data, exits 3 (data left in the buffer).
   await w.faults.refuseConnections(true);
@@ -131,8 +156,13 @@ t.test('the operator commands end to end', async (t) => {
 
   // Secrets: the token is in none of the outputs and none of the log files.
   const logs = path.join(env.stateDir, 'logs');
-  const logText = readdirSync(logs).map((f) => readFileSync(path.join(logs, f), 'utf8')).join('\n');
+  const logText = readdirSync(logs)
+    .map((f) => readFileSync(path.join(logs, f), 'utf8'))
+    .join('\n');
   t.ok(logText.length > 0, 'the log file has content');
-  t.notOk(outputs.some((o) => o.includes(w.token)), `the token is in no stdout/stderr (${outputs.length} streams)`);
+  t.notOk(
+    outputs.some((o) => o.includes(w.token)),
+    `the token is in no stdout/stderr (${outputs.length} streams)`,
+  );
   t.notOk(logText.includes(w.token), 'the token is in no log file');
 });

@@ -19,12 +19,26 @@ const root = path.resolve(here, '../..');
 const outDir = path.join(root, 'node_modules', '.cache', 'pi-agent-e2e');
 mkdirSync(outDir, { recursive: true });
 const worker = path.join(outDir, `crash-worker-${process.pid}.mjs`);
-await build({ entryPoints: [path.join(here, 'crash-worker.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: worker, logLevel: 'warning' });
+await build({
+  entryPoints: [path.join(here, 'crash-worker.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  outfile: worker,
+  logLevel: 'warning',
+});
 t.teardown(() => rmSync(worker, { force: true }));
 
 // Deterministic "random" kill points (mulberry32), so a failure can be replayed.
 let seed = 0x5eed4;
-const rnd = () => { seed |= 0; seed = (seed + 0x6d2b79f5) | 0; let x = Math.imul(seed ^ (seed >>> 15), 1 | seed); x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x; return ((x ^ (x >>> 14)) >>> 0) / 4294967296; };
+const rnd = () => {
+  seed |= 0;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+  return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+};
 
 /** Where a kill landed, from the last log line the worker wrote before it. */
 function phase(out: string): string {
@@ -59,7 +73,10 @@ function runWorker(configFile: string, killAfterMs?: number): Promise<{ code: nu
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
-    child.on('exit', (code, signal) => { if (timer) clearTimeout(timer); resolve({ code, signal, out, ms: started ? Date.now() - started : 0 }); });
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, out, ms: started ? Date.now() - started : 0 });
+    });
   });
 }
 
@@ -83,16 +100,21 @@ t.test('50+ SIGKILLs across extraction, buffering, upload and commit: zero lost,
   // Until 50 kills (a run that ends before its kill point just finishes; the next one continues).
   for (let i = 0; kills < 52 && i < 110; i++) {
     if (i % 4 === 0) sim.sim.advance('5m');
-    if (i % 5 === 1) { w.faults.failNextCommit('before'); faults++; }
-    if (i % 5 === 3) { w.faults.failNextCommit('after'); faults++; }
+    if (i % 5 === 1) {
+      w.faults.failNextCommit('before');
+      faults++;
+    }
+    if (i % 5 === 3) {
+      w.faults.failNextCommit('after');
+      faults++;
+    }
     // pino writes asynchronously: a line can be lost at the kill, so phases are approximate.
     const r = await runWorker(env.configFile, Math.floor(rnd() * span * 0.9));
     if (r.signal === 'SIGKILL') {
       kills++;
       const p = phase(r.out);
       phases[p] = (phases[p] ?? 0) + 1;
-    }
-    else if (r.code === 0) finished++;
+    } else if (r.code === 0) finished++;
     else t.fail(`worker exited ${r.code}: ${r.out.slice(-500)}`);
     if (i % 8 === 7) landedDuring.push((await warehouseRows(w, 'pi_timeseries')).length);
   }
@@ -104,6 +126,10 @@ t.test('50+ SIGKILLs across extraction, buffering, upload and commit: zero lost,
   t.ok(kills >= 50, `${kills} SIGKILLs (${finished} runs finished before their kill, ${faults} commit faults injected)`);
   const c = await compareWarehouse(sim, w, sim.sim.nowIso());
   t.comment(`truth ${c.expected} rows, warehouse ${c.landed} rows, missing ${c.missing}, extra ${c.extra}, duplicated keys ${c.duplicates}`);
-  t.same({ missing: c.missing, extra: c.extra, duplicates: c.duplicates, mismatchedTags: c.mismatchedTags }, { missing: 0, extra: 0, duplicates: 0, mismatchedTags: [] }, 'zero lost, zero duplicated, every value equal');
+  t.same(
+    { missing: c.missing, extra: c.extra, duplicates: c.duplicates, mismatchedTags: c.mismatchedTags },
+    { missing: 0, extra: 0, duplicates: 0, mismatchedTags: [] },
+    'zero lost, zero duplicated, every value equal',
+  );
   t.equal(c.landed, c.expected);
 });

@@ -15,7 +15,10 @@ import { once, startRig, warehouseRows } from './dbx-env.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-interface Ledger { maxId: number; open: Set<number> }
+interface Ledger {
+  maxId: number;
+  open: Set<number>;
+}
 
 t.test('pi_agent_status rows carry the exact agent state of each run', async (t) => {
   const { sim, w, env } = await startRig(t, { tags: 3, now: '2026-01-01T00:30:00Z' });
@@ -47,20 +50,36 @@ t.test('pi_agent_status rows carry the exact agent state of each run', async (t)
     return { buffer_rows: buffered.reduce((n, b) => n + b.rows, 0), buffer_bytes: buffered.reduce((n, b) => n + b.bytes, 0) };
   };
   const statusRows = async () => (await warehouseRows(w, 'pi_agent_status')).sort((a, b) => Number(a.reported_at) - Number(b.reported_at));
-  const expectRow = (row: Record<string, unknown>, lastError: string | null, buffer: { buffer_rows: number; buffer_bytes: number }, from: number, to: number, what: string) => {
+  const expectRow = (
+    row: Record<string, unknown>,
+    lastError: string | null,
+    buffer: { buffer_rows: number; buffer_bytes: number },
+    from: number,
+    to: number,
+    what: string,
+  ) => {
     const src = sources();
     const lags = src.map((s) => s.lag_seconds).filter((l): l is number => l !== null);
     t.same(
       { ...row, reported_at: undefined, ingested_at: undefined, sources_json: JSON.parse(String(row.sources_json)) },
       {
-        site: 'plant-a', agent_id: `${hostname()}:${env.stateDir}`, version: pkg.version,
+        site: 'plant-a',
+        agent_id: `${hostname()}:${env.stateDir}`,
+        version: pkg.version,
         max_lag_seconds: lags.length ? Math.max(...lags) : null,
         sources_json: src.map((s) => ({ name: s.name, lag_seconds: s.lag_seconds, last_success: s.last_success, last_error: s.last_error })),
-        ...buffer, last_error: lastError, op: 'insert', reported_at: undefined, ingested_at: undefined,
+        ...buffer,
+        last_error: lastError,
+        op: 'insert',
+        reported_at: undefined,
+        ingested_at: undefined,
       },
       `${what}: every field`,
     );
-    t.ok(Number(row.reported_at) >= from * 1000 && Number(row.reported_at) <= to * 1000 && row.ingested_at === row.reported_at, `${what}: reported_at is the time of the run`);
+    t.ok(
+      Number(row.reported_at) >= from * 1000 && Number(row.reported_at) <= to * 1000 && row.ingested_at === row.reported_at,
+      `${what}: reported_at is the time of the run`,
+    );
   };
 
   // Run 1: everything works.
@@ -73,7 +92,14 @@ t.test('pi_agent_status rows carry the exact agent state of each run', async (t)
   t.equal(b1.buffer_rows, landed, `run 1: the beat saw the whole first load buffered (${landed} rows)`);
   expectRow(rows[0]!, null, b1, t0, Date.now(), 'run 1');
   const src1 = JSON.parse(String(rows[0]!.sources_json)) as { name: string; lag_seconds: number | null; last_error: string | null }[];
-  t.same(src1.map((s) => [s.name, s.lag_seconds, s.last_error]), [['tags', null, null], ['timeseries', 0, null]], 'run 1: timeseries lag 0 (extracted up to the PI clock), tags have none');
+  t.same(
+    src1.map((s) => [s.name, s.lag_seconds, s.last_error]),
+    [
+      ['tags', null, null],
+      ['timeseries', 0, null],
+    ],
+    'run 1: timeseries lag 0 (extracted up to the PI clock), tags have none',
+  );
 
   // Run 2: PI Web API refuses the recorded-values batch requests; the beat carries the source error.
   sim.sim.advance('10m');

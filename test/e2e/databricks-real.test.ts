@@ -31,7 +31,8 @@ if (!host || !httpPath || !token) {
   t.test('real workspace: exactly the truth, also after late changes', async (t) => {
     const schema = `pi_agent_e2e_${randomBytes(4).toString('hex')}`;
     const sim = await startSimulator({ port: 0, tags: 4, seed: 11, historyStart: START, now: '2026-01-01T00:30:00Z' });
-    const env = makeAgentEnv(({ stateDir }) => `
+    const env = makeAgentEnv(
+      ({ stateDir }) => `
 site: plant-a
 state_dir: ${stateDir}
 log: { level: warn }
@@ -51,13 +52,18 @@ sink:
   catalog: ${catalog}
   schema: ${schema}
   volume: pi_agent
-`);
+`,
+    );
     const client = new DBSQLClient();
     await client.connect({ host, path: httpPath, token });
     const session = await client.openSession();
     const run = async (sql: string): Promise<Record<string, unknown>[]> => {
       const op = await session.executeStatement(sql);
-      try { return (await op.fetchAll()) as Record<string, unknown>[]; } finally { await op.close(); }
+      try {
+        return (await op.fetchAll()) as Record<string, unknown>[];
+      } finally {
+        await op.close();
+      }
     };
     t.teardown(async () => {
       await run(`DROP SCHEMA IF EXISTS \`${catalog}\`.\`${schema}\` CASCADE`).catch(() => undefined);
@@ -68,10 +74,20 @@ sink:
     });
     const once = async () => {
       const agent = await openAgent(env.config(), bareLogger('error'));
-      try { return await runOnce(agent); } finally { await agent.close(); }
+      try {
+        return await runOnce(agent);
+      } finally {
+        await agent.close();
+      }
     };
     const compare = async (what: string) => {
-      const cols = TABLES.pi_timeseries.columns.map((c) => (c.type === 'timestamp_us' ? `CAST(unix_micros(\`${c.name}\`) AS DOUBLE) AS \`${c.name}\`` : c.type === 'int64' ? `CAST(\`${c.name}\` AS DOUBLE) AS \`${c.name}\`` : `\`${c.name}\``));
+      const cols = TABLES.pi_timeseries.columns.map((c) =>
+        c.type === 'timestamp_us'
+          ? `CAST(unix_micros(\`${c.name}\`) AS DOUBLE) AS \`${c.name}\``
+          : c.type === 'int64'
+            ? `CAST(\`${c.name}\` AS DOUBLE) AS \`${c.name}\``
+            : `\`${c.name}\``,
+      );
       const rows = (await run(`SELECT ${cols.join(', ')} FROM \`${catalog}\`.\`${schema}\`.pi_timeseries`)) as LandedRow[];
       const byTag = landedEventsByTag(rows);
       for (let i = 0; i < sim.sim.tagCount(); i++) {

@@ -19,18 +19,35 @@ const root = path.resolve(here, '../..');
 const outDir = path.join(root, 'node_modules', '.cache', 'pi-agent-e2e');
 mkdirSync(outDir, { recursive: true });
 const worker = path.join(outDir, `service-crash-worker-${process.pid}.mjs`);
-await build({ entryPoints: [path.join(here, 'service-crash-worker.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: worker, logLevel: 'warning' });
+await build({
+  entryPoints: [path.join(here, 'service-crash-worker.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  outfile: worker,
+  logLevel: 'warning',
+});
 t.teardown(() => rmSync(worker, { force: true }));
 
 // Deterministic kill points (mulberry32), so a failure can be replayed.
 let seed = 0x5e41c;
-const rnd = () => { seed |= 0; seed = (seed + 0x6d2b79f5) | 0; let x = Math.imul(seed ^ (seed >>> 15), 1 | seed); x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x; return ((x ^ (x >>> 14)) >>> 0) / 4294967296; };
+const rnd = () => {
+  seed |= 0;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+  return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+};
 
 /**
  * Starts the service; `stopAfterMs` after it logged "pi-agent started" it gets `signal`, or, with
  * `until`, SIGTERM once `until()` holds (polled). Resolves with how it ended and its log.
  */
-function runService(configFile: string, stop: { signal: NodeJS.Signals; afterMs?: number; until?: () => Promise<boolean> }): Promise<{ signal: NodeJS.Signals | null; code: number | null; log: string; ms: number }> {
+function runService(
+  configFile: string,
+  stop: { signal: NodeJS.Signals; afterMs?: number; until?: () => Promise<boolean> },
+): Promise<{ signal: NodeJS.Signals | null; code: number | null; log: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [worker, configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
     let log = '';
@@ -51,7 +68,10 @@ function runService(configFile: string, stop: { signal: NodeJS.Signals; afterMs?
       }
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => { if (timer) clearTimeout(timer); resolve({ code, signal, log, ms: started ? Date.now() - started : 0 }); });
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, log, ms: started ? Date.now() - started : 0 });
+    });
   });
 }
 
@@ -72,8 +92,14 @@ t.test('SIGKILLs of `pi-agent run` while it extracts and uploads: zero lost, zer
   let faults = 0;
   for (let i = 0; i < 6; i++) {
     sim.sim.advance('5m');
-    if (i % 3 === 1) { w.faults.failNextCommit('before'); faults++; }
-    if (i % 3 === 2) { w.faults.failNextCommit('after'); faults++; }
+    if (i % 3 === 1) {
+      w.faults.failNextCommit('before');
+      faults++;
+    }
+    if (i % 3 === 2) {
+      w.faults.failNextCommit('after');
+      faults++;
+    }
     const r = await runService(env.configFile, { signal: 'SIGKILL', afterMs: Math.floor(rnd() * span) });
     if (r.signal === 'SIGKILL') kills++;
     else t.fail(`service ended by itself: ${r.code} ${r.log.slice(-400)}`);
@@ -86,5 +112,9 @@ t.test('SIGKILLs of `pi-agent run` while it extracts and uploads: zero lost, zer
   t.same(await once(env), { ok: true, problems: [] }, 'a final run --once is ok');
   const c = await compareWarehouse(sim, w, sim.sim.nowIso());
   t.comment(`truth ${c.expected} rows, warehouse ${c.landed} rows, missing ${c.missing}, extra ${c.extra}, duplicated keys ${c.duplicates}`);
-  t.same({ missing: c.missing, extra: c.extra, duplicates: c.duplicates, mismatchedTags: c.mismatchedTags, landed: c.landed }, { missing: 0, extra: 0, duplicates: 0, mismatchedTags: [], landed: c.expected }, 'zero lost, zero duplicated, every value equal');
+  t.same(
+    { missing: c.missing, extra: c.extra, duplicates: c.duplicates, mismatchedTags: c.mismatchedTags, landed: c.landed },
+    { missing: 0, extra: 0, duplicates: 0, mismatchedTags: [], landed: c.expected },
+    'zero lost, zero duplicated, every value equal',
+  );
 });

@@ -25,7 +25,11 @@ t.test('no MODIFY on pi_tags: the other tables load exactly, pi_tags waits, then
     const r = await once(env);
     t.equal(r.ok, false, `run ${i}: not ok while pi_tags is denied`);
     const text = r.problems.join('\n');
-    t.match(text, /^sink: SINK_PERMISSION_DENIED: .*table pi_tags: .*INSUFFICIENT_PERMISSIONS.*MODIFY on Table 'main\.pi\.pi_tags'/m, `run ${i}: the problem names the table and the error`);
+    t.match(
+      text,
+      /^sink: SINK_PERMISSION_DENIED: .*table pi_tags: .*INSUFFICIENT_PERMISSIONS.*MODIFY on Table 'main\.pi\.pi_tags'/m,
+      `run ${i}: the problem names the table and the error`,
+    );
     t.notMatch(text, /pi_timeseries/, `run ${i}: pi_timeseries is not a problem`);
     await assertExact(t, sim, w, sim.sim.nowIso(), `run ${i}: pi_timeseries loaded although pi_tags is denied`);
     t.equal((await warehouseRows(w, 'pi_tags')).length, 0, `run ${i}: nothing in pi_tags`);
@@ -36,7 +40,11 @@ t.test('no MODIFY on pi_tags: the other tables load exactly, pi_tags waits, then
     const store = Store.openReadonly({ stateDir: env.stateDir });
     try {
       t.same([...new Set(store.pendingUnits().map((u) => u.table))], ['pi_tags'], `run ${i}: only pi_tags is pending`);
-      t.same(store.pendingUnits().map((u) => u.attempts), [i + 1], `run ${i}: its unit was tried once per run`);
+      t.same(
+        store.pendingUnits().map((u) => u.attempts),
+        [i + 1],
+        `run ${i}: its unit was tried once per run`,
+      );
     } finally {
       store.close();
     }
@@ -57,8 +65,16 @@ t.test('forwardAll: a stopped table is skipped until its retry time; one-unit ca
   const w = await startWarehouse({ dataDir: join(root, 'w') });
   const store = Store.open({ stateDir: join(root, 'state'), site: 'plant-a' });
   const sink = new DatabricksSink({
-    host: w.host, port: w.port, httpPath: w.path, auth: { type: 'token', token: w.token }, caPem: await readFile(w.caPath, 'utf8'),
-    catalog: 'main', schema: 'pi', volume: 'pi_agent', site: 'plant-a', stagingDir: join(root, 'staging'),
+    host: w.host,
+    port: w.port,
+    httpPath: w.path,
+    auth: { type: 'token', token: w.token },
+    caPem: await readFile(w.caPath, 'utf8'),
+    catalog: 'main',
+    schema: 'pi',
+    volume: 'pi_agent',
+    site: 'plant-a',
+    stagingDir: join(root, 'staging'),
   });
   t.teardown(async () => {
     await sink.close();
@@ -67,7 +83,8 @@ t.test('forwardAll: a stopped table is skipped until its retry time; one-unit ca
     await rm(root, { recursive: true, force: true });
   });
   const T0 = Date.UTC(2026, 0, 1) * 1000;
-  const tsRows = (from: number): Row[] => [0, 1, 2].map((i) => ({ site: 'plant-a', tag_webid: 'T1', timestamp: T0 + (from + i) * 1e6, ordinal: 0, value_double: from + i, ingested_at: T0, op: 'insert' }));
+  const tsRows = (from: number): Row[] =>
+    [0, 1, 2].map((i) => ({ site: 'plant-a', tag_webid: 'T1', timestamp: T0 + (from + i) * 1e6, ordinal: 0, value_double: from + i, ingested_at: T0, op: 'insert' }));
   const tag = (id: string): Row => ({ site: 'plant-a', tag_webid: id, name: id, ingested_at: T0, op: 'update' });
   // Oldest first: pi_tags, then three time-series batches (one unit each with maxBatches 1).
   store.commitStep([{ table: 'pi_tags', rows: [tag('P1'), tag('P2')] }], []);
@@ -78,7 +95,10 @@ t.test('forwardAll: a stopped table is skipped until its retry time; one-unit ca
   // flush's loop: one unit per call until a call uploads nothing or throws.
   const calls: string[] = [];
   for (let i = 0; i < 10; i++) {
-    const r = await forwardAll(store, sink, { maxBatches: 1, maxUnits: 1, tableRetryMs: 60_000 }).then((x) => `units ${x.units}`, (e: { code?: string }) => `threw ${e.code}`);
+    const r = await forwardAll(store, sink, { maxBatches: 1, maxUnits: 1, tableRetryMs: 60_000 }).then(
+      (x) => `units ${x.units}`,
+      (e: { code?: string }) => `threw ${e.code}`,
+    );
     calls.push(r);
     if (r !== 'units 1') break;
   }
@@ -86,13 +106,21 @@ t.test('forwardAll: a stopped table is skipped until its retry time; one-unit ca
   t.equal(await count('pi_timeseries'), 9);
   t.equal(await count('pi_tags'), 0);
   t.same([...blockedTablesOf(store).keys()], ['pi_tags']);
-  t.same(store.pendingUnits().map((u) => [u.table, u.attempts]), [['pi_tags', 1]], 'tried once, not once per call');
+  t.same(
+    store.pendingUnits().map((u) => [u.table, u.attempts]),
+    [['pi_tags', 1]],
+    'tried once, not once per call',
+  );
 
   // Within the retry time the table is not tried again, even once the grant is back.
   w.faults.denyWrites([]);
   store.commitStep([{ table: 'pi_timeseries', rows: tsRows(9) }], []);
   await t.rejects(forwardAll(store, sink, { tableRetryMs: 60_000 }), { code: 'SINK_PERMISSION_DENIED', message: /table pi_tags: .*INSUFFICIENT_PERMISSIONS/ });
-  t.same(store.pendingUnits().map((u) => u.attempts), [1], 'skipped, not tried');
+  t.same(
+    store.pendingUnits().map((u) => u.attempts),
+    [1],
+    'skipped, not tried',
+  );
   t.equal(await count('pi_timeseries'), 12, 'the other table still loads');
   // After its retry time (a clock 61 s ahead) the table is tried again and loads once.
   const later = Date.now() + 61_000;

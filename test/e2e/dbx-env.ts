@@ -46,7 +46,8 @@ export async function startRig(t: Test, opts: RigOptions): Promise<DbxRig> {
   const w = await startWarehouse({ dataDir: wDir });
   const tokenVar = opts.tokenVar ?? 'E2E_DBX_TOKEN';
   process.env[tokenVar] = w.token;
-  const env = makeAgentEnv(({ stateDir }) => `
+  const env = makeAgentEnv(
+    ({ stateDir }) => `
 site: plant-a
 state_dir: ${stateDir}
 log: { level: info }
@@ -71,7 +72,8 @@ ${opts.maxBytes ? `buffer:\n  max_bytes: ${opts.maxBytes}\n` : ''}sink:
   catalog: main
   schema: pi
   volume: pi_agent
-${opts.extra ?? ''}`);
+${opts.extra ?? ''}`,
+  );
   t.teardown(async () => {
     await sim.close();
     await w.close();
@@ -87,7 +89,9 @@ export const once: (env: AgentEnv) => Promise<OnceResult> = runAgentOnce;
 export async function warehouseRows(w: RunningWarehouse, table: keyof typeof TABLES): Promise<LandedRow[]> {
   const exists = await w.query(`SELECT count(*)::INT AS n FROM duckdb_tables() WHERE schema_name = 'pi' AND table_name = '${table}'`);
   if (Number(exists[0]!.n) === 0) return [];
-  const cols = TABLES[table].columns.map((c) => (c.type === 'timestamp_us' ? `epoch_us("${c.name}")::DOUBLE AS "${c.name}"` : c.type === 'int64' ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`));
+  const cols = TABLES[table].columns.map((c) =>
+    c.type === 'timestamp_us' ? `epoch_us("${c.name}")::DOUBLE AS "${c.name}"` : c.type === 'int64' ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`,
+  );
   const rows = await w.query(`SELECT ${cols.join(', ')} FROM pi."${table}"`);
   return rows.map((r) => {
     const o: LandedRow = {};
@@ -105,7 +109,14 @@ export async function duplicateKeys(w: RunningWarehouse, table: keyof typeof TAB
   return Number(r[0]!.d);
 }
 
-export interface Comparison { expected: number; landed: number; missing: number; extra: number; duplicates: number; mismatchedTags: string[] }
+export interface Comparison {
+  expected: number;
+  landed: number;
+  missing: number;
+  extra: number;
+  duplicates: number;
+  mismatchedTags: string[];
+}
 
 /** The warehouse's pi_timeseries against the simulator truth [START, endIso], tag by tag. */
 export async function compareWarehouse(sim: RunningSim, w: RunningWarehouse, endIso: string): Promise<Comparison> {
@@ -136,7 +147,10 @@ export async function compareWarehouse(sim: RunningSim, w: RunningWarehouse, end
 /** Asserts the warehouse equals the truth exactly; returns the number of events compared. */
 export async function assertExact(t: Test, sim: RunningSim, w: RunningWarehouse, endIso: string, what = 'warehouse'): Promise<number> {
   const c = await compareWarehouse(sim, w, endIso);
-  t.same({ missing: c.missing, extra: c.extra, duplicates: c.duplicates, mismatchedTags: c.mismatchedTags, landed: c.landed }, { missing: 0, extra: 0, duplicates: 0, mismatchedTags: [], landed: c.expected },
-    `${what}: ${c.expected} events equal the truth exactly`);
+  t.same(
+    { missing: c.missing, extra: c.extra, duplicates: c.duplicates, mismatchedTags: c.mismatchedTags, landed: c.landed },
+    { missing: 0, extra: 0, duplicates: 0, mismatchedTags: [], landed: c.expected },
+    `${what}: ${c.expected} events equal the truth exactly`,
+  );
   return c.expected;
 }

@@ -33,7 +33,10 @@ export function makeAgentEnv(yamlBody: (paths: { outDir: string; stateDir: strin
   const configFile = path.join(dir, 'pi-agent.yaml');
   writeFileSync(configFile, yamlBody({ outDir, stateDir }), { mode: 0o600 });
   return {
-    dir, configFile, outDir, stateDir,
+    dir,
+    configFile,
+    outDir,
+    stateDir,
     config: () => loadConfig(configFile),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -67,9 +70,10 @@ function comparableValue(v: unknown): unknown {
 
 /** A landed pi_timeseries row in the same shape as expectedEvents. */
 export function landedEvent(r: LandedRow): unknown {
-  const value = r.digital_name !== null
-    ? { name: r.digital_name, code: r.digital_code, system: r.is_system_state === true }
-    : r.value_double ?? r.value_int ?? r.value_string ?? r.value_bool ?? r.value_timestamp ?? null;
+  const value =
+    r.digital_name !== null
+      ? { name: r.digital_name, code: r.digital_code, system: r.is_system_state === true }
+      : (r.value_double ?? r.value_int ?? r.value_string ?? r.value_bool ?? r.value_timestamp ?? null);
   return [r.timestamp, r.ordinal, value, r.good, r.questionable, r.substituted, r.annotated, r.units];
 }
 
@@ -95,9 +99,10 @@ type YamlFields = Record<string, string | number | boolean>;
  * YAML-significant characters are quoted (JSON is YAML).
  */
 function yamlLines(fields: YamlFields, indent: string): string {
-  const value = (v: string | number | boolean): string =>
-    typeof v !== 'string' || /^[\w./${}-]*$/.test(v) || /^[[{].*[\]}]$/.test(v) ? String(v) : JSON.stringify(v);
-  return Object.entries(fields).map(([k, v]) => `${indent}${k}: ${value(v)}`).join('\n');
+  const value = (v: string | number | boolean): string => (typeof v !== 'string' || /^[\w./${}-]*$/.test(v) || /^[[{].*[\]}]$/.test(v) ? String(v) : JSON.stringify(v));
+  return Object.entries(fields)
+    .map(([k, v]) => `${indent}${k}: ${value(v)}`)
+    .join('\n');
 }
 
 export interface SimAgentOptions {

@@ -24,7 +24,8 @@ export function checkOffsetIndexes(bytes: Uint8Array): number {
       const at = Number(off.value);
       const oi = new ThriftReader(bytes.subarray(at, at + (olen.value as number))).struct();
       const locations = ((tfield(oi, 1)?.value as TList | undefined)?.items ?? []) as TStruct[];
-      if (locations.length && tfield(locations[0]!, 1)?.value !== tfield(cm, 9)?.value) throw new Error(`offset index of row group ${pages}: first page is not the data page`);
+      if (locations.length && tfield(locations[0]!, 1)?.value !== tfield(cm, 9)?.value)
+        throw new Error(`offset index of row group ${pages}: first page is not the data page`);
       for (const loc of locations) {
         const o = Number(tfield(loc, 1)!.value);
         const size = tfield(loc, 2)!.value as number;

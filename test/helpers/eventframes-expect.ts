@@ -6,7 +6,19 @@ import { type Destination, SITE, differences, idOnly } from './af-harness.js';
 
 export const START_US = Date.parse('2026-01-01T00:00:00Z') * 1000;
 
-const FRAME_COLS = ['event_frame_webid', 'event_frame_id', 'database_path', 'parent_webid', 'name', 'path', 'template_name', 'category_names', 'start_time', 'end_time', 'severity'];
+const FRAME_COLS = [
+  'event_frame_webid',
+  'event_frame_id',
+  'database_path',
+  'parent_webid',
+  'name',
+  'path',
+  'template_name',
+  'category_names',
+  'start_time',
+  'end_time',
+  'severity',
+];
 const pick = (r: Row, cols: string[]) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]));
 
 export function expectedFrames(af: AfModel) {
@@ -16,15 +28,27 @@ export function expectedFrames(af: AfModel) {
   for (const f of af.truthEventFrames()) {
     const id = idOnly(f.webId);
     frames.set(`${SITE}|${id}`, {
-      event_frame_webid: id, event_frame_id: f.id, database_path: f.databasePath, parent_webid: f.parentWebId === null ? null : idOnly(f.parentWebId),
-      name: f.name, path: f.path, template_name: f.templateName, category_names: JSON.stringify(f.categoryNames),
-      start_time: f.startTime * 1000, end_time: f.endTime === null ? null : f.endTime * 1000, severity: f.severity,
+      event_frame_webid: id,
+      event_frame_id: f.id,
+      database_path: f.databasePath,
+      parent_webid: f.parentWebId === null ? null : idOnly(f.parentWebId),
+      name: f.name,
+      path: f.path,
+      template_name: f.templateName,
+      category_names: JSON.stringify(f.categoryNames),
+      start_time: f.startTime * 1000,
+      end_time: f.endTime === null ? null : f.endTime * 1000,
+      severity: f.severity,
     });
     for (const a of f.attributes) {
       const aid = idOnly(a.webId);
       attrs.set(`${SITE}|${aid}`, {
-        attribute_webid: aid, event_frame_webid: id, name: a.name, path: a.path,
-        value_double: typeof a.value === 'number' ? a.value : null, value_string: typeof a.value === 'string' ? a.value : null,
+        attribute_webid: aid,
+        event_frame_webid: id,
+        name: a.name,
+        path: a.path,
+        value_double: typeof a.value === 'number' ? a.value : null,
+        value_string: typeof a.value === 'string' ? a.value : null,
       });
     }
     f.refElementWebIds.forEach((r, j) => {
@@ -52,4 +76,3 @@ export function compareFrames(t: Test, dest: Destination, af: AfModel, label: st
   t.strictSame(differences(a.attrs, e.attrs), [], `${label}: frame attributes exact`);
   t.strictSame(differences(a.refs, e.refs), [], `${label}: referenced elements exact`);
 }
-

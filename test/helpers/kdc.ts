@@ -55,8 +55,7 @@ export function kerberosAvailable(): boolean {
 }
 
 /** Why tests are skipped when `kerberosAvailable()` is false. */
-export const KERBEROS_SKIP_REASON =
-  'MIT Kerberos not installed (apt-get install krb5-kdc krb5-admin-server krb5-user libkrb5-dev)';
+export const KERBEROS_SKIP_REASON = 'MIT Kerberos not installed (apt-get install krb5-kdc krb5-admin-server krb5-user libkrb5-dev)';
 
 function run(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -83,7 +82,10 @@ function freePort(): Promise<number> {
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
     sock.once('error', () => resolve(false));
   });
 }
@@ -169,12 +171,17 @@ export async function startKdc(opts: KdcOptions = {}): Promise<Kdc> {
     for (let attempt = 0; ; attempt++) {
       const proc = spawn(tool('krb5kdc'), ['-n', '-r', realm], { env: { ...process.env, ...env }, stdio: 'ignore' });
       let exited = false;
-      proc.once('exit', () => { exited = true; });
+      proc.once('exit', () => {
+        exited = true;
+      });
       for (let i = 0; i < 100 && !exited; i++) {
         if (await canConnect(port)) break;
         await sleep(50);
       }
-      if (!exited && (await canConnect(port))) { child = proc; break; }
+      if (!exited && (await canConnect(port))) {
+        child = proc;
+        break;
+      }
       proc.kill('SIGKILL');
       if (attempt >= 3) throw new Error(`krb5kdc did not start (see ${join(dir, 'kdc.log')})`);
       port = await freePort();

@@ -14,7 +14,10 @@ export function unitFiles(dir: string, table: TableName): string[] {
   const d = path.join(dir, table);
   if (!existsSync(d)) return [];
   const first = (f: string) => Number(/-(\d+)-(\d+)\.parquet$/.exec(f)?.[1] ?? 0);
-  return readdirSync(d).filter((f) => f.endsWith('.parquet')).sort((a, b) => first(a) - first(b)).map((f) => path.join(d, f));
+  return readdirSync(d)
+    .filter((f) => f.endsWith('.parquet'))
+    .sort((a, b) => first(a) - first(b))
+    .map((f) => path.join(d, f));
 }
 
 /** Every row of every unit file, in order; timestamps as µs numbers, int64 as numbers. */
@@ -22,7 +25,9 @@ export async function readChangeLog(dir: string, table: TableName): Promise<Land
   const files = unitFiles(dir, table);
   if (files.length === 0) return [];
   const def = TABLES[table];
-  const cols = def.columns.map((c) => (c.type === 'timestamp_us' ? `epoch_us("${c.name}") AS "${c.name}"` : c.type === 'int64' ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`));
+  const cols = def.columns.map((c) =>
+    c.type === 'timestamp_us' ? `epoch_us("${c.name}") AS "${c.name}"` : c.type === 'int64' ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`,
+  );
   const db = await DuckDBInstance.create(':memory:');
   const con = await db.connect();
   const out: LandedRow[] = [];

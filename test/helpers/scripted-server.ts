@@ -71,5 +71,10 @@ export const anonymousAuth: PiAuth = {
 /** A `sleep` for PiClient that records the requested delays and does not wait. */
 export function recordingSleep(): { sleep: (ms: number) => Promise<void>; delays: number[] } {
   const delays: number[] = [];
-  return { delays, sleep: async (ms) => { delays.push(ms); } };
+  return {
+    delays,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+  };
 }

@@ -9,7 +9,15 @@ const unit = readFileSync(new URL('../../installer/linux/pi-agent.service', impo
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 t.test('the unit has the hardening Node tolerates, and not MemoryDenyWriteExecute', async (t) => {
-  for (const line of ['Restart=on-failure', 'User=pi-agent', 'StateDirectory=pi-agent', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=']) {
+  for (const line of [
+    'Restart=on-failure',
+    'User=pi-agent',
+    'StateDirectory=pi-agent',
+    'ProtectSystem=strict',
+    'NoNewPrivileges=yes',
+    'PrivateTmp=yes',
+    'CapabilityBoundingSet=',
+  ]) {
     t.match(unit, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'), line);
   }
   t.notMatch(unit, /^MemoryDenyWriteExecute/m, 'V8 needs writable executable memory');

@@ -4,7 +4,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { ClientCredentials, type ClientCredentialsOptions, type TokenFailure } from '../../agent/oauth/client-credentials.js';
 
-interface Seen { method: string; path: string; authorization?: string; form: URLSearchParams }
+interface Seen {
+  method: string;
+  path: string;
+  authorization?: string;
+  form: URLSearchParams;
+}
 type Handler = (req: Seen, res: ServerResponse) => void;
 
 /** A token endpoint on loopback; `handler` answers each request, `seen` records them. */
@@ -12,7 +17,9 @@ async function endpoint(t: Test, handler: Handler) {
   const seen: Seen[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
     req.on('end', () => {
       const s: Seen = { method: req.method ?? '', path: req.url ?? '', form: new URLSearchParams(body) };
       if (req.headers.authorization) s.authorization = req.headers.authorization;
@@ -37,13 +44,16 @@ function issuer(expiresIn: unknown): Handler {
 }
 
 class Failed extends Error {
-  constructor(readonly f: TokenFailure) { super(f.kind); }
+  constructor(readonly f: TokenFailure) {
+    super(f.kind);
+  }
 }
 
 function make(t: Test, over: Partial<ClientCredentialsOptions> & Pick<ClientCredentialsOptions, 'endpoint'>) {
   let now = 1_000_000;
   const c = new ClientCredentials({
-    clientId: 'agent id', clientSecret: 's3cret:x',
+    clientId: 'agent id',
+    clientSecret: 's3cret:x',
     now: () => now,
     renewAt: ({ requestedAt, lifetimeMs }) => requestedAt + lifetimeMs * 0.8,
     defaultLifetimeS: 300,
@@ -51,11 +61,19 @@ function make(t: Test, over: Partial<ClientCredentialsOptions> & Pick<ClientCred
     ...over,
   });
   t.teardown(() => c.close());
-  return { c, advance: (s: number) => { now += s * 1000; } };
+  return {
+    c,
+    advance: (s: number) => {
+      now += s * 1000;
+    },
+  };
 }
 
 const failureOf = async (p: Promise<unknown>): Promise<TokenFailure> => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof Failed)) throw new Error(`expected a token failure, got ${String(err)}`);
   return err.f;
 };
@@ -79,7 +97,11 @@ t.test('renewAt sees when the token was asked for, received, and its lifetime; e
     const ep = await endpoint(t, issuer(expiresIn));
     const { c } = make(t, {
       endpoint: { url: `${ep.base}/token`, clientAuth: 'post' },
-      renewAt: ({ requestedAt, receivedAt, lifetimeMs }) => { lifetimes.push(lifetimeMs); t.ok(receivedAt >= requestedAt); return receivedAt + lifetimeMs - 60_000; },
+      renewAt: ({ requestedAt, receivedAt, lifetimeMs }) => {
+        lifetimes.push(lifetimeMs);
+        t.ok(receivedAt >= requestedAt);
+        return receivedAt + lifetimeMs - 60_000;
+      },
     });
     await c.token();
   }
@@ -115,7 +137,10 @@ t.test('discovery: read once; the provider decides the client authentication; re
   const ep = await endpoint(t, (req, res) => {
     if (req.path === '/.well-known/openid-configuration') {
       if (!discoveryUp) return json(res, 404, 'not here');
-      return json(res, 200, { token_endpoint: `${base}/token`, token_endpoint_auth_methods_supported: basicOnly ? ['client_secret_basic'] : ['client_secret_basic', 'client_secret_post'] });
+      return json(res, 200, {
+        token_endpoint: `${base}/token`,
+        token_endpoint_auth_methods_supported: basicOnly ? ['client_secret_basic'] : ['client_secret_basic', 'client_secret_post'],
+      });
     }
     json(res, 200, { access_token: 'tok', expires_in: 1 });
   });
@@ -127,7 +152,10 @@ t.test('discovery: read once; the provider decides the client authentication; re
   advance(10);
   basicOnly = false;
   await c.token();
-  t.same(ep.seen.map((s) => `${s.method} ${s.path}`), ['GET /.well-known/openid-configuration', 'GET /.well-known/openid-configuration', 'POST /token', 'POST /token']);
+  t.same(
+    ep.seen.map((s) => `${s.method} ${s.path}`),
+    ['GET /.well-known/openid-configuration', 'GET /.well-known/openid-configuration', 'POST /token', 'POST /token'],
+  );
   t.match(ep.seen[2]!.authorization, /^Basic /, 'basic only: Basic');
   t.match(ep.seen[3]!.authorization, /^Basic /, 'the first discovery holds');
 });

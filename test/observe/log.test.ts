@@ -11,14 +11,17 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(extra: string) {
   const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, `site: plant-a
+  writeFileSync(
+    file,
+    `site: plant-a
 state_dir: ./state
 ${extra}
 pi:
   url: https://pi.plant/piwebapi
   auth: { type: basic, username: svc, password: \${PI_PASSWORD} }
 sink: { type: directory, path: out }
-`);
+`,
+  );
   chmodSync(file, 0o600);
   return loadConfig(file, { env: { PI_PASSWORD: 'S3cret-Pa55' } });
 }
@@ -36,7 +39,10 @@ t.test('secrets never reach the log file, whichever way they are logged', async 
   const text = readFileSync(file!, 'utf8');
   t.notMatch(text, /S3cret-Pa55/);
   t.notMatch(text, /c3ZjOlMzY3JldC1QYTU1/);
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(lines.length, 4);
   t.same(lines[0]!.auth, { password: '***', username: 'svc' });
   t.same(lines[1]!.headers, { authorization: '***' });
@@ -65,7 +71,9 @@ t.test('the file rotates by size and keeps max_files old files', async (t) => {
 
 t.test('console lines are short and human', async (t) => {
   t.equal(
-    formatConsoleLine('{"level":40,"time":1764158400000,"pid":1,"site":"a","msg":"sink unreachable","retry_in":"30s","err":{"code":"SINK_UNREACHABLE","message":"refused","stack":"x"}}'),
+    formatConsoleLine(
+      '{"level":40,"time":1764158400000,"pid":1,"site":"a","msg":"sink unreachable","retry_in":"30s","err":{"code":"SINK_UNREACHABLE","message":"refused","stack":"x"}}',
+    ),
     '12:00:00 WARN  sink unreachable retry_in=30s err=SINK_UNREACHABLE: refused\n',
   );
 });

@@ -50,13 +50,22 @@ t.test('listPoints returns every point over several pages', async (t) => {
   t.equal(client.stats.requests - before, 2, 'pages of 1000: 1000 + 203');
   t.equal(got.length, TAGS);
   const expected = [...sim.tags.live()];
-  t.same(got.map((p) => p.Name), expected.map((i) => sim.tagName(i)));
-  t.same(got.map((p) => p.WebId), expected.map((i) => sim.tagWebId(i)));
+  t.same(
+    got.map((p) => p.Name),
+    expected.map((i) => sim.tagName(i)),
+  );
+  t.same(
+    got.map((p) => p.WebId),
+    expected.map((i) => sim.tagWebId(i)),
+  );
   t.equal(new Set(got.map((p) => p.WebId)).size, TAGS);
 
   const small: PiPoint[] = [];
   for await (const p of listPoints(client, ds.WebId, { pageSize: 100, selectedFields: 'Items.WebId;Items.Name' })) small.push(p);
-  t.same(small.map((p) => p.Name), expected.map((i) => sim.tagName(i)));
+  t.same(
+    small.map((p) => p.Name),
+    expected.map((i) => sim.tagName(i)),
+  );
   t.same(Object.keys(small[0]!).sort(), ['Name', 'WebId']);
 });
 
@@ -136,7 +145,9 @@ t.test('an unknown stream fails alone', async (t) => {
 
 t.test('maxCount over the server cap is PI_LIMIT_EXCEEDED, not retried', async (t) => {
   const before = client.stats.requests;
-  await t.rejects(readRecordedMany(client, [sim.tagWebId(0)], us('2026-01-01T00:00:00Z'), us('2026-01-01T01:00:00Z'), { maxCount: 150_001 }), { code: 'PI_LIMIT_EXCEEDED' });
+  await t.rejects(readRecordedMany(client, [sim.tagWebId(0)], us('2026-01-01T00:00:00Z'), us('2026-01-01T01:00:00Z'), { maxCount: 150_001 }), {
+    code: 'PI_LIMIT_EXCEEDED',
+  });
   t.equal(client.stats.requests - before, 1);
 });
 
@@ -178,8 +189,27 @@ t.test('postBatch against the simulator reports the failed sub-request', async (
 t.test('HTTPS: an internal CA must be configured; verification is never silently off', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pi-client-tls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
   const tls = await startSimulator({ port: 0, tags: 3, seed: 1, tls: { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') } });
   t.teardown(() => tls.close());
@@ -216,7 +246,10 @@ t.test('with the real auth schemes: Basic and NTLM (over its own connection)', a
   t.equal((await findDataServer(basic, 'SIMPI')).Name, 'SIMPI');
 
   const wrong = await clientFor({ type: 'basic', username: 'pi', password: 'not-it' });
-  const err = await findDataServer(wrong, 'SIMPI').then(() => undefined, (e: unknown) => e as Error & { code?: string });
+  const err = await findDataServer(wrong, 'SIMPI').then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string },
+  );
   t.equal(err?.code, 'PI_AUTH_FAILED');
   t.notMatch(err?.message ?? '', /not-it/);
   t.equal(wrong.stats.requests, 1, 'a credential failure is not retried');

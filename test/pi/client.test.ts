@@ -51,7 +51,10 @@ t.test('GET sends query parameters, repeated webIds and JSON headers', async (t)
   t.equal(client.stats.requests, 1);
   t.equal(client.stats.bytesReceived, JSON.stringify({ Items: [1, 2] }).length);
   t.equal(client.stats.retries, 0);
-  t.same(infos.map((i) => [i.method, i.path, i.status, i.bytes, i.attempt]), [['GET', '/piwebapi/streamsets/recorded', 200, 15, 1]]);
+  t.same(
+    infos.map((i) => [i.method, i.path, i.status, i.bytes, i.attempt]),
+    [['GET', '/piwebapi/streamsets/recorded', 200, 15, 1]],
+  );
 });
 
 t.test('POST sends JSON with the CSRF header', async (t) => {
@@ -78,19 +81,27 @@ t.test('429 with Retry-After seconds is retried after that delay', async (t) => 
 
 t.test('Retry-After as an HTTP date, and capped', async (t) => {
   const farFuture = new Date(Date.now() + 3_600_000).toUTCString();
-  const { client, delays } = await setup(t, (_req, res, n) => {
-    if (n === 1) json(res, 503, { Errors: ['restarting'] }, { 'retry-after': farFuture });
-    else json(res, 200, {});
-  }, { retryAfterCapMs: 5000 });
+  const { client, delays } = await setup(
+    t,
+    (_req, res, n) => {
+      if (n === 1) json(res, 503, { Errors: ['restarting'] }, { 'retry-after': farFuture });
+      else json(res, 200, {});
+    },
+    { retryAfterCapMs: 5000 },
+  );
   await client.get('/system');
   t.same(delays, [5000]);
 });
 
 t.test('backoff without Retry-After uses full jitter under a doubling ceiling', async (t) => {
-  const { client, delays } = await setup(t, (_req, res, n) => {
-    if (n <= 4) json(res, 502, {});
-    else json(res, 200, {});
-  }, { retryBaseDelayMs: 100, retryMaxDelayMs: 350 });
+  const { client, delays } = await setup(
+    t,
+    (_req, res, n) => {
+      if (n <= 4) json(res, 502, {});
+      else json(res, 200, {});
+    },
+    { retryBaseDelayMs: 100, retryMaxDelayMs: 350 },
+  );
   await client.get('/system');
   t.equal(delays.length, 4);
   const ceilings = [100, 200, 350, 350];
@@ -104,7 +115,13 @@ t.test('503 then 200 succeeds on the second attempt', async (t) => {
   });
   t.same(await client.get('/dataservers'), { Name: 'ok' });
   t.equal(server.seen.length, 2);
-  t.same(infos.map((i) => [i.status, i.attempt]), [[503, 1], [200, 2]]);
+  t.same(
+    infos.map((i) => [i.status, i.attempt]),
+    [
+      [503, 1],
+      [200, 2],
+    ],
+  );
 });
 
 t.test('503 forever: 1 + retries attempts, then PI_SERVER_ERROR with the PI text', async (t) => {
@@ -171,7 +188,13 @@ t.test('reset socket is retried; a reset every time ends in PI_UNREACHABLE', asy
   t.equal(server.seen.length, 2);
   t.same(client.stats.errorsByCode, { PI_UNREACHABLE: 1 });
 
-  const always = await setup(t, (_req, res) => { res.socket?.destroy(); }, { retries: 2 });
+  const always = await setup(
+    t,
+    (_req, res) => {
+      res.socket?.destroy();
+    },
+    { retries: 2 },
+  );
   const err = await caught(always.client.get('/system'));
   t.equal(err.code, 'PI_UNREACHABLE');
   t.equal(err.retryable, true);
@@ -186,7 +209,13 @@ t.test('connection refused: PI_UNREACHABLE after every retry', async (t) => {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const rec = recordingSleep();
   const infos: RequestInfo[] = [];
-  const client = new PiClient({ baseUrl: `http://user:hunter2@127.0.0.1:${port}/piwebapi`, auth: anonymousAuth, sleep: rec.sleep, onRequest: (i) => infos.push(i), retries: 3 });
+  const client = new PiClient({
+    baseUrl: `http://user:hunter2@127.0.0.1:${port}/piwebapi`,
+    auth: anonymousAuth,
+    sleep: rec.sleep,
+    onRequest: (i) => infos.push(i),
+    retries: 3,
+  });
   t.teardown(() => client.close());
   const err = await caught(client.get('/system'));
   t.equal(err.code, 'PI_UNREACHABLE');
@@ -194,7 +223,10 @@ t.test('connection refused: PI_UNREACHABLE after every retry', async (t) => {
   t.notMatch(err.message, /hunter2/);
   t.notMatch(err.url ?? '', /hunter2/);
   t.equal(infos.length, 4);
-  t.same(infos.map((i) => i.status), [0, 0, 0, 0]);
+  t.same(
+    infos.map((i) => i.status),
+    [0, 0, 0, 0],
+  );
   t.equal(rec.delays.length, 3);
 });
 
@@ -210,10 +242,14 @@ t.test('truncated JSON in a 200 is retried as PI_BAD_RESPONSE', async (t) => {
   t.equal(server.seen.length, 2);
   t.same(client.stats.errorsByCode, { PI_BAD_RESPONSE: 1 });
 
-  const always = await setup(t, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end('{"Items":[');
-  }, { retries: 1 });
+  const always = await setup(
+    t,
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"Items":[');
+    },
+    { retries: 1 },
+  );
   const err = await caught(always.client.get('/streams/X/recorded'));
   t.equal(err.code, 'PI_BAD_RESPONSE');
   t.equal(always.server.seen.length, 2);
@@ -255,10 +291,14 @@ t.test('WebException inside a 200 fails with its StatusCode', async (t) => {
 });
 
 t.test('a response slower than timeoutMs is PI_TIMEOUT and retried', async (t) => {
-  const { server, client } = await setup(t, (_req, res, n) => {
-    if (n === 1) return; // never answers; the server's close() destroys the socket
-    json(res, 200, { late: false });
-  }, { timeoutMs: 300 });
+  const { server, client } = await setup(
+    t,
+    (_req, res, n) => {
+      if (n === 1) return; // never answers; the server's close() destroys the socket
+      json(res, 200, { late: false });
+    },
+    { timeoutMs: 300 },
+  );
   t.same(await client.get('/system'), { late: false });
   t.equal(server.seen.length, 2);
   t.same(client.stats.errorsByCode, { PI_TIMEOUT: 1 });
@@ -271,10 +311,14 @@ t.test('a response slower than timeoutMs is PI_TIMEOUT and retried', async (t) =
 });
 
 t.test('a body that stalls mid-way is PI_TIMEOUT', async (t) => {
-  const { client } = await setup(t, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.write('{"Items":[');
-  }, { timeoutMs: 200, retries: 0 });
+  const { client } = await setup(
+    t,
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"Items":[');
+    },
+    { timeoutMs: 200, retries: 0 },
+  );
   const err = await caught(client.get('/system'));
   t.equal(err.code, 'PI_TIMEOUT');
 });
@@ -282,14 +326,18 @@ t.test('a body that stalls mid-way is PI_TIMEOUT', async (t) => {
 t.test('at most `concurrency` requests are in flight', async (t) => {
   let active = 0;
   let maxActive = 0;
-  const { client, server } = await setup(t, (_req, res) => {
-    active++;
-    maxActive = Math.max(maxActive, active);
-    setTimeout(() => {
-      active--;
-      json(res, 200, {});
-    }, 30);
-  }, { concurrency: 2 });
+  const { client, server } = await setup(
+    t,
+    (_req, res) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      setTimeout(() => {
+        active--;
+        json(res, 200, {});
+      }, 30);
+    },
+    { concurrency: 2 },
+  );
   await Promise.all(Array.from({ length: 6 }, (_, i) => client.get(`/points/${i}`)));
   t.equal(server.seen.length, 6);
   t.equal(maxActive, 2);
@@ -326,7 +374,11 @@ t.test('auth failures keep their code and retry only when retryable', async (t) 
 
 t.test('a 401 message names the offered schemes, never the credentials sent', async (t) => {
   const auth: PiAuth = { scheme: 'basic', send: (s) => s({ authorization: `Basic ${Buffer.from('pi:s3cret').toString('base64')}` }), close: async () => {} };
-  const { client } = await setup(t, (_req, res) => json(res, 401, { Errors: ['Authorization has been denied'] }, { 'www-authenticate': 'Bearer realm="pi", error="invalid_token"' }), { auth });
+  const { client } = await setup(
+    t,
+    (_req, res) => json(res, 401, { Errors: ['Authorization has been denied'] }, { 'www-authenticate': 'Bearer realm="pi", error="invalid_token"' }),
+    { auth },
+  );
   const err = await caught(client.get('/system'));
   t.equal(err.code, 'PI_AUTH_FAILED');
   t.match(err.message, /server offers Bearer\b/);
@@ -334,7 +386,10 @@ t.test('a 401 message names the offered schemes, never the credentials sent', as
 });
 
 t.test('empty 2xx body is undefined; closed client refuses', async (t) => {
-  const { client } = await setup(t, (_req, res) => { res.writeHead(204); res.end(); });
+  const { client } = await setup(t, (_req, res) => {
+    res.writeHead(204);
+    res.end();
+  });
   t.equal(await client.get('/x'), undefined);
   await client.close();
   const err = await caught(client.get('/x'));

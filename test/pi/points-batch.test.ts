@@ -45,7 +45,10 @@ t.test('listPoints pages with startIndex until a short page', async (t) => {
   const got: PiPoint[] = [];
   for await (const p of listPoints(client, 'F1DSxyz', { nameFilter: 'TAG*', pageSize: 1000 })) got.push(p);
   t.same(got, all);
-  t.same(server.seen.map((r) => new URL(r.url, 'http://x').searchParams.get('startIndex')), ['0', '1000', '2000']);
+  t.same(
+    server.seen.map((r) => new URL(r.url, 'http://x').searchParams.get('startIndex')),
+    ['0', '1000', '2000'],
+  );
   const u = new URL(server.seen[0]!.url, 'http://x');
   t.equal(u.pathname, '/piwebapi/dataservers/F1DSxyz/points');
   t.equal(u.searchParams.get('nameFilter'), 'TAG*');
@@ -73,7 +76,12 @@ t.test('listPoints fails loudly mid-way rather than returning a partial list', a
     else json(res, 403, { Errors: ['no read access'] });
   });
   const got: PiPoint[] = [];
-  await t.rejects((async () => { for await (const p of listPoints(client, 'DS', { pageSize: 5 })) got.push(p); })(), { code: 'PI_FORBIDDEN' });
+  await t.rejects(
+    (async () => {
+      for await (const p of listPoints(client, 'DS', { pageSize: 5 })) got.push(p);
+    })(),
+    { code: 'PI_FORBIDDEN' },
+  );
   t.equal(got.length, 5);
 });
 
@@ -84,13 +92,23 @@ t.test('getPointByPath', async (t) => {
 });
 
 t.test('postBatch checks every entry', async (t) => {
-  const { server, client } = await setup(t, (_req, res) => json(res, 207, {
-    ok: { Status: 200, Headers: {}, Content: { Items: [1] } },
-    missing: { Status: 404, Headers: {}, Content: { Errors: ["PI Point not found '\\\\SRV\\X'."] } },
-    limited: { Status: 400, Content: { Errors: ["Parameter 'maxCount' is greater than the maximum allowed (150000)."] } },
-    webex: { Status: 200, Content: { WebException: { Errors: ['streaming failed'], StatusCode: 502 } } },
-    fan: { Status: 207, Content: { Items: [{ Status: 200, Headers: {}, Content: { a: 1 } }, { Status: 403, Headers: {}, Content: { Errors: ['denied'] } }] } },
-  }));
+  const { server, client } = await setup(t, (_req, res) =>
+    json(res, 207, {
+      ok: { Status: 200, Headers: {}, Content: { Items: [1] } },
+      missing: { Status: 404, Headers: {}, Content: { Errors: ["PI Point not found '\\\\SRV\\X'."] } },
+      limited: { Status: 400, Content: { Errors: ["Parameter 'maxCount' is greater than the maximum allowed (150000)."] } },
+      webex: { Status: 200, Content: { WebException: { Errors: ['streaming failed'], StatusCode: 502 } } },
+      fan: {
+        Status: 207,
+        Content: {
+          Items: [
+            { Status: 200, Headers: {}, Content: { a: 1 } },
+            { Status: 403, Headers: {}, Content: { Errors: ['denied'] } },
+          ],
+        },
+      },
+    }),
+  );
   const req = { Method: 'GET', Resource: 'https://pi/piwebapi/points?path=x' };
   const out = await postBatch(client, { ok: req, missing: req, limited: req, webex: req, fan: { Method: 'GET', RequestTemplate: { Resource: '{0}' } }, absent: req });
   t.same(Object.keys(out).sort(), ['absent', 'fan', 'limited', 'missing', 'ok', 'webex']);

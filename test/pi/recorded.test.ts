@@ -31,9 +31,18 @@ const echoStreams: Script = (req, res) => {
 
 t.test('chunkWebIds respects the count and URL budgets', async (t) => {
   const ids = Array.from({ length: 10 }, (_, i) => `ID${i}`); // each adds 7 + 3 = 10 chars
-  t.same(chunkWebIds(ids, 100, 4, 10_000).map((c) => c.length), [4, 4, 2]);
-  t.same(chunkWebIds(ids, 100, 100, 130).map((c) => c.length), [3, 3, 3, 1]);
-  t.same(chunkWebIds(['X'.repeat(500)], 100, 100, 130).map((c) => c.length), [1]);
+  t.same(
+    chunkWebIds(ids, 100, 4, 10_000).map((c) => c.length),
+    [4, 4, 2],
+  );
+  t.same(
+    chunkWebIds(ids, 100, 100, 130).map((c) => c.length),
+    [3, 3, 3, 1],
+  );
+  t.same(
+    chunkWebIds(['X'.repeat(500)], 100, 100, 130).map((c) => c.length),
+    [1],
+  );
   t.same(chunkWebIds([], 100, 100, 130), []);
   t.same(chunkWebIds(ids, 100, 4, 10_000).flat(), ids);
 });

@@ -16,9 +16,10 @@ t.test('GUIDs use Microsoft byte order', async (t) => {
 t.test('point WebIDs round-trip in every form', async (t) => {
   const server = '11111111-2222-3333-4444-555555555555';
   for (const type of ['Full', 'IDOnly'] as const) {
-    const parts = type === 'Full'
-      ? { type, marker: 'DP' as const, guids: [server], pointId: 12345, name: 'SIMPI\\SINUSOID' }
-      : { type, marker: 'DP' as const, guids: [server], pointId: -7 };
+    const parts =
+      type === 'Full'
+        ? { type, marker: 'DP' as const, guids: [server], pointId: 12345, name: 'SIMPI\\SINUSOID' }
+        : { type, marker: 'DP' as const, guids: [server], pointId: -7 };
     t.same(decodeWebId(encodeWebId(parts)), parts, type);
   }
   const p = pathOnlyWebId('DP', '\\\\SimPI\\Sinusoid');
@@ -27,7 +28,13 @@ t.test('point WebIDs round-trip in every form', async (t) => {
 });
 
 t.test('attribute WebIDs carry the owner marker', async (t) => {
-  const parts = { type: 'Full' as const, marker: 'Ab' as const, owner: 'F' as const, guids: ['6f40df05-d9cd-44f7-8d4a-3cb826d0f97d', '00000000-0000-0000-0000-000000000001'], name: 'AF\\DB\\EVENTFRAMES[X]|TEMP' };
+  const parts = {
+    type: 'Full' as const,
+    marker: 'Ab' as const,
+    owner: 'F' as const,
+    guids: ['6f40df05-d9cd-44f7-8d4a-3cb826d0f97d', '00000000-0000-0000-0000-000000000001'],
+    name: 'AF\\DB\\EVENTFRAMES[X]|TEMP',
+  };
   const s = encodeWebId(parts);
   t.match(s, /^F1AbF/);
   t.same(decodeWebId(s), parts);

@@ -36,20 +36,24 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 t.test('run as a service: metrics, status running, clean stop on SIGTERM', async (t) => {
   const sim = await startSimulator({ port: 0, tags: 6, seed: 9, historyStart: '2026-01-01T00:00:00Z', now: '2026-01-01T01:00:00Z' });
   const port = await freePort();
-  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    site: 'svc',
-    logLevel: 'info',
-    timeseries: { lookback: '30m' },
-    extra: `metrics: { enabled: true, port: ${port} }\n`,
-  }));
+  const env = makeAgentEnv((paths) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      site: 'svc',
+      logLevel: 'info',
+      timeseries: { lookback: '30m' },
+      extra: `metrics: { enabled: true, port: ${port} }\n`,
+    }),
+  );
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
   });
   const child = spawn(process.execPath, [...cli, 'run', '--config', env.configFile], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
   let expected = 0;
@@ -67,7 +71,9 @@ t.test('run as a service: metrics, status running, clean stop on SIGTERM', async
   const status = await new Promise<string>((resolve) => {
     const s = spawn(process.execPath, [...cli, 'status', '--json', '--config', env.configFile], { cwd: root });
     let out = '';
-    s.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    s.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     s.on('exit', () => resolve(out));
   });
   const report = JSON.parse(status) as { agent: { running: boolean; pid?: number } };

@@ -24,7 +24,10 @@ t.test('asset server and databases', async (t) => {
   t.type(bad.body.Errors[0], 'string');
 
   const dbs = await h.get(`/assetservers/${srv.WebId}/assetdatabases`);
-  t.same(dbs.body.Items.map((d: any) => d.Name), ['Plant', 'Utilities']);
+  t.same(
+    dbs.body.Items.map((d: any) => d.Name),
+    ['Plant', 'Utilities'],
+  );
   const plant = dbs.body.Items[0];
   t.equal(plant.Path, PLANT);
   t.equal(decodeWebId(plant.WebId).marker, 'RD');
@@ -39,7 +42,11 @@ t.test('element hierarchy, filters and WebID forms', async (t) => {
   const h = harness();
   const plant = (await h.get('/assetdatabases', { path: PLANT })).body;
   const top = await h.get(`/assetdatabases/${plant.WebId}/elements`);
-  t.same(top.body.Items.map((e: any) => e.Name), ['Enterprise 01'], 'searchFullHierarchy defaults to false');
+  t.same(
+    top.body.Items.map((e: any) => e.Name),
+    ['Enterprise 01'],
+    'searchFullHierarchy defaults to false',
+  );
   t.equal(top.body.Items[0].HasChildren, true);
 
   const truth = h.af.truthElements().filter((e) => e.databasePath === PLANT);
@@ -51,7 +58,10 @@ t.test('element hierarchy, filters and WebID forms', async (t) => {
   const names = all.body.Items.map((e: any) => e.Name.toUpperCase());
   t.same(names, [...names].sort(), 'sorted by Name');
   const desc = await h.get(`/assetdatabases/${plant.WebId}/elements`, { searchFullHierarchy: 'true', sortOrder: 'Descending' });
-  t.same(desc.body.Items.map((e: any) => e.Name.toUpperCase()), [...names].reverse());
+  t.same(
+    desc.body.Items.map((e: any) => e.Name.toUpperCase()),
+    [...names].reverse(),
+  );
 
   const byTemplate = await h.get(`/assetdatabases/${plant.WebId}/elements`, { searchFullHierarchy: 'true', templateName: 'Equipment' });
   t.equal(byTemplate.body.Items.length, 54, 'templateName matches derived templates (Pump, Compressor)');
@@ -61,7 +71,10 @@ t.test('element hierarchy, filters and WebID forms', async (t) => {
   const pumps = await h.get(`/assetdatabases/${plant.WebId}/elements`, { searchFullHierarchy: 'true', nameFilter: 'pump*' });
   t.equal(pumps.body.Items.length, truth.filter((e) => e.name.startsWith('Pump')).length);
   const sites = await h.get(`/assetdatabases/${plant.WebId}/elements`, { searchFullHierarchy: 'true', nameFilter: 'Site 0[!1]' });
-  t.same(sites.body.Items.map((e: any) => e.Name), ['Site 02']);
+  t.same(
+    sites.body.Items.map((e: any) => e.Name),
+    ['Site 02'],
+  );
 
   const pump = await h.get('/elements', { path: PUMP });
   t.equal(pump.status, 200);
@@ -70,7 +83,10 @@ t.test('element hierarchy, filters and WebID forms', async (t) => {
   const parent = await h.get('/elements', { path: PUMP.replace(/\\Pump 01$/, '') });
   t.equal(pump.body.Links.Parent, `/piwebapi/elements/${parent.body.WebId}`);
   const kids = await h.get(`/elements/${parent.body.WebId}/elements`);
-  t.same(kids.body.Items.map((e: any) => e.Name), ['Compressor 02', 'Pump 01', 'Pump 03']);
+  t.same(
+    kids.body.Items.map((e: any) => e.Name),
+    ['Compressor 02', 'Pump 01', 'Pump 03'],
+  );
 
   // The same element by IDOnly and PathOnly WebIDs, and the webIdType output option.
   const id = decodeWebId(pump.body.WebId).guids[0]!;
@@ -95,18 +111,43 @@ t.test('attributes: hidden, excluded, child attributes, PI Point references, val
   const h = harness({ tags });
   const pump = (await h.get('/elements', { path: PUMP })).body;
   const visible = await h.get(`/elements/${pump.WebId}/attributes`);
-  t.same(visible.body.Items.map((a: any) => a.Name), ['Commissioned', 'Flow', 'Pressure', 'Rated Power', 'Serial Number', 'Temperature']);
+  t.same(
+    visible.body.Items.map((a: any) => a.Name),
+    ['Commissioned', 'Flow', 'Pressure', 'Rated Power', 'Serial Number', 'Temperature'],
+  );
   const every = await h.get(`/elements/${pump.WebId}/attributes`, { showHidden: 'true', showExcluded: 'true' });
-  t.same(every.body.Items.map((a: any) => a.Name), ['Asset Id', 'Commissioned', 'Flow', 'Pressure', 'Rated Power', 'Serial Number', 'Temperature', 'Vibration']);
-  t.match(every.body.Items.find((a: any) => a.Name === 'Asset Id'), { IsHidden: true, IsExcluded: false });
-  t.match(every.body.Items.find((a: any) => a.Name === 'Vibration'), { IsHidden: false, IsExcluded: true, DataReferencePlugIn: 'PI Point' });
+  t.same(
+    every.body.Items.map((a: any) => a.Name),
+    ['Asset Id', 'Commissioned', 'Flow', 'Pressure', 'Rated Power', 'Serial Number', 'Temperature', 'Vibration'],
+  );
+  t.match(
+    every.body.Items.find((a: any) => a.Name === 'Asset Id'),
+    { IsHidden: true, IsExcluded: false },
+  );
+  t.match(
+    every.body.Items.find((a: any) => a.Name === 'Vibration'),
+    { IsHidden: false, IsExcluded: true, DataReferencePlugIn: 'PI Point' },
+  );
   const deep = await h.get(`/elements/${pump.WebId}/attributes`, { searchFullHierarchy: 'true' });
-  t.same(deep.body.Items.map((a: any) => a.Path.slice(PUMP.length)),
-    ['|Commissioned', '|Flow', '|Temperature|High Limit', '|Temperature|Low Limit', '|Pressure', '|Rated Power', '|Serial Number', '|Temperature']);
-  t.same((await h.get(`/elements/${pump.WebId}/attributes`, { valueType: 'String' })).body.Items.map((a: any) => a.Name), ['Serial Number']);
+  t.same(
+    deep.body.Items.map((a: any) => a.Path.slice(PUMP.length)),
+    ['|Commissioned', '|Flow', '|Temperature|High Limit', '|Temperature|Low Limit', '|Pressure', '|Rated Power', '|Serial Number', '|Temperature'],
+  );
+  t.same(
+    (await h.get(`/elements/${pump.WebId}/attributes`, { valueType: 'String' })).body.Items.map((a: any) => a.Name),
+    ['Serial Number'],
+  );
 
   const temp = visible.body.Items.find((a: any) => a.Name === 'Temperature');
-  t.match(temp, { Path: `${PUMP}|Temperature`, Type: 'Double', DefaultUnitsName: 'degree Celsius', DefaultUnitsNameAbbreviation: '°C', DataReferencePlugIn: 'PI Point', HasChildren: true, IsConfigurationItem: false });
+  t.match(temp, {
+    Path: `${PUMP}|Temperature`,
+    Type: 'Double',
+    DefaultUnitsName: 'degree Celsius',
+    DefaultUnitsNameAbbreviation: '°C',
+    DataReferencePlugIn: 'PI Point',
+    HasChildren: true,
+    IsConfigurationItem: false,
+  });
   t.equal(decodeWebId(temp.WebId).owner, 'E');
   t.same(decodeWebId(temp.WebId).guids, [pump.Id, temp.Id]);
   const idx = h.af.pointIndexForAttribute(temp.WebId);
@@ -119,11 +160,24 @@ t.test('attributes: hidden, excluded, child attributes, PI Point references, val
   t.equal(h.af.pointIndexForAttribute(encodeWebId({ type: 'IDOnly', marker: 'Ab', owner: 'E', guids: [pump.Id, temp.Id] })), idx, 'IDOnly');
 
   const children = await h.get(`/attributes/${temp.WebId}/attributes`);
-  t.same(children.body.Items.map((a: any) => [a.Name, a.Links.Parent]), [['High Limit', `/piwebapi/attributes/${temp.WebId}`], ['Low Limit', `/piwebapi/attributes/${temp.WebId}`]]);
+  t.same(
+    children.body.Items.map((a: any) => [a.Name, a.Links.Parent]),
+    [
+      ['High Limit', `/piwebapi/attributes/${temp.WebId}`],
+      ['Low Limit', `/piwebapi/attributes/${temp.WebId}`],
+    ],
+  );
   const hi = await h.get('/attributes', { path: `${PUMP}|Temperature|High Limit` });
   t.equal(hi.body.WebId, children.body.Items[0].WebId);
-  t.same((await h.get(`/attributes/${hi.body.WebId}/value`)).body,
-    { Timestamp: '1970-01-01T00:00:00Z', Value: 90, UnitsAbbreviation: '°C', Good: true, Questionable: false, Substituted: false, Annotated: false });
+  t.same((await h.get(`/attributes/${hi.body.WebId}/value`)).body, {
+    Timestamp: '1970-01-01T00:00:00Z',
+    Value: 90,
+    UnitsAbbreviation: '°C',
+    Good: true,
+    Questionable: false,
+    Substituted: false,
+    Annotated: false,
+  });
   t.equal(h.af.pointIndexForAttribute(hi.body.WebId), undefined, 'static attributes have no tag');
   t.equal((await h.get(`/attributes/${temp.WebId}/value`)).status, 400, 'PI Point values come from the streams routes');
 
@@ -149,14 +203,23 @@ t.test('element templates', async (t) => {
   const h = harness();
   const plant = (await h.get('/assetdatabases', { path: PLANT })).body;
   const list = await h.get(`/assetdatabases/${plant.WebId}/elementtemplates`);
-  t.same(list.body.Items.map((x: any) => x.Name), ['Area', 'Asset', 'Batch', 'Compressor', 'Downtime', 'Enterprise', 'Equipment', 'Phase', 'ProcessUnit', 'Pump', 'Site']);
+  t.same(
+    list.body.Items.map((x: any) => x.Name),
+    ['Area', 'Asset', 'Batch', 'Compressor', 'Downtime', 'Enterprise', 'Equipment', 'Phase', 'ProcessUnit', 'Pump', 'Site'],
+  );
   const pump = list.body.Items.find((x: any) => x.Name === 'Pump');
   t.match(pump, { BaseTemplate: 'Equipment', InstanceType: 'Element', Path: `${PLANT}\\ElementTemplates[Pump]` });
   t.equal(decodeWebId(pump.WebId).marker, 'ET');
-  t.match(list.body.Items.find((x: any) => x.Name === 'Downtime'), { InstanceType: 'EventFrame', CanBeAcknowledged: true });
+  t.match(
+    list.body.Items.find((x: any) => x.Name === 'Downtime'),
+    { InstanceType: 'EventFrame', CanBeAcknowledged: true },
+  );
   t.equal((await h.get(`/elementtemplates/${pump.WebId}`)).body.Name, 'Pump');
   t.equal((await h.get('/elementtemplates', { path: `${PLANT}\\ElementTemplates[pump]` })).body.WebId, pump.WebId);
-  t.same((await h.get(`/assetdatabases/${plant.WebId}/elementtemplates`, { query: 'P*' })).body.Items.map((x: any) => x.Name), ['Phase', 'ProcessUnit', 'Pump']);
+  t.same(
+    (await h.get(`/assetdatabases/${plant.WebId}/elementtemplates`, { query: 'P*' })).body.Items.map((x: any) => x.Name),
+    ['Phase', 'ProcessUnit', 'Pump'],
+  );
   const el = (await h.get('/elements', { path: PUMP })).body;
   t.equal(el.Links.Template, `/piwebapi/elementtemplates/${pump.WebId}`);
 });

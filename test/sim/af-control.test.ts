@@ -37,7 +37,10 @@ t.test('rename, move, add and delete elements', async (t) => {
   const moved = await h.post('/sim/af/elements/move', { element: unit2.WebId, parent: site1.WebId });
   t.equal(moved.status, 200);
   t.equal(moved.body.Path, `${SITE1}\\Unit 02`);
-  t.same((await h.get(`/elements/${site1.WebId}/elements`)).body.Items.map((e: any) => e.Name), ['Area 01', 'Area 02', 'Area 03', 'Unit 02']);
+  t.same(
+    (await h.get(`/elements/${site1.WebId}/elements`)).body.Items.map((e: any) => e.Name),
+    ['Area 01', 'Area 02', 'Area 03', 'Unit 02'],
+  );
   t.equal((await h.get('/elements', { path: `${AREA1}\\Unit 02` })).status, 404);
   const truth = h.af.truthElements();
   const tu = truth.find((e) => e.id === unit2.Id)!;
@@ -45,7 +48,10 @@ t.test('rename, move, add and delete elements', async (t) => {
   t.equal(tu.depth, 3);
   const kids = truth.filter((e) => e.path.startsWith(`${SITE1}\\Unit 02\\`));
   t.equal(kids.length, 3, 'the subtree moved along');
-  t.same(kids.map((e) => e.depth), [4, 4, 4]);
+  t.same(
+    kids.map((e) => e.depth),
+    [4, 4, 4],
+  );
   const area2 = (await h.get('/elements', { path: AREA2 })).body;
   t.equal((await h.post('/sim/af/elements/move', { element: site1.WebId, parent: moved.body.WebId })).status, 400, 'not below itself');
   t.equal((await h.post('/sim/af/elements/move', { element: area2.WebId, parent: '\\\\SIMAF\\Utilities' })).status, 400, 'not across databases');
@@ -64,7 +70,10 @@ t.test('rename, move, add and delete elements', async (t) => {
   t.notOk(after.some((e) => e.path.startsWith(`${AREA1}\\Unit 03`)));
   t.notOk(h.af.truthAttributes().some((a) => a.path.startsWith(`${AREA1}\\Unit 03`)));
   const area1 = (await h.get('/elements', { path: AREA1 })).body;
-  t.same((await h.get(`/elements/${area1.WebId}/elements`)).body.Items.map((e: any) => e.Name), ['Unit 01']);
+  t.same(
+    (await h.get(`/elements/${area1.WebId}/elements`)).body.Items.map((e: any) => e.Name),
+    ['Unit 01'],
+  );
   // Frames no longer reference deleted elements.
   const gone = new Set(truth.filter((e) => !after.some((a) => a.webId === e.webId)).map((e) => e.webId));
   t.notOk(h.af.truthEventFrames().some((f) => f.refElementWebIds.some((w) => gone.has(w))));
@@ -73,7 +82,10 @@ t.test('rename, move, add and delete elements', async (t) => {
   const added = await h.post('/sim/af/elements/add', { parent: area1.WebId, name: 'Unit 09', templateName: 'ProcessUnit', description: 'new unit' });
   t.equal(added.status, 201);
   t.match(added.body, { Path: `${AREA1}\\Unit 09`, TemplateName: 'ProcessUnit', Description: 'new unit', HasChildren: false });
-  t.same((await h.get(`/elements/${added.body.WebId}/attributes`)).body.Items.map((a: any) => a.Name), ['Rated Capacity', 'Status', 'Throughput']);
+  t.same(
+    (await h.get(`/elements/${added.body.WebId}/attributes`)).body.Items.map((a: any) => a.Name),
+    ['Rated Capacity', 'Status', 'Throughput'],
+  );
   const child = await h.post('/sim/af/elements/add', { parent: `${AREA1}\\Unit 09`, name: 'Mixer 01' });
   t.equal(child.status, 201);
   t.equal((await h.get(`/elements/${added.body.WebId}`)).body.HasChildren, true);
@@ -119,8 +131,12 @@ t.test('event frames: open, close, rename, re-template, set a value, delete', as
   const pump = (await h.get('/elements', { path: `${AREA1}\\Unit 01\\Pump 01` })).body;
   const plant = (await h.get('/assetdatabases', { path: PLANT })).body;
   const opened = await h.post('/sim/af/eventframes/open', {
-    name: 'Trip 1', templateName: 'Downtime', refElements: [pump.WebId], severity: 'Critical',
-    startTime: '*-30m', attributes: { Reason: 'Electrical fault' },
+    name: 'Trip 1',
+    templateName: 'Downtime',
+    refElements: [pump.WebId],
+    severity: 'Critical',
+    startTime: '*-30m',
+    attributes: { Reason: 'Electrical fault' },
   });
   t.equal(opened.status, 201);
   t.match(opened.body, { Path: `${PLANT}\\EventFrames[Trip 1]`, EndTime: '9999-12-31T23:59:59Z', Severity: 'Critical', RefElementWebIds: [pump.WebId] });
@@ -143,7 +159,13 @@ t.test('event frames: open, close, rename, re-template, set a value, delete', as
 
   await h.post('/sim/af/attributes/value', { attribute: reason.WebId, value: 'Operator break' });
   t.equal((await h.get(`/attributes/${reason.WebId}/value`)).body.Value, 'Operator break');
-  t.equal(h.af.truthEventFrames().find((f) => f.webId === opened.body.WebId)!.attributes.find((a) => a.name === 'Reason')!.value, 'Operator break');
+  t.equal(
+    h.af
+      .truthEventFrames()
+      .find((f) => f.webId === opened.body.WebId)!
+      .attributes.find((a) => a.name === 'Reason')!.value,
+    'Operator break',
+  );
 
   const upd = await h.post('/sim/af/eventframes/update', { eventFrame: opened.body.WebId, name: 'Trip 1b', templateName: 'Batch', severity: 'None' });
   t.match(upd.body, { Name: 'Trip 1b', TemplateName: 'Batch', CategoryNames: ['Production'], Path: `${PLANT}\\EventFrames[Trip 1b]` });

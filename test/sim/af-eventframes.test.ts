@@ -53,11 +53,32 @@ t.test('search modes against the ground truth', async (t) => {
   // Directional modes: ordered by time from startTime; endTime/sortField/sortOrder are rejected.
   const T = Date.UTC(2026, 2, 15, 6);
   const back = await plantFrames(h, { searchMode: 'BackwardFromStartTime', startTime: iso(T), maxCount: '7' });
-  t.same(names(back), top.filter((f) => f.startTime <= T).sort((a, b) => b.startTime - a.startTime).slice(0, 7).map((f) => f.name));
+  t.same(
+    names(back),
+    top
+      .filter((f) => f.startTime <= T)
+      .sort((a, b) => b.startTime - a.startTime)
+      .slice(0, 7)
+      .map((f) => f.name),
+  );
   const fwd = await plantFrames(h, { searchMode: 'ForwardFromEndTime', startTime: iso(T), maxCount: '7' });
-  t.same(names(fwd), top.filter((f) => END(f) > T).sort((a, b) => END(a) - END(b)).slice(0, 7).map((f) => f.name));
+  t.same(
+    names(fwd),
+    top
+      .filter((f) => END(f) > T)
+      .sort((a, b) => END(a) - END(b))
+      .slice(0, 7)
+      .map((f) => f.name),
+  );
   const fws = await plantFrames(h, { searchMode: 'forwardfromstarttime', startTime: iso(T), maxCount: '3' });
-  t.same(names(fws), top.filter((f) => f.startTime >= T).sort((a, b) => a.startTime - b.startTime).slice(0, 3).map((f) => f.name));
+  t.same(
+    names(fws),
+    top
+      .filter((f) => f.startTime >= T)
+      .sort((a, b) => a.startTime - b.startTime)
+      .slice(0, 3)
+      .map((f) => f.name),
+  );
   for (const extra of [{ endTime: '*' }, { sortField: 'Name' }, { sortOrder: 'Descending' }] as Array<Record<string, string>>) {
     const r = await plantFrames(h, { searchMode: 'BackwardFromStartTime', startTime: iso(T), ...extra });
     t.equal(r.status, 400, `Backward mode rejects ${Object.keys(extra)[0]}`);
@@ -69,7 +90,10 @@ t.test('search modes against the ground truth', async (t) => {
 
   // Sorting and filters.
   const byStart = await plantFrames(h, { ...range, sortField: 'StartTime', sortOrder: 'Descending' });
-  t.same(names(byStart), ov.sort((a, b) => b.startTime - a.startTime).map((f) => f.name));
+  t.same(
+    names(byStart),
+    ov.sort((a, b) => b.startTime - a.startTime).map((f) => f.name),
+  );
   const jan = { startTime: '2026-01-01T00:00:00Z', endTime: '2026-02-01T00:00:00Z', maxCount: '5000' };
   const janTop = top.filter((f) => f.startTime <= Date.UTC(2026, 1, 1));
   t.same(names(await plantFrames(h, { ...jan, nameFilter: 'Batch_*' })), byName(janTop.filter((f) => f.name.startsWith('Batch_'))));
@@ -93,8 +117,12 @@ t.test('frame details, attributes, references and child frames', async (t) => {
   const batch = r.body.Items.find((f: any) => f.TemplateName === 'Batch');
   t.ok(dt && batch);
   t.match(dt, {
-    Path: `${PLANT}\\EventFrames[${dt.Name}]`, CategoryNames: ['Downtime'], CanBeAcknowledged: true,
-    IsLocked: false, AreValuesCaptured: true, HasChildren: false,
+    Path: `${PLANT}\\EventFrames[${dt.Name}]`,
+    CategoryNames: ['Downtime'],
+    CanBeAcknowledged: true,
+    IsLocked: false,
+    AreValuesCaptured: true,
+    HasChildren: false,
   });
   t.match(dt.Severity, /^(Minor|Major|Critical)$/);
   t.same((await h.get(`/eventframes/${dt.WebId}`)).body, dt);
@@ -110,7 +138,10 @@ t.test('frame details, attributes, references and child frames', async (t) => {
 
   t.same((await h.get(`/eventframes/${dt.WebId}/annotations`)).body, { Items: [], Links: {} });
   const refs = await h.get(`/eventframes/${dt.WebId}/referencedelements`);
-  t.same(refs.body.Items.map((e: any) => e.WebId), dt.RefElementWebIds);
+  t.same(
+    refs.body.Items.map((e: any) => e.WebId),
+    dt.RefElementWebIds,
+  );
   t.equal(refs.body.Items.length, 1);
   t.match(refs.body.Items[0].TemplateName, /^(Pump|Compressor)$/);
   t.equal(dt.Links.PrimaryReferencedElement, `/piwebapi/elements/${dt.RefElementWebIds[0]}`);
@@ -127,9 +158,15 @@ t.test('frame details, attributes, references and child frames', async (t) => {
   t.same((await h.get('/eventframes', { path: charge.Path })).body.WebId, charge.WebId);
   const phaseIds = new Set(phases.body.Items.map((f: any) => f.WebId));
   const topOnly = await plantFrames(h, { startTime: '2026-04-01T00:00:00Z', endTime: '2026-04-03T00:00:00Z', searchMode: 'StartInclusive' });
-  t.notOk(topOnly.body.Items.some((f: any) => phaseIds.has(f.WebId)), 'top level only by default');
+  t.notOk(
+    topOnly.body.Items.some((f: any) => phaseIds.has(f.WebId)),
+    'top level only by default',
+  );
   const deep = await plantFrames(h, { startTime: '2026-04-01T00:00:00Z', endTime: '2026-04-03T00:00:00Z', searchMode: 'StartInclusive', searchFullHierarchy: 'true' });
-  t.ok([...phaseIds].every((w) => deep.body.Items.some((f: any) => f.WebId === w)), 'searchFullHierarchy finds the phases');
+  t.ok(
+    [...phaseIds].every((w) => deep.body.Items.some((f: any) => f.WebId === w)),
+    'searchFullHierarchy finds the phases',
+  );
   const batchAttrs = await h.get(`/eventframes/${batch.WebId}/attributes`);
   t.same(names(batchAttrs), ['Batch ID', 'Duration', 'Product', 'Yield']);
   t.type((await h.get(`/attributes/${batchAttrs.body.Items[3].WebId}/value`)).body.Value, 'number', 'closed batch has a captured yield');
@@ -137,7 +174,9 @@ t.test('frame details, attributes, references and child frames', async (t) => {
 
 t.test('an open frame closes when the clock passes its end', async (t) => {
   // Find a long frame on the schedule, then look at the world one hour after it started.
-  const long = harness({ now: NOW }).af.truthEventFrames().find((f) => f.parentWebId === null && f.endTime !== null && f.endTime - f.startTime > 24 * H)!;
+  const long = harness({ now: NOW })
+    .af.truthEventFrames()
+    .find((f) => f.parentWebId === null && f.endTime !== null && f.endTime - f.startTime > 24 * H)!;
   t.ok(long, 'the schedule has multi-day frames');
   const h = harness({ now: long.startTime + H });
   const inProgress = await plantFrames(h, { searchMode: 'InProgress', startTime: '2026-01-01T00:00:00Z' });

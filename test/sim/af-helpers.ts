@@ -32,13 +32,25 @@ export function harness(opts: Partial<Omit<AfModelOptions, 'now'>> & { now?: num
   const router = new Router();
   registerAfRoutes(router, af);
   return {
-    af, router, clock,
-    get: async (path, query = '') => router.dispatch({
-      method: 'GET', path, query: new URLSearchParams(query), headers: {}, body: undefined,
-    }) as Promise<SimResponse & { body: any }>,
-    post: async (path, body) => router.dispatch({
-      method: 'POST', path, query: new URLSearchParams(), headers: {}, body,
-    }) as Promise<SimResponse & { body: any }>,
+    af,
+    router,
+    clock,
+    get: async (path, query = '') =>
+      router.dispatch({
+        method: 'GET',
+        path,
+        query: new URLSearchParams(query),
+        headers: {},
+        body: undefined,
+      }) as Promise<SimResponse & { body: any }>,
+    post: async (path, body) =>
+      router.dispatch({
+        method: 'POST',
+        path,
+        query: new URLSearchParams(),
+        headers: {},
+        body,
+      }) as Promise<SimResponse & { body: any }>,
   };
 }
 

@@ -61,7 +61,9 @@ t.test('browse AF and read PI Point attributes through the streams routes', asyn
   t.equal(truth.status, 200);
   t.equal(truth.body.Items.length, af.truthElements().length);
   const ren = await fetch(`${origin}/sim/af/elements/rename`, {
-    method: 'POST', body: JSON.stringify({ element: pump.body.WebId, name: 'Pump 01X' }), headers: { 'Content-Type': 'application/json' },
+    method: 'POST',
+    body: JSON.stringify({ element: pump.body.WebId, name: 'Pump 01X' }),
+    headers: { 'Content-Type': 'application/json' },
   });
   t.equal(ren.status, 200);
   t.equal(((await ren.json()) as { Path: string }).Path, `${PUMP}X`);

@@ -12,9 +12,7 @@ t.test('more than 1000 children at every level of the hierarchy', async (t) => {
   // Base tree 1/2/3/3/3 plus the extra (leaf) children of the first node of each level.
   t.equal(truth.length, 81 + (1100 - 1) + (1010 - 2) + (1020 - 3) + (1200 - 3) + (1005 - 3));
 
-  const parents = [
-    { path: PLANT, route: `/assetdatabases/${plant.WebId}/elements`, parentWebId: null as string | null },
-  ];
+  const parents = [{ path: PLANT, route: `/assetdatabases/${plant.WebId}/elements`, parentWebId: null as string | null }];
   let p = PLANT;
   for (const word of ['Enterprise', 'Site', 'Area', 'Unit']) {
     p += `\\${word} 0001`;
@@ -33,7 +31,11 @@ t.test('more than 1000 children at every level of the hierarchy', async (t) => {
     t.same(new Set(items.map((e) => e.WebId)), new Set(want.map((e) => e.webId)));
     const big = await h.get(parent.route, { maxCount: '5000' });
     t.equal(big.body.Items.length, want.length, 'a large maxCount returns everything (no silent cap)');
-    t.same(big.body.Items.map((e: any) => e.WebId), items.map((e) => e.WebId), 'pages concatenate to the full, sorted list');
+    t.same(
+      big.body.Items.map((e: any) => e.WebId),
+      items.map((e) => e.WebId),
+      'pages concatenate to the full, sorted list',
+    );
   }
   const beyond = await h.get(parents[0]!.route, { startIndex: '5000' });
   t.same(beyond.body, { Items: [], Links: {} });
@@ -56,7 +58,10 @@ t.test('attributes and event frames page the same way', async (t) => {
   t.equal(all.length, 10);
   const paged = await pageAll(h, route, q, 3);
   t.equal(paged.calls, 4);
-  t.same(paged.items.map((a) => a.WebId), all.map((a: any) => a.WebId));
+  t.same(
+    paged.items.map((a) => a.WebId),
+    all.map((a: any) => a.WebId),
+  );
 
   const frames = h.af.truthEventFrames();
   const top = frames.filter((f) => f.parentWebId === null && f.databasePath === PLANT);

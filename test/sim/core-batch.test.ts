@@ -11,7 +11,11 @@ t.test('streamsets/recorded: maxCount per stream; a bad WebID gets Errors withou
   t.equal(r.status, 200);
   const items = r.json.Items;
   t.equal(items.length, 5);
-  for (const [k, i] of [[0, 0], [1, 3], [4, 6]] as const) {
+  for (const [k, i] of [
+    [0, 0],
+    [1, 3],
+    [4, 6],
+  ] as const) {
     const truth = s.sim.truth(i, '2026-01-01T00:00:00Z', i === 6 ? '2026-01-01T00:10:00Z' : '2026-01-02T00:00:00Z');
     t.ok(truth.length > 25);
     t.equal(items[k].Items.length, 25, `stream ${i} truncated on its own`);
@@ -26,7 +30,10 @@ t.test('streamsets/recorded: maxCount per stream; a bad WebID gets Errors withou
   t.match(items[2].Errors[0], /WebID/);
   t.match(items[3].Errors[0], /not found/);
   // A gappy stream with fewer events than maxCount is complete while others are truncated.
-  const r2 = await get(s, `/streamsets/recorded?webId=${s.sim.tagWebId(5)}&webId=${s.sim.tagWebId(1)}&startTime=2026-01-01T00:00:00Z&endTime=2026-01-01T06:00:00Z&maxCount=60`);
+  const r2 = await get(
+    s,
+    `/streamsets/recorded?webId=${s.sim.tagWebId(5)}&webId=${s.sim.tagWebId(1)}&startTime=2026-01-01T00:00:00Z&endTime=2026-01-01T06:00:00Z&maxCount=60`,
+  );
   const ts = s.sim.truth(5, '2026-01-01T00:00:00Z', '2026-01-01T06:00:00Z');
   t.ok(ts.length < 60);
   t.same(r2.json.Items[0].Items, ts);
@@ -34,7 +41,17 @@ t.test('streamsets/recorded: maxCount per stream; a bad WebID gets Errors withou
   const cap = await get(s, `/streamsets/recorded?webId=${s.sim.tagWebId(0)}&maxCount=200000`);
   t.equal(cap.status, 400);
   const sel = await get(s, `/streamsets/recorded?webId=${s.sim.tagWebId(0)}&${RANGE}&maxCount=2&selectedFields=Items.WebId;Items.Items.Timestamp`);
-  t.same(sel.json, { Items: [{ WebId: s.sim.tagWebId(0), Items: s.sim.truth(0, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z').slice(0, 2).map((e) => ({ Timestamp: e.Timestamp })) }] });
+  t.same(sel.json, {
+    Items: [
+      {
+        WebId: s.sim.tagWebId(0),
+        Items: s.sim
+          .truth(0, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z')
+          .slice(0, 2)
+          .map((e) => ({ Timestamp: e.Timestamp })),
+      },
+    ],
+  });
 });
 
 t.test('batch: 207, keys kept, ParentIds, JsonPath Resource, Parameters, RequestTemplate, failing sub-request', async (t) => {
@@ -44,16 +61,22 @@ t.test('batch: 207, keys kept, ParentIds, JsonPath Resource, Parameters, Request
     ds: { Method: 'GET', Resource: `${base}/dataservers?path=${encodeURIComponent('\\\\SIMPI')}` },
     pts: { Method: 'GET', Resource: '$.ds.Content.Links.Points', ParentIds: ['ds'] },
     one: {
-      Method: 'GET', Resource: `${base}/streams/{0}/recorded?${RANGE}&maxCount=3&selectedFields=Items.Value`,
-      Parameters: ['$.pts.Content.Items[2].WebId'], ParentIds: ['pts'],
+      Method: 'GET',
+      Resource: `${base}/streams/{0}/recorded?${RANGE}&maxCount=3&selectedFields=Items.Value`,
+      Parameters: ['$.pts.Content.Items[2].WebId'],
+      ParentIds: ['pts'],
     },
     fan: {
-      Method: 'GET', RequestTemplate: { Resource: `${base}/points/{0}?selectedFields=Name` },
-      Parameters: ['$.pts.Content.Items[*].WebId'], ParentIds: ['pts'],
+      Method: 'GET',
+      RequestTemplate: { Resource: `${base}/points/{0}?selectedFields=Name` },
+      Parameters: ['$.pts.Content.Items[*].WebId'],
+      ParentIds: ['pts'],
     },
     set: {
-      Method: 'GET', Resource: `${base}/streamsets/recorded?webId={0}&${RANGE}&maxCount=1&selectedFields=Items.Name`,
-      Parameters: ['$.pts.Content.Items[0:2].WebId'], ParentIds: ['pts'],
+      Method: 'GET',
+      Resource: `${base}/streamsets/recorded?webId={0}&${RANGE}&maxCount=1&selectedFields=Items.Name`,
+      Parameters: ['$.pts.Content.Items[0:2].WebId'],
+      ParentIds: ['pts'],
     },
     bad: { Method: 'GET', Resource: `${base}/streams/NOTAWEBID/recorded` },
     child: { Method: 'GET', Resource: `${base}/streams/{0}/value`, Parameters: ['$.bad.Content.WebId'], ParentIds: ['bad'] },
@@ -69,7 +92,12 @@ t.test('batch: 207, keys kept, ParentIds, JsonPath Resource, Parameters, Request
   t.equal(b.pts.Status, 200);
   t.equal(b.pts.Content.Items.length, 20);
   t.equal(b.one.Status, 200);
-  t.same(b.one.Content, { Items: s.sim.truth(2, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z').slice(0, 3).map((e) => ({ Value: e.Value })) });
+  t.same(b.one.Content, {
+    Items: s.sim
+      .truth(2, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z')
+      .slice(0, 3)
+      .map((e) => ({ Value: e.Value })),
+  });
   t.equal(b.fan.Status, 200);
   t.equal(b.fan.Content.Items.length, 20);
   t.same(b.fan.Content.Items[5], { Status: 200, Headers: { 'Content-Type': 'application/json; charset=utf-8' }, Content: { Name: 'SIM.TIMESTAMP.00005' } });
@@ -90,8 +118,10 @@ t.test('batch: several tokens fill a repeated query parameter; Content is parsed
   const r = await post(s, '/batch', {
     '1': { Method: 'GET', Resource: `${base}/dataservers/${(await get(s, '/dataservers')).json.Items[0].WebId}/points?maxCount=3` },
     '2': {
-      Method: 'GET', Resource: `${base}/streamsets/recorded?webId={0}&${RANGE}&maxCount=1&selectedFields=Items.Name`,
-      Parameters: ['$.1.Content.Items[*].WebId'], ParentIds: ['1'],
+      Method: 'GET',
+      Resource: `${base}/streamsets/recorded?webId={0}&${RANGE}&maxCount=1&selectedFields=Items.Name`,
+      Parameters: ['$.1.Content.Items[*].WebId'],
+      ParentIds: ['1'],
     },
     '3': { Method: 'GET', Resource: `${base}/points/{0}?selectedFields=Name`, Parameters: [s.sim.tagWebId(7)] },
     '4': { Method: 'POST', Resource: `${base}/batch`, Content: '{}' },

@@ -16,7 +16,10 @@ t.test('late insert, edit (→ Substituted) and delete show in recorded and in t
   t.same(ins, { Timestamp: lateTs, Value: 123.5, UnitsAbbreviation: s.sim.tagMeta(0).units, Good: true, Questionable: false, Substituted: false, Annotated: false });
   const afterInsert = s.sim.truth(0, FROM, TO);
   t.equal(afterInsert.length, before.length + 1);
-  t.same(afterInsert.filter((e) => e.Timestamp === lateTs), [ins]);
+  t.same(
+    afterInsert.filter((e) => e.Timestamp === lateTs),
+    [ins],
+  );
   t.same(await read(), afterInsert);
 
   // A second event at an existing timestamp lands after the archived one (ordinal 1).
@@ -32,7 +35,10 @@ t.test('late insert, edit (→ Substituted) and delete show in recorded and in t
   const edited = s.sim.editEvent(0, target.Timestamp, { value: 42 });
   t.same(edited, { ...target, Value: 42, Substituted: true, Good: true });
   const afterEdit = await read();
-  t.same((afterEdit as typeof before).find((e) => e.Timestamp === target.Timestamp), edited);
+  t.same(
+    (afterEdit as typeof before).find((e) => e.Timestamp === target.Timestamp),
+    edited,
+  );
 
   const gone = before[20]!;
   t.equal(s.sim.deleteEvents(0, gone.Timestamp), 1);
@@ -83,7 +89,10 @@ t.test('control API over HTTP: clock, events, tags, truth', async (t) => {
   t.equal(add.json.name, 'NEW.TAG');
   const ds = (await get(s, '/dataservers')).json.Items[0].WebId;
   const pts = (await get(s, `/dataservers/${ds}/points?nameFilter=NEW.*`)).json.Items;
-  t.same(pts.map((p: { Name: string; PointType: string }) => [p.Name, p.PointType]), [['NEW.TAG', 'Int32']]);
+  t.same(
+    pts.map((p: { Name: string; PointType: string }) => [p.Name, p.PointType]),
+    [['NEW.TAG', 'Int32']],
+  );
   await control(s, 'POST', '/sim/clock/advance', { by: '10m' });
   const newVals = (await get(s, `/streams/${add.json.webId}/recorded?startTime=*-1h`)).json.Items;
   t.same(newVals[0].Value, { Name: 'Pt Created', Value: 253, IsSystem: true });

@@ -9,7 +9,9 @@ function raw(s: RunningSim, path: string): Promise<{ status?: number; body?: str
     const req = http.get(s.url + path, { agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
     });

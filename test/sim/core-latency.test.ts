@@ -81,15 +81,47 @@ t.test('without a latency model nothing is charged', async (t) => {
 });
 
 t.test('work of a response body, and the --latency syntax', async (t) => {
-  t.same(streamReads({ Items: [{ Timestamp: 'x', Value: 1 }, { Timestamp: 'y', Value: 2 }], UnitsAbbreviation: '' }), [2]);
+  t.same(
+    streamReads({
+      Items: [
+        { Timestamp: 'x', Value: 1 },
+        { Timestamp: 'y', Value: 2 },
+      ],
+      UnitsAbbreviation: '',
+    }),
+    [2],
+  );
   t.same(streamReads({ Links: {}, Items: [], UnitsAbbreviation: 'A' }), [0], 'an empty read is still a read');
   t.same(streamReads({ Links: {}, Items: [] }), [], 'an empty listing is not');
-  t.same(streamReads({ Items: [{ WebId: 'a', Items: [{ Timestamp: 'x' }] }, { WebId: 'b', Items: [] }, { WebId: 'c', Errors: ['no'] }] }), [1, 0, 0]);
+  t.same(
+    streamReads({
+      Items: [
+        { WebId: 'a', Items: [{ Timestamp: 'x' }] },
+        { WebId: 'b', Items: [] },
+        { WebId: 'c', Errors: ['no'] },
+      ],
+    }),
+    [1, 0, 0],
+  );
   t.same(streamReads({ Items: [{ WebId: 'a', Name: 'n', Value: { Timestamp: 'x', Value: 1 } }] }), [1], '/streamsets/value');
   t.same(streamReads({ Timestamp: 'x', Value: 3, Good: true }), [1]);
   t.same(streamReads({ Items: [{ WebId: 'p', Name: 'SIM', PointType: 'Float32' }] }), [], 'a point listing');
   // A RequestTemplate entry counts each of its items as a sub-request.
-  const w = requestWork('/batch', { t: { Status: 200, Content: { Items: [{ Status: 200, Headers: {}, Content: { Items: [{ Timestamp: 'x' }] } }, { Status: 200, Headers: {}, Content: { Items: [] } }] } } }, { streamMs: 1, valueUs: 1000 });
+  const w = requestWork(
+    '/batch',
+    {
+      t: {
+        Status: 200,
+        Content: {
+          Items: [
+            { Status: 200, Headers: {}, Content: { Items: [{ Timestamp: 'x' }] } },
+            { Status: 200, Headers: {}, Content: { Items: [] } },
+          ],
+        },
+      },
+    },
+    { streamMs: 1, valueUs: 1000 },
+  );
   t.same({ subRequests: w.subRequests, streams: w.streams, values: w.values, items: w.items }, { subRequests: 2, streams: 1, values: 1, items: [2, 1] });
   t.equal(requestCost(w, { requestMs: 3, parallelism: 1 }), 6);
   t.equal(requestCost({ items: [], subRequests: 0, streams: 0, values: 0 }, { requestMs: 3 }), 3);

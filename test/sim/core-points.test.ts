@@ -40,11 +40,28 @@ t.test('point metadata follows fidelity §2 and WebIDs of every form resolve the
   const s = await sim(t, { tags: 30 });
   const ds = (await get(s, '/dataservers')).json.Items[0].WebId;
   const page = await get(s, `/dataservers/${ds}/points?maxCount=10`);
-  t.same(page.json.Items.map((p: { PointType: string }) => p.PointType),
-    ['Float32', 'Float64', 'Int32', 'Digital', 'String', 'Timestamp', 'Float64', 'Float32', 'Float64', 'Float32']);
+  t.same(
+    page.json.Items.map((p: { PointType: string }) => p.PointType),
+    ['Float32', 'Float64', 'Int32', 'Digital', 'String', 'Timestamp', 'Float64', 'Float32', 'Float64', 'Float32'],
+  );
   const p3 = page.json.Items[3];
-  t.same(Object.keys(p3).sort(), ['Descriptor', 'DigitalSetName', 'DisplayDigits', 'EngineeringUnits', 'Future', 'Id', 'Links', 'Name', 'Path',
-    'PointClass', 'PointType', 'Span', 'Step', 'WebId', 'Zero']);
+  t.same(Object.keys(p3).sort(), [
+    'Descriptor',
+    'DigitalSetName',
+    'DisplayDigits',
+    'EngineeringUnits',
+    'Future',
+    'Id',
+    'Links',
+    'Name',
+    'Path',
+    'PointClass',
+    'PointType',
+    'Span',
+    'Step',
+    'WebId',
+    'Zero',
+  ]);
   t.equal(p3.Name, 'SIM.DIGITAL.00003');
   t.equal(p3.Path, '\\\\SIMPI\\SIM.DIGITAL.00003');
   t.equal(p3.DigitalSetName, 'Modes');
@@ -94,13 +111,24 @@ t.test('name filters: * ? [abc] [!abc] and \\ escape', async (t) => {
 
   const s = await sim(t, { tags: 2500 });
   const ds = (await get(s, '/dataservers')).json.Items[0].WebId;
-  const names = async (q: string): Promise<string[]> => (await get(s, `/dataservers/${ds}/points?${q}&selectedFields=Items.Name`)).json.Items.map((p: { Name: string }) => p.Name);
+  const names = async (q: string): Promise<string[]> =>
+    (await get(s, `/dataservers/${ds}/points?${q}&selectedFields=Items.Name`)).json.Items.map((p: { Name: string }) => p.Name);
   t.same(await names('nameFilter=SIM.DIGITAL.0000?'), ['SIM.DIGITAL.00003']);
   t.same(await names('nameFilter=' + encodeURIComponent('SIM.[ST]*.0000[0-9]')), ['SIM.STRING.00004', 'SIM.TIMESTAMP.00005']);
-  t.same(await names('nameFilter=' + encodeURIComponent('SIM.[!F]*.0000?')), ['SIM.INT32.00002', 'SIM.DIGITAL.00003', 'SIM.STRING.00004', 'SIM.TIMESTAMP.00005', 'SIM.GAPPY.00007', 'SIM.BURST.00008']);
+  t.same(await names('nameFilter=' + encodeURIComponent('SIM.[!F]*.0000?')), [
+    'SIM.INT32.00002',
+    'SIM.DIGITAL.00003',
+    'SIM.STRING.00004',
+    'SIM.TIMESTAMP.00005',
+    'SIM.GAPPY.00007',
+    'SIM.BURST.00008',
+  ]);
   t.same(await names('nameFilter=sim.int32.00002'), ['SIM.INT32.00002']);
   const calc = await names('sourceFilter=CALC&maxCount=5');
-  t.same(calc, [3, 10, 17, 24, 31].map((i) => s.sim.tagName(i)));
+  t.same(
+    calc,
+    [3, 10, 17, 24, 31].map((i) => s.sim.tagName(i)),
+  );
 });
 
 t.test('point paging over more than 1000 points: default 1000, startIndex continues, no overlap', async (t) => {
@@ -120,5 +148,8 @@ t.test('point paging over more than 1000 points: default 1000, startIndex contin
   t.equal(all[2499], s.sim.tagName(2499));
   const filtered = await get(s, `/dataservers/${ds}/points?nameFilter=SIM.DIGITAL.*&startIndex=100&maxCount=5&selectedFields=Items.Name`);
   const digital = [...Array(2500).keys()].filter((i) => s.sim.tagMeta(i).pointType === 'Digital').map((i) => s.sim.tagName(i));
-  t.same(filtered.json.Items.map((p: { Name: string }) => p.Name), digital.slice(100, 105));
+  t.same(
+    filtered.json.Items.map((p: { Name: string }) => p.Name),
+    digital.slice(100, 105),
+  );
 });

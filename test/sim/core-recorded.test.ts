@@ -43,7 +43,10 @@ t.test('events sharing a timestamp are all served, in order, and paging by the d
   const w = s.sim.tagWebId(8);
   const r = await get(s, `/streams/${w}/recorded?startTime=${ts}&endTime=${ts}`);
   t.equal(r.json.Items.length, n);
-  t.same(r.json.Items, truth.filter((e) => e.Timestamp === ts));
+  t.same(
+    r.json.Items,
+    truth.filter((e) => e.Timestamp === ts),
+  );
   t.not(r.json.Items[0].Value, r.json.Items[1].Value, 'siblings carry different values');
 
   // Page with a small maxCount: resume at the last timestamp, dropping items at it (fidelity §3).
@@ -51,7 +54,10 @@ t.test('events sharing a timestamp are all served, in order, and paging by the d
   let start = '2026-01-01T00:00:00Z';
   for (let guard = 0; guard < 1000; guard++) {
     const page = (await get(s, `/streams/${w}/recorded?startTime=${start}&endTime=2026-01-01T12:00:00Z&maxCount=10`)).json.Items as Array<{ Timestamp: string }>;
-    if (page.length < 10) { got.push(...page); break; }
+    if (page.length < 10) {
+      got.push(...page);
+      break;
+    }
     const last = page[page.length - 1]!.Timestamp;
     got.push(...page.filter((e) => e.Timestamp !== last));
     start = last;
@@ -76,7 +82,10 @@ t.test('sub-second timestamps are 1/65536 s multiples rendered with 7 digits; wh
       t.equal(Math.round((units * 1e7) / 65536), Number(frac), 'fraction is a 1/65536 s multiple');
     }
   }
-  t.ok(items.some((e) => /\.\d{7}Z$/.test(e.Timestamp)), 'some 7-digit fractions');
+  t.ok(
+    items.some((e) => /\.\d{7}Z$/.test(e.Timestamp)),
+    'some 7-digit fractions',
+  );
   // A 7-digit timestamp given back as startTime starts exactly at that event.
   const mid = items[30]!.Timestamp;
   const again = await get(s, `/streams/${w}/recorded?startTime=${mid}&endTime=${mid}`);
@@ -110,8 +119,9 @@ t.test('gappy tags have hour-long holes; system states appear with Good:false on
   for (let i = 0; i < 20; i++) {
     // FAST has ~300,000 events a day: six hours of it are plenty.
     const bad = s.sim.truth(i, '2026-01-01T00:00:00Z', i === 6 ? '2026-01-01T06:00:00Z' : '2026-01-02T00:00:00Z').filter((e) => !e.Good);
-    const wrong = bad.filter((e) => typeof e.Value !== 'object' || (e.Value as { IsSystem: boolean }).IsSystem !== true
-      || Object.keys(e.Value).sort().join() !== 'IsSystem,Name,Value');
+    const wrong = bad.filter(
+      (e) => typeof e.Value !== 'object' || (e.Value as { IsSystem: boolean }).IsSystem !== true || Object.keys(e.Value).sort().join() !== 'IsSystem,Name,Value',
+    );
     t.same(wrong, [], `tag ${i}: every Good:false value is a system state object`);
     if (bad.length) types.add(s.sim.tagMeta(i).pointType);
   }
@@ -120,7 +130,10 @@ t.test('gappy tags have hour-long holes; system states appear with Good:false on
   t.same(Object.keys(digital.Value as object).sort(), ['IsSystem', 'Name', 'Value']);
   t.equal((digital.Value as { IsSystem: boolean }).IsSystem, false);
   const flags = s.sim.truth(1, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z');
-  t.ok(flags.some((e) => e.Questionable), 'some Questionable');
+  t.ok(
+    flags.some((e) => e.Questionable),
+    'some Questionable',
+  );
   t.ok(flags.some((e) => e.Annotated) || s.sim.truth(0, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z').some((e) => e.Annotated), 'some Annotated');
 });
 
@@ -166,7 +179,10 @@ t.test('value, end and interpolated read the same series', async (t) => {
   t.same((await get(s, `/streams/${w}/end`)).json, last);
   const ip = await get(s, `/streams/${w}/interpolated?startTime=2026-01-01T00:00:00Z&endTime=2026-01-01T06:00:00Z&interval=1h`);
   t.equal(ip.json.Items.length, 7);
-  t.same(ip.json.Items.map((e: { Timestamp: string }) => e.Timestamp), [0, 1, 2, 3, 4, 5, 6].map((h) => `2026-01-01T0${h}:00:00Z`));
+  t.same(
+    ip.json.Items.map((e: { Timestamp: string }) => e.Timestamp),
+    [0, 1, 2, 3, 4, 5, 6].map((h) => `2026-01-01T0${h}:00:00Z`),
+  );
   t.equal(ip.json.Items[0].Good, false, 'no data before the first event: No Data');
   t.equal(typeof ip.json.Items[3].Value, 'number');
 });

@@ -25,13 +25,22 @@ t.test('intervalSec: every tag of every kind has exactly one event per interval,
   const w = s.sim.tagWebId(6);
   const r = await get(s, `/streams/${w}/recorded?startTime=2026-01-01T23:00:00Z&endTime=${NOW}&maxCount=10000`);
   t.equal(r.status, 200);
-  t.same(r.json.Items.map((e: TimedValueJson) => e.Timestamp), grid('2026-01-01T23:00:00Z', NOW, 5));
+  t.same(
+    r.json.Items.map((e: TimedValueJson) => e.Timestamp),
+    grid('2026-01-01T23:00:00Z', NOW, 5),
+  );
   const d = await get(s, `/streams/${w}/recorded?startTime=${NOW}&endTime=2026-01-01T23:00:00Z&maxCount=10000`);
   t.same(d.json.Items, [...r.json.Items].reverse());
   // Nothing after the clock; advancing it makes exactly the new intervals appear.
-  t.same(s.sim.truth(0, NOW, '2026-01-02T00:01:00Z').map((e) => e.Timestamp), [NOW]);
+  t.same(
+    s.sim.truth(0, NOW, '2026-01-02T00:01:00Z').map((e) => e.Timestamp),
+    [NOW],
+  );
   s.sim.advance('1m');
-  t.same(s.sim.truth(0, '2026-01-02T00:00:01Z', '*').map((e) => e.Timestamp), grid('2026-01-02T00:00:05Z', '2026-01-02T00:01:00Z', 5));
+  t.same(
+    s.sim.truth(0, '2026-01-02T00:00:01Z', '*').map((e) => e.Timestamp),
+    grid('2026-01-02T00:00:05Z', '2026-01-02T00:01:00Z', 5),
+  );
 });
 
 t.test('intervalSec: 30 days of 1-minute data, and sub-second intervals', async (t) => {
@@ -42,11 +51,16 @@ t.test('intervalSec: 30 days of 1-minute data, and sub-second intervals', async 
   for (let k = 1; k < ev.length; k++) if (secs(ev[k]!.Timestamp) - secs(ev[k - 1]!.Timestamp) !== 60) regular = false;
   t.ok(regular, 'every step is exactly 60 s');
   // Before the history start there is nothing.
-  t.same(s.truth(0, '2025-11-30T23:00:00Z', '2025-12-01T00:00:59Z').map((e) => e.Timestamp), ['2025-12-01T00:00:00Z']);
+  t.same(
+    s.truth(0, '2025-11-30T23:00:00Z', '2025-12-01T00:00:59Z').map((e) => e.Timestamp),
+    ['2025-12-01T00:00:00Z'],
+  );
 
   const f = new Simulator({ tags: 7, intervalSec: 0.5, now: NOW });
-  t.same(f.truth(6, '2026-01-01T10:00:00Z', '2026-01-01T10:00:02Z').map((e) => e.Timestamp),
-    ['2026-01-01T10:00:00Z', '2026-01-01T10:00:00.5000000Z', '2026-01-01T10:00:01Z', '2026-01-01T10:00:01.5000000Z', '2026-01-01T10:00:02Z']);
+  t.same(
+    f.truth(6, '2026-01-01T10:00:00Z', '2026-01-01T10:00:02Z').map((e) => e.Timestamp),
+    ['2026-01-01T10:00:00Z', '2026-01-01T10:00:00.5000000Z', '2026-01-01T10:00:01Z', '2026-01-01T10:00:01.5000000Z', '2026-01-01T10:00:02Z'],
+  );
 
   t.throws(() => new Simulator({ intervalSec: 0 }), /intervalSec/);
   t.throws(() => new Simulator({ intervalSec: 1e-7 }), /intervalSec/);
@@ -69,7 +83,14 @@ t.test('control API changes overlay a regular series as any other', async (t) =>
   s.sim.deleteEvents(0, '2026-01-01T23:00:05Z');
   s.sim.editEvent(0, '2026-01-01T23:00:10Z', { value: 2.5 });
   const ev = s.sim.truth(0, '2026-01-01T23:00:00Z', '2026-01-01T23:00:10Z');
-  t.same(ev.map((e) => [e.Timestamp, e.Substituted]), [['2026-01-01T23:00:00Z', false], ['2026-01-01T23:00:02Z', false], ['2026-01-01T23:00:10Z', true]]);
+  t.same(
+    ev.map((e) => [e.Timestamp, e.Substituted]),
+    [
+      ['2026-01-01T23:00:00Z', false],
+      ['2026-01-01T23:00:02Z', false],
+      ['2026-01-01T23:00:10Z', true],
+    ],
+  );
   t.equal(ev[2]!.Value, 2.5);
 });
 
@@ -77,9 +98,14 @@ t.test('plant mix: the point types of a real plant, Float32 mostly', async (t) =
   const s = await sim(t, { tags: 40, mix: 'plant', intervalSec: 5, now: NOW });
   const types = Array.from({ length: 40 }, (_, i) => s.sim.tagMeta(i).pointType);
   const count = (pt: string): number => types.filter((x) => x === pt).length;
-  t.same({ Float32: count('Float32'), Float64: count('Float64'), Int32: count('Int32'), Int16: count('Int16'), Digital: count('Digital'), String: count('String') },
-    { Float32: 28, Float64: 2, Int32: 2, Int16: 2, Digital: 4, String: 2 });
-  t.same(types.slice(0, 20), PLANT_PATTERN.map((k) => POINT_TYPE[k]));
+  t.same(
+    { Float32: count('Float32'), Float64: count('Float64'), Int32: count('Int32'), Int16: count('Int16'), Digital: count('Digital'), String: count('String') },
+    { Float32: 28, Float64: 2, Int32: 2, Int16: 2, Digital: 4, String: 2 },
+  );
+  t.same(
+    types.slice(0, 20),
+    PLANT_PATTERN.map((k) => POINT_TYPE[k]),
+  );
   t.equal(s.sim.tagName(17), 'SIM.INT16.00017');
   t.equal(s.sim.resolveTag('SIM.INT16.00017'), 17, 'plant names resolve');
   // Discovery serves the point type, and the units of the tag's measurement.
@@ -107,7 +133,7 @@ t.test('plant values: quantised to the instrument, integers for integer points, 
     for (const e of ev) {
       values++;
       const v = e.Value;
-      if (typeof v === 'object' && (v).IsSystem) {
+      if (typeof v === 'object' && v.IsSystem) {
         systemStates++;
         if (e.Good !== false) badSystemStates++;
         continue;
@@ -171,7 +197,11 @@ t.test('selectedFields on a recorded read: exactly the full read with the other 
   t.equal(full.Items.length, 14);
   const pick = (o: Record<string, unknown>, keys: string[]): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k)));
   const cases: [string, string[], boolean][] = [
-    ['Items.Timestamp;Items.Value;Items.Good;Items.Questionable;Items.Substituted;Items.Annotated;UnitsAbbreviation', ['Timestamp', 'Value', 'Good', 'Questionable', 'Substituted', 'Annotated'], true],
+    [
+      'Items.Timestamp;Items.Value;Items.Good;Items.Questionable;Items.Substituted;Items.Annotated;UnitsAbbreviation',
+      ['Timestamp', 'Value', 'Good', 'Questionable', 'Substituted', 'Annotated'],
+      true,
+    ],
     ['items.value;ITEMS.TIMESTAMP', ['Timestamp', 'Value'], false],
     ['Items.UnitsAbbreviation;Items.Good', ['UnitsAbbreviation', 'Good'], false],
   ];

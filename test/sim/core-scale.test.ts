@@ -6,10 +6,16 @@ import type { RunningSim } from './piwebapi/server.js';
 async function bodies(s: RunningSim): Promise<string[]> {
   const out: string[] = [];
   // Update markers are random on purpose (updates.ts), everything else is seeded.
-  const norm = (text: string): string => text.split(s.url).join('BASE').replace(/[0-9a-f]{32}_\d+/g, 'MARKER');
+  const norm = (text: string): string =>
+    text
+      .split(s.url)
+      .join('BASE')
+      .replace(/[0-9a-f]{32}_\d+/g, 'MARKER');
   const ds = (await get(s, '/dataservers')).json.Items[0].WebId;
   const paths = [
-    '/', '/dataservers', `/dataservers/${ds}/points?maxCount=50`,
+    '/',
+    '/dataservers',
+    `/dataservers/${ds}/points?maxCount=50`,
     `/dataservers/${ds}/points?nameFilter=SIM.DIGITAL.*&startIndex=3&maxCount=4`,
     ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => `/streams/${s.sim.tagWebId(i)}/recorded?startTime=2026-01-01T06:00:00Z&endTime=2026-01-01T08:00:00Z&maxCount=500`),
     `/streamsets/recorded?webId=${s.sim.tagWebId(9)}&webId=${s.sim.tagWebId(10)}&maxCount=100`,
@@ -17,10 +23,16 @@ async function bodies(s: RunningSim): Promise<string[]> {
     `/points/${s.sim.tagWebId(12)}/attributes`,
   ];
   for (const p of paths) out.push(norm((await get(s, p)).text));
-  out.push(norm((await post(s, '/batch', {
-    a: { Method: 'GET', Resource: `${s.url}/points?path=${encodeURIComponent('\\\\SIMPI\\SIM.FLOAT32.00013')}` },
-    b: { Method: 'GET', Resource: `${s.url}/streams/{0}/recorded?maxCount=20`, Parameters: ['$.a.Content.WebId'], ParentIds: ['a'] },
-  })).text));
+  out.push(
+    norm(
+      (
+        await post(s, '/batch', {
+          a: { Method: 'GET', Resource: `${s.url}/points?path=${encodeURIComponent('\\\\SIMPI\\SIM.FLOAT32.00013')}` },
+          b: { Method: 'GET', Resource: `${s.url}/streams/{0}/recorded?maxCount=20`, Parameters: ['$.a.Content.WebId'], ParentIds: ['a'] },
+        })
+      ).text,
+    ),
+  );
   out.push(norm((await post(s, `/streamsets/updates?webId=${s.sim.tagWebId(0)}`, undefined)).text));
   return out;
 }
@@ -46,8 +58,11 @@ t.test('100,000 tags: start, page points, read recorded, with small memory growt
   t.equal(page.json.Items[0].Name, s.sim.tagName(99000));
   const last = await get(s, `/dataservers/${ds}/points?startIndex=99990&maxCount=1000&selectedFields=Items.Name`);
   t.equal(last.json.Items.length, 10);
-  const search = await get(s, `/dataservers/${ds}/points?nameFilter=${encodeURIComponent("SIM.FAST.9998?")}&selectedFields=Items.Name`);
-  t.same(search.json.Items.map((p: { Name: string }) => p.Name), ['SIM.FAST.99986']);
+  const search = await get(s, `/dataservers/${ds}/points?nameFilter=${encodeURIComponent('SIM.FAST.9998?')}&selectedFields=Items.Name`);
+  t.same(
+    search.json.Items.map((p: { Name: string }) => p.Name),
+    ['SIM.FAST.99986'],
+  );
   const w = page.json.Items[500].WebId;
   const rec = await get(s, `/streams/${w}/recorded?startTime=2026-01-01T00:00:00Z&endTime=*&maxCount=1000`);
   t.equal(rec.status, 200);

@@ -10,11 +10,15 @@ t.test('HTTPS when tls is given', async (t) => {
   const s = await sim(t, { tags: 5, tls: { cert: certs.certPem, key: certs.keyPem } });
   t.match(s.url, /^https:\/\/127\.0\.0\.1:\d+\/piwebapi$/);
   const body = await new Promise<string>((resolve, reject) => {
-    https.get(s.url + '/dataservers', { ca: certs.caPem, agent: false }, (res) => {
-      let b = '';
-      res.on('data', (c: Buffer) => { b += c.toString(); });
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
+    https
+      .get(s.url + '/dataservers', { ca: certs.caPem, agent: false }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => {
+          b += c.toString();
+        });
+        res.on('end', () => resolve(b));
+      })
+      .on('error', reject);
   });
   t.equal(JSON.parse(body).Items[0].Links.Self.startsWith(s.url + '/dataservers/'), true);
 });
@@ -41,7 +45,11 @@ t.test('AF attributes backed by PI points stream from their tag (af.ts hook)', a
     t.same(rec.json.Items, s.sim.truth(i, '2026-01-01T04:00:00Z', '2026-01-01T05:00:00Z'));
     const set = await get(s, `/streamsets/${el.WebId}/recorded?startTime=2026-01-01T04:00:00Z&endTime=2026-01-01T05:00:00Z&maxCount=3`);
     t.equal(set.status, 200);
-    t.same(set.json.Items.map((x: { WebId: string }) => x.WebId), pts.map((p) => p.WebId), 'one item per PI Point attribute');
+    t.same(
+      set.json.Items.map((x: { WebId: string }) => x.WebId),
+      pts.map((p) => p.WebId),
+      'one item per PI Point attribute',
+    );
     t.equal(set.json.Items[0].Name, a.Name);
     t.equal(set.json.Items[0].Path, a.Path);
     t.same(set.json.Items[0].Items, s.sim.truth(i, '2026-01-01T04:00:00Z', '2026-01-01T05:00:00Z').slice(0, 3));
@@ -56,8 +64,14 @@ t.test('AF attributes backed by PI points stream from their tag (af.ts hook)', a
 });
 
 t.test('npm run sim prints the URL once listening and stops on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/sim/piwebapi/main.ts', '--port', '0', '--tags', '50', '--seed', '3', '--tz', 'Europe/Berlin', '--now', '2026-02-01T00:00:00Z'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/sim/piwebapi/main.ts', '--port', '0', '--tags', '50', '--seed', '3', '--tz', 'Europe/Berlin', '--now', '2026-02-01T00:00:00Z'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -72,7 +86,10 @@ t.test('npm run sim prints the URL once listening and stops on SIGTERM', async (
   t.equal(ds.Items[0]!.ServerTime, '2026-02-01T00:00:00Z');
   const pts = (await (await fetch(url + '/points?path=' + encodeURIComponent('\\\\SIMPI\\SIM.FLOAT32.00049'))).json()) as { Name: string };
   t.equal(pts.Name, 'SIM.FLOAT32.00049');
-  const code = await new Promise<number | null>((resolve) => { child.on('exit', (c) => resolve(c)); child.kill('SIGTERM'); });
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('exit', (c) => resolve(c));
+    child.kill('SIGTERM');
+  });
   t.equal(code, 0);
   const bad = spawn(process.execPath, ['--import', 'tsx', 'test/sim/piwebapi/main.ts', '--auth', 'kerberos5'], { stdio: 'ignore' });
   t.equal(await new Promise((resolve) => bad.on('exit', resolve)), 2);
@@ -83,7 +100,9 @@ t.test('with auth: PI routes need credentials, the control API does not', async 
   try {
     const spec = './piwebapi/auth.js';
     createSimAuth = ((await import(spec)) as { createSimAuth?: typeof createSimAuth }).createSimAuth;
-  } catch { /* auth.ts not written yet */ }
+  } catch {
+    /* auth.ts not written yet */
+  }
   if (!createSimAuth) {
     t.comment('auth.ts not present: nothing to check');
     return;

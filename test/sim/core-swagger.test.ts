@@ -15,7 +15,7 @@ t.test('simulator responses validate against the PI Web API 2018 SP1 definitions
   const base = running.url;
   const covered = new Set<string>();
 
-  async function check(method: string, pathAndQuery: string, body?: unknown): Promise<any> {  
+  async function check(method: string, pathAndQuery: string, body?: unknown): Promise<any> {
     const url = new URL(base + pathAndQuery);
     const res = await fetch(url, {
       method,

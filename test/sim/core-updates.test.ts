@@ -43,7 +43,10 @@ t.test('streamset updates, 404 Cache not found after expiry, 409 invalid marker'
   const s = await sim(t, { tags: 20 });
   const reg = await post(s, `/streamsets/updates?webId=${s.sim.tagWebId(1)}&webId=${s.sim.tagWebId(3)}&webId=bad`, undefined);
   t.equal(reg.status, 200);
-  t.same(reg.json.Items.map((i: { Status: string }) => i.Status), ['Succeeded', 'Succeeded', 'Failed']);
+  t.same(
+    reg.json.Items.map((i: { Status: string }) => i.Status),
+    ['Succeeded', 'Succeeded', 'Failed'],
+  );
   t.match(reg.json.Items[2].Exception.Errors[0], /WebID/);
   const m1 = reg.json.Items[0].LatestMarker;
   const m3 = reg.json.Items[1].LatestMarker;
@@ -52,8 +55,10 @@ t.test('streamset updates, 404 Cache not found after expiry, 409 invalid marker'
   const poll = await get(s, `/streamsets/updates?marker=${m1}&marker=${m3}`);
   t.equal(poll.status, 200);
   t.equal(poll.json.Items.length, 2);
-  t.same(poll.json.Items[0].Events.map((e: { Timestamp: string }) => e.Timestamp),
-    s.sim.truth(1, '2026-01-02T00:00:00.0000153Z', '2026-01-02T00:30:00Z').map((e) => e.Timestamp));
+  t.same(
+    poll.json.Items[0].Events.map((e: { Timestamp: string }) => e.Timestamp),
+    s.sim.truth(1, '2026-01-02T00:00:00.0000153Z', '2026-01-02T00:30:00Z').map((e) => e.Timestamp),
+  );
   t.equal(poll.json.Items[1].Source, s.sim.tagWebId(3));
 
   const bad = await get(s, '/streams/updates/not-a-marker');

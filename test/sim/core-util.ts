@@ -8,13 +8,22 @@ export async function sim(t: Test, opts: SimOptions = {}): Promise<RunningSim> {
   return s;
 }
 
-export interface Got { status: number; headers: Headers; text: string; json: any }
+export interface Got {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
 
 export async function get(s: RunningSim, path: string, init: RequestInit = {}): Promise<Got> {
   const r = await fetch(s.url + path, init);
   const text = await r.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: r.status, headers: r.headers, text, json };
 }
 
@@ -26,10 +35,17 @@ export async function post(s: RunningSim, path: string, body: unknown, headers: 
 export async function control(s: RunningSim, method: string, path: string, body?: unknown): Promise<Got> {
   const base = s.url.replace(/\/piwebapi$/, '');
   const init: RequestInit = { method };
-  if (body !== undefined) { init.body = JSON.stringify(body); init.headers = { 'Content-Type': 'application/json' }; }
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'Content-Type': 'application/json' };
+  }
   const r = await fetch(base + path, init);
   const text = await r.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: r.status, headers: r.headers, text, json };
 }

@@ -24,7 +24,11 @@ t.teardown(async () => {
   await dispatcher.close();
   await rm(root, { recursive: true, force: true });
 });
-const open = async (over: Parameters<typeof connect>[1] = {}) => { const c = await connect(w, over); conns.push(c); return c; };
+const open = async (over: Parameters<typeof connect>[1] = {}) => {
+  const c = await connect(w, over);
+  conns.push(c);
+  return c;
+};
 const main = await open();
 t.afterEach(() => w.faults.reset());
 
@@ -57,21 +61,25 @@ t.test('expired tokens answer 401 until cleared', async (t) => {
 t.test('OAuth M2M: discovery, client_credentials token, token accepted by the warehouse', async (t) => {
   const base = `https://127.0.0.1:${w.port}`;
   const disc = await fetch(`${base}/oidc/.well-known/oauth-authorization-server`, { dispatcher });
-  const meta = await disc.json() as { token_endpoint: string };
+  const meta = (await disc.json()) as { token_endpoint: string };
   t.equal(meta.token_endpoint, `${base}/oidc/v1/token`);
   const basic = Buffer.from(`${oauth.clientId}:${oauth.clientSecret}`).toString('base64');
   const bad = await fetch(meta.token_endpoint, {
-    dispatcher, method: 'POST', headers: { authorization: 'Basic ' + Buffer.from(`${oauth.clientId}:nope`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded' },
+    dispatcher,
+    method: 'POST',
+    headers: { authorization: 'Basic ' + Buffer.from(`${oauth.clientId}:nope`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials&scope=all-apis',
   });
   t.equal(bad.status, 401);
   await bad.body?.cancel();
   const res = await fetch(meta.token_endpoint, {
-    dispatcher, method: 'POST', headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    dispatcher,
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials&scope=all-apis',
   });
   t.equal(res.status, 200);
-  const tok = await res.json() as { access_token: string; token_type: string; expires_in: number };
+  const tok = (await res.json()) as { access_token: string; token_type: string; expires_in: number };
   t.equal(tok.token_type, 'Bearer');
   t.equal(tok.expires_in, 3600);
   const c = await open({ token: tok.access_token });
@@ -128,9 +136,12 @@ t.test('a failed upload surfaces from the PUT', async (t) => {
 t.test('the HTTP control endpoint sets and clears faults', async (t) => {
   const post = async (body: unknown) => {
     const r = await fetch(`https://127.0.0.1:${w.port}/_emulator/faults`, {
-      dispatcher, method: 'POST', headers: { authorization: `Bearer ${w.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      dispatcher,
+      method: 'POST',
+      headers: { authorization: `Bearer ${w.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
-    return { status: r.status, body: await r.json() as Record<string, unknown> };
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
   const set = await post({ http_status: 503, count: 2, fail_commit: 'before', slow_ms: 10 });
   t.equal(set.status, 200);

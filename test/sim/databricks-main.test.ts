@@ -15,9 +15,12 @@ import type { RunningWarehouse } from './databricks/server.js';
 
 async function startCli(t: Test, dir: string): Promise<{ line: string; exited: Promise<number | null>; stop(): void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/sim/databricks/main.ts', '--port', '0', '--data', dir], {
-    cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: join(import.meta.dirname, '..', '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
@@ -50,7 +53,8 @@ t.test('prints the contract line, serves the driver, stops on SIGTERM, restarts 
   const db = await DuckDBInstance.create(join(dir, 'warehouse.duckdb'));
   const conn = await db.connect();
   const rows = (await conn.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'pi'`)).getRowsJS();
-  conn.closeSync(); db.closeSync();
+  conn.closeSync();
+  db.closeSync();
   t.same(rows, [['pi_agent_status']]);
 
   // Restart on the same directory: same path, token and CA; the tables are still there.

@@ -71,8 +71,11 @@ t.test('staging PUT, then COPY INTO twice loads the rows once', async (t) => {
     site STRING NOT NULL, tag_webid STRING NOT NULL, timestamp TIMESTAMP NOT NULL, ordinal INT NOT NULL,
     value_double DOUBLE, good BOOLEAN, ingested_at TIMESTAMP) CLUSTER BY (tag_webid, timestamp)`);
   const f1 = join(local, 'b1.parquet');
-  await writeParquet(f1, `SELECT 'plant-a' AS site, 'T' || (i % 2) AS tag_webid, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS timestamp,
-    0 AS ordinal, i * 0.5 AS value_double, true AS good, TIMESTAMPTZ '2026-11-26 00:00:00+00' AS ingested_at, 'insert' AS op FROM range(10) r(i)`);
+  await writeParquet(
+    f1,
+    `SELECT 'plant-a' AS site, 'T' || (i % 2) AS tag_webid, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS timestamp,
+    0 AS ordinal, i * 0.5 AS value_double, true AS good, TIMESTAMPTZ '2026-11-26 00:00:00+00' AS ingested_at, 'insert' AS op FROM range(10) r(i)`,
+  );
   const put = await run(`PUT '${f1}' INTO '${volume}/b1.parquet' OVERWRITE`, { stagingAllowedLocalPath: local });
   t.same(put, [], 'the staging operation consumed its one row');
   const stored = join(dataDir, 'volumes/main/pi/pi_agent/plant-a/pi_timeseries/b1.parquet');
@@ -104,30 +107,43 @@ t.test('staging PUT, then COPY INTO twice loads the rows once', async (t) => {
   t.same(await readFile(back), await readFile(f1b));
   await run(`REMOVE '${volume}/b1.parquet'`, { stagingAllowedLocalPath: local });
   t.notOk(existsSync(stored));
-  await t.rejects(run(`COPY INTO main.pi.pi_timeseries FROM '${volume}' FILEFORMAT = PARQUET FILES = ('b1.parquet') COPY_OPTIONS ('force' = 'true')`), /UNSUPPORTED_FEATURE/);
+  await t.rejects(
+    run(`COPY INTO main.pi.pi_timeseries FROM '${volume}' FILEFORMAT = PARQUET FILES = ('b1.parquet') COPY_OPTIONS ('force' = 'true')`),
+    /UNSUPPORTED_FEATURE/,
+  );
 });
 
 t.test('COPY INTO with mergeSchema adds the new columns', async (t) => {
   const f = join(local, 'b2.parquet');
   await writeParquet(f, `SELECT 'plant-a' AS site, 'T9' AS tag_webid, TIMESTAMPTZ '2026-03-01 00:00:00+00' AS timestamp, 1 AS ordinal, 'kW' AS units`);
   await run(`PUT '${f}' INTO '${volume}/b2.parquet' OVERWRITE`, { stagingAllowedLocalPath: local });
-  t.same(await run(`COPY INTO main.pi.pi_timeseries FROM '${volume}' FILEFORMAT = PARQUET FILES = ('b2.parquet') COPY_OPTIONS ('mergeSchema' = 'true')`),
-    [{ num_affected_rows: 1, num_inserted_rows: 1, num_skipped_corrupt_files: 0 }]);
-  t.same(await run(`SELECT tag_webid, ordinal, units, timestamp FROM main.pi.pi_timeseries WHERE units IS NOT NULL`),
-    [{ tag_webid: 'T9', ordinal: 1, units: 'kW', timestamp: '2026-03-01 00:00:00' }]);
+  t.same(await run(`COPY INTO main.pi.pi_timeseries FROM '${volume}' FILEFORMAT = PARQUET FILES = ('b2.parquet') COPY_OPTIONS ('mergeSchema' = 'true')`), [
+    { num_affected_rows: 1, num_inserted_rows: 1, num_skipped_corrupt_files: 0 },
+  ]);
+  t.same(await run(`SELECT tag_webid, ordinal, units, timestamp FROM main.pi.pi_timeseries WHERE units IS NOT NULL`), [
+    { tag_webid: 'T9', ordinal: 1, units: 'kW', timestamp: '2026-03-01 00:00:00' },
+  ]);
 });
 
 t.test('MERGE applies inserts, updates and deletes; duplicate matches fail', async (t) => {
-  await run(`CREATE TABLE IF NOT EXISTS main.pi.pi_af_elements (site STRING NOT NULL, element_webid STRING NOT NULL, parent_webid STRING, path STRING, depth INT, op STRING)`);
+  await run(
+    `CREATE TABLE IF NOT EXISTS main.pi.pi_af_elements (site STRING NOT NULL, element_webid STRING NOT NULL, parent_webid STRING, path STRING, depth INT, op STRING)`,
+  );
   const seed = join(local, 'e0.parquet');
-  await writeParquet(seed, `SELECT * FROM (VALUES ('plant-a', 'E1', NULL, '\\\\AF\\DB\\A', 0, 'insert'), ('plant-a', 'E2', 'E1', '\\\\AF\\DB\\A\\B', 1, 'insert'),
-    ('plant-a', 'E3', 'E1', '\\\\AF\\DB\\A\\C', 1, 'insert')) v(site, element_webid, parent_webid, path, depth, op)`);
+  await writeParquet(
+    seed,
+    `SELECT * FROM (VALUES ('plant-a', 'E1', NULL, '\\\\AF\\DB\\A', 0, 'insert'), ('plant-a', 'E2', 'E1', '\\\\AF\\DB\\A\\B', 1, 'insert'),
+    ('plant-a', 'E3', 'E1', '\\\\AF\\DB\\A\\C', 1, 'insert')) v(site, element_webid, parent_webid, path, depth, op)`,
+  );
   await run(`PUT '${seed}' INTO '/Volumes/main/pi/pi_agent/plant-a/pi_af_elements/e0.parquet' OVERWRITE`, { stagingAllowedLocalPath: local });
   await run(`COPY INTO main.pi.pi_af_elements FROM '/Volumes/main/pi/pi_agent/plant-a/pi_af_elements' FILEFORMAT = PARQUET FILES = ('e0.parquet')`);
 
   const ch = join(local, 'e1.parquet');
-  await writeParquet(ch, `SELECT * FROM (VALUES ('plant-a', 'E2', 'E1', '\\\\AF\\DB\\A\\B2', 1, 'update'), ('plant-a', 'E3', 'E1', '\\\\AF\\DB\\A\\C', 1, 'delete'),
-    ('plant-a', 'E4', 'E2', '\\\\AF\\DB\\A\\B2\\D', 2, 'insert'), ('plant-a', 'E5', NULL, 'gone', 0, 'delete')) v(site, element_webid, parent_webid, path, depth, op)`);
+  await writeParquet(
+    ch,
+    `SELECT * FROM (VALUES ('plant-a', 'E2', 'E1', '\\\\AF\\DB\\A\\B2', 1, 'update'), ('plant-a', 'E3', 'E1', '\\\\AF\\DB\\A\\C', 1, 'delete'),
+    ('plant-a', 'E4', 'E2', '\\\\AF\\DB\\A\\B2\\D', 2, 'insert'), ('plant-a', 'E5', NULL, 'gone', 0, 'delete')) v(site, element_webid, parent_webid, path, depth, op)`,
+  );
   await run(`PUT '${ch}' INTO '/Volumes/main/pi/pi_agent/plant-a/pi_af_elements/e1.parquet' OVERWRITE`, { stagingAllowedLocalPath: local });
   const merge = (file: string) => `MERGE INTO main.pi.pi_af_elements AS t
     USING (SELECT * FROM read_files('/Volumes/main/pi/pi_agent/plant-a/pi_af_elements/${file}', format => 'parquet')) AS s
@@ -147,7 +163,10 @@ t.test('MERGE applies inserts, updates and deletes; duplicate matches fail', asy
   t.same(await run(`SELECT element_webid, parent_webid, path, depth FROM main.pi.pi_af_elements ORDER BY element_webid`), expected);
 
   const dup = join(local, 'e2.parquet');
-  await writeParquet(dup, `SELECT * FROM (VALUES ('plant-a', 'E2', 'E1', 'x', 1, 'update'), ('plant-a', 'E2', 'E1', 'y', 1, 'update')) v(site, element_webid, parent_webid, path, depth, op)`);
+  await writeParquet(
+    dup,
+    `SELECT * FROM (VALUES ('plant-a', 'E2', 'E1', 'x', 1, 'update'), ('plant-a', 'E2', 'E1', 'y', 1, 'update')) v(site, element_webid, parent_webid, path, depth, op)`,
+  );
   await run(`PUT '${dup}' INTO '/Volumes/main/pi/pi_agent/plant-a/pi_af_elements/e2.parquet' OVERWRITE`, { stagingAllowedLocalPath: local });
   await t.rejects(run(merge('e2.parquet')), /DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE/);
   t.same(await run(`SELECT element_webid, parent_webid, path, depth FROM main.pi.pi_af_elements ORDER BY element_webid`), expected, 'failed MERGE changed nothing');

@@ -34,7 +34,10 @@ export function loadSpec(): Spec {
   try {
     text = readFileSync(specUrl, 'utf8');
   } catch (err) {
-    throw new Error(`PI Web API spec not found at ${specUrl.pathname}: the simulator's contract tests need shared/piwebapi beside the repository (${(err as Error).message})`, { cause: err });
+    throw new Error(
+      `PI Web API spec not found at ${specUrl.pathname}: the simulator's contract tests need shared/piwebapi beside the repository (${(err as Error).message})`,
+      { cause: err },
+    );
   }
   return JSON.parse(text) as Spec;
 }
@@ -54,7 +57,10 @@ export function findOperation(spec: Spec, method: string, path: string, query: U
     let ok = true;
     for (let i = 0; i < parts.length; i++) {
       if (parts[i]!.startsWith('{')) continue;
-      if (parts[i]!.toLowerCase() !== segs[i]!.toLowerCase()) { ok = false; break; }
+      if (parts[i]!.toLowerCase() !== segs[i]!.toLowerCase()) {
+        ok = false;
+        break;
+      }
       literals++;
     }
     if (!ok) continue;
@@ -90,7 +96,8 @@ export function validate(spec: Spec, schema: Schema, value: unknown, where = '$'
   switch (schema.type) {
     case 'string':
       if (typeof value !== 'string') errors.push(`${where}: expected string, got ${JSON.stringify(value)}`);
-      else if (schema.format === 'date-time' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)$/.test(value)) errors.push(`${where}: not a date-time: ${value}`);
+      else if (schema.format === 'date-time' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)$/.test(value))
+        errors.push(`${where}: not a date-time: ${value}`);
       break;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) errors.push(`${where}: expected integer, got ${JSON.stringify(value)}`);
@@ -117,7 +124,8 @@ export function validate(spec: Spec, schema: Schema, value: unknown, where = '$'
         const prop = schema.properties?.[k];
         if (prop) validate(spec, prop, v, `${where}.${k}`, errors);
         else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') validate(spec, schema.additionalProperties, v, `${where}.${k}`, errors);
-        else if (schema.additionalProperties !== true && !(defName && DOCUMENTED_EXTRAS[defName]?.includes(k))) errors.push(`${where}: field ${k} is not in the spec${defName ? ` (${defName})` : ''}`);
+        else if (schema.additionalProperties !== true && !(defName && DOCUMENTED_EXTRAS[defName]?.includes(k)))
+          errors.push(`${where}: field ${k} is not in the spec${defName ? ` (${defName})` : ''}`);
       }
       break;
     }

@@ -22,26 +22,56 @@ export async function makeTestCerts(dir: string): Promise<TestCerts> {
   const p = (name: string): string => join(dir, name);
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
 
-  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30',
-    '-keyout', p('ca-key.pem'), '-out', p('ca.pem'),
-    '-subj', '/CN=pi-agent test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  await openssl('req', '-newkey', 'rsa:2048', '-nodes',
-    '-keyout', p('server-key.pem'), '-out', p('server.csr'), '-subj', '/CN=localhost');
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '30',
+    '-keyout',
+    p('ca-key.pem'),
+    '-out',
+    p('ca.pem'),
+    '-subj',
+    '/CN=pi-agent test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('server-key.pem'), '-out', p('server.csr'), '-subj', '/CN=localhost');
   // The extension file is needed because `openssl x509 -req` ignores the CSR's extensions.
-  await writeFile(p('server.ext'), [
-    'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '',
-  ].join('\n'));
-  await openssl('x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca-key.pem'),
-    '-CAcreateserial', '-days', '30', '-sha256', '-extfile', p('server.ext'), '-out', p('server.pem'));
+  await writeFile(
+    p('server.ext'),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '',
+    ].join('\n'),
+  );
+  await openssl(
+    'x509',
+    '-req',
+    '-in',
+    p('server.csr'),
+    '-CA',
+    p('ca.pem'),
+    '-CAkey',
+    p('ca-key.pem'),
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    p('server.ext'),
+    '-out',
+    p('server.pem'),
+  );
 
-  const [caPem, certPem, keyPem] = await Promise.all([
-    readFile(p('ca.pem'), 'utf8'), readFile(p('server.pem'), 'utf8'), readFile(p('server-key.pem'), 'utf8'),
-  ]);
+  const [caPem, certPem, keyPem] = await Promise.all([readFile(p('ca.pem'), 'utf8'), readFile(p('server.pem'), 'utf8'), readFile(p('server-key.pem'), 'utf8')]);
   return { caPem, certPem, keyPem, caPath: p('ca.pem') };
 }

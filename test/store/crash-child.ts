@@ -19,8 +19,15 @@ process.stdout.write('ready\n');
 
 function row(seq: number): Row {
   return {
-    site: 'crash', tag_webid: `T${seq % 7}`, timestamp: 1_780_000_000_000_000 + seq * 1_000, ordinal: seq % 2,
-    value_int: seq, value_double: seq / 3, good: true, ingested_at: 1_795_000_000_000_000, op: 'insert',
+    site: 'crash',
+    tag_webid: `T${seq % 7}`,
+    timestamp: 1_780_000_000_000_000 + seq * 1_000,
+    ordinal: seq % 2,
+    value_int: seq,
+    value_double: seq / 3,
+    good: true,
+    ingested_at: 1_795_000_000_000_000,
+    op: 'insert',
   };
 }
 

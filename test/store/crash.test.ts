@@ -31,17 +31,23 @@ async function bundleChild(dir: string): Promise<string> {
     target: 'node20',
     outfile,
     logLevel: 'warning',
-    plugins: [{
-      name: 'absolute-externals',
-      setup(b) {
-        b.onResolve({ filter: /^(better-sqlite3|parquet-wasm)$/ }, (args) => ({ path: require.resolve(args.path), external: true }));
+    plugins: [
+      {
+        name: 'absolute-externals',
+        setup(b) {
+          b.onResolve({ filter: /^(better-sqlite3|parquet-wasm)$/ }, (args) => ({ path: require.resolve(args.path), external: true }));
+        },
       },
-    }],
+    ],
   });
   return outfile;
 }
 
-interface Run { out: string; code: number | null; signal: NodeJS.Signals | null }
+interface Run {
+  out: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /**
  * Starts the child and SIGKILLs it `killAfterMs` after it printed `killAt` ('ready': store open;
@@ -99,21 +105,30 @@ t.test(`SIGKILLed ${KILLS} times, the directory holds every row exactly once`, a
 
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  t.teardown(() => { conn.closeSync(); db.closeSync(); });
+  t.teardown(() => {
+    conn.closeSync();
+    db.closeSync();
+  });
   const files = path.join(outDir, 'pi_timeseries', '*.parquet');
-  const [c] = (await conn.runAndReadAll(
-    `SELECT count(*)::INTEGER AS rows, count(DISTINCT value_int)::INTEGER AS seqs,
+  const [c] = (
+    await conn.runAndReadAll(
+      `SELECT count(*)::INTEGER AS rows, count(DISTINCT value_int)::INTEGER AS seqs,
             count(DISTINCT (tag_webid, "timestamp", ordinal))::INTEGER AS keys,
             min(value_int)::INTEGER AS lo, max(value_int)::INTEGER AS hi,
             count(DISTINCT filename)::INTEGER AS files
      FROM read_parquet('${files}', filename = true)`,
-  )).getRowObjectsJS();
+    )
+  ).getRowObjectsJS();
   t.ok(unitsBeforeKill > 0, 'units were committed between kills');
-  t.comment(`kills=${killed} units_committed_before_kills=${unitsBeforeKill} produced=${gen} rows_in_files=${String(c!.rows)} distinct=${String(c!.seqs)} files=${String(c!.files)}`);
+  t.comment(
+    `kills=${killed} units_committed_before_kills=${unitsBeforeKill} produced=${gen} rows_in_files=${String(c!.rows)} distinct=${String(c!.seqs)} files=${String(c!.files)}`,
+  );
   t.same(c, { rows: gen, seqs: gen, keys: gen, lo: 0, hi: gen - 1, files: c!.files }, 'every row exactly once');
-  const [bad] = (await conn.runAndReadAll(
-    `SELECT count(*)::INTEGER AS n FROM read_parquet('${files}')
+  const [bad] = (
+    await conn.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n FROM read_parquet('${files}')
      WHERE tag_webid <> 'T' || (value_int % 7) OR epoch_us("timestamp") <> 1780000000000000 + value_int * 1000 OR value_double <> value_int / 3`,
-  )).getRowObjectsJS();
+    )
+  ).getRowObjectsJS();
   t.equal(bad!.n, 0, 'values intact');
 });

@@ -25,7 +25,10 @@ t.test('every source owns its progress under the prefixes stores hold today', as
     for (const p of s.progress) t.equal(p.owner, s.name, `${keyOf(p)} is owned by ${s.name}`);
     if (pinned[s.name]) t.same(s.progress.map(keyOf), pinned[s.name], `${s.name}'s prefixes`);
   }
-  t.same(SOURCES.map((s) => s.name), ['tags', 'timeseries', 'af', 'event_frames']);
+  t.same(
+    SOURCES.map((s) => s.name),
+    ['tags', 'timeseries', 'af', 'event_frames'],
+  );
 });
 
 t.test('no space is a prefix of another', async (t) => {

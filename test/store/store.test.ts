@@ -43,11 +43,17 @@ t.test('a new store: WAL, synchronous FULL, incremental auto-vacuum, 2 MB page c
 t.test('commitStep commits batches and progress together; reopen keeps everything', async (t) => {
   const dir = stateDir(t);
   let store = Store.open({ stateDir: dir, site: 'plant-a' });
-  store.commitStep([{ table: 'pi_timeseries', rows: rows(0, 10) }, { table: 'pi_tags', rows: [] }], [
-    { key: 'ts:T0', value: { watermark: 123, digest: [1, 2] } },
-    { key: 'ts:T1', value: 'x' },
-    { key: 'tags:srv', value: 7 },
-  ]);
+  store.commitStep(
+    [
+      { table: 'pi_timeseries', rows: rows(0, 10) },
+      { table: 'pi_tags', rows: [] },
+    ],
+    [
+      { key: 'ts:T0', value: { watermark: 123, digest: [1, 2] } },
+      { key: 'ts:T1', value: 'x' },
+      { key: 'tags:srv', value: 7 },
+    ],
+  );
   store.commitStep([], [{ key: 'ts:T1', value: 'y' }]); // progress alone is fine
   store.close();
   store = Store.open({ stateDir: dir, site: 'plant-a' });
@@ -55,7 +61,13 @@ t.test('commitStep commits batches and progress together; reopen keeps everythin
   t.same(store.getProgress('ts:T0'), { watermark: 123, digest: [1, 2] });
   t.equal(store.getProgress('ts:T1'), 'y');
   t.equal(store.getProgress('nope'), undefined);
-  t.same([...store.getProgressByPrefix('ts:')], [['ts:T0', { watermark: 123, digest: [1, 2] }], ['ts:T1', 'y']]);
+  t.same(
+    [...store.getProgressByPrefix('ts:')],
+    [
+      ['ts:T0', { watermark: 123, digest: [1, 2] }],
+      ['ts:T1', 'y'],
+    ],
+  );
   store.deleteProgress(['ts:T0']);
   t.same([...store.getProgressByPrefix('ts:').keys()], ['ts:T1']);
   const st = store.stats();
@@ -64,7 +76,11 @@ t.test('commitStep commits batches and progress together; reopen keeps everythin
   t.ok(st.bytes > 0 && st.bytes === store.bufferBytes());
   t.type(st.oldest_batch_at, 'string');
   const unit = store.nextUploadUnit(undefined, LIMITS)!;
-  t.same(decodeBatch(store.unitData(unit)).map((r) => r.value_double), [0, 3, 6, 9, 1, 4, 7, 2, 5, 8], 'sorted by (tag, time)');
+  t.same(
+    decodeBatch(store.unitData(unit)).map((r) => r.value_double),
+    [0, 3, 6, 9, 1, 4, 7, 2, 5, 8],
+    'sorted by (tag, time)',
+  );
 });
 
 t.test('a failure inside the transaction leaves neither batch nor progress', async (t) => {
@@ -78,7 +94,17 @@ t.test('a failure inside the transaction leaves neither batch nor progress', asy
   raw.close();
   store = Store.open({ stateDir: dir, site: 'plant-a' });
   t.teardown(() => store.close());
-  t.throws(() => store.commitStep([{ table: 'pi_timeseries', rows: rows(3, 5) }], [{ key: 'p', value: 2 }, { key: 'boom', value: 1 }]), { code: 'STORE_FAILED' });
+  t.throws(
+    () =>
+      store.commitStep(
+        [{ table: 'pi_timeseries', rows: rows(3, 5) }],
+        [
+          { key: 'p', value: 2 },
+          { key: 'boom', value: 1 },
+        ],
+      ),
+    { code: 'STORE_FAILED' },
+  );
   t.equal(store.getProgress('p'), 1, 'progress did not move');
   t.equal(store.stats().pending_rows, 3, 'the batch was rolled back');
   t.throws(() => store.commitStep([{ table: 'pi_timeseries', rows: [{ ...row(9), tag_webid: null }] }], [{ key: 'p', value: 3 }]), { code: 'BATCH_ENCODE_FAILED' });
@@ -156,13 +182,16 @@ t.test('upload units: named in the ledger first, same unit after a crash, coales
   const again = store.nextUploadUnit(undefined, { maxBytes: 1, maxBatches: 1 })!;
   t.equal(again.name, unit.name, 'the pending unit comes back, whatever the new limits');
   t.same(again.batchIds, ids);
-  t.same(store.pendingUnits().map((u) => u.name), [unit.name]);
+  t.same(
+    store.pendingUnits().map((u) => u.name),
+    [unit.name],
+  );
   const data = store.unitData(again);
-  t.same(decodeBatch(data).map((r) => r.value_double), [
-    ...[0, 3, 6, 9, 1, 4, 7, 2, 5, 8],
-    ...[12, 15, 18, 10, 13, 16, 19, 11, 14, 17],
-    ...[21, 24, 27, 22, 25, 28, 20, 23, 26, 29],
-  ], 'merged batches keep their order');
+  t.same(
+    decodeBatch(data).map((r) => r.value_double),
+    [...[0, 3, 6, 9, 1, 4, 7, 2, 5, 8], ...[12, 15, 18, 10, 13, 16, 19, 11, 14, 17], ...[21, 24, 27, 22, 25, 28, 20, 23, 26, 29]],
+    'merged batches keep their order',
+  );
   store.recordUnitFailure(unit.name, 'SINK_UNREACHABLE: down');
   t.equal(store.nextUploadUnit(undefined, LIMITS)!.attempts, 1);
   store.markUnitCommitted(unit.name, 'directory');
@@ -193,7 +222,9 @@ t.test('source and sink status', async (t) => {
   t.teardown(() => store.close());
   store.recordSourceError('timeseries', 'PI_UNREACHABLE: connect refused', new Date('2026-11-26T10:00:00Z'));
   store.setSourceLag('timeseries', 42.5);
-  t.same(store.sourceStatuses(), [{ name: 'timeseries', last_success: null, last_error: 'PI_UNREACHABLE: connect refused', last_error_at: '2026-11-26T10:00:00.000Z', lag_seconds: 42.5 }]);
+  t.same(store.sourceStatuses(), [
+    { name: 'timeseries', last_success: null, last_error: 'PI_UNREACHABLE: connect refused', last_error_at: '2026-11-26T10:00:00.000Z', lag_seconds: 42.5 },
+  ]);
   store.recordSourceSuccess('timeseries', { at: new Date('2026-11-26T10:05:00Z'), lagSeconds: 3 });
   store.recordSourceSuccess('af', { at: new Date('2026-11-26T10:06:00Z') });
   t.same(store.sourceStatuses(), [

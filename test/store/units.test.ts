@@ -14,11 +14,23 @@ import { Store } from '../../agent/store/store.js';
 const open = (t: { teardown(fn: () => void): void }): Store => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-units-'));
   const store = Store.open({ stateDir: dir, site: 'plant-a' });
-  t.teardown(() => { store.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.teardown(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   return store;
 };
-const ts = (i: number, op: Op = 'insert'): Row => ({ site: 'plant-a', tag_webid: 'T1', timestamp: 1_780_000_000_000_000 + i, ordinal: 0, value_double: i, ingested_at: 1_795_000_000_000_000, op });
-const batch = (store: Store, from: number, n: number, op: Op = 'insert') => store.commitStep([{ table: 'pi_timeseries', rows: Array.from({ length: n }, (_, i) => ts(from + i, op)) }], []);
+const ts = (i: number, op: Op = 'insert'): Row => ({
+  site: 'plant-a',
+  tag_webid: 'T1',
+  timestamp: 1_780_000_000_000_000 + i,
+  ordinal: 0,
+  value_double: i,
+  ingested_at: 1_795_000_000_000_000,
+  op,
+});
+const batch = (store: Store, from: number, n: number, op: Op = 'insert') =>
+  store.commitStep([{ table: 'pi_timeseries', rows: Array.from({ length: n }, (_, i) => ts(from + i, op)) }], []);
 const LIMITS = { maxBytes: 1 << 30, maxBatches: 1000 };
 
 t.test('insert-only runs and change runs go in separate units, in batch order', async (t) => {
@@ -33,7 +45,11 @@ t.test('insert-only runs and change runs go in separate units, in batch order', 
     units.push([u.batchIds.length, [...u.ops].sort()]);
     store.markUnitCommitted(u.name);
   }
-  t.same(units, [[2, ['insert']], [2, ['delete', 'update']], [1, ['insert']]]);
+  t.same(units, [
+    [2, ['insert']],
+    [2, ['delete', 'update']],
+    [1, ['insert']],
+  ]);
 });
 
 t.test('a MERGE unit stops at maxMergeRows (its first batch always goes)', async (t) => {
@@ -70,8 +86,17 @@ t.test('unitFiles: one entry per batch, read on demand', async (t) => {
   batch(store, 2, 3);
   const u = store.nextUploadUnit(undefined, LIMITS)!;
   const files = store.unitFiles(u);
-  t.same(files.map((f) => [f.id, f.rows]), [[u.batchIds[0], 2], [u.batchIds[1], 3]]);
-  t.same(files.flatMap((f) => decodeBatch(f.read()).map((r) => r.value_double)), [0, 1, 2, 3, 4]);
+  t.same(
+    files.map((f) => [f.id, f.rows]),
+    [
+      [u.batchIds[0], 2],
+      [u.batchIds[1], 3],
+    ],
+  );
+  t.same(
+    files.flatMap((f) => decodeBatch(f.read()).map((r) => r.value_double)),
+    [0, 1, 2, 3, 4],
+  );
   t.ok(files.every((f) => f.bytes === f.read().length));
   store.markUnitCommitted(u.name);
   t.throws(() => files[0]!.read(), { code: 'STORE_FAILED', message: /no data/ });

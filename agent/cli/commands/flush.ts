@@ -21,7 +21,9 @@ buffered at --timeout (sink unreachable, for example); nothing is lost, the serv
     const text = typeof values.timeout === 'string' ? values.timeout : '30m';
     const timeoutMs = parseDuration(text);
     if (timeoutMs === undefined) throw new UsageError(`--timeout '${text}' is not a duration (write e.g. 90s, 10m, 1h)`, 'flush');
-    return withSession(values, ctx, { logFile: true, console: 'stderr' }, async (s) => exitCodeOf(await flushBuffer(s.config, { ...s.io, timeoutMs, progress: progressPrinter() })));
+    return withSession(values, ctx, { logFile: true, console: 'stderr' }, async (s) =>
+      exitCodeOf(await flushBuffer(s.config, { ...s.io, timeoutMs, progress: progressPrinter() })),
+    );
   },
 };
 

@@ -9,7 +9,6 @@ import { EXIT, exitCodeOf } from '../exit.js';
 const NAMES = SOURCES.map((s) => s.name);
 import { withSession } from '../session.js';
 
-
 export const reset: Command = {
   name: 'reset',
   summary: 'rewind progress of some tags or all',
@@ -29,7 +28,13 @@ holds each event once. Asks for confirmation on a terminal; --yes skips it (requ
   async run(values, ctx) {
     const source = typeof values.source === 'string' ? values.source : 'timeseries';
     if (!NAMES.includes(source)) throw new UsageError(`--source must be one of ${NAMES.join(', ')}`, 'reset');
-    if (values.tag !== undefined && !SOURCES.find((s) => s.name === source)?.resetsTags) throw new UsageError(`--tag applies to --source ${SOURCES.filter((s) => s.resetsTags).map((s) => s.name).join(', ')} only`, 'reset');
+    if (values.tag !== undefined && !SOURCES.find((s) => s.name === source)?.resetsTags)
+      throw new UsageError(
+        `--tag applies to --source ${SOURCES.filter((s) => s.resetsTags)
+          .map((s) => s.name)
+          .join(', ')} only`,
+        'reset',
+      );
     const tags = tagsOrAll(values, 'reset', 'name the tags with --tag PATH or pass --all');
     let to: string | undefined;
     if (typeof values.to === 'string') {
@@ -45,7 +50,9 @@ holds each event once. Asks for confirmation on a terminal; --yes skips it (requ
         return EXIT.FAILURE;
       }
     }
-    return withSession(values, ctx, { logFile: true, console: 'stderr' }, async (s) => exitCodeOf(await resetSource(s.config, { print: s.io.print, source, tags, ...(to ? { to } : {}) })));
+    return withSession(values, ctx, { logFile: true, console: 'stderr' }, async (s) =>
+      exitCodeOf(await resetSource(s.config, { print: s.io.print, source, tags, ...(to ? { to } : {}) })),
+    );
   },
 };
 

@@ -17,6 +17,8 @@ Logs go to log.file of the config, and to the terminal when there is one.`,
   },
   needsConfig: true,
   async run(values, ctx) {
-    return withSession(values, ctx, { logFile: true, console: 'auto' }, async (s) => exitCodeOf(values.once === true ? await runAgentOnce(s.config, s.io) : await runService(s.config, s.io.logger, s.io.signal)));
+    return withSession(values, ctx, { logFile: true, console: 'auto' }, async (s) =>
+      exitCodeOf(values.once === true ? await runAgentOnce(s.config, s.io) : await runService(s.config, s.io.logger, s.io.signal)),
+    );
   },
 };

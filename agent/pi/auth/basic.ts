@@ -9,7 +9,10 @@ export class BasicAuth implements PiAuth {
   readonly scheme = 'basic' as const;
   private readonly header: string;
 
-  constructor(private readonly username: string, password: string) {
+  constructor(
+    private readonly username: string,
+    password: string,
+  ) {
     this.header = 'Basic ' + Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
   }
 
@@ -18,7 +21,7 @@ export class BasicAuth implements PiAuth {
     if (res.status === 401) {
       throw authFailed(
         `PI Web API rejected Basic authentication for user '${this.username}'`,
-        'Check pi.auth.username and pi.auth.password (a domain account may need DOMAIN\\user), and that Basic is in PI Web API\'s AuthenticationMethods.',
+        "Check pi.auth.username and pi.auth.password (a domain account may need DOMAIN\\user), and that Basic is in PI Web API's AuthenticationMethods.",
         res,
       );
     }

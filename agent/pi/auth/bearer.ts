@@ -57,9 +57,7 @@ export class OidcAuth implements PiAuth {
       clientId: o.clientId,
       clientSecret: o.clientSecret,
       ...(o.scope === undefined ? {} : { scope: o.scope }),
-      endpoint: o.tokenUrl
-        ? { url: o.tokenUrl, clientAuth: 'post' }
-        : { discovery: o.baseUrl.replace(/\/+$/, '') + '/.well-known/openid-configuration' },
+      endpoint: o.tokenUrl ? { url: o.tokenUrl, clientAuth: 'post' } : { discovery: o.baseUrl.replace(/\/+$/, '') + '/.well-known/openid-configuration' },
       connect: o.connect,
       timeoutMs: TIMEOUT_MS,
       now: o.now,
@@ -100,14 +98,18 @@ export class OidcAuth implements PiAuth {
         return new PiError('PI_UNREACHABLE', `Cannot reach the OIDC endpoint ${f.url}: ${reason}`, { retryable: true, cause: f.cause });
       }
       case 'no-discovery':
-        return new PiError('PI_AUTH_FAILED',
+        return new PiError(
+          'PI_AUTH_FAILED',
           `No OpenID Connect discovery document at ${f.url} (HTTP ${f.status}). Set pi.auth.token_url to the identity provider's token endpoint, or enable OIDC in PI Web API.`,
-          { status: f.status });
+          { status: f.status },
+        );
       case 'status':
         if (f.status === 400 || f.status === 401) {
-          return new PiError('PI_AUTH_FAILED',
+          return new PiError(
+            'PI_AUTH_FAILED',
             `The OIDC token endpoint ${f.url} refused client '${this.o.clientId}'${f.error === undefined ? '' : ` (${f.error})`}. Check pi.auth.client_id, pi.auth.client_secret and pi.auth.scope.`,
-            { status: f.status });
+            { status: f.status },
+          );
         }
         if (f.status >= 500) {
           return new PiError('PI_SERVER_ERROR', `The OIDC token endpoint ${f.url} failed with HTTP ${f.status}; will retry.`, { status: f.status, retryable: true });

@@ -38,11 +38,13 @@ export async function loadKerberos(): Promise<KerberosModule> {
 
 export function kerberosUnavailable(cause: unknown): PiError {
   const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-  return new PiError('PI_KERBEROS_UNAVAILABLE',
+  return new PiError(
+    'PI_KERBEROS_UNAVAILABLE',
     `Kerberos authentication needs the optional 'kerberos' module, which could not be loaded (${reason}). ` +
-    'Install the Kerberos development files (Debian/Ubuntu: apt-get install libkrb5-dev; RHEL/Fedora: dnf install krb5-devel) ' +
-    'and reinstall pi-agent so the module builds, or set pi.auth.type to basic or ntlm.',
-    { cause });
+      'Install the Kerberos development files (Debian/Ubuntu: apt-get install libkrb5-dev; RHEL/Fedora: dnf install krb5-devel) ' +
+      'and reinstall pi-agent so the module builds, or set pi.auth.type to basic or ntlm.',
+    { cause },
+  );
 }
 
 /**
@@ -66,14 +68,21 @@ export class KerberosAuth implements PiAuth {
   /** Set once the server has asked for Negotiate: from then on send tokens up front. */
   private preemptive = false;
 
-  constructor(private readonly k: KerberosModule, private readonly spn: string) {}
+  constructor(
+    private readonly k: KerberosModule,
+    private readonly spn: string,
+  ) {}
 
   async send(sendOnce: SendOnce): Promise<RawResponse> {
     if (!this.preemptive) {
       const res = await sendOnce({});
       if (res.status !== 401) return res;
       if (!findChallenge(res, 'Negotiate')) {
-        throw authFailed('PI Web API does not offer Kerberos (Negotiate)', 'Set pi.auth.type to a scheme it offers, or add Kerberos to PI Web API\'s AuthenticationMethods.', res);
+        throw authFailed(
+          'PI Web API does not offer Kerberos (Negotiate)',
+          "Set pi.auth.type to a scheme it offers, or add Kerberos to PI Web API's AuthenticationMethods.",
+          res,
+        );
       }
     }
     const res = await this.sendWithToken(sendOnce);
@@ -100,7 +109,7 @@ export class KerberosAuth implements PiAuth {
       const reason = err instanceof Error ? err.message : String(err);
       throw authFailed(
         `Kerberos could not get a service ticket for ${this.spn}: ${reason}`,
-        'Check that the agent\'s account has Kerberos credentials (kinit, or a keytab in KRB5_CLIENT_KTNAME), that the KDC is reachable and that the SPN exists (set pi.auth.spn if PI Web API uses another name).',
+        "Check that the agent's account has Kerberos credentials (kinit, or a keytab in KRB5_CLIENT_KTNAME), that the KDC is reachable and that the SPN exists (set pi.auth.spn if PI Web API uses another name).",
         undefined,
         err,
       );
@@ -112,8 +121,12 @@ export class KerberosAuth implements PiAuth {
       try {
         await ctx.step(mutual);
       } catch (err) {
-        throw authFailed(`The server's Kerberos mutual-authentication token for ${this.spn} did not verify`,
-          'PI Web API may not be the server it claims to be; check the SPN and DNS.', undefined, err);
+        throw authFailed(
+          `The server's Kerberos mutual-authentication token for ${this.spn} did not verify`,
+          'PI Web API may not be the server it claims to be; check the SPN and DNS.',
+          undefined,
+          err,
+        );
       }
     }
     return res;

@@ -51,8 +51,14 @@ export interface NtlmAuthenticate {
 
 /** The flags our type 1 asks for (Unicode, NTLM, extended session security). */
 export const CLIENT_FLAGS =
-  NTLM_FLAGS.UNICODE | NTLM_FLAGS.OEM | NTLM_FLAGS.REQUEST_TARGET | NTLM_FLAGS.NTLM | NTLM_FLAGS.ALWAYS_SIGN |
-  NTLM_FLAGS.EXTENDED_SESSIONSECURITY | NTLM_FLAGS.N128 | NTLM_FLAGS.N56;
+  NTLM_FLAGS.UNICODE |
+  NTLM_FLAGS.OEM |
+  NTLM_FLAGS.REQUEST_TARGET |
+  NTLM_FLAGS.NTLM |
+  NTLM_FLAGS.ALWAYS_SIGN |
+  NTLM_FLAGS.EXTENDED_SESSIONSECURITY |
+  NTLM_FLAGS.N128 |
+  NTLM_FLAGS.N56;
 
 export function isNtlmMessage(buf: Buffer): boolean {
   return buf.length >= 12 && buf.subarray(0, 8).equals(SIGNATURE);
@@ -163,7 +169,7 @@ export function decodeAuthenticate(buf: Buffer): NtlmAuthenticate {
 /** AV pairs → id/value list (stops at MsvAvEOL). */
 export function parseTargetInfo(info: Buffer): Array<{ id: number; value: Buffer }> {
   const out: Array<{ id: number; value: Buffer }> = [];
-  for (let i = 0; i + 4 <= info.length; ) {
+  for (let i = 0; i + 4 <= info.length;) {
     const id = info.readUInt16LE(i);
     const len = info.readUInt16LE(i + 2);
     if (id === AV.EOL || i + 4 + len > info.length) break;
@@ -204,14 +210,7 @@ export function ntowfv2(password: string, user: string, domain: string): Buffer 
 
 /** The NTLMv2 client blob ("temp" in MS-NLMP §3.3.2). */
 export function ntlmv2Blob(timestamp: Buffer, clientChallenge: Buffer, targetInfo: Buffer): Buffer {
-  return Buffer.concat([
-    Buffer.from([1, 1, 0, 0, 0, 0, 0, 0]),
-    timestamp,
-    clientChallenge,
-    Buffer.alloc(4),
-    targetInfo,
-    Buffer.alloc(4),
-  ]);
+  return Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 0, 0, 0]), timestamp, clientChallenge, Buffer.alloc(4), targetInfo, Buffer.alloc(4)]);
 }
 
 /** NTProofStr: the first 16 bytes of the NTLMv2 response, the part a server verifies. */
@@ -230,11 +229,7 @@ export interface NtlmCredentials {
  * The type 3 answering `challenge` with NTLMv2 responses. `clientChallenge` and `now` are
  * parameters only so the spec's test vectors can be reproduced.
  */
-export function answerChallenge(
-  challenge: NtlmChallenge,
-  cred: NtlmCredentials,
-  opts: { clientChallenge?: Buffer; now?: number } = {},
-): Buffer {
+export function answerChallenge(challenge: NtlmChallenge, cred: NtlmCredentials, opts: { clientChallenge?: Buffer; now?: number } = {}): Buffer {
   const clientChallenge = opts.clientChallenge ?? randomBytes(8);
   const pairs = parseTargetInfo(challenge.targetInfo);
   const serverTime = pairs.find((p) => p.id === AV.TIMESTAMP)?.value;
@@ -242,9 +237,7 @@ export function answerChallenge(
   const blob = ntlmv2Blob(serverTime ? Buffer.from(serverTime) : fileTime(opts.now ?? Date.now()), clientChallenge, challenge.targetInfo);
   const proof = ntProofStr(key, challenge.serverChallenge, blob);
   // With a server timestamp the LMv2 response must be zeros (MS-NLMP §3.1.5.1.2).
-  const lm = serverTime
-    ? Buffer.alloc(24)
-    : Buffer.concat([hmacMd5(key, challenge.serverChallenge, clientChallenge), clientChallenge]);
+  const lm = serverTime ? Buffer.alloc(24) : Buffer.concat([hmacMd5(key, challenge.serverChallenge, clientChallenge), clientChallenge]);
   const flags = (challenge.flags & CLIENT_FLAGS) | NTLM_FLAGS.NTLM;
   return encodeAuthenticate({
     flags: (challenge.flags & NTLM_FLAGS.UNICODE) !== 0 ? flags | NTLM_FLAGS.UNICODE : flags & ~NTLM_FLAGS.UNICODE,

@@ -45,8 +45,12 @@ export class NtlmAuth implements PiAuth {
       workstation: o.workstation ?? hostname().split('.')[0]!.toUpperCase(),
     };
     this.client = new Client(new URL(o.baseUrl).origin, { pipelining: 1, connect: o.connect });
-    this.client.on('connect', () => { this.connection++; });
-    this.client.on('disconnect', () => { this.authenticatedConnection = -1; });
+    this.client.on('connect', () => {
+      this.connection++;
+    });
+    this.client.on('disconnect', () => {
+      this.authenticatedConnection = -1;
+    });
   }
 
   /** One request at a time: a request slipped between type 1 and type 3 would break the handshake. */
@@ -76,7 +80,12 @@ export class NtlmAuth implements PiAuth {
       if (probe.status !== 401) return probe;
       if (findChallenge(probe, 'NTLM')) this.prefix = 'NTLM';
       else if (findChallenge(probe, 'Negotiate')) this.prefix = 'Negotiate';
-      else throw authFailed('PI Web API does not offer NTLM', 'Set pi.auth.type to a scheme it offers, or enable Windows authentication (Kerberos/NTLM) in PI Web API.', probe);
+      else
+        throw authFailed(
+          'PI Web API does not offer NTLM',
+          'Set pi.auth.type to a scheme it offers, or enable Windows authentication (Kerberos/NTLM) in PI Web API.',
+          probe,
+        );
     }
     const prefix = this.prefix;
     const r1 = await sendOnce({ authorization: `${prefix} ${encodeNegotiate().toString('base64')}` }, this.client);
@@ -87,18 +96,26 @@ export class NtlmAuth implements PiAuth {
       if (!token) throw new Error('no challenge token');
       challenge = decodeChallenge(Buffer.from(token, 'base64'));
     } catch (err) {
-      throw authFailed('PI Web API answered the NTLM negotiate message without an NTLM challenge',
-        'NTLM may be disabled on the server; use a scheme it offers.', r1, err);
+      throw authFailed(
+        'PI Web API answered the NTLM negotiate message without an NTLM challenge',
+        'NTLM may be disabled on the server; use a scheme it offers.',
+        r1,
+        err,
+      );
     }
     const socket = this.connection;
     const r2 = await sendOnce({ authorization: `${prefix} ${answerChallenge(challenge, this.cred).toString('base64')}` }, this.client);
     if (r2.status === 401) {
       const who = this.cred.domain ? `${this.cred.domain}\\${this.cred.user}` : this.cred.user;
-      const dropped = socket !== this.connection
-        ? ' The connection was closed during the handshake: a proxy or load balancer that does not keep connections breaks NTLM (use Kerberos or basic).'
-        : '';
-      throw authFailed(`PI Web API rejected NTLM authentication for ${who}`,
-        `Check pi.auth.username, pi.auth.password and pi.auth.domain, and that the account may use PI Web API.${dropped}`, r2);
+      const dropped =
+        socket !== this.connection
+          ? ' The connection was closed during the handshake: a proxy or load balancer that does not keep connections breaks NTLM (use Kerberos or basic).'
+          : '';
+      throw authFailed(
+        `PI Web API rejected NTLM authentication for ${who}`,
+        `Check pi.auth.username, pi.auth.password and pi.auth.domain, and that the account may use PI Web API.${dropped}`,
+        r2,
+      );
     }
     if (socket === this.connection) this.authenticatedConnection = socket;
     return r2;

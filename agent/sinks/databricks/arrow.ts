@@ -18,7 +18,9 @@ import { AgentError } from '../../errors.js';
 export function readParquetArrow(bytes: Uint8Array, group: number, columns?: string[]): Table {
   try {
     // Large record batches: arrow-js pays a fixed cost per IPC message (the default is 1024 rows).
-    return tableFromIPC(parquet.readParquet(bytes, columns === undefined ? { batchSize: 65536, rowGroups: [group] } : { batchSize: 65536, rowGroups: [group], columns }).intoIPCStream());
+    return tableFromIPC(
+      parquet.readParquet(bytes, columns === undefined ? { batchSize: 65536, rowGroups: [group] } : { batchSize: 65536, rowGroups: [group], columns }).intoIPCStream(),
+    );
   } catch (err) {
     throw new AgentError('BATCH_ENCODE_FAILED', `cannot read Parquet batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -35,9 +37,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 export function supersededRows(files: { rows: number; read(): Uint8Array }[], key: string[]): (Uint8Array | null)[] {
   const total = files.reduce((n, f) => n + f.rows, 0);
-  const layouts: ('wide' | 'num' | 'dict')[] = [];
-  const parts: Float64Array[] = [];
-  const dicts = key.map(() => new Map<unknown, number>());
+  const keys = new KeyParts(key, total);
   const starts: number[] = [];
   let at = 0;
   for (const f of files) {
@@ -49,65 +49,118 @@ export function supersededRows(files: { rows: number; read(): Uint8Array }[], ke
     for (let g = 0; g < file.groups; g++) {
       const table = readParquetArrow(bytes, g, key);
       if (at + table.numRows > start + f.rows) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has more rows than its footer says`);
-      let p = 0;
-      key.forEach((name, j) => {
-        const vector: Vector | null = table.getChild(name);
-        if (!vector) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has no key column ${name}`);
-        if (layouts[j] === undefined) {
-          const t = vector.type as DataType;
-          layouts[j] = (DataType.isTimestamp(t) || (DataType.isInt(t) && t.bitWidth === 64)) && LITTLE_ENDIAN ? 'wide'
-            : (DataType.isInt(t) && t.bitWidth <= 32) || DataType.isFloat(t) ? 'num' : 'dict';
-          for (let k = 0; k < (layouts[j] === 'wide' ? 2 : 1); k++) parts.push(new Float64Array(total));
-        }
-        const layout = layouts[j];
-        const a = parts[p]!;
-        const b = layout === 'wide' ? parts[p + 1]! : undefined;
-        p += layout === 'wide' ? 2 : 1;
-        let row = at;
-        for (const data of vector.data) {
-          const values = data.values as unknown;
-          const halves = layout === 'wide' && values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, values.length * 2) : undefined;
-          const nums = layout === 'num' && (values instanceof Int32Array || values instanceof Float64Array || values instanceof Int16Array || values instanceof Int8Array) ? values : undefined;
-          for (let i = 0; i < data.length; i++, row++) {
-            // Key columns are NOT NULL; a null still compares equal only to another null.
-            if (data.nullCount > 0 && !data.getValid(i)) { a[row] = -Infinity; if (b) b[row] = -Infinity; continue; }
-            const k = i + data.offset;
-            if (halves && b) { a[row] = halves[2 * k + 1]!; b[row] = halves[2 * k]! >>> 0; continue; }
-            if (nums) { a[row] = nums[k]!; continue; }
-            const v: unknown = vector.get(row - at);
-            const dict = dicts[j]!;
-            let id = dict.get(v);
-            if (id === undefined) dict.set(v, (id = dict.size));
-            a[row] = id;
-            if (b) b[row] = 0;
-          }
-        }
-      });
+      keys.add(table, at);
       at += table.numRows;
     }
     if (at !== start + f.rows) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has fewer rows than its footer says`);
   }
-  const order = new Uint32Array(total);
-  for (let i = 0; i < total; i++) order[i] = i;
-  const cmp = (x: number, y: number): number => {
-    for (const part of parts) {
-      const u = part[x]!; const v = part[y]!;
-      if (u < v) return -1;
-      if (u > v) return 1;
-    }
-    return 0;
-  };
-  order.sort((x, y) => cmp(x, y) || x - y);
-  const dropped: (Uint8Array | null)[] = files.map(() => null);
-  for (let k = 0; k + 1 < total; k++) {
-    const x = order[k]!;
-    if (cmp(x, order[k + 1]!) !== 0) continue;
-    // x is not the last row of its key: find its file (starts ascend) and mark it.
-    let lo = 0; let hi = starts.length - 1;
-    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid]! <= x) lo = mid; else hi = mid - 1; }
-    (dropped[lo] ??= new Uint8Array(files[lo]!.rows))[x - starts[lo]!] = 1;
+  return keys.superseded(starts, files);
+}
+
+type KeyLayout = 'wide' | 'num' | 'dict';
+
+/** How a key column is held: int64 and timestamps as two 32-bit halves, small numbers as is, the rest by dictionary. */
+function layoutOf(t: DataType): KeyLayout {
+  if ((DataType.isTimestamp(t) || (DataType.isInt(t) && t.bitWidth === 64)) && LITTLE_ENDIAN) return 'wide';
+  return (DataType.isInt(t) && t.bitWidth <= 32) || DataType.isFloat(t) ? 'num' : 'dict';
+}
+
+/** The unit's key columns as Float64Arrays, one per key part, row `at + i` for a table's row i. */
+class KeyParts {
+  private readonly layouts: KeyLayout[] = [];
+  private readonly parts: Float64Array[] = [];
+  private readonly dicts: Map<unknown, number>[];
+
+  constructor(
+    private readonly key: string[],
+    private readonly total: number,
+  ) {
+    this.dicts = key.map(() => new Map<unknown, number>());
   }
-  return dropped;
+
+  add(table: Table, at: number): void {
+    let p = 0;
+    this.key.forEach((name, j) => {
+      const vector: Vector | null = table.getChild(name);
+      if (!vector) throw new AgentError('BATCH_ENCODE_FAILED', `batch file has no key column ${name}`);
+      if (this.layouts[j] === undefined) {
+        const layout = (this.layouts[j] = layoutOf(vector.type as DataType));
+        for (let k = 0; k < (layout === 'wide' ? 2 : 1); k++) this.parts.push(new Float64Array(this.total));
+      }
+      const layout = this.layouts[j];
+      const a = this.parts[p]!;
+      const b = layout === 'wide' ? this.parts[p + 1]! : undefined;
+      p += layout === 'wide' ? 2 : 1;
+      this.fill(vector, layout, a, b, at, this.dicts[j]!);
+    });
+  }
+
+  private fill(vector: Vector, layout: KeyLayout, a: Float64Array, b: Float64Array | undefined, at: number, dict: Map<unknown, number>): void {
+    let row = at;
+    for (const data of vector.data) {
+      const values = data.values as unknown;
+      const halves = layout === 'wide' && values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, values.length * 2) : undefined;
+      const nums =
+        layout === 'num' && (values instanceof Int32Array || values instanceof Float64Array || values instanceof Int16Array || values instanceof Int8Array)
+          ? values
+          : undefined;
+      for (let i = 0; i < data.length; i++, row++) {
+        // Key columns are NOT NULL; a null still compares equal only to another null.
+        if (data.nullCount > 0 && !data.getValid(i)) {
+          a[row] = -Infinity;
+          if (b) b[row] = -Infinity;
+          continue;
+        }
+        const k = i + data.offset;
+        if (halves && b) {
+          a[row] = halves[2 * k + 1]!;
+          b[row] = halves[2 * k]! >>> 0;
+          continue;
+        }
+        if (nums) {
+          a[row] = nums[k]!;
+          continue;
+        }
+        const v: unknown = vector.get(row - at);
+        let id = dict.get(v);
+        if (id === undefined) dict.set(v, (id = dict.size));
+        a[row] = id;
+        if (b) b[row] = 0;
+      }
+    }
+  }
+
+  /** One sort of row numbers by (key, position); every row but the last of its key is marked in its file's bitmap. */
+  superseded(starts: number[], files: { rows: number }[]): (Uint8Array | null)[] {
+    const total = this.total;
+    const order = new Uint32Array(total);
+    for (let i = 0; i < total; i++) order[i] = i;
+    const cmp = (x: number, y: number): number => {
+      for (const part of this.parts) {
+        const u = part[x]!;
+        const v = part[y]!;
+        if (u < v) return -1;
+        if (u > v) return 1;
+      }
+      return 0;
+    };
+    order.sort((x, y) => cmp(x, y) || x - y);
+    const dropped: (Uint8Array | null)[] = files.map(() => null);
+    for (let k = 0; k + 1 < total; k++) {
+      const x = order[k]!;
+      if (cmp(x, order[k + 1]!) !== 0) continue;
+      // x is not the last row of its key: find its file (starts ascend) and mark it.
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= x) lo = mid;
+        else hi = mid - 1;
+      }
+      (dropped[lo] ??= new Uint8Array(files[lo]!.rows))[x - starts[lo]!] = 1;
+    }
+    return dropped;
+  }
 }
 
 /**
@@ -136,7 +189,9 @@ export function dropRows(bytes: Uint8Array, dropped: Uint8Array): Uint8Array {
       // Properties per piece: build() and writeParquet both consume (free) what they are given.
       pieces.push(parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(kept, 'stream')), batchWriterProperties().build()));
     } catch (err) {
-      throw new AgentError('BATCH_ENCODE_FAILED', `cannot rewrite a Parquet batch without superseded rows: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new AgentError('BATCH_ENCODE_FAILED', `cannot rewrite a Parquet batch without superseded rows: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
   }
   return joinSlices('rewrite', pieces);
@@ -152,8 +207,14 @@ type NumberArray = Int8Array | Int16Array | Int32Array | BigInt64Array | Float32
 function takeColumn(vector: Vector, keep: Uint32Array): Data {
   const type = vector.type as DataType;
   const first = vector.data[0]?.values as unknown;
-  const fixed = (DataType.isInt(type) || DataType.isFloat(type) || DataType.isTimestamp(type))
-    && (first instanceof Int8Array || first instanceof Int16Array || first instanceof Int32Array || first instanceof BigInt64Array || first instanceof Float32Array || first instanceof Float64Array);
+  const fixed =
+    (DataType.isInt(type) || DataType.isFloat(type) || DataType.isTimestamp(type)) &&
+    (first instanceof Int8Array ||
+      first instanceof Int16Array ||
+      first instanceof Int32Array ||
+      first instanceof BigInt64Array ||
+      first instanceof Float32Array ||
+      first instanceof Float64Array);
   if (!fixed) {
     const b = makeBuilder({ type, nullValues: [null, undefined] });
     for (const i of keep) b.append(vector.get(i));
@@ -168,7 +229,10 @@ function takeColumn(vector: Vector, keep: Uint32Array): Data {
     const i = keep[j]!;
     while (i >= base + vector.data[c]!.length) base += vector.data[c++]!.length;
     const data = vector.data[c]!;
-    if (data.nullCount > 0 && !data.getValid(i - base)) { nulls++; continue; }
+    if (data.nullCount > 0 && !data.getValid(i - base)) {
+      nulls++;
+      continue;
+    }
     valid[j >> 3]! |= 1 << (j & 7);
     out[j] = (data.values as NumberArray)[data.offset + i - base]!;
   }

@@ -1,9 +1,7 @@
 /** The Databricks sink's part of the config file: `sink: { type: databricks }`. */
 import { identifier, nonEmpty, str, type ObjectSpec, type Spec } from '../../config/fields.js';
 
-export type DatabricksAuthConfig =
-  | { type: 'token'; token: string }
-  | { type: 'oauth'; client_id: string; client_secret: string };
+export type DatabricksAuthConfig = { type: 'token'; token: string } | { type: 'oauth'; client_id: string; client_secret: string };
 
 export interface DatabricksSinkConfig {
   type: 'databricks';
@@ -48,11 +46,22 @@ export const DATABRICKS_SINK_SPEC: ObjectSpec = {
   description: 'Databricks SQL warehouse and Unity Catalog volume',
   fields: {
     host: {
-      spec: str('Workspace host name, no scheme', { pattern: /^[A-Za-z0-9.-]+$/, hint: 'the host name only, e.g. host: adb-123.azuredatabricks.net', example: 'adb-123.azuredatabricks.net' }),
+      spec: str('Workspace host name, no scheme', {
+        pattern: /^[A-Za-z0-9.-]+$/,
+        hint: 'the host name only, e.g. host: adb-123.azuredatabricks.net',
+        example: 'adb-123.azuredatabricks.net',
+      }),
       required: true,
     },
     port: { spec: { kind: 'integer', description: 'HTTPS port', min: 1, max: 65535, example: 443 }, default: 443 },
-    http_path: { spec: str('Warehouse HTTP path', { pattern: /^\/\S+$/, hint: 'the path from the warehouse connection details, e.g. /sql/1.0/warehouses/abc123', example: '/sql/1.0/warehouses/abc123' }), required: true },
+    http_path: {
+      spec: str('Warehouse HTTP path', {
+        pattern: /^\/\S+$/,
+        hint: 'the path from the warehouse connection details, e.g. /sql/1.0/warehouses/abc123',
+        example: '/sql/1.0/warehouses/abc123',
+      }),
+      required: true,
+    },
     auth: { spec: databricksAuth, required: true },
     ca: { spec: { kind: 'path', description: 'Extra CA bundle (PEM) to trust', mustExist: true } },
     catalog: { spec: identifier('Unity Catalog catalog', 'main'), required: true },

@@ -55,7 +55,12 @@ const MARK_DELETIONS: ReadonlySet<TableName> = new Set<TableName>(['pi_af_elemen
 const PUT_CONCURRENCY = 4;
 
 const SQL_TYPES: Record<ColumnType, string> = {
-  string: 'STRING', int32: 'INT', int64: 'BIGINT', double: 'DOUBLE', boolean: 'BOOLEAN', timestamp_us: 'TIMESTAMP',
+  string: 'STRING',
+  int32: 'INT',
+  int64: 'BIGINT',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  timestamp_us: 'TIMESTAMP',
 };
 
 /** `name` → `` `name` `` (backquotes doubled). */
@@ -84,9 +89,16 @@ export class DatabricksSink implements Sink {
     const sink = config.sink;
     if (sink.type !== 'databricks') throw new SinkError('SINK_FAILED', 'the configured sink is not databricks');
     const opts: DatabricksSinkOptions = {
-      host: sink.host, port: sink.port, httpPath: sink.http_path, auth: sink.auth,
-      catalog: sink.catalog, schema: sink.schema, volume: sink.volume, site: config.site,
-      stagingDir: path.join(config.state_dir, 'databricks-staging'), maxUploadBytes: sink.max_upload_bytes,
+      host: sink.host,
+      port: sink.port,
+      httpPath: sink.http_path,
+      auth: sink.auth,
+      catalog: sink.catalog,
+      schema: sink.schema,
+      volume: sink.volume,
+      site: config.site,
+      stagingDir: path.join(config.state_dir, 'databricks-staging'),
+      maxUploadBytes: sink.max_upload_bytes,
     };
     if (sink.ca !== undefined) {
       try {
@@ -99,9 +111,15 @@ export class DatabricksSink implements Sink {
     return new DatabricksSink(opts);
   }
 
-  private get ns(): string { return `${q(this.opts.catalog)}.${q(this.opts.schema)}`; }
-  private tableName(t: TableName): string { return `${this.ns}.${q(t)}`; }
-  private volumeDir(t: TableName): string { return `/Volumes/${this.opts.catalog}/${this.opts.schema}/${this.opts.volume}/${this.opts.site}/${t}`; }
+  private get ns(): string {
+    return `${q(this.opts.catalog)}.${q(this.opts.schema)}`;
+  }
+  private tableName(t: TableName): string {
+    return `${this.ns}.${q(t)}`;
+  }
+  private volumeDir(t: TableName): string {
+    return `/Volumes/${this.opts.catalog}/${this.opts.schema}/${this.opts.volume}/${this.opts.site}/${t}`;
+  }
 
   /** The DDL `prepare` runs, for an administrator (`pi-agent setup --print-sql`). */
   setupSql(): string[] {
@@ -140,7 +158,9 @@ export class DatabricksSink implements Sink {
       await this.run(volumeSql!);
       // One catalog query instead of a DESCRIBE per table: a restart costs three statements.
       const existing = new Map<string, Set<string>>();
-      const rows = await this.run(`SELECT table_name, column_name FROM ${q(this.opts.catalog)}.information_schema.columns WHERE table_schema = ${lit(this.opts.schema.toLowerCase())}`);
+      const rows = await this.run(
+        `SELECT table_name, column_name FROM ${q(this.opts.catalog)}.information_schema.columns WHERE table_schema = ${lit(this.opts.schema.toLowerCase())}`,
+      );
       for (const r of rows) {
         const t = String(r.table_name).toLowerCase();
         if (!existing.has(t)) existing.set(t, new Set());
@@ -148,11 +168,16 @@ export class DatabricksSink implements Sink {
       }
       for (const def of Object.values(TABLES)) {
         const have = existing.get(def.name);
-        if (!have) { await this.run(this.createTableSql(def)); continue; }
+        if (!have) {
+          await this.run(this.createTableSql(def));
+          continue;
+        }
         const missing = def.columns.filter((c) => !have.has(c.name.toLowerCase()));
         // New columns are always nullable: Delta cannot add NOT NULL columns to existing rows.
         if (missing.length > 0) {
-          await this.run(`ALTER TABLE ${this.tableName(def.name)} ADD COLUMNS (${missing.map((c) => `${q(c.name)} ${SQL_TYPES[c.type]} COMMENT ${lit(c.comment)}`).join(', ')})`);
+          await this.run(
+            `ALTER TABLE ${this.tableName(def.name)} ADD COLUMNS (${missing.map((c) => `${q(c.name)} ${SQL_TYPES[c.type]} COMMENT ${lit(c.comment)}`).join(', ')})`,
+          );
         }
       }
     });
@@ -169,19 +194,24 @@ export class DatabricksSink implements Sink {
     // retry stages exactly the same set of files in the unit's folder.
     const dropped = merge ? supersededRows(unit.files, def.key) : undefined;
     await mkdir(this.opts.stagingDir, { recursive: true });
-    await this.step(`upload of ${unit.name}`, () => forEachLimited(unit.files, PUT_CONCURRENCY, async (f, i) => {
-      const drop = dropped?.[i];
-      const data = drop ? dropRows(f.read(), drop) : f.read();
-      const local = path.join(this.opts.stagingDir, `${unit.name}.${f.id}.${randomBytes(4).toString('hex')}.parquet`);
-      try {
-        await writeFile(local, data);
-        await this.run(`PUT ${lit(local)} INTO ${lit(`${dir}/${fileName(f)}`)} OVERWRITE`, true);
-      } finally {
-        await rm(local, { force: true });
-      }
-    }));
+    await this.step(`upload of ${unit.name}`, () =>
+      forEachLimited(unit.files, PUT_CONCURRENCY, async (f, i) => {
+        const drop = dropped?.[i];
+        const data = drop ? dropRows(f.read(), drop) : f.read();
+        const local = path.join(this.opts.stagingDir, `${unit.name}.${f.id}.${randomBytes(4).toString('hex')}.parquet`);
+        try {
+          await writeFile(local, data);
+          await this.run(`PUT ${lit(local)} INTO ${lit(`${dir}/${fileName(f)}`)} OVERWRITE`, true);
+        } finally {
+          await rm(local, { force: true });
+        }
+      }),
+    );
     const result = await this.step(`commit of ${unit.name}`, () => this.run(merge ? this.mergeSql(def, dir) : this.copySql(unit.table, dir, unit.files.map(fileName))));
-    this.opts.logger?.info({ unit: unit.name, table: unit.table, rows: unit.rows, files: unit.files.length, statement: merge ? 'MERGE' : 'COPY INTO', result: result[0] }, 'databricks unit committed');
+    this.opts.logger?.info(
+      { unit: unit.name, table: unit.table, rows: unit.rows, files: unit.files.length, statement: merge ? 'MERGE' : 'COPY INTO', result: result[0] },
+      'databricks unit committed',
+    );
     // The load history keeps the COPY idempotent without the files, so the volume need not grow.
     await forEachLimited(unit.files, PUT_CONCURRENCY, (f) => this.run(`REMOVE ${lit(`${dir}/${fileName(f)}`)}`, true)).catch((err: unknown) => {
       this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
@@ -197,8 +227,10 @@ export class DatabricksSink implements Sink {
     const matched = MARK_DELETIONS.has(def.name)
       ? `WHEN MATCHED THEN UPDATE SET *`
       : `WHEN MATCHED AND s.${q('op')} = 'delete' THEN DELETE WHEN MATCHED THEN UPDATE SET *`;
-    return `MERGE INTO ${this.tableName(def.name)} AS t USING (SELECT * FROM read_files(${lit(dir)}, format => 'parquet')) AS s ON ${on} `
-      + `${matched} WHEN NOT MATCHED AND s.${q('op')} <> 'delete' THEN INSERT *`;
+    return (
+      `MERGE INTO ${this.tableName(def.name)} AS t USING (SELECT * FROM read_files(${lit(dir)}, format => 'parquet')) AS s ON ${on} ` +
+      `${matched} WHEN NOT MATCHED AND s.${q('op')} <> 'delete' THEN INSERT *`
+    );
   }
 
   async close(): Promise<void> {
@@ -211,18 +243,24 @@ export class DatabricksSink implements Sink {
   /** The session, opened once even when several statements ask for it at the same time. */
   private connect(): Promise<Session> {
     if (this.session) return Promise.resolve(this.session);
-    this.connecting ??= this.openSession().finally(() => { this.connecting = undefined; });
+    this.connecting ??= this.openSession().finally(() => {
+      this.connecting = undefined;
+    });
     return this.connecting;
   }
 
   private async openSession(): Promise<Session> {
     const client = new DBSQLClient({ logger: { log: () => undefined } });
     const base = {
-      host: this.opts.host, port: this.opts.port, path: this.opts.httpPath,
+      host: this.opts.host,
+      port: this.opts.port,
+      path: this.opts.httpPath,
       telemetryEnabled: false, // plants are often air-gapped
       // Few, short retries of the calls the driver retries (status polls, closes): the sink loop
       // has its own backoff, and an outage should surface in seconds, not minutes.
-      retryMaxAttempts: 3, retryDelayMin: 500, retryDelayMax: 5000,
+      retryMaxAttempts: 3,
+      retryDelayMin: 500,
+      retryDelayMax: 5000,
       ...(this.opts.caPem !== undefined ? { customCaCert: this.opts.caPem } : {}),
     };
     if (this.opts.auth.type === 'token') {
@@ -274,7 +312,8 @@ export class DatabricksSink implements Sink {
       failure: (f: TokenFailure) => {
         switch (f.kind) {
           // No answer: the driver's own errors are classified in one place, classify() below.
-          case 'unreachable': return f.cause;
+          case 'unreachable':
+            return f.cause;
           case 'status':
             return f.status === 400 || f.status === 401 || f.status === 403
               ? new SinkError('SINK_AUTH_FAILED', `Databricks OAuth rejected client ${id} (HTTP ${f.status}); check sink.auth.client_id and client_secret`)
@@ -320,7 +359,7 @@ export class DatabricksSink implements Sink {
 
 /** The driver's message on one line (Databricks puts newlines in some, e.g. INSUFFICIENT_PERMISSIONS): status and logs show one line. */
 function errorMessage(err: unknown): string {
-  const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String((err).message) : String(err);
+  const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String(err.message) : String(err);
   return msg.replace(/\s*\n\s*/g, ' ');
 }
 
@@ -332,8 +371,13 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
   if (status === 401) return { code: 'SINK_AUTH_FAILED', retryable: false, hint: ' (token rejected or expired; check sink.auth)' };
   if (status === 403) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the principal lacks a grant on the catalog, schema, volume or warehouse)' };
   if (status === 429 || status >= 500) return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
-  if (/certificate|self[- ]signed|CERT_/i.test(msg)) return { code: 'SINK_FAILED', retryable: false, hint: ' (TLS verification failed; set sink.ca to the CA bundle that signs the workspace certificate)' };
-  if (e.type === 'system' || e.type === 'request-timeout' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|Premature close|timed out/i.test(msg)) {
+  if (/certificate|self[- ]signed|CERT_/i.test(msg))
+    return { code: 'SINK_FAILED', retryable: false, hint: ' (TLS verification failed; set sink.ca to the CA bundle that signs the workspace certificate)' };
+  if (
+    e.type === 'system' ||
+    e.type === 'request-timeout' ||
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|Premature close|timed out/i.test(msg)
+  ) {
     return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
   }
   if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg)) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: '' };

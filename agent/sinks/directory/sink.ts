@@ -61,7 +61,9 @@ export class DirectorySink implements Sink {
   async upload(unit: SinkUnit): Promise<void> {
     // Names come from the site in the config: never let one escape the folder.
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(unit.name)) {
-      throw new SinkError('SINK_FAILED', `upload name ${JSON.stringify(unit.name)} is not a safe file name (site names may use letters, digits, '.', '_' and '-')`, { retryable: false });
+      throw new SinkError('SINK_FAILED', `upload name ${JSON.stringify(unit.name)} is not a safe file name (site names may use letters, digits, '.', '_' and '-')`, {
+        retryable: false,
+      });
     }
     const dir = path.join(this.path, unit.table);
     const final = this.fileFor(unit);

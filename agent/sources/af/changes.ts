@@ -60,7 +60,10 @@ export class AfChanges {
   commit(): void {
     if (this.progress.length === 0) return;
     const rows = this.rows;
-    this.store.commitStep((Object.keys(rows) as Kind[]).map((k) => ({ table: KINDS[k].table, rows: rows[k] })), this.progress);
+    this.store.commitStep(
+      (Object.keys(rows) as Kind[]).map((k) => ({ table: KINDS[k].table, rows: rows[k] })),
+      this.progress,
+    );
     for (const p of this.progress) this.known[kindOfKey(p.key)].set(p.key, p.value);
     this.rows = noRows();
     this.progress = [];

@@ -29,19 +29,19 @@ function commitDeletes(o: DeleteOptions, known: KnownObjects, kind: Kind, keys: 
  * by WebID, and only a 404 makes it a `delete` row (soft delete). One still found was missed by a
  * concurrent change and is kept for the next snapshot.
  */
-export async function deleteVanished(
-  o: DeleteOptions & { client: PiClient; signal?: AbortSignal },
-  known: KnownObjects,
-  seen: Set<string>,
-  db: string,
-): Promise<number> {
+export async function deleteVanished(o: DeleteOptions & { client: PiClient; signal?: AbortSignal }, known: KnownObjects, seen: Set<string>, db: string): Promise<number> {
   let deleted = 0;
   for (const kind of DELETION_ORDER) {
     const { space, path } = KINDS[kind];
     const gone = [...known[kind]].filter(([k, v]) => v[1] === db && !seen.has(k)).map(([k]) => k);
     for (let i = 0; i < gone.length; i += o.commitEvery) {
       const keys = gone.slice(i, i + o.commitEvery);
-      const checks = await batchGet(o.client, keys.map((k) => ({ path: `/${path}/${encodeURIComponent(space.idOf(k))}`, query: { selectedFields: 'WebId' } })), [404], o.signal);
+      const checks = await batchGet(
+        o.client,
+        keys.map((k) => ({ path: `/${path}/${encodeURIComponent(space.idOf(k))}`, query: { selectedFields: 'WebId' } })),
+        [404],
+        o.signal,
+      );
       const confirmed = keys.filter((_k, j) => checks[j]!.status === 404);
       if (confirmed.length === 0) continue;
       commitDeletes(o, known, kind, confirmed);

@@ -34,7 +34,7 @@ export function emptyToNull(s: string | undefined | null): string | null {
  * truncates silently at `maxCount` (§11), so a full page always means "ask again".
  */
 export async function* pages<T>(client: PiClient, path: string, query: Query, signal?: AbortSignal, pageSize = PAGE_SIZE): AsyncGenerator<T[]> {
-  for (let start = 0; ; ) {
+  for (let start = 0; ;) {
     signal?.throwIfAborted();
     const res = await client.get<PiItems<T>>(path, { ...query, startIndex: start, maxCount: pageSize });
     const items = itemsOf<T>(res, client.urlOf(path));
@@ -86,7 +86,12 @@ export async function batchGet<T>(client: PiClient, reqs: GetRequest[], tolerate
 
 /** All items of a collection for many owners: first pages through `/batch`, further pages one by one. */
 export async function batchItems<T>(client: PiClient, reqs: GetRequest[], signal?: AbortSignal): Promise<T[][]> {
-  const first = await batchGet<PiItems<T>>(client, reqs.map((r) => ({ path: r.path, query: { ...r.query, startIndex: 0, maxCount: PAGE_SIZE } })), [], signal);
+  const first = await batchGet<PiItems<T>>(
+    client,
+    reqs.map((r) => ({ path: r.path, query: { ...r.query, startIndex: 0, maxCount: PAGE_SIZE } })),
+    [],
+    signal,
+  );
   const out: T[][] = [];
   for (let i = 0; i < reqs.length; i++) {
     const items = [...itemsOf<T>(first[i]!.content, client.urlOf(reqs[i]!.path))];

@@ -9,9 +9,16 @@ const nowUs = (): number => Date.now() * 1000;
 
 export function templateRow(site: string, db: string, webId: string, t: AfTemplateJson): Row {
   return {
-    site, template_webid: webId, name: t.Name, path: t.Path, database_path: db,
-    base_template: emptyToNull(t.BaseTemplate), description: emptyToNull(t.Description),
-    category_names: jsonList(t.CategoryNames ?? []), ingested_at: nowUs(), op: 'update',
+    site,
+    template_webid: webId,
+    name: t.Name,
+    path: t.Path,
+    database_path: db,
+    base_template: emptyToNull(t.BaseTemplate),
+    description: emptyToNull(t.Description),
+    category_names: jsonList(t.CategoryNames ?? []),
+    ingested_at: nowUs(),
+    op: 'update',
   };
 }
 
@@ -23,9 +30,20 @@ export function elementRow(site: string, db: string, webId: string, e: AfElement
     throw new PiError('PI_BAD_RESPONSE', `AF element ${e.Path} came without Links.Parent: cannot place it in the hierarchy`, { retryable: true });
   }
   return {
-    site, element_webid: webId, element_id: e.Id ?? null, database_path: db, parent_webid: parent ?? null,
-    name: e.Name, path: e.Path, depth, template_name: emptyToNull(e.TemplateName), category_names: jsonList(e.CategoryNames ?? []),
-    description: emptyToNull(e.Description), has_children: e.HasChildren ?? null, ingested_at: nowUs(), op: 'update',
+    site,
+    element_webid: webId,
+    element_id: e.Id ?? null,
+    database_path: db,
+    parent_webid: parent ?? null,
+    name: e.Name,
+    path: e.Path,
+    depth,
+    template_name: emptyToNull(e.TemplateName),
+    category_names: jsonList(e.CategoryNames ?? []),
+    description: emptyToNull(e.Description),
+    has_children: e.HasChildren ?? null,
+    ingested_at: nowUs(),
+    op: 'update',
   };
 }
 
@@ -43,14 +61,22 @@ export function attributeRow(site: string, elementWebId: string, webId: string, 
   const pointLink = isPoint ? idOnlyWebId(webIdOfLink(a.Links?.['Point'])) : undefined;
   const sv = of.statics.get(webId);
   return {
-    site, attribute_webid: webId, element_webid: elementWebId, parent_attribute_webid: parentAttr ?? null,
-    name: a.Name, path: a.Path, type: emptyToNull(a.Type),
+    site,
+    attribute_webid: webId,
+    element_webid: elementWebId,
+    parent_attribute_webid: parentAttr ?? null,
+    name: a.Name,
+    path: a.Path,
+    type: emptyToNull(a.Type),
     units: emptyToNull(a.DefaultUnitsNameAbbreviation) ?? emptyToNull(a.DefaultUnitsName),
-    data_reference: emptyToNull(a.DataReferencePlugIn), config_string: emptyToNull(a.ConfigString),
+    data_reference: emptyToNull(a.DataReferencePlugIn),
+    config_string: emptyToNull(a.ConfigString),
     point_webid: pointLink === undefined ? null : idOnlyWebId(pointLink),
     static_value: sv === undefined || sv === null ? null : JSON.stringify(sv.Value ?? null),
-    is_configuration_item: a.IsConfigurationItem ?? null, category_names: jsonList(a.CategoryNames ?? []),
-    ingested_at: nowUs(), op: 'update',
+    is_configuration_item: a.IsConfigurationItem ?? null,
+    category_names: jsonList(a.CategoryNames ?? []),
+    ingested_at: nowUs(),
+    op: 'update',
   };
 }
 

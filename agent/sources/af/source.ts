@@ -32,7 +32,9 @@ export const afSource: Source = {
   schedule: (config) => configured(config).schedule,
   async runCycle(ctx, signal) {
     const af = configured(ctx.config);
-    const r = await recordingFailure(ctx.store, 'af', () => extractAf({ site: ctx.config.site, client: ctx.client, store: ctx.store, databases: af.databases, ...(signal ? { signal } : {}) }));
+    const r = await recordingFailure(ctx.store, 'af', () =>
+      extractAf({ site: ctx.config.site, client: ctx.client, store: ctx.store, databases: af.databases, ...(signal ? { signal } : {}) }),
+    );
     if (!r.paused) ctx.store.recordSourceSuccess('af', { lagSeconds: null });
     ctx.logger.info({ source: 'af', ...r }, r.paused ? 'AF cycle paused: buffer full' : 'AF cycle done');
     return { problems: r.paused ? ['BUFFER_FULL: the outbound buffer is full: AF extraction paused until the sink catches up'] : [] };

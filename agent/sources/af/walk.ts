@@ -77,17 +77,26 @@ export class DatabaseWalk {
   }
 
   private attributesOf(page: AfElementJson[]): Promise<AfAttributeJson[][]> {
-    return batchItems<AfAttributeJson>(this.o.client, page.map((e) => ({
-      path: `/elements/${encodeURIComponent(idOnlyWebId(e.WebId))}/attributes`,
-      query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, ...ID_ONLY },
-    })), this.o.signal);
+    return batchItems<AfAttributeJson>(
+      this.o.client,
+      page.map((e) => ({
+        path: `/elements/${encodeURIComponent(idOnlyWebId(e.WebId))}/attributes`,
+        query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, ...ID_ONLY },
+      })),
+      this.o.signal,
+    );
   }
 
   /** Values of the static attributes among `attrs` by WebID; null when an attribute has none readable. */
   private async staticValues(attrs: AfAttributeJson[]): Promise<Map<string, AfValueJson | null>> {
     const statics = new Map<string, AfValueJson | null>();
     const wanted = attrs.filter(isStatic);
-    const values = await batchGet<AfValueJson>(this.o.client, wanted.map((a): GetRequest => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })), NO_VALUE, this.o.signal);
+    const values = await batchGet<AfValueJson>(
+      this.o.client,
+      wanted.map((a): GetRequest => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })),
+      NO_VALUE,
+      this.o.signal,
+    );
     wanted.forEach((a, i) => statics.set(idOnlyWebId(a.WebId), values[i]!.status >= 200 && values[i]!.status < 300 ? (values[i]!.content ?? null) : null));
     return statics;
   }

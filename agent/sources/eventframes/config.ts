@@ -23,8 +23,14 @@ export const EVENT_FRAMES_FIELD: Field = {
       databases: { spec: dbPaths('Searched'), required: true },
       start: { spec: { kind: 'timestamp', description: 'Oldest frame start extracted (ISO 8601)' }, required: true },
       schedule: { spec: cron('When frames are searched (cron)'), default: '*/5 * * * *' },
-      rescan_horizon: { spec: { kind: 'duration', description: 'How far back a rescan searches for frames entered or deleted late (back-dated frames)', example: '7d' }, default: '7d' },
-      rescan_every: { spec: { kind: 'duration', description: 'How often a cycle searches the whole rescan horizon instead of the last window', example: '1h' }, default: '1h' },
+      rescan_horizon: {
+        spec: { kind: 'duration', description: 'How far back a rescan searches for frames entered or deleted late (back-dated frames)', example: '7d' },
+        default: '7d',
+      },
+      rescan_every: {
+        spec: { kind: 'duration', description: 'How often a cycle searches the whole rescan horizon instead of the last window', example: '1h' },
+        default: '1h',
+      },
       templates: { spec: nameList('Only frames of these templates') },
       categories: { spec: nameList('Only frames of these categories') },
     },

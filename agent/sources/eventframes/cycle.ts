@@ -12,9 +12,7 @@ import type { AfAttributeJson } from '../af/json.js';
 import { batchGet, batchItems, pages, type GetResult } from '../af/read.js';
 import type { PiValueItem } from '../timeseries/values.js';
 import { FRAMES, type FrameProgress } from './progress.js';
-import {
-  attributeDelete, frameAttributeRow, frameDelete, frameHash, frameRowsOf, FrameTables, referenceDelete, type EventFrameJson,
-} from './rows.js';
+import { attributeDelete, frameAttributeRow, frameDelete, frameHash, frameRowsOf, FrameTables, referenceDelete, type EventFrameJson } from './rows.js';
 import type { SearchWindow } from './window.js';
 
 export interface CycleOptions {
@@ -61,8 +59,13 @@ export class DatabaseCycle {
     const framesPath = `/assetdatabases/${encodeURIComponent(this.dbId)}/eventframes`;
     for (const filter of filters(o.templates, o.categories)) {
       const query = {
-        searchMode: 'Overlapped', startTime: formatPiTime(window.from), endTime: formatPiTime(window.to),
-        searchFullHierarchy: true, webIdType: 'IDOnly', sortField: 'StartTime', ...filter,
+        searchMode: 'Overlapped',
+        startTime: formatPiTime(window.from),
+        endTime: formatPiTime(window.to),
+        searchFullHierarchy: true,
+        webIdType: 'IDOnly',
+        sortField: 'StartTime',
+        ...filter,
       };
       for await (const page of pages<EventFrameJson>(o.client, framesPath, query, o.signal)) {
         for (let i = 0; i < page.length; i += STEP) {
@@ -109,11 +112,20 @@ export class DatabaseCycle {
   /** Each frame's attributes with their values, in frame order. */
   private async attributesOf(frames: EventFrameJson[]): Promise<AttributeRead[][]> {
     const { o } = this;
-    const attrLists = await batchItems<AfAttributeJson>(o.client, frames.map((f) => ({
-      path: `/eventframes/${encodeURIComponent(idOnlyWebId(f.WebId))}/attributes`,
-      query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, webIdType: 'IDOnly' },
-    })), o.signal);
-    const values = await batchGet<PiValueItem>(o.client, attrLists.flat().map((a) => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })), NO_VALUE, o.signal);
+    const attrLists = await batchItems<AfAttributeJson>(
+      o.client,
+      frames.map((f) => ({
+        path: `/eventframes/${encodeURIComponent(idOnlyWebId(f.WebId))}/attributes`,
+        query: { searchFullHierarchy: true, showHidden: true, showExcluded: true, webIdType: 'IDOnly' },
+      })),
+      o.signal,
+    );
+    const values = await batchGet<PiValueItem>(
+      o.client,
+      attrLists.flat().map((a) => ({ path: `/streams/${encodeURIComponent(idOnlyWebId(a.WebId))}/value` })),
+      NO_VALUE,
+      o.signal,
+    );
     let v = 0;
     return attrLists.map((attrs) => attrs.map((a): AttributeRead => [a, values[v++]!]));
   }
@@ -150,9 +162,15 @@ export class DatabaseCycle {
   /** Reads `keys` by WebID: frames still found are upserted; returns the keys PI answered 404 for. */
   private async reread(keys: string[]): Promise<string[]> {
     const { o } = this;
-    const reads = await batchGet<EventFrameJson>(o.client, keys.map((k) => ({ path: `/eventframes/${encodeURIComponent(FRAMES.idOf(k))}`, query: { webIdType: 'IDOnly' } })), [404], o.signal);
+    const reads = await batchGet<EventFrameJson>(
+      o.client,
+      keys.map((k) => ({ path: `/eventframes/${encodeURIComponent(FRAMES.idOf(k))}`, query: { webIdType: 'IDOnly' } })),
+      [404],
+      o.signal,
+    );
     const found = reads.filter((r) => r.status !== 404).map((r) => r.content!);
-    if (found.some((f) => !f || typeof f.WebId !== 'string')) throw new PiError('PI_BAD_RESPONSE', 'PI Web API answered an event frame read without a WebId', { retryable: true });
+    if (found.some((f) => !f || typeof f.WebId !== 'string'))
+      throw new PiError('PI_BAD_RESPONSE', 'PI Web API answered an event frame read without a WebId', { retryable: true });
     await this.upsert(found);
     return keys.filter((_k, j) => reads[j]!.status === 404);
   }

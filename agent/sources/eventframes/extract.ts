@@ -62,7 +62,10 @@ const DEFAULT_MARGIN_US = 600 * 1_000_000;
 export async function extractEventFrames(o: EventFramesOptions): Promise<EventFramesResult> {
   const result: EventFramesResult = { frames: 0, open: 0, upserts: 0, deletes: 0, paused: false, rescans: 0 };
   const settings: WindowSettings = {
-    startUs: o.startUs, nowUs: o.nowUs, marginUs: o.marginUs ?? DEFAULT_MARGIN_US, rescanEveryUs: o.rescanEveryUs,
+    startUs: o.startUs,
+    nowUs: o.nowUs,
+    marginUs: o.marginUs ?? DEFAULT_MARGIN_US,
+    rescanEveryUs: o.rescanEveryUs,
     horizonUs: o.rescanHorizonUs !== undefined && o.rescanEveryUs !== undefined ? o.rescanHorizonUs : undefined,
   };
   const known = FRAMES.entries(o.store);

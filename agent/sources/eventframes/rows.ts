@@ -31,9 +31,15 @@ const OPEN_FROM_US = Date.UTC(9999, 0, 1) * 1000;
 /** AF value types → the PI point type names typeValue understands. */
 function pointTypeOf(afType: string | undefined): string | undefined {
   switch ((afType ?? '').toLowerCase()) {
-    case 'int16': case 'int32': case 'int64': case 'byte': return 'Int32';
-    case 'datetime': return 'Timestamp';
-    default: return afType;
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'byte':
+      return 'Int32';
+    case 'datetime':
+      return 'Timestamp';
+    default:
+      return afType;
   }
 }
 
@@ -69,14 +75,26 @@ export class FrameTables {
 export function frameRowsOf(site: string, dbName: string, f: EventFrameJson, ingested: number): { webId: string; frame: Row; refIds: string[]; refs: Row[] } {
   const webId = idOnlyWebId(f.WebId);
   const frame: Row = {
-    site, event_frame_webid: webId, event_frame_id: f.Id ?? null, database_path: dbName,
-    parent_webid: idOnlyWebId(webIdOfLink(f.Links?.['Parent'])) ?? null, name: f.Name, path: f.Path,
-    description: emptyToNull(f.Description), template_name: emptyToNull(f.TemplateName),
-    category_names: jsonList(f.CategoryNames ?? []), start_time: usOf(f.StartTime), end_time: endOf(f),
-    severity: emptyToNull(f.Severity), is_acknowledged: f.IsAcknowledged ?? null,
-    can_be_acknowledged: f.CanBeAcknowledged ?? null, is_annotated: f.IsAnnotated ?? null,
-    is_locked: f.IsLocked ?? null, are_values_captured: f.AreValuesCaptured ?? null,
-    ingested_at: ingested, op: 'update',
+    site,
+    event_frame_webid: webId,
+    event_frame_id: f.Id ?? null,
+    database_path: dbName,
+    parent_webid: idOnlyWebId(webIdOfLink(f.Links?.['Parent'])) ?? null,
+    name: f.Name,
+    path: f.Path,
+    description: emptyToNull(f.Description),
+    template_name: emptyToNull(f.TemplateName),
+    category_names: jsonList(f.CategoryNames ?? []),
+    start_time: usOf(f.StartTime),
+    end_time: endOf(f),
+    severity: emptyToNull(f.Severity),
+    is_acknowledged: f.IsAcknowledged ?? null,
+    can_be_acknowledged: f.CanBeAcknowledged ?? null,
+    is_annotated: f.IsAnnotated ?? null,
+    is_locked: f.IsLocked ?? null,
+    are_values_captured: f.AreValuesCaptured ?? null,
+    ingested_at: ingested,
+    op: 'update',
   };
   const refIds = (f.RefElementWebIds ?? []).map((w) => idOnlyWebId(w));
   const refs: Row[] = refIds.map((r, j) => ({ site, event_frame_webid: webId, element_webid: r, primary: j === 0, ingested_at: ingested, op: 'update' }));
@@ -90,9 +108,16 @@ export function frameAttributeRow(site: string, frameWebId: string, a: AfAttribu
   const units = emptyToNull(a.DefaultUnitsNameAbbreviation) ?? undefined;
   const typed = item ? typeValue(item, pointTypeOf(a.Type), units, usOf) : { ...NULL_VALUE, good: false };
   return {
-    site, attribute_webid: idOnlyWebId(a.WebId), event_frame_webid: frameWebId, name: a.Name, path: a.Path,
-    type: emptyToNull(a.Type), timestamp: item?.Timestamp ? usOf(item.Timestamp) : null, ...typed,
-    ingested_at: ingested, op: 'update',
+    site,
+    attribute_webid: idOnlyWebId(a.WebId),
+    event_frame_webid: frameWebId,
+    name: a.Name,
+    path: a.Path,
+    type: emptyToNull(a.Type),
+    timestamp: item?.Timestamp ? usOf(item.Timestamp) : null,
+    ...typed,
+    ingested_at: ingested,
+    op: 'update',
   };
 }
 

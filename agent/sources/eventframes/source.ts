@@ -17,10 +17,15 @@ function configured(config: AgentConfig): EventFramesConfig {
 async function extractOptions(ctx: SourceContext, ef: EventFramesConfig, signal: AbortSignal | undefined): Promise<Parameters<typeof extractEventFrames>[0]> {
   const nowUs = await piNowUs(ctx, knownTags(ctx.store));
   const opts: Parameters<typeof extractEventFrames>[0] = {
-    site: ctx.config.site, client: ctx.client, store: ctx.store, databases: ef.databases,
-    startUs: parsePiTimestamp(ef.start).us, nowUs,
+    site: ctx.config.site,
+    client: ctx.client,
+    store: ctx.store,
+    databases: ef.databases,
+    startUs: parsePiTimestamp(ef.start).us,
+    nowUs,
     // Config holds milliseconds; the source works in µs on PI's clock.
-    rescanHorizonUs: ef.rescan_horizon * 1000, rescanEveryUs: ef.rescan_every * 1000,
+    rescanHorizonUs: ef.rescan_horizon * 1000,
+    rescanEveryUs: ef.rescan_every * 1000,
   };
   if (ef.templates) opts.templates = ef.templates;
   if (ef.categories) opts.categories = ef.categories;

@@ -79,13 +79,60 @@ interface TemplateJson {
 /** `\\server\tag` from a PI Point ConfigString (`\\server\tag;ReadOnly=False`, `\\server\tag?123`); undefined when not resolvable. */
 export function pointPathOfConfig(config: string | undefined): string | undefined {
   if (!config) return undefined;
-  const path = config.split(';')[0]!.replace(/\?[^\\]*$/, '').trim();
+  const path = config
+    .split(';')[0]!
+    .replace(/\?[^\\]*$/, '')
+    .trim();
   // `%Element%`-style substitutions are AF's to resolve; a path without a server needs AF's default server.
   if (path.includes('%') || !/^\\\\[^\\]+\\[^\\]+/.test(path)) return undefined;
   return path;
 }
 
 const sameName = (a: string, b: string): boolean => a.localeCompare(b, undefined, { sensitivity: 'accent' }) === 0;
+
+/** What resolving one selector collects: point references by link or by path, the points, what cannot be resolved. */
+class References {
+  readonly byLink = new Map<string, { webId: string; attr: string }>();
+  readonly byPath = new Map<string, { path: string; attr: string }>();
+  private readonly seenPoints = new Set<string>();
+
+  constructor(readonly out: ElementPoints) {}
+
+  warn(text: string): void {
+    this.out.unresolved++;
+    if (this.out.warnings.length < MAX_WARNINGS) this.out.warnings.push(text);
+  }
+
+  /** Notes a PI Point data reference (by the point's link, else by the path in its ConfigString). */
+  addAttribute(a: AttributeJson): void {
+    if ((a.DataReferencePlugIn ?? '').toLowerCase() !== 'pi point') return;
+    this.out.pointAttributes++;
+    const link = webIdOfLink(a.Links?.Point);
+    if (link) {
+      const k = idOnlyWebId(link);
+      if (!this.byLink.has(k)) this.byLink.set(k, { webId: link, attr: a.Path });
+      return;
+    }
+    const path = pointPathOfConfig(a.ConfigString);
+    if (path) {
+      const k = path.toUpperCase();
+      if (!this.byPath.has(k)) this.byPath.set(k, { path, attr: a.Path });
+    } else {
+      this.warn(
+        `AF attribute ${a.Path} has a PI Point data reference that names no resolvable point (ConfigString ${JSON.stringify(a.ConfigString ?? '')}): skipped; fix the data reference in PI System Explorer`,
+      );
+    }
+  }
+
+  /** A point found, once per point. */
+  take(p: PiPoint | undefined): void {
+    if (!p || typeof p.WebId !== 'string') return;
+    const k = idOnlyWebId(p.WebId);
+    if (this.seenPoints.has(k)) return;
+    this.seenPoints.add(k);
+    this.out.points.push(p);
+  }
+}
 
 /** `\\AF\DB\A\B` → `\\AF\DB`. */
 function databasePathOf(elementPath: string): string {
@@ -98,89 +145,92 @@ export class PiElementPoints implements ElementPointSource {
   private readonly signal: AbortSignal | undefined;
 
   /** `pageSize` (default 1000, PI's) only for tests of paging. */
-  constructor(private readonly client: PiClient, opts: { pageSize?: number; signal?: AbortSignal } = {}) {
+  constructor(
+    private readonly client: PiClient,
+    opts: { pageSize?: number; signal?: AbortSignal } = {},
+  ) {
     this.pageSize = opts.pageSize ?? PAGE_SIZE;
     this.signal = opts.signal;
   }
 
   async resolve(sel: AfElementSelector): Promise<ElementPoints> {
     const root = await this.element(sel.af_element);
-    const out: ElementPoints = {
+    const refs = new References({
       element: { path: root.Path || sel.af_element, templateName: root.TemplateName ?? '' },
-      elements: 0, pointAttributes: 0, points: [], warnings: [], unresolved: 0,
-    };
-    const byLink = new Map<string, { webId: string; attr: string }>();
-    const byPath = new Map<string, { path: string; attr: string }>();
-    const warn = (text: string): void => {
-      out.unresolved++;
-      if (out.warnings.length < MAX_WARNINGS) out.warnings.push(text);
-    };
+      elements: 0,
+      pointAttributes: 0,
+      points: [],
+      warnings: [],
+      unresolved: 0,
+    });
+    if (!sel.template || (await this.derivesFrom(root, sel.template))) await this.readAttributes([root], refs);
+    if (sel.recursive && root.HasChildren !== false) await this.readDescendants(root, sel, refs);
+    await this.fetchPoints(refs);
+    return refs.out;
+  }
 
-    const readAttributes = async (elements: ElementJson[]): Promise<void> => {
-      if (elements.length === 0) return;
-      out.elements += elements.length;
-      const lists = await batchItems<AttributeJson>(this.client, elements.map((e): GetRequest => ({
+  /** The PI Point references of these elements' attributes. */
+  private async readAttributes(elements: ElementJson[], refs: References): Promise<void> {
+    if (elements.length === 0) return;
+    refs.out.elements += elements.length;
+    const lists = await batchItems<AttributeJson>(
+      this.client,
+      elements.map((e): GetRequest => ({
         path: `/elements/${encodeURIComponent(e.WebId)}/attributes`,
         query: { searchFullHierarchy: true, showHidden: true, showExcluded: false, selectedFields: ATTRIBUTE_FIELDS, ...ID_ONLY },
-      })), this.signal);
-      for (const a of lists.flat()) {
-        if ((a.DataReferencePlugIn ?? '').toLowerCase() !== 'pi point') continue;
-        out.pointAttributes++;
-        const link = webIdOfLink(a.Links?.Point);
-        if (link) {
-          const k = idOnlyWebId(link);
-          if (!byLink.has(k)) byLink.set(k, { webId: link, attr: a.Path });
-          continue;
-        }
-        const path = pointPathOfConfig(a.ConfigString);
-        if (path) {
-          const k = path.toUpperCase();
-          if (!byPath.has(k)) byPath.set(k, { path, attr: a.Path });
-        } else {
-          warn(`AF attribute ${a.Path} has a PI Point data reference that names no resolvable point (ConfigString ${JSON.stringify(a.ConfigString ?? '')}): skipped; fix the data reference in PI System Explorer`);
-        }
-      }
-    };
+      })),
+      this.signal,
+    );
+    for (const a of lists.flat()) refs.addAttribute(a);
+  }
 
-    if (!sel.template || (await this.derivesFrom(root, sel.template))) await readAttributes([root]);
-    if (sel.recursive && root.HasChildren !== false) {
-      const query: Query = { searchFullHierarchy: true, selectedFields: ELEMENT_FIELDS.split(';').map((f) => `Items.${f}`).join(';'), ...ID_ONLY };
-      if (sel.template) query['templateName'] = sel.template;
-      const seen = new Set<string>([root.WebId]);
-      for await (const page of pages<ElementJson>(this.client, `/elements/${encodeURIComponent(root.WebId)}/elements`, query, this.signal, this.pageSize)) {
-        // A hierarchy changing between pages can repeat an element: read each once.
-        const fresh: ElementJson[] = [];
-        for (const e of page) {
-          if (seen.has(e.WebId)) continue;
-          seen.add(e.WebId);
-          fresh.push(e);
-        }
-        await readAttributes(fresh);
+  /** Every element below the root (of the template, if one is named), page by page. */
+  private async readDescendants(root: ElementJson, sel: AfElementSelector, refs: References): Promise<void> {
+    const query: Query = {
+      searchFullHierarchy: true,
+      selectedFields: ELEMENT_FIELDS.split(';')
+        .map((f) => `Items.${f}`)
+        .join(';'),
+      ...ID_ONLY,
+    };
+    if (sel.template) query['templateName'] = sel.template;
+    const seen = new Set<string>([root.WebId]);
+    for await (const page of pages<ElementJson>(this.client, `/elements/${encodeURIComponent(root.WebId)}/elements`, query, this.signal, this.pageSize)) {
+      // A hierarchy changing between pages can repeat an element: read each once.
+      const fresh: ElementJson[] = [];
+      for (const e of page) {
+        if (seen.has(e.WebId)) continue;
+        seen.add(e.WebId);
+        fresh.push(e);
       }
+      await this.readAttributes(fresh, refs);
     }
+  }
 
-    // Points: one GET per distinct point, through /batch; 404/400 = the reference is dangling.
-    const seenPoints = new Set<string>();
-    const take = (p: PiPoint | undefined): void => {
-      if (!p || typeof p.WebId !== 'string') return;
-      const k = idOnlyWebId(p.WebId);
-      if (seenPoints.has(k)) return;
-      seenPoints.add(k);
-      out.points.push(p);
-    };
-    const links = [...byLink.values()];
-    const fetched = await batchGet<PiPoint>(this.client, links.map((l) => ({ path: `/points/${encodeURIComponent(l.webId)}` })), [400, 404], this.signal);
+  /** Points: one GET per distinct point, through /batch; 404/400 = the reference is dangling. */
+  private async fetchPoints(refs: References): Promise<void> {
+    const links = [...refs.byLink.values()];
+    const fetched = await batchGet<PiPoint>(
+      this.client,
+      links.map((l) => ({ path: `/points/${encodeURIComponent(l.webId)}` })),
+      [400, 404],
+      this.signal,
+    );
     fetched.forEach((r, i) => {
-      if (r.status >= 200 && r.status < 300) take(r.content);
-      else warn(`AF attribute ${links[i]!.attr} references a PI point that does not exist (GET /points/${links[i]!.webId}: ${r.status}): skipped`);
+      if (r.status >= 200 && r.status < 300) refs.take(r.content);
+      else refs.warn(`AF attribute ${links[i]!.attr} references a PI point that does not exist (GET /points/${links[i]!.webId}: ${r.status}): skipped`);
     });
-    const paths = [...byPath.values()].filter((p) => !out.points.some((x) => x.Path.toUpperCase() === p.path.toUpperCase()));
-    const byPathRes = await batchGet<PiPoint>(this.client, paths.map((p) => ({ path: '/points', query: { path: p.path } })), [400, 404], this.signal);
+    const paths = [...refs.byPath.values()].filter((p) => !refs.out.points.some((x) => x.Path.toUpperCase() === p.path.toUpperCase()));
+    const byPathRes = await batchGet<PiPoint>(
+      this.client,
+      paths.map((p) => ({ path: '/points', query: { path: p.path } })),
+      [400, 404],
+      this.signal,
+    );
     byPathRes.forEach((r, i) => {
-      if (r.status >= 200 && r.status < 300) take(r.content);
-      else warn(`AF attribute ${paths[i]!.attr} references PI point ${paths[i]!.path}, which does not exist (${r.status}): skipped`);
+      if (r.status >= 200 && r.status < 300) refs.take(r.content);
+      else refs.warn(`AF attribute ${paths[i]!.attr} references PI point ${paths[i]!.path}, which does not exist (${r.status}): skipped`);
     });
-    return out;
   }
 
   /** The element by path; a missing one names the deepest part of the path that exists. */

@@ -14,10 +14,7 @@ import type { AfElementSelector, ElementPoints, ElementPointSource } from './af-
 import { hashText } from './hash.js';
 import { TAGS } from './progress.js';
 
-export type TagSelector =
-  | { dataserver: string; name_filter?: string; point_source?: string }
-  | { path: string }
-  | AfElementSelector;
+export type TagSelector = { dataserver: string; name_filter?: string; point_source?: string } | { path: string } | AfElementSelector;
 
 /** What the tags source needs from PI. */
 export interface PointDirectory {
@@ -47,13 +44,23 @@ function dataserverOf(path: string): string {
 
 function tagRow(site: string, webId: string, p: PiPoint | undefined, ingestedAt: number, op: 'update' | 'delete'): Row {
   return {
-    site, tag_webid: webId,
-    point_id: p?.Id ?? null, name: p?.Name ?? null, path: p?.Path ?? null,
-    dataserver: p ? dataserverOf(p.Path) : null, descriptor: p?.Descriptor ?? null,
-    point_class: p?.PointClass ?? null, point_type: p?.PointType ?? null,
-    digital_set_name: p?.DigitalSetName ?? null, engineering_units: p?.EngineeringUnits ?? null,
-    span: p?.Span ?? null, zero: p?.Zero ?? null, step: p?.Step ?? null, future: p?.Future ?? null,
-    ingested_at: ingestedAt, op,
+    site,
+    tag_webid: webId,
+    point_id: p?.Id ?? null,
+    name: p?.Name ?? null,
+    path: p?.Path ?? null,
+    dataserver: p ? dataserverOf(p.Path) : null,
+    descriptor: p?.Descriptor ?? null,
+    point_class: p?.PointClass ?? null,
+    point_type: p?.PointType ?? null,
+    digital_set_name: p?.DigitalSetName ?? null,
+    engineering_units: p?.EngineeringUnits ?? null,
+    span: p?.Span ?? null,
+    zero: p?.Zero ?? null,
+    step: p?.Step ?? null,
+    future: p?.Future ?? null,
+    ingested_at: ingestedAt,
+    op,
   };
 }
 
@@ -105,7 +112,9 @@ export async function discoverTags(o: {
   const consider = (p: PiPoint) => {
     const webId = idOnlyWebId(p.WebId);
     if (seen.has(webId) || !inShard(webId, o.shards)) return;
-    const hash = hashText(JSON.stringify([p.Name, p.Path, p.Descriptor, p.PointClass, p.PointType, p.DigitalSetName, p.EngineeringUnits, p.Span, p.Zero, p.Step, p.Future]));
+    const hash = hashText(
+      JSON.stringify([p.Name, p.Path, p.Descriptor, p.PointClass, p.PointType, p.DigitalSetName, p.EngineeringUnits, p.Span, p.Zero, p.Step, p.Future]),
+    );
     const meta: TagMeta = { webId, name: p.Name, path: p.Path, pointType: p.PointType, hash };
     seen.set(webId, meta);
     const before = known.get(webId);
@@ -140,6 +149,11 @@ export async function discoverTags(o: {
   for (const w of gone) {
     rows.push(tagRow(o.site, w, undefined, Date.now() * 1000, 'delete'));
   }
-  if (gone.length) o.store.commitStep([{ table: 'pi_tags', rows }], [], gone.map((w) => TAGS.key(w)));
+  if (gone.length)
+    o.store.commitStep(
+      [{ table: 'pi_tags', rows }],
+      [],
+      gone.map((w) => TAGS.key(w)),
+    );
   return { tags: [...seen.values()], added, changed, removed: gone.length, warnings, elements };
 }

@@ -30,7 +30,11 @@ export function tagPath(store: Pick<Store, 'getProgress'>, webId: string): strin
  * The known tags of these paths (case-insensitive; all known tags when none is named). A path not
  * known is looked up in PI when `pointByPath` is given, else refused.
  */
-export async function resolveTags(store: Store, paths: string[], pointByPath?: (p: string) => Promise<{ WebId: string; Path: string; PointType?: string }>): Promise<TagMeta[]> {
+export async function resolveTags(
+  store: Store,
+  paths: string[],
+  pointByPath?: (p: string) => Promise<{ WebId: string; Path: string; PointType?: string }>,
+): Promise<TagMeta[]> {
   const known = knownTags(store);
   if (paths.length === 0) return known;
   const out: TagMeta[] = [];
@@ -79,7 +83,17 @@ export async function runTagDiscovery(ctx: SourceContext): Promise<TagMeta[]> {
       if (hint) ctx.logger.warn({ source: 'tags', af_element: selector.af_element }, hint);
     }
     ctx.store.recordSourceSuccess('tags', { lagSeconds: null });
-    ctx.logger.info({ source: 'tags', tags: r.tags.length, added: r.added, changed: r.changed, removed: r.removed, unresolved_af_references: r.elements.reduce((n, e) => n + e.result.unresolved, 0) }, 'tag discovery done');
+    ctx.logger.info(
+      {
+        source: 'tags',
+        tags: r.tags.length,
+        added: r.added,
+        changed: r.changed,
+        removed: r.removed,
+        unresolved_af_references: r.elements.reduce((n, e) => n + e.result.unresolved, 0),
+      },
+      'tag discovery done',
+    );
     return r.tags;
   });
 }
@@ -145,4 +159,3 @@ export const tagsSource: Source = {
     }
   },
 };
-

@@ -82,9 +82,18 @@ export class TagPages {
     // Digest retention: the next re-read starts at or after min(now, last re-read) - lookback.
     const retain = Math.min(horizon, before.lastReread === undefined ? horizon : before.lastReread - o.lookbackUs);
     const page = applyPage({
-      site: o.site, webId: c.tag.webId, pointType: c.tag.pointType, streamUnits: r.units,
-      start: c.start, end: winEnd, maxCount: c.maxCount, items: r.items, progress: before,
-      horizon: retain, ingestedAt, parseTime: o.parseTime,
+      site: o.site,
+      webId: c.tag.webId,
+      pointType: c.tag.pointType,
+      streamUnits: r.units,
+      start: c.start,
+      end: winEnd,
+      maxCount: c.maxCount,
+      items: r.items,
+      progress: before,
+      horizon: retain,
+      ingestedAt,
+      parseTime: o.parseTime,
     });
     if (page.kind === 'grow') return { kind: 'grow', maxCount: page.maxCount };
     if (o.insertOp === 'update') for (const row of page.rows) if (row.op === 'insert') row.op = 'update';
@@ -106,8 +115,16 @@ export class TagPages {
     }
     const saved = saveProgress(key, loaded, next, retainFrom);
     return {
-      kind: page.kind, rows: page.rows, progress: saved.progress, deleteKeys: saved.deleteKeys, next, pageNext: page.next, rereadDone,
-      inserts: page.inserts, updates: page.updates, deletes: page.deletes,
+      kind: page.kind,
+      rows: page.rows,
+      progress: saved.progress,
+      deleteKeys: saved.deleteKeys,
+      next,
+      pageNext: page.next,
+      rereadDone,
+      inserts: page.inserts,
+      updates: page.updates,
+      deletes: page.deletes,
     };
   }
 

@@ -41,9 +41,34 @@ export const TIMESERIES_FIELD: Field = {
     fields: {
       start: { spec: { kind: 'timestamp', description: "Where a new tag's history begins (ISO 8601)" }, required: true },
       lookback: { spec: { kind: 'duration', description: 'Window re-read for late data and edits', example: '2h' }, default: '2h' },
-      lookback_every: { spec: { kind: 'duration', keywords: ['auto'], description: 'How often a cycle re-reads the lookback window (other cycles read only what is new): auto = every cycle for tags PI reports stream updates for (the re-read then reads only from the oldest change reported, usually with no request of its own), every 15m for the others; or a duration (0s = every cycle)', example: '15m' }, default: 'auto' },
-      lookback_full_every: { spec: { kind: 'duration', description: 'Where stream updates work, a re-read starts at the oldest change PI reported since the previous one; the whole lookback window is still re-read at least this often, each tag at its own phase (a few tags each cycle); 0s = always the whole window', example: '6h' }, default: '6h' },
-      stream_updates: { spec: { kind: 'enum', description: 'PI Web API stream updates (2018 SP1+) find changes older than the lookback window: auto = use them where the server has them, off = never (only the lookback window is checked)', values: ['auto', 'off'] }, default: 'auto' },
+      lookback_every: {
+        spec: {
+          kind: 'duration',
+          keywords: ['auto'],
+          description:
+            'How often a cycle re-reads the lookback window (other cycles read only what is new): auto = every cycle for tags PI reports stream updates for (the re-read then reads only from the oldest change reported, usually with no request of its own), every 15m for the others; or a duration (0s = every cycle)',
+          example: '15m',
+        },
+        default: 'auto',
+      },
+      lookback_full_every: {
+        spec: {
+          kind: 'duration',
+          description:
+            'Where stream updates work, a re-read starts at the oldest change PI reported since the previous one; the whole lookback window is still re-read at least this often, each tag at its own phase (a few tags each cycle); 0s = always the whole window',
+          example: '6h',
+        },
+        default: '6h',
+      },
+      stream_updates: {
+        spec: {
+          kind: 'enum',
+          description:
+            'PI Web API stream updates (2018 SP1+) find changes older than the lookback window: auto = use them where the server has them, off = never (only the lookback window is checked)',
+          values: ['auto', 'off'],
+        },
+        default: 'auto',
+      },
       schedule: { spec: cron('When extraction runs (cron)'), default: '*/1 * * * *' },
       shards: {
         spec: {

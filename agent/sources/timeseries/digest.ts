@@ -121,7 +121,12 @@ export function loadProgress(get: GetProgress, headKey: string, fromUs: number, 
  * for a tag loaded as `l`. Only buckets whose content changed are written; buckets wholly before
  * `retainFrom` (digest retention start, µs) are deleted, loaded or not.
  */
-export function saveProgress(headKey: string, l: LoadedProgress, next: TagProgress, retainFrom: number): { progress: { key: string; value: unknown }[]; deleteKeys: string[] } {
+export function saveProgress(
+  headKey: string,
+  l: LoadedProgress,
+  next: TagProgress,
+  retainFrom: number,
+): { progress: { key: string; value: unknown }[]; deleteKeys: string[] } {
   const w = l.width;
   const head: StoredTagProgress = { pos: next.pos };
   if (next.replayUntil !== undefined) head.r = next.replayUntil;

@@ -34,7 +34,20 @@ export async function extractTimeseries(o: ExtractOptions): Promise<ExtractResul
 
 /** One cycle: the plan of its requests, the pages applied, and the tally of what happened. */
 class Extraction {
-  readonly result: ExtractResult = { values: 0, inserts: 0, updates: 0, deletes: 0, requests: 0, commits: 0, rereads: 0, narrowed: 0, timeouts: 0, paused: false, errors: new Map(), minPosUs: null };
+  readonly result: ExtractResult = {
+    values: 0,
+    inserts: 0,
+    updates: 0,
+    deletes: 0,
+    requests: 0,
+    commits: 0,
+    rereads: 0,
+    narrowed: 0,
+    timeouts: 0,
+    paused: false,
+    errors: new Map(),
+    minPosUs: null,
+  };
   private readonly plan: RequestPlan;
   private readonly pages: TagPages;
 

@@ -25,7 +25,10 @@ export class FeedState {
   readonly state: UpdatesState;
 
   /** `wallNow`: this pass's wall-clock time (ISO), for the times the state records. */
-  constructor(private readonly store: Pick<TimeseriesStore, 'getProgress' | 'commitStep'>, readonly wallNow: string) {
+  constructor(
+    private readonly store: Pick<TimeseriesStore, 'getProgress' | 'commitStep'>,
+    readonly wallNow: string,
+  ) {
     this.stored = store.getProgress<UpdatesState>(UPDATES_STATE.key);
     this.state = { late_changes: 0, ...(this.stored ?? {}) };
   }

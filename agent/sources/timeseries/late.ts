@@ -44,7 +44,14 @@ export interface Pending {
  * are late changes, counted and gathered into `p`'s ranges. Returns the oldest timestamp at or after
  * `start` (Infinity: none), where the re-read may begin.
  */
-export function gatherLate(p: Pending, events: UpdateEvent[], start: number, o: Pick<ReconcileOptions, 'parseTime' | 'startUs'>, r: ReconcileResult, state: FeedState): number {
+export function gatherLate(
+  p: Pending,
+  events: UpdateEvent[],
+  start: number,
+  o: Pick<ReconcileOptions, 'parseTime' | 'startUs'>,
+  r: ReconcileResult,
+  state: FeedState,
+): number {
   const times: number[] = [];
   let oldest = Number.POSITIVE_INFINITY;
   for (const ev of events) {
@@ -79,13 +86,22 @@ export async function readBack(o: ReconcileOptions, pending: Pending[], r: Recon
   const ingestedAt = Date.now() * 1000;
   // Tags with nothing to read back only move their markers.
   const quiet = pending.filter((p) => p.ranges.length === 0);
-  if (quiet.length > 0) o.store.commitStep([], quiet.map((p) => MARKERS.entry(p.webId, { m: p.marker, a: o.nowUs })));
+  if (quiet.length > 0)
+    o.store.commitStep(
+      [],
+      quiet.map((p) => MARKERS.entry(p.webId, { m: p.marker, a: o.nowUs })),
+    );
   let open = pending.filter((p) => p.ranges.length > 0);
   while (open.length > 0) {
     if (o.signal?.aborted) return;
     const group = open.slice(0, o.tagsPerRequest);
     const share = Math.max(100, Math.floor(o.maxValuesPerRequest / group.length));
-    const reqs: RecordedRequest[] = group.map((p) => ({ webId: p.webId, startUs: p.ranges[0]![0], endUs: p.ranges[0]![1], maxCount: Math.max(p.maxCount === o.maxCount ? Math.min(o.maxCount, share) : p.maxCount, 1) }));
+    const reqs: RecordedRequest[] = group.map((p) => ({
+      webId: p.webId,
+      startUs: p.ranges[0]![0],
+      endUs: p.ranges[0]![1],
+      maxCount: Math.max(p.maxCount === o.maxCount ? Math.min(o.maxCount, share) : p.maxCount, 1),
+    }));
     r.requests++;
     let results;
     try {

@@ -66,8 +66,10 @@ export function lowerMaxCount(err: Error | undefined, maxCount: number): number 
 }
 
 /** What planning needs of the extraction's options. */
-export type PlanOptions = Pick<ExtractOptions, 'nowUs' | 'startUs' | 'lookbackUs' | 'lookbackEveryUs' | 'endUs'
-  | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'maxTimeoutSplits'>;
+export type PlanOptions = Pick<
+  ExtractOptions,
+  'nowUs' | 'startUs' | 'lookbackUs' | 'lookbackEveryUs' | 'endUs' | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'maxTimeoutSplits'
+>;
 
 /** The cycle's queue of tag reads and how they are grouped into requests. */
 export class RequestPlan {
@@ -221,7 +223,18 @@ export class RequestPlan {
     const split = grow ? c.split - 1 : c.split;
     const span = grow ? c.span * 2 : c.span;
     const reread = c.reread && !page.rereadDone;
-    const next: Cursor = { tag: c.tag, pos0: c.pos0, pos: page.next.pos, start: page.pageNext, rate: page.next.rate, reread, maxCount: c.maxCount, split, span, streak: grow ? 0 : c.streak + 1 };
+    const next: Cursor = {
+      tag: c.tag,
+      pos0: c.pos0,
+      pos: page.next.pos,
+      start: page.pageNext,
+      rate: page.next.rate,
+      reread,
+      maxCount: c.maxCount,
+      split,
+      span,
+      streak: grow ? 0 : c.streak + 1,
+    };
     if (c.full) next.full = true;
     if (c.timedOut !== undefined) next.timedOut = c.timedOut;
     this.push(next);

@@ -90,8 +90,13 @@ export function planPolls(o: ReconcileOptions): { toPoll: PollTarget[]; toRegist
     // the re-read saw what changed before, the poll reports what changed after), and the whole window
     // is not due for its whole-window re-read (lookback_full_every: a safety net that does not rely
     // on stream updates).
-    const narrow = reread && fullEveryUs > 0 && su.a !== undefined && head.lastReread !== undefined && su.a <= head.lastReread
-      && !wholeDue(tag.webId, head.lastFull, o.nowUs, fullEveryUs);
+    const narrow =
+      reread &&
+      fullEveryUs > 0 &&
+      su.a !== undefined &&
+      head.lastReread !== undefined &&
+      su.a <= head.lastReread &&
+      !wholeDue(tag.webId, head.lastFull, o.nowUs, fullEveryUs);
     const item: PollTarget = { tag, start: reread ? start : readStart(head, due).start, marker: su.m, issued: su.a, narrow, expect, pos: head.pos };
     if (reread && o.readAhead && head.pos <= o.nowUs) {
       if (narrow) {
@@ -147,7 +152,12 @@ export class Poller {
   private readonly pages: TagPages;
 
   /** `toRegister`: where tags whose markers PI lost are added, to be registered again. */
-  constructor(private readonly o: ReconcileOptions, private readonly r: ReconcileResult, private readonly state: FeedState, private readonly toRegister: string[]) {
+  constructor(
+    private readonly o: ReconcileOptions,
+    private readonly r: ReconcileResult,
+    private readonly state: FeedState,
+    private readonly toRegister: string[],
+  ) {
     this.pages = new TagPages(o);
   }
 
@@ -180,7 +190,11 @@ export class Poller {
   /** Keep failed tags' markers and poll them again next cycle. */
   private retryLater(items: Retry[]): void {
     const value = (it: Retry): MarkerProgress => (it.issued === undefined ? { m: it.marker, r: 1 } : { m: it.marker, a: it.issued, r: 1 });
-    if (items.length > 0) this.o.store.commitStep([], items.map((it) => MARKERS.entry(it.webId, value(it))));
+    if (items.length > 0)
+      this.o.store.commitStep(
+        [],
+        items.map((it) => MARKERS.entry(it.webId, value(it))),
+      );
   }
 
   /**
@@ -199,7 +213,18 @@ export class Poller {
       this.toRegister.push(c.tag.webId);
       return undefined;
     }
-    const p: Pending = { webId: c.tag.webId, pointType: c.tag.pointType, marker: out.marker, oldMarker: c.marker, issued: c.issued, ranges: [], changed: new Set(), removes: new Map(), counts: new Map(), maxCount: o.maxCount };
+    const p: Pending = {
+      webId: c.tag.webId,
+      pointType: c.tag.pointType,
+      marker: out.marker,
+      oldMarker: c.marker,
+      issued: c.issued,
+      ranges: [],
+      changed: new Set(),
+      removes: new Map(),
+      counts: new Map(),
+      maxCount: o.maxCount,
+    };
     const oldest = gatherLate(p, out.events, c.start, o, r, this.state);
     if (this.readAhead(c, out, p.ranges.length === 0, oldest, ahead)) return undefined;
     if (c.narrow) {

@@ -145,7 +145,11 @@ export function rewindTimeseries(store: ProgressStore, webIds: Iterable<string>,
 /** Deletes the heads of `webIds` in `space` and every digest bucket they list, in one commit. */
 export function dropTagProgress(store: ProgressStore, space: ProgressSpace<StoredTagProgress>, webIds: Iterable<string>): void {
   const keys = [...webIds].map((w) => space.key(w));
-  store.commitStep([], [], keys.flatMap((k) => [k, ...bucketKeysOf(k, store.getProgress<StoredTagProgress>(k))]));
+  store.commitStep(
+    [],
+    [],
+    keys.flatMap((k) => [k, ...bucketKeysOf(k, store.getProgress<StoredTagProgress>(k))]),
+  );
 }
 
 /**

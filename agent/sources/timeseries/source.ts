@@ -41,7 +41,8 @@ export function timeseriesOptions(
   client: PiClient,
   store: Store,
   tags: readonly { webId: string; pointType?: string | undefined }[],
-  window: Pick<ExtractOptions, 'nowUs' | 'startUs' | 'lookbackUs'> & Partial<Pick<ExtractOptions, 'endUs' | 'lookbackEveryUs' | 'progressPrefix' | 'insertOp' | 'signal'>>,
+  window: Pick<ExtractOptions, 'nowUs' | 'startUs' | 'lookbackUs'> &
+    Partial<Pick<ExtractOptions, 'endUs' | 'lookbackEveryUs' | 'progressPrefix' | 'insertOp' | 'signal'>>,
 ): ExtractOptions {
   // Only what extraction needs of each tag, point type strings shared: the list lives for the
   // whole cycle, and per-tag bytes show in RSS several times over (scripts/bench-rss.ts).
@@ -91,7 +92,7 @@ async function cycleOptions(ctx: SourceContext, ts: TimeseriesConfig, signal: Ab
     nowUs,
     startUs: parsePiTimestamp(ts.start).us,
     lookbackUs: ts.lookback * 1000,
-    lookbackEveryUs: (auto ? AUTO_LOOKBACK_EVERY_MS : ts.lookback_every as number) * 1000,
+    lookbackEveryUs: (auto ? AUTO_LOOKBACK_EVERY_MS : (ts.lookback_every as number)) * 1000,
     ...(signal ? { signal } : {}),
   });
   return { opts, tags: known.length };
@@ -113,7 +114,19 @@ function reportCycle(ctx: SourceContext, run: TimeseriesRun): void {
   const { streamUpdates: su, ...r } = run;
   const lagSeconds = r.minPosUs === null ? null : Math.max(0, Math.round((r.nowUs - r.minPosUs) / 1e6));
   const summary = {
-    source: 'timeseries', tags: r.tags, values: r.values, inserts: r.inserts, updates: r.updates, deletes: r.deletes, requests: r.requests, rereads: r.rereads, rereads_narrowed: r.narrowed, timeouts: r.timeouts, failed_tags: r.errors.size, paused: r.paused, lag_seconds: lagSeconds,
+    source: 'timeseries',
+    tags: r.tags,
+    values: r.values,
+    inserts: r.inserts,
+    updates: r.updates,
+    deletes: r.deletes,
+    requests: r.requests,
+    rereads: r.rereads,
+    rereads_narrowed: r.narrowed,
+    timeouts: r.timeouts,
+    failed_tags: r.errors.size,
+    paused: r.paused,
+    lag_seconds: lagSeconds,
     ...(su ? { updates_polled: su.polled, late_changes: su.lateChanges, updates_requests: su.requests, rereads_read_ahead: su.readAhead } : {}),
   };
   if (r.errors.size > 0) {
@@ -152,20 +165,31 @@ async function runStreamUpdates(ctx: SourceContext, opts: ExtractOptions, lookba
   const lookback = span(opts.lookbackUs / 1e6);
   const pathOf = (webId: string): string => tagPath(ctx.store, webId);
   if (r.lateChanges > 0) {
-    ctx.logger.warn({
-      late_changes: r.lateChanges, upserts: r.updates, deletes: r.deletes,
-      examples: r.sample.map((c) => `${c.action} ${pathOf(c.webId)} at ${new Date(c.timestampUs / 1000).toISOString()}`),
-    }, `stream updates: ${r.lateChanges} change(s) older than the ${lookback} lookback window found and sent`);
+    ctx.logger.warn(
+      {
+        late_changes: r.lateChanges,
+        upserts: r.updates,
+        deletes: r.deletes,
+        examples: r.sample.map((c) => `${c.action} ${pathOf(c.webId)} at ${new Date(c.timestampUs / 1000).toISOString()}`),
+      },
+      `stream updates: ${r.lateChanges} change(s) older than the ${lookback} lookback window found and sent`,
+    );
   }
   if (r.lost > 0) {
-    ctx.logger.warn({ markers_lost: r.lost }, `stream updates: PI Web API no longer knew ${r.lost} tag(s)' markers (its cache expired or it restarted); registered again. Changes older than the ${lookback} lookback made to them since their last poll cannot be seen`);
+    ctx.logger.warn(
+      { markers_lost: r.lost },
+      `stream updates: PI Web API no longer knew ${r.lost} tag(s)' markers (its cache expired or it restarted); registered again. Changes older than the ${lookback} lookback made to them since their last poll cannot be seen`,
+    );
   }
   if (r.unsupported && r.requests > 0) {
     ctx.logger.warn(`stream updates unavailable: ${r.unsupported.message}. Only the ${lookback} lookback window is checked for late data, edits and deletions`);
   }
   if (r.errors.size > 0) {
     const [webId, first] = r.errors.entries().next().value as [string, Error];
-    ctx.logger.warn({ failed_tags: r.errors.size }, `stream updates failed for ${r.errors.size} tag(s), e.g. ${pathOf(webId)}: ${describeError(first)}; their markers are kept and tried again`);
+    ctx.logger.warn(
+      { failed_tags: r.errors.size },
+      `stream updates failed for ${r.errors.size} tag(s), e.g. ${pathOf(webId)}: ${describeError(first)}; their markers are kept and tried again`,
+    );
   }
   return r;
 }
@@ -175,7 +199,8 @@ function problemsOf(r: TimeseriesRun): string[] {
   const problems: string[] = [];
   if (r.errors.size > 0) problems.push(`PI_BAD_RESPONSE: ${r.errors.size} tag(s) could not be read`);
   const su = r.streamUpdates;
-  if (su && su.errors.size > 0) problems.push(`PI_BAD_RESPONSE: stream updates failed for ${su.errors.size} tag(s): changes older than the lookback may wait until they succeed (see the log)`);
+  if (su && su.errors.size > 0)
+    problems.push(`PI_BAD_RESPONSE: stream updates failed for ${su.errors.size} tag(s): changes older than the lookback may wait until they succeed (see the log)`);
   if (r.paused) problems.push('BUFFER_FULL: the outbound buffer is full: extraction paused until the sink catches up');
   return problems.slice(0, 1);
 }
@@ -187,15 +212,26 @@ function problemsOf(r: TimeseriesRun): string[] {
 export function lateDataNotes(ts: TimeseriesConfig, st: UpdatesState | undefined, now: Date): string[] {
   const lookback = span(ts.lookback / 1000);
   // Without stream updates nothing narrows a re-read: every cycle re-reads the whole window.
-  const everyCycle = ts.lookback_every === 0 ? [`lookback_every 0s without stream updates: every cycle re-reads the whole ${lookback} window of every tag (set lookback_every to auto, the default, or to 15m or more, to lighten the load on PI)`] : [];
+  const everyCycle =
+    ts.lookback_every === 0
+      ? [
+          `lookback_every 0s without stream updates: every cycle re-reads the whole ${lookback} window of every tag (set lookback_every to auto, the default, or to 15m or more, to lighten the load on PI)`,
+        ]
+      : [];
   if (ts.stream_updates === 'off') return [`stream updates off: changes older than the ${lookback} lookback window are not detected`, ...everyCycle];
   const notes: string[] = [];
-  if (st?.unsupported) notes.push(`stream updates unavailable (${st.unsupported.reason}): changes older than the ${lookback} lookback window are not detected`, ...everyCycle);
+  if (st?.unsupported)
+    notes.push(`stream updates unavailable (${st.unsupported.reason}): changes older than the ${lookback} lookback window are not detected`, ...everyCycle);
   if (st && st.late_changes > 0 && st.last_late) {
-    notes.push(`${st.late_changes.toLocaleString('en-US')} change(s) older than the ${lookback} lookback found through stream updates and sent; last: ${st.last_late.action} at ${st.last_late.timestamp}, found ${relativeTime(st.last_late.at, now)}`);
+    notes.push(
+      `${st.late_changes.toLocaleString('en-US')} change(s) older than the ${lookback} lookback found through stream updates and sent; last: ${st.last_late.action} at ${st.last_late.timestamp}, found ${relativeTime(st.last_late.at, now)}`,
+    );
   }
   // A gap is news for a day; an old one says nothing about today.
-  if (st?.lost && now.getTime() - Date.parse(st.lost.at) < 24 * 3600 * 1000) notes.push(`stream-update markers lost ${st.lost.count.toLocaleString('en-US')} time(s), last ${relativeTime(st.lost.at, now)} (PI Web API cache expired or restarted): changes older than the lookback made before re-registering were not seen`);
+  if (st?.lost && now.getTime() - Date.parse(st.lost.at) < 24 * 3600 * 1000)
+    notes.push(
+      `stream-update markers lost ${st.lost.count.toLocaleString('en-US')} time(s), last ${relativeTime(st.lost.at, now)} (PI Web API cache expired or restarted): changes older than the lookback made before re-registering were not seen`,
+    );
   if (st?.unregistered) notes.push(`${st.unregistered.count.toLocaleString('en-US')} tag(s) could not be registered for stream updates (${st.unregistered.reason})`);
   return notes;
 }
@@ -237,7 +273,11 @@ export const timeseriesSource: Source = {
     const ts = configured(config);
     const toUs = parsePiTimestamp(request.to ?? ts.start).us;
     const tags = await resolveTags(store, request.tags);
-    const n = rewindTimeseries(store, tags.map((t) => t.webId), toUs);
+    const n = rewindTimeseries(
+      store,
+      tags.map((t) => t.webId),
+      toUs,
+    );
     return `reset timeseries: ${n} tag(s) rewound to ${new Date(toUs / 1000).toISOString()}; values up to their old position are re-sent as upserts`;
   },
   status(store, config) {

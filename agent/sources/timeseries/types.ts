@@ -122,32 +122,48 @@ export interface UpdatesFeed {
 }
 
 /** The extraction's own options (the same tags, clock, window and request sizes) and the feed. */
-export type ReconcileOptions = Pick<ExtractOptions,
-  'site' | 'tags' | 'reader' | 'store' | 'nowUs' | 'startUs' | 'lookbackUs' | 'lookbackEveryUs' | 'parseTime'
-  | 'tagsPerRequest' | 'maxCount' | 'maxValuesPerRequest' | 'progressPrefix' | 'digestBucketUs' | 'insertOp' | 'signal'>
-  & Partial<Pick<ExtractOptions, 'concurrency'>> & {
-  feed: UpdatesFeed;
-  /**
-   * Read ahead: with each poll of a tag whose re-read may be narrowed, read the tag from its
-   * watermark in the same `/batch`, run by PI after the poll. When the poll reports no change behind
-   * the watermark, that read is the tag's whole narrowed re-read, committed here with the tag's next
-   * marker, and the cycle costs no request beyond the poll's for it.
-   */
-  readAhead?: boolean;
-  /**
-   * `lookback_every: auto`: every tag with a marker is polled and re-reads this cycle whatever
-   * `lookbackEveryUs` says (narrowed, or whole when it may not be: narrowFrom -Infinity); tags
-   * without one keep to `lookbackEveryUs`.
-   */
-  everyCycle?: boolean;
-  /**
-   * The whole lookback window is re-read at least this often (µs, PI clock); in between, a tag's
-   * re-read starts at the oldest change its poll reported (`narrowFrom`). 0 or absent: always whole.
-   */
-  lookbackFullEveryUs?: number;
-  /** Wall clock for the state's times (tests). */
-  now?: () => Date;
-};
+export type ReconcileOptions = Pick<
+  ExtractOptions,
+  | 'site'
+  | 'tags'
+  | 'reader'
+  | 'store'
+  | 'nowUs'
+  | 'startUs'
+  | 'lookbackUs'
+  | 'lookbackEveryUs'
+  | 'parseTime'
+  | 'tagsPerRequest'
+  | 'maxCount'
+  | 'maxValuesPerRequest'
+  | 'progressPrefix'
+  | 'digestBucketUs'
+  | 'insertOp'
+  | 'signal'
+> &
+  Partial<Pick<ExtractOptions, 'concurrency'>> & {
+    feed: UpdatesFeed;
+    /**
+     * Read ahead: with each poll of a tag whose re-read may be narrowed, read the tag from its
+     * watermark in the same `/batch`, run by PI after the poll. When the poll reports no change behind
+     * the watermark, that read is the tag's whole narrowed re-read, committed here with the tag's next
+     * marker, and the cycle costs no request beyond the poll's for it.
+     */
+    readAhead?: boolean;
+    /**
+     * `lookback_every: auto`: every tag with a marker is polled and re-reads this cycle whatever
+     * `lookbackEveryUs` says (narrowed, or whole when it may not be: narrowFrom -Infinity); tags
+     * without one keep to `lookbackEveryUs`.
+     */
+    everyCycle?: boolean;
+    /**
+     * The whole lookback window is re-read at least this often (µs, PI clock); in between, a tag's
+     * re-read starts at the oldest change its poll reported (`narrowFrom`). 0 or absent: always whole.
+     */
+    lookbackFullEveryUs?: number;
+    /** Wall clock for the state's times (tests). */
+    now?: () => Date;
+  };
 
 export interface LateChange {
   webId: string;

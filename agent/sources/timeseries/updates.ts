@@ -58,7 +58,22 @@ export type { LateChange, PolledStream, PollItem, ReconcileOptions, ReconcileRes
 /** The feed's state as stored (declared in progress.ts with its cell, UPDATES_STATE). */
 export type { UpdatesState } from './progress.js';
 export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileResult> {
-  const r: ReconcileResult = { polled: 0, registered: 0, lost: 0, lateChanges: 0, updates: 0, deletes: 0, sample: [], errors: new Map(), requests: 0, narrowFrom: new Map(), readAhead: 0, readAheadWhole: 0, readAheadValues: 0, readAheadRows: { inserts: 0, updates: 0, deletes: 0 } };
+  const r: ReconcileResult = {
+    polled: 0,
+    registered: 0,
+    lost: 0,
+    lateChanges: 0,
+    updates: 0,
+    deletes: 0,
+    sample: [],
+    errors: new Map(),
+    requests: 0,
+    narrowFrom: new Map(),
+    readAhead: 0,
+    readAheadWhole: 0,
+    readAheadValues: 0,
+    readAheadRows: { inserts: 0, updates: 0, deletes: 0 },
+  };
   const state = new FeedState(o.store, (o.now ?? (() => new Date()))().toISOString());
   const unsupported = state.unsupported();
   if (unsupported) {

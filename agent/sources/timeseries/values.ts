@@ -46,9 +46,19 @@ function isStateObject(v: unknown): v is { Name: string; Value: number; IsSystem
  */
 export function typeValue(item: PiValueItem, pointType: string | undefined, streamUnits: string | undefined, parseTime: (s: string) => number): TypedValue {
   const out: TypedValue = {
-    value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
-    digital_name: null, digital_code: null, is_system_state: null,
-    good: null, questionable: null, substituted: null, annotated: null, units: null,
+    value_double: null,
+    value_int: null,
+    value_string: null,
+    value_bool: null,
+    value_timestamp: null,
+    digital_name: null,
+    digital_code: null,
+    is_system_state: null,
+    good: null,
+    questionable: null,
+    substituted: null,
+    annotated: null,
+    units: null,
   };
   fillValue(out, item, pointType?.toLowerCase(), streamUnits, parseTime);
   return out;
@@ -90,15 +100,38 @@ function fillValue(out: TypedValue, item: PiValueItem, type: string | undefined,
  * The `pi_timeseries` row of one PI value, built as one object (no intermediate TypedValue: this
  * runs once per value). `type` is the point type in lower case.
  */
-export function eventRow(site: string, tagWebId: string, timestampUs: number, ordinal: number, item: PiValueItem, type: string | undefined, streamUnits: string | undefined, parseTime: (s: string) => number, ingestedAt: number, op: 'insert' | 'update'): Row & TypedValue {
+export function eventRow(
+  site: string,
+  tagWebId: string,
+  timestampUs: number,
+  ordinal: number,
+  item: PiValueItem,
+  type: string | undefined,
+  streamUnits: string | undefined,
+  parseTime: (s: string) => number,
+  ingestedAt: number,
+  op: 'insert' | 'update',
+): Row & TypedValue {
   const row = {
-    site, tag_webid: tagWebId, timestamp: timestampUs, ordinal,
-    value_double: null as number | null, value_int: null as number | null, value_string: null as string | null,
-    value_bool: null as boolean | null, value_timestamp: null as number | null,
-    digital_name: null as string | null, digital_code: null as number | null, is_system_state: null as boolean | null,
-    good: null as boolean | null, questionable: null as boolean | null, substituted: null as boolean | null,
-    annotated: null as boolean | null, units: null as string | null,
-    ingested_at: ingestedAt, op: op as string,
+    site,
+    tag_webid: tagWebId,
+    timestamp: timestampUs,
+    ordinal,
+    value_double: null as number | null,
+    value_int: null as number | null,
+    value_string: null as string | null,
+    value_bool: null as boolean | null,
+    value_timestamp: null as number | null,
+    digital_name: null as string | null,
+    digital_code: null as number | null,
+    is_system_state: null as boolean | null,
+    good: null as boolean | null,
+    questionable: null as boolean | null,
+    substituted: null as boolean | null,
+    annotated: null as boolean | null,
+    units: null as string | null,
+    ingested_at: ingestedAt,
+    op: op as string,
   };
   fillValue(row, item, type, streamUnits, parseTime);
   return row;
@@ -160,12 +193,30 @@ export function hashValue(v: TypedValue): number {
 }
 
 /** The `pi_timeseries` row for one event. */
-export function timeseriesRow(site: string, tagWebId: string, timestampUs: number, ordinal: number, v: TypedValue, ingestedAt: number, op: 'insert' | 'update' | 'delete'): Row {
+export function timeseriesRow(
+  site: string,
+  tagWebId: string,
+  timestampUs: number,
+  ordinal: number,
+  v: TypedValue,
+  ingestedAt: number,
+  op: 'insert' | 'update' | 'delete',
+): Row {
   return { site, tag_webid: tagWebId, timestamp: timestampUs, ordinal, ...v, ingested_at: ingestedAt, op };
 }
 
 export const NULL_VALUE: TypedValue = {
-  value_double: null, value_int: null, value_string: null, value_bool: null, value_timestamp: null,
-  digital_name: null, digital_code: null, is_system_state: null,
-  good: null, questionable: null, substituted: null, annotated: null, units: null,
+  value_double: null,
+  value_int: null,
+  value_string: null,
+  value_bool: null,
+  value_timestamp: null,
+  digital_name: null,
+  digital_code: null,
+  is_system_state: null,
+  good: null,
+  questionable: null,
+  substituted: null,
+  annotated: null,
+  units: null,
 };

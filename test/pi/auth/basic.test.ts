@@ -9,7 +9,10 @@ const PASSWORD = 'Basic-Secret-8731';
 t.test('basic: the right password gets through, preemptively', async (t) => {
   const srv = await startAuthServer(await createSimAuth({ mode: 'basic', users: { pi: PASSWORD } }));
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const auth = await createPiAuth({ type: 'basic', username: 'pi', password: PASSWORD }, { baseUrl: srv.baseUrl });
   t.equal(auth.scheme, 'basic');
   const res = await auth.send(sendOnceFor(srv.baseUrl + '/system', pool));
@@ -23,10 +26,16 @@ t.test('basic: the right password gets through, preemptively', async (t) => {
 t.test('basic: a wrong password is PI_AUTH_FAILED without the password', async (t) => {
   const srv = await startAuthServer(await createSimAuth({ mode: ['negotiate', 'ntlm', 'basic'], users: { pi: PASSWORD } }));
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const wrong = 'Wrong-Secret-5521';
   const auth = await createPiAuth({ type: 'basic', username: 'pi', password: wrong }, { baseUrl: srv.baseUrl });
-  const err = await auth.send(sendOnceFor(srv.baseUrl + '/system', pool)).then(() => undefined, (e: unknown) => e);
+  const err = await auth.send(sendOnceFor(srv.baseUrl + '/system', pool)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof PiError);
   const e = err as PiError;
   t.equal(e.code, 'PI_AUTH_FAILED');
@@ -41,7 +50,10 @@ t.test('basic: a wrong password is PI_AUTH_FAILED without the password', async (
 t.test('sim: an unauthenticated request gets a 401 listing every enabled scheme', async (t) => {
   const srv = await startAuthServer(await createSimAuth({ mode: ['negotiate', 'ntlm', 'basic', 'bearer'] }));
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const res = await sendOnceFor(srv.baseUrl + '/system', pool)({});
   t.equal(res.status, 401);
   t.same(res.headers['www-authenticate'], ['Negotiate', 'NTLM', 'Basic realm="PI Web API"', 'Bearer']);
@@ -52,7 +64,11 @@ t.test('anonymous: passes where allowed, names the offered schemes where not', a
   const open = await startAuthServer(await createSimAuth({ mode: 'none' }));
   const closed = await startAuthServer(await createSimAuth({ mode: ['ntlm', 'basic'] }));
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await open.close(); await closed.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await open.close();
+    await closed.close();
+  });
   const auth = await createPiAuth({ type: 'anonymous' }, { baseUrl: open.baseUrl });
   t.equal(auth.scheme, 'none');
   const res = await auth.send(sendOnceFor(open.baseUrl + '/system', pool));

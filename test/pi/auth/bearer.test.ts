@@ -9,7 +9,12 @@ const SECRET = 'client-secret-4f9a1c';
 /** A clock tests move by hand; one for the simulator, one for the agent. */
 function clock(start = 1_800_000_000_000) {
   let t = start;
-  return { now: () => t, advance: (s: number) => { t += s * 1000; } };
+  return {
+    now: () => t,
+    advance: (s: number) => {
+      t += s * 1000;
+    },
+  };
 }
 
 async function setup(t: Test, lifetime = 100) {
@@ -18,7 +23,10 @@ async function setup(t: Test, lifetime = 100) {
   const sim = await createSimAuth({ mode: 'bearer', clients: { 'pi-agent': SECRET }, tokenLifetimeSeconds: lifetime, now: simClock.now });
   const srv = await startAuthServer(sim);
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   return { sim, srv, pool, simClock, agentClock, send: sendOnceFor(srv.baseUrl + '/points', pool) };
 }
 
@@ -32,7 +40,10 @@ t.test('oidc: discovery, token, then the token is reused until 80% of its lifeti
   t.equal(r1.status, 200);
   t.equal(json(r1).user, 'pi-agent');
   t.equal(sim.stats.tokensIssued, 1);
-  t.same(srv.seen.map((s) => `${s.method} ${s.path}`), [`GET ${OIDC_DISCOVERY_PATH}`, `POST ${OIDC_TOKEN_PATH}`, 'GET /piwebapi/points']);
+  t.same(
+    srv.seen.map((s) => `${s.method} ${s.path}`),
+    [`GET ${OIDC_DISCOVERY_PATH}`, `POST ${OIDC_TOKEN_PATH}`, 'GET /piwebapi/points'],
+  );
 
   for (const step of [30, 30]) {
     simClock.advance(step);
@@ -84,11 +95,16 @@ t.test('oidc: a 401 (expired or revoked token) renews once and retries', async (
 t.test('oidc: explicit token_url skips discovery; concurrent requests share one token request', async (t) => {
   const { sim, srv, send, agentClock } = await setup(t);
   const tokenUrl = `http://127.0.0.1:${srv.port}${OIDC_TOKEN_PATH}`;
-  const auth = await createPiAuth({ type: 'oidc', client_id: 'pi-agent', client_secret: SECRET, token_url: tokenUrl, scope: 'piwebapi' },
-    { baseUrl: srv.baseUrl, now: agentClock.now });
+  const auth = await createPiAuth(
+    { type: 'oidc', client_id: 'pi-agent', client_secret: SECRET, token_url: tokenUrl, scope: 'piwebapi' },
+    { baseUrl: srv.baseUrl, now: agentClock.now },
+  );
   t.teardown(() => auth.close());
   const all = await Promise.all([auth.send(send), auth.send(send), auth.send(send)]);
-  t.same(all.map((r) => r.status), [200, 200, 200]);
+  t.same(
+    all.map((r) => r.status),
+    [200, 200, 200],
+  );
   t.equal(sim.stats.tokensIssued, 1);
   t.equal(srv.seen.filter((s) => s.path === OIDC_DISCOVERY_PATH).length, 0);
 });
@@ -98,7 +114,10 @@ t.test('oidc: a wrong client secret is PI_AUTH_FAILED without the secret', async
   const wrong = 'not-the-secret-77e1';
   const auth = await createPiAuth({ type: 'oidc', client_id: 'pi-agent', client_secret: wrong }, { baseUrl: srv.baseUrl, now: agentClock.now });
   t.teardown(() => auth.close());
-  const err = await auth.send(send).then(() => undefined, (e: unknown) => e);
+  const err = await auth.send(send).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.match(err, { code: 'PI_AUTH_FAILED', status: 401, message: /refused client 'pi-agent' \(invalid_client\)/ });
   const text = errorText(err);
   t.notOk(text.includes(wrong));
@@ -108,10 +127,16 @@ t.test('oidc: a wrong client secret is PI_AUTH_FAILED without the secret', async
 t.test('oidc: no discovery document tells the operator to set token_url', async (t) => {
   const srv = await startAuthServer(await createSimAuth({ mode: 'basic' }));
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const auth = await createPiAuth({ type: 'oidc', client_id: 'x', client_secret: SECRET }, { baseUrl: srv.baseUrl });
   t.teardown(() => auth.close());
-  const err = await auth.send(sendOnceFor(srv.baseUrl + '/points', pool)).then(() => undefined, (e: unknown) => e);
+  const err = await auth.send(sendOnceFor(srv.baseUrl + '/points', pool)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.match(err, { code: 'PI_AUTH_FAILED', message: /No OpenID Connect discovery document .* Set pi\.auth\.token_url/ });
   t.notOk(errorText(err).includes(SECRET));
 });
@@ -121,14 +146,20 @@ t.test('bearer: a static token is sent as is; a rejected one is PI_AUTH_FAILED w
   const bad = 'static-token-zzzz9999';
   const srv = await startAuthServer(await createSimAuth({ mode: 'bearer', staticTokens: { [good]: 'svc-pi' } }));
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const send = sendOnceFor(srv.baseUrl + '/points', pool);
   const ok = await createPiAuth({ type: 'bearer', token: good }, { baseUrl: srv.baseUrl });
   const res = await ok.send(send);
   t.equal(res.status, 200);
   t.equal(json(res).user, 'svc-pi');
   const no = await createPiAuth({ type: 'bearer', token: bad }, { baseUrl: srv.baseUrl });
-  const err = await no.send(send).then(() => undefined, (e: unknown) => e);
+  const err = await no.send(send).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.match(err, { code: 'PI_AUTH_FAILED', status: 401, message: /bearer token \(invalid_token\)/ });
   t.notOk(errorText(err).includes(bad));
 });

@@ -62,10 +62,13 @@ export async function startAuthServer(auth: SimAuth, opts: { tls?: { cert: strin
     baseUrl: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/piwebapi`,
     seen,
     dropConnections: async () => {
-      const closed = [...sockets].map((s) => new Promise<void>((resolve) => {
-        s.once('close', () => resolve());
-        s.destroy();
-      }));
+      const closed = [...sockets].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.once('close', () => resolve());
+            s.destroy();
+          }),
+      );
       await Promise.all(closed);
       await new Promise((resolve) => setTimeout(resolve, 100));
     },

@@ -19,10 +19,16 @@ t.test('SPN: HTTP@host for GSSAPI, HTTP/host for SSPI, either spelling accepted'
 });
 
 t.test('no kerberos module: PI_KERBEROS_UNAVAILABLE says how to enable it', async (t) => {
-  const err = await createPiAuth({ type: 'kerberos' }, {
-    baseUrl: 'http://127.0.0.1:1/piwebapi',
-    loadKerberos: () => Promise.reject(new Error("Cannot find module 'kerberos'")),
-  }).then(() => undefined, (e: unknown) => e);
+  const err = await createPiAuth(
+    { type: 'kerberos' },
+    {
+      baseUrl: 'http://127.0.0.1:1/piwebapi',
+      loadKerberos: () => Promise.reject(new Error("Cannot find module 'kerberos'")),
+    },
+  ).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.match(err, { code: 'PI_KERBEROS_UNAVAILABLE', message: /Cannot find module 'kerberos'/ });
   t.match(err, { message: /libkrb5-dev/ });
   t.match(err, { message: /krb5-devel/ });
@@ -33,13 +39,19 @@ t.test('Kerberos against a real KDC', { skip: kerberosAvailable() ? false : KERB
   const kdc: Kdc = await startKdc();
   // The kerberos package reads these at each context init, in this process (kdc.ts).
   const restore = kdc.applyEnv();
-  t.teardown(async () => { restore(); await kdc.stop(); });
+  t.teardown(async () => {
+    restore();
+    await kdc.stop();
+  });
   await kdc.kinit('alice', kdc.users.alice!);
 
   const sim = await createSimAuth({ mode: ['negotiate', 'ntlm'] });
   const srv = await startAuthServer(sim);
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const send = sendOnceFor(srv.baseUrl + '/system', pool);
 
   t.test('alice authenticates end to end, with mutual authentication', async (t) => {
@@ -66,9 +78,14 @@ t.test('Kerberos against a real KDC', { skip: kerberosAvailable() ? false : KERB
   t.test('no ticket in the cache is PI_AUTH_FAILED naming the SPN', async (t) => {
     const saved = process.env.KRB5CCNAME;
     process.env.KRB5CCNAME = 'FILE:' + join(kdc.dir, 'empty-ccache');
-    t.teardown(() => { process.env.KRB5CCNAME = saved; });
+    t.teardown(() => {
+      process.env.KRB5CCNAME = saved;
+    });
     const auth = await createPiAuth({ type: 'kerberos', spn: 'HTTP/localhost' }, { baseUrl: srv.baseUrl });
-    const err = await auth.send(send).then(() => undefined, (e: unknown) => e);
+    const err = await auth.send(send).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     t.match(err, { code: 'PI_AUTH_FAILED', message: /could not get a service ticket for HTTP@localhost/ });
     t.match(err, { message: /kinit/ });
     t.notOk(errorText(err).includes(kdc.users.alice!));
@@ -104,9 +121,12 @@ t.test('Kerberos against a real KDC', { skip: kerberosAvailable() ? false : KERB
 
   t.test('sim: curl, an independent SPNEGO client, authenticates as alice', async (t) => {
     const out = await new Promise<string>((resolve) => {
-      execFile('curl', ['-s', '--negotiate', '-u', ':', '--resolve', `localhost:${srv.port}:127.0.0.1`,
-        `http://localhost:${srv.port}/piwebapi/system`], { env: { ...process.env, ...kdc.env }, timeout: 15_000 },
-      (_err, stdout) => resolve(stdout));
+      execFile(
+        'curl',
+        ['-s', '--negotiate', '-u', ':', '--resolve', `localhost:${srv.port}:127.0.0.1`, `http://localhost:${srv.port}/piwebapi/system`],
+        { env: { ...process.env, ...kdc.env }, timeout: 15_000 },
+        (_err, stdout) => resolve(stdout),
+      );
     });
     t.same(JSON.parse(out).user, 'alice@TEST.LOCAL');
   });

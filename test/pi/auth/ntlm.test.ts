@@ -52,7 +52,10 @@ async function setup(t: Test) {
   const sim = await createSimAuth({ mode: ['negotiate', 'ntlm'], users: { svc: PASSWORD }, ntlmDomain: 'PISIM' });
   const srv = await startAuthServer(sim);
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   return { sim, srv, send: sendOnceFor(srv.baseUrl + '/system', pool) };
 }
 
@@ -72,15 +75,24 @@ t.test('ntlm: right password; later requests reuse the authenticated connection'
 
   const more = [];
   for (let i = 0; i < 5; i++) more.push(await auth.send(send));
-  t.same(more.map((r) => r.status), [200, 200, 200, 200, 200]);
+  t.same(
+    more.map((r) => r.status),
+    [200, 200, 200, 200, 200],
+  );
   t.same(new Set(more.map((r) => json(r).remotePort)), new Set([json(first).remotePort]), 'same connection');
   t.equal(sim.stats.ntlmHandshakes, 1);
   t.equal(srv.seen.length, 8, 'no more handshakes');
-  t.same(srv.seen.slice(3).map((s) => s.authorization), [undefined, undefined, undefined, undefined, undefined]);
+  t.same(
+    srv.seen.slice(3).map((s) => s.authorization),
+    [undefined, undefined, undefined, undefined, undefined],
+  );
 
   // Concurrent sends are serialized over the one connection.
   const parallel = await Promise.all(Array.from({ length: 4 }, () => auth.send(send)));
-  t.same(parallel.map((r) => json(r).remotePort), Array(4).fill(json(first).remotePort));
+  t.same(
+    parallel.map((r) => json(r).remotePort),
+    Array(4).fill(json(first).remotePort),
+  );
   t.equal(sim.stats.ntlmHandshakes, 1);
 });
 
@@ -95,7 +107,9 @@ t.test('ntlm: a new connection must handshake again', async (t) => {
   const raw = await new Promise<string>((resolve, reject) => {
     const s = connect(srv.port, '127.0.0.1', () => s.end('GET /piwebapi/system HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
     let data = '';
-    s.on('data', (d) => { data += d.toString(); });
+    s.on('data', (d) => {
+      data += d.toString();
+    });
     s.on('end', () => resolve(data));
     s.on('error', reject);
   });
@@ -120,7 +134,10 @@ t.test('ntlm: a wrong password is PI_AUTH_FAILED without the password', async (t
   const wrong = 'Wrong-Ntlm-Pass-33';
   const auth = await createPiAuth({ type: 'ntlm', username: 'svc', password: wrong, domain: 'PISIM' }, { baseUrl: srv.baseUrl });
   t.teardown(() => auth.close());
-  const err = await auth.send(send).then(() => undefined, (e: unknown) => e);
+  const err = await auth.send(send).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.match(err, { code: 'PI_AUTH_FAILED', status: 401, message: /rejected NTLM authentication for PISIM\\svc/ });
   t.equal(sim.stats.ntlmHandshakes, 0);
   const text = errorText(err);
@@ -136,7 +153,10 @@ t.test('ntlm: a server offering only Negotiate gets NTLM inside Negotiate', asyn
   const sim = await createSimAuth({ mode: 'negotiate', users: { svc: PASSWORD } });
   const srv = await startAuthServer(sim);
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const auth = await createPiAuth({ type: 'ntlm', username: 'svc', password: PASSWORD, domain: 'PISIM' }, { baseUrl: srv.baseUrl });
   t.teardown(() => auth.close());
   const send = sendOnceFor(srv.baseUrl + '/system', pool);
@@ -150,7 +170,10 @@ t.test('ntlm: a server offering only Negotiate gets NTLM inside Negotiate', asyn
 t.test('ntlm: a server without NTLM is named in the error', async (t) => {
   const srv = await startAuthServer(await createSimAuth({ mode: 'basic' }));
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await srv.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+  });
   const auth = await createPiAuth({ type: 'ntlm', username: 'svc', password: PASSWORD }, { baseUrl: srv.baseUrl });
   t.teardown(() => auth.close());
   await t.rejects(auth.send(sendOnceFor(srv.baseUrl + '/system', pool)), {

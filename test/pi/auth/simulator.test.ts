@@ -12,7 +12,10 @@ t.test('the simulator with several schemes enabled serves each agent scheme', as
   });
   const sim = await startSimulator({ auth });
   const pool = newPool();
-  t.teardown(async () => { await pool.close(); await sim.close(); });
+  t.teardown(async () => {
+    await pool.close();
+    await sim.close();
+  });
   const send = sendOnceFor(sim.url + '/system', pool);
 
   const anon = await send({});

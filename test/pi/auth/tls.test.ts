@@ -14,7 +14,11 @@ t.test('over HTTPS with a private CA: the CA option reaches the NTLM connection 
   const sim = await createSimAuth({ mode: ['ntlm', 'bearer'], users: { svc: 'Tls-Pass-1' }, clients: { agent: 'Tls-Secret-1' } });
   const srv = await startAuthServer(sim, { tls: { cert: certs.certPem, key: certs.keyPem } });
   const pool = new Agent({ connect: { ca: certs.caPem } });
-  t.teardown(async () => { await pool.close(); await srv.close(); await rm(dir, { recursive: true, force: true }); });
+  t.teardown(async () => {
+    await pool.close();
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const send = sendOnceFor(srv.baseUrl + '/system', pool);
 
   const ntlm = await createPiAuth({ type: 'ntlm', username: 'svc', password: 'Tls-Pass-1', domain: 'PISIM' }, { baseUrl: srv.baseUrl, ca: certs.caPem });

@@ -12,7 +12,10 @@ import { Cursor, SqlError, emit, parseError, quoteIdent, quoteString, splitComma
 /** Databricks type names as they appear in results and DESCRIBE. */
 export type DbxType = 'STRING' | 'INT' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP' | 'TIMESTAMP_NTZ' | 'DATE' | 'SMALLINT' | 'FLOAT' | 'DECIMAL' | 'MAP';
 
-export interface ResultColumn { name: string; type: DbxType }
+export interface ResultColumn {
+  name: string;
+  type: DbxType;
+}
 export interface StagingRequest {
   operation: 'PUT' | 'GET' | 'REMOVE';
   /** local path on the client (PUT/GET) */
@@ -31,9 +34,18 @@ export interface StatementResult {
 }
 
 const DDL_TYPES: Record<string, string> = {
-  STRING: 'VARCHAR', INT: 'INTEGER', INTEGER: 'INTEGER', BIGINT: 'BIGINT', LONG: 'BIGINT',
-  DOUBLE: 'DOUBLE', BOOLEAN: 'BOOLEAN', TIMESTAMP: 'TIMESTAMPTZ', TIMESTAMP_NTZ: 'TIMESTAMP',
-  DATE: 'DATE', SMALLINT: 'SMALLINT', FLOAT: 'FLOAT',
+  STRING: 'VARCHAR',
+  INT: 'INTEGER',
+  INTEGER: 'INTEGER',
+  BIGINT: 'BIGINT',
+  LONG: 'BIGINT',
+  DOUBLE: 'DOUBLE',
+  BOOLEAN: 'BOOLEAN',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  TIMESTAMP_NTZ: 'TIMESTAMP',
+  DATE: 'DATE',
+  SMALLINT: 'SMALLINT',
+  FLOAT: 'FLOAT',
 };
 
 /** DuckDB column type → Databricks type name. */
@@ -56,15 +68,23 @@ export function dbxType(duck: string): DbxType {
 /** DuckDB type of a Parquet column → the DDL type a schema merge adds. */
 function ddlForDuck(duck: string): string {
   const t = dbxType(duck);
-  return t === 'TIMESTAMP' ? 'TIMESTAMPTZ' : t === 'TIMESTAMP_NTZ' ? 'TIMESTAMP' : t === 'DECIMAL' ? duck : DDL_TYPES[t] ?? 'VARCHAR';
+  return t === 'TIMESTAMP' ? 'TIMESTAMPTZ' : t === 'TIMESTAMP_NTZ' ? 'TIMESTAMP' : t === 'DECIMAL' ? duck : (DDL_TYPES[t] ?? 'VARCHAR');
 }
 
-interface TableRef { catalog: string; schema: string; table: string }
+interface TableRef {
+  catalog: string;
+  schema: string;
+  table: string;
+}
 
 export class Warehouse {
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, readonly dataDir: string) {}
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    readonly dataDir: string,
+  ) {}
 
   static async open(dataDir: string): Promise<Warehouse> {
     await mkdir(join(dataDir, 'volumes'), { recursive: true });
@@ -119,7 +139,13 @@ export class Warehouse {
     if (c.acceptKw('PUT')) return this.stagingPut(c);
     if (c.acceptKw('GET')) return this.stagingGet(c);
     if (c.acceptKw('REMOVE')) return this.stagingRemove(c);
-    throw new SqlError(`[UNSUPPORTED_FEATURE] The warehouse emulator does not support this statement: ${c.toks.slice(0, 4).map((t) => t.text).join(' ')} ... (see test/sim/databricks/README.md). SQLSTATE: 0A000`, '0A000');
+    throw new SqlError(
+      `[UNSUPPORTED_FEATURE] The warehouse emulator does not support this statement: ${c.toks
+        .slice(0, 4)
+        .map((t) => t.text)
+        .join(' ')} ... (see test/sim/databricks/README.md). SQLSTATE: 0A000`,
+      '0A000',
+    );
   }
 
   // ---------- names ----------
@@ -155,7 +181,9 @@ export class Warehouse {
     const m = /^\/Volumes\/([^/]+)\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     if (!m) throw new SqlError(`[INVALID_PATH] '${path}' is not a Unity Catalog volume path (/Volumes/<catalog>/<schema>/<volume>/...). SQLSTATE: 22023`, '22023');
     const [, cat, sch, vol, rest] = m as unknown as [string, string, string, string, string | undefined];
-    const known = await this.conn.runAndReadAll(`SELECT 1 FROM _emulator.volumes WHERE catalog = ${quoteString(cat)} AND schema = ${quoteString(sch)} AND volume = ${quoteString(vol)}`);
+    const known = await this.conn.runAndReadAll(
+      `SELECT 1 FROM _emulator.volumes WHERE catalog = ${quoteString(cat)} AND schema = ${quoteString(sch)} AND volume = ${quoteString(vol)}`,
+    );
     if (known.currentRowCount === 0) {
       throw new SqlError(`[UC_VOLUME_NOT_FOUND] Volume \`${cat}\`.\`${sch}\`.\`${vol}\` does not exist. SQLSTATE: 42704`, '42704');
     }
@@ -172,7 +200,8 @@ export class Warehouse {
     const toks = c.toks;
     const out: Token[] = [];
     for (let i = 0; i < toks.length; i++) {
-      const t = toks[i]!; const isId = (k: Token | undefined) => k !== undefined && (k.kind === 'ident' || k.kind === 'qident');
+      const t = toks[i]!;
+      const isId = (k: Token | undefined) => k !== undefined && (k.kind === 'ident' || k.kind === 'qident');
       const prev = out[out.length - 1];
       if (isId(t) && toks[i + 1]?.text === '.' && isId(toks[i + 2]) && toks[i + 3]?.text === '.' && isId(toks[i + 4]) && prev?.text !== '.') {
         out.push({ kind: 'qident', text: toks[i + 2]!.text.toLowerCase() }, { kind: 'punct', text: '.' }, { kind: 'qident', text: toks[i + 4]!.text.toLowerCase() });
@@ -206,7 +235,7 @@ export class Warehouse {
     const schema = parts[parts.length - 1]!;
     if (c.acceptKw('COMMENT')) c.string();
     c.expectEnd();
-    if (!ifNotExists && await this.schemaExists(schema)) {
+    if (!ifNotExists && (await this.schemaExists(schema))) {
       throw new SqlError(`[SCHEMA_ALREADY_EXISTS] Cannot create schema \`${schema}\` because it already exists. SQLSTATE: 42P06`, '42P06');
     }
     await this.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema.toLowerCase())}`);
@@ -218,10 +247,12 @@ export class Warehouse {
     const r = this.tableRef(c.name());
     if (c.acceptKw('COMMENT')) c.string();
     c.expectEnd();
-    if (!await this.schemaExists(r.schema)) {
+    if (!(await this.schemaExists(r.schema))) {
       throw new SqlError(`[SCHEMA_NOT_FOUND] The schema \`${r.catalog}\`.\`${r.schema}\` cannot be found. SQLSTATE: 42704`, '42704');
     }
-    const exists = await this.conn.runAndReadAll(`SELECT 1 FROM _emulator.volumes WHERE catalog = ${quoteString(r.catalog)} AND schema = ${quoteString(r.schema)} AND volume = ${quoteString(r.table)}`);
+    const exists = await this.conn.runAndReadAll(
+      `SELECT 1 FROM _emulator.volumes WHERE catalog = ${quoteString(r.catalog)} AND schema = ${quoteString(r.schema)} AND volume = ${quoteString(r.table)}`,
+    );
     if (exists.currentRowCount > 0) {
       if (ifNotExists) return { columns: [], rows: [] };
       throw new SqlError(`[VOLUME_ALREADY_EXISTS] Cannot create volume \`${r.catalog}\`.\`${r.schema}\`.\`${r.table}\` because it already exists. SQLSTATE: 42000`);
@@ -237,7 +268,11 @@ export class Warehouse {
     const name = c.ident();
     const typeName = c.ident().toUpperCase();
     const duck = DDL_TYPES[typeName];
-    if (!duck) throw new SqlError(`[UNSUPPORTED_DATATYPE] Unsupported data type "${typeName}" (the emulator accepts ${Object.keys(DDL_TYPES).join(', ')}). SQLSTATE: 0A000`, '0A000');
+    if (!duck)
+      throw new SqlError(
+        `[UNSUPPORTED_DATATYPE] Unsupported data type "${typeName}" (the emulator accepts ${Object.keys(DDL_TYPES).join(', ')}). SQLSTATE: 0A000`,
+        '0A000',
+      );
     let ddl = `${quoteIdent(name.toLowerCase())} ${duck}`;
     let comment: string | undefined;
     while (!c.done()) {
@@ -252,25 +287,34 @@ export class Warehouse {
     const ifNotExists = c.acceptKw('IF', 'NOT', 'EXISTS');
     const r = this.tableRef(c.name());
     const defs = splitCommas(c.group()).map((d) => this.columnDef(d));
-    let tableComment: string | undefined; let cluster: string[] = [];
+    let tableComment: string | undefined;
+    let cluster: string[] = [];
     while (!c.done()) {
-      if (c.acceptKw('USING')) { const f = c.ident(); if (f.toUpperCase() !== 'DELTA') throw new SqlError(`[UNSUPPORTED_FEATURE] Table format ${f} (the emulator only has DELTA). SQLSTATE: 0A000`, '0A000'); }
-      else if (c.acceptKw('CLUSTER', 'BY')) cluster = splitCommas(c.group()).map((p) => new Cursor(p).ident());
+      if (c.acceptKw('USING')) {
+        const f = c.ident();
+        if (f.toUpperCase() !== 'DELTA') throw new SqlError(`[UNSUPPORTED_FEATURE] Table format ${f} (the emulator only has DELTA). SQLSTATE: 0A000`, '0A000');
+      } else if (c.acceptKw('CLUSTER', 'BY')) cluster = splitCommas(c.group()).map((p) => new Cursor(p).ident());
       else if (c.acceptKw('COMMENT')) tableComment = c.string();
       else if (c.acceptKw('TBLPROPERTIES')) c.group();
       else throw parseError(`unexpected ${c.near()} after the column list`);
     }
-    if (!await this.schemaExists(r.schema)) {
+    if (!(await this.schemaExists(r.schema))) {
       throw new SqlError(`[SCHEMA_NOT_FOUND] The schema \`${r.catalog}\`.\`${r.schema}\` cannot be found. SQLSTATE: 42704`, '42704');
     }
     const names = new Set(defs.map((d) => d.name.toLowerCase()));
     for (const col of cluster) {
-      if (!names.has(col.toLowerCase())) throw new SqlError(`[DELTA_COLUMN_NOT_FOUND_IN_SCHEMA] Clustering column ${col} is not in the table schema. SQLSTATE: 42703`, '42703');
+      if (!names.has(col.toLowerCase()))
+        throw new SqlError(`[DELTA_COLUMN_NOT_FOUND_IN_SCHEMA] Clustering column ${col} is not in the table schema. SQLSTATE: 42703`, '42703');
     }
-    const exists = await this.conn.runAndReadAll(`SELECT 1 FROM duckdb_tables() WHERE schema_name = ${quoteString(r.schema.toLowerCase())} AND table_name = ${quoteString(r.table.toLowerCase())}`);
+    const exists = await this.conn.runAndReadAll(
+      `SELECT 1 FROM duckdb_tables() WHERE schema_name = ${quoteString(r.schema.toLowerCase())} AND table_name = ${quoteString(r.table.toLowerCase())}`,
+    );
     if (exists.currentRowCount > 0) {
       if (ifNotExists) return { columns: [], rows: [] };
-      throw new SqlError(`[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view \`${r.catalog}\`.\`${r.schema}\`.\`${r.table}\` because it already exists. SQLSTATE: 42P07`, '42P07');
+      throw new SqlError(
+        `[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view \`${r.catalog}\`.\`${r.schema}\`.\`${r.table}\` because it already exists. SQLSTATE: 42P07`,
+        '42P07',
+      );
     }
     await this.conn.run('BEGIN');
     try {
@@ -280,7 +324,9 @@ export class Warehouse {
       }
       if (tableComment !== undefined) await this.conn.run(`COMMENT ON TABLE ${this.sqlName(r)} IS ${quoteString(tableComment)}`);
       if (cluster.length > 0) {
-        await this.conn.run(`INSERT OR REPLACE INTO _emulator.clustering VALUES (${quoteString(r.schema.toLowerCase())}, ${quoteString(r.table.toLowerCase())}, ${quoteString(cluster.join(','))})`);
+        await this.conn.run(
+          `INSERT OR REPLACE INTO _emulator.clustering VALUES (${quoteString(r.schema.toLowerCase())}, ${quoteString(r.table.toLowerCase())}, ${quoteString(cluster.join(','))})`,
+        );
       }
       await this.conn.run('COMMIT');
     } catch (err) {
@@ -292,14 +338,20 @@ export class Warehouse {
 
   private async alterTable(c: Cursor): Promise<StatementResult> {
     const r = this.tableRef(c.name());
-    if (!(c.acceptKw('ADD', 'COLUMNS') || c.acceptKw('ADD', 'COLUMN'))) throw new SqlError(`[UNSUPPORTED_FEATURE] The emulator supports only ALTER TABLE ... ADD COLUMNS. SQLSTATE: 0A000`, '0A000');
+    if (!(c.acceptKw('ADD', 'COLUMNS') || c.acceptKw('ADD', 'COLUMN')))
+      throw new SqlError(`[UNSUPPORTED_FEATURE] The emulator supports only ALTER TABLE ... ADD COLUMNS. SQLSTATE: 0A000`, '0A000');
     const defs = c.isPunct('(') ? splitCommas(c.group()) : splitCommas(c.until([]));
     c.expectEnd();
     const existing = new Set((await this.columns(r)).map((x) => x.name));
     for (const d of defs.map((x) => this.columnDef(x))) {
-      if (existing.has(d.name.toLowerCase())) throw new SqlError(`[FIELDS_ALREADY_EXISTS] Cannot add column, because \`${d.name}\` already exists. SQLSTATE: 42710`, '42710');
+      if (existing.has(d.name.toLowerCase()))
+        throw new SqlError(`[FIELDS_ALREADY_EXISTS] Cannot add column, because \`${d.name}\` already exists. SQLSTATE: 42710`, '42710');
       // Delta cannot add NOT NULL columns to an existing table either.
-      if (/ NOT NULL$/.test(d.ddl)) throw new SqlError(`[DELTA_NOT_NULL_COLUMN_NOT_FOUND_IN_STRUCT] Adding NOT NULL column ${d.name} to an existing table is not supported. SQLSTATE: 42K09`, '42K09');
+      if (/ NOT NULL$/.test(d.ddl))
+        throw new SqlError(
+          `[DELTA_NOT_NULL_COLUMN_NOT_FOUND_IN_STRUCT] Adding NOT NULL column ${d.name} to an existing table is not supported. SQLSTATE: 42K09`,
+          '42K09',
+        );
       await this.run(`ALTER TABLE ${this.sqlName(r)} ADD COLUMN ${d.ddl}`);
       if (d.comment !== undefined) await this.conn.run(`COMMENT ON COLUMN ${this.sqlName(r)}.${quoteIdent(d.name.toLowerCase())} IS ${quoteString(d.comment)}`);
     }
@@ -311,7 +363,9 @@ export class Warehouse {
     const r = this.tableRef(c.name());
     c.expectEnd();
     await this.run(`DROP TABLE ${ifExists ? 'IF EXISTS ' : ''}${this.sqlName(r)}`);
-    await this.conn.run(`DELETE FROM _emulator.copy_history WHERE table_schema = ${quoteString(r.schema.toLowerCase())} AND table_name = ${quoteString(r.table.toLowerCase())}`);
+    await this.conn.run(
+      `DELETE FROM _emulator.copy_history WHERE table_schema = ${quoteString(r.schema.toLowerCase())} AND table_name = ${quoteString(r.table.toLowerCase())}`,
+    );
     return { columns: [], rows: [] };
   }
 
@@ -326,7 +380,10 @@ export class Warehouse {
   /** Unity Catalog's answer to a write without MODIFY on the table. */
   private checkModify(r: TableRef): void {
     if (!this.deniedTables.has(r.table.toLowerCase())) return;
-    throw new SqlError(`[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have MODIFY on Table '${r.catalog}.${r.schema}.${r.table}'. SQLSTATE: 42501`, '42501');
+    throw new SqlError(
+      `[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have MODIFY on Table '${r.catalog}.${r.schema}.${r.table}'. SQLSTATE: 42501`,
+      '42501',
+    );
   }
 
   private async copyInto(c: Cursor): Promise<StatementResult> {
@@ -337,8 +394,10 @@ export class Warehouse {
     c.expectKw('FILEFORMAT');
     c.expectPunct('=');
     const format = c.ident();
-    if (format.toUpperCase() !== 'PARQUET') throw new SqlError(`[UNSUPPORTED_FEATURE] FILEFORMAT = ${format} (the emulator loads PARQUET only). SQLSTATE: 0A000`, '0A000');
-    let files: string[] | undefined; let mergeSchema = false;
+    if (format.toUpperCase() !== 'PARQUET')
+      throw new SqlError(`[UNSUPPORTED_FEATURE] FILEFORMAT = ${format} (the emulator loads PARQUET only). SQLSTATE: 0A000`, '0A000');
+    let files: string[] | undefined;
+    let mergeSchema = false;
     while (!c.done()) {
       if (c.acceptKw('FILES')) {
         c.expectPunct('=');
@@ -348,11 +407,13 @@ export class Warehouse {
         if (opts.mergeSchema === 'true') mergeSchema = true;
       } else if (c.acceptKw('COPY_OPTIONS')) {
         const opts = options(c.group());
-        if (opts.force === 'true') throw new SqlError(`[UNSUPPORTED_FEATURE] COPY_OPTIONS ('force' = 'true') would break idempotency; the emulator refuses it. SQLSTATE: 0A000`, '0A000');
+        if (opts.force === 'true')
+          throw new SqlError(`[UNSUPPORTED_FEATURE] COPY_OPTIONS ('force' = 'true') would break idempotency; the emulator refuses it. SQLSTATE: 0A000`, '0A000');
         if (opts.mergeSchema === 'true') mergeSchema = true;
       } else throw parseError(`unexpected ${c.near()} in COPY INTO`);
     }
-    if (files !== undefined && files.length > 1000) throw new SqlError(`[COPY_INTO_FILES_LIMIT] FILES accepts at most 1000 names, got ${files.length}. SQLSTATE: 54000`, '54000');
+    if (files !== undefined && files.length > 1000)
+      throw new SqlError(`[COPY_INTO_FILES_LIMIT] FILES accepts at most 1000 names, got ${files.length}. SQLSTATE: 54000`, '54000');
     const dir = await this.volumePath(from);
     let relFiles: string[];
     if (files === undefined) {
@@ -361,7 +422,8 @@ export class Warehouse {
       relFiles = files;
     }
     const target = await this.columns(r);
-    const schemaName = r.schema.toLowerCase(); const tableName = r.table.toLowerCase();
+    const schemaName = r.schema.toLowerCase();
+    const tableName = r.table.toLowerCase();
     let inserted = 0;
     await this.conn.run('BEGIN');
     try {
@@ -369,7 +431,9 @@ export class Warehouse {
         const full = normalize(join(dir, rel));
         if (!full.startsWith(dir + sep)) throw new SqlError(`[INVALID_PATH] '${rel}' leaves the COPY INTO source directory. SQLSTATE: 22023`, '22023');
         // Idempotency is per file path and table: a loaded file is skipped even if it changed since.
-        const seen = await this.conn.runAndReadAll(`SELECT 1 FROM _emulator.copy_history WHERE table_schema = ${quoteString(schemaName)} AND table_name = ${quoteString(tableName)} AND file_path = ${quoteString(full)}`);
+        const seen = await this.conn.runAndReadAll(
+          `SELECT 1 FROM _emulator.copy_history WHERE table_schema = ${quoteString(schemaName)} AND table_name = ${quoteString(tableName)} AND file_path = ${quoteString(full)}`,
+        );
         if (seen.currentRowCount > 0) continue;
         if (!existsSync(full) || !(await stat(full)).isFile()) {
           throw new SqlError(`[PATH_NOT_FOUND] Path does not exist: ${from.replace(/\/$/, '')}/${rel}. SQLSTATE: 42K03`, '42K03');
@@ -391,7 +455,9 @@ export class Warehouse {
         const res = await this.conn.run(`INSERT INTO ${this.sqlName(r)} (${shared.map((s) => quoteIdent(s.name.toLowerCase())).join(', ')})
           SELECT ${shared.map((s) => quoteIdent(s.name)).join(', ')} FROM read_parquet(${quoteString(full)})`);
         inserted += res.rowsChanged;
-        await this.conn.run(`INSERT INTO _emulator.copy_history (table_schema, table_name, file_path, rows) VALUES (${quoteString(schemaName)}, ${quoteString(tableName)}, ${quoteString(full)}, ${res.rowsChanged})`);
+        await this.conn.run(
+          `INSERT INTO _emulator.copy_history (table_schema, table_name, file_path, rows) VALUES (${quoteString(schemaName)}, ${quoteString(tableName)}, ${quoteString(full)}, ${res.rowsChanged})`,
+        );
       }
       await this.conn.run('COMMIT');
     } catch (err) {
@@ -399,7 +465,11 @@ export class Warehouse {
       throw translateDuckError(err);
     }
     return {
-      columns: [{ name: 'num_affected_rows', type: 'BIGINT' }, { name: 'num_inserted_rows', type: 'BIGINT' }, { name: 'num_skipped_corrupt_files', type: 'BIGINT' }],
+      columns: [
+        { name: 'num_affected_rows', type: 'BIGINT' },
+        { name: 'num_inserted_rows', type: 'BIGINT' },
+        { name: 'num_skipped_corrupt_files', type: 'BIGINT' },
+      ],
       rows: [[inserted, inserted, 0]],
       isCommit: true,
     };
@@ -409,14 +479,24 @@ export class Warehouse {
   private async mergeSource(c: Cursor): Promise<string> {
     if (!c.isPunct('(')) return this.sqlName(this.tableRef(c.name()));
     const inner = new Cursor(c.group());
-    inner.expectKw('SELECT'); inner.expectPunct('*'); inner.expectKw('FROM');
-    if (!inner.acceptKw('READ_FILES')) throw new SqlError(`[UNSUPPORTED_FEATURE] The emulator's MERGE source must be SELECT * FROM read_files('/Volumes/...', format => 'parquet') or a table. SQLSTATE: 0A000`, '0A000');
+    inner.expectKw('SELECT');
+    inner.expectPunct('*');
+    inner.expectKw('FROM');
+    if (!inner.acceptKw('READ_FILES'))
+      throw new SqlError(
+        `[UNSUPPORTED_FEATURE] The emulator's MERGE source must be SELECT * FROM read_files('/Volumes/...', format => 'parquet') or a table. SQLSTATE: 0A000`,
+        '0A000',
+      );
     const args = splitCommas(inner.group());
     inner.expectEnd();
     const path = new Cursor(args[0] ?? []).string();
     for (const a of args.slice(1)) {
-      const ac = new Cursor(a); const key = ac.ident(); ac.expectPunct('=>'); const val = ac.string();
-      if (key.toLowerCase() === 'format' && val.toLowerCase() !== 'parquet') throw new SqlError(`[UNSUPPORTED_FEATURE] read_files format ${val} (parquet only). SQLSTATE: 0A000`, '0A000');
+      const ac = new Cursor(a);
+      const key = ac.ident();
+      ac.expectPunct('=>');
+      const val = ac.string();
+      if (key.toLowerCase() === 'format' && val.toLowerCase() !== 'parquet')
+        throw new SqlError(`[UNSUPPORTED_FEATURE] read_files format ${val} (parquet only). SQLSTATE: 0A000`, '0A000');
     }
     const local = await this.volumePath(path);
     if (!existsSync(local)) throw new SqlError(`[PATH_NOT_FOUND] Path does not exist: ${path}. SQLSTATE: 42K03`, '42K03');
@@ -444,9 +524,14 @@ export class Warehouse {
     }
     const needAll = (what: string): void => {
       const missing = target.filter((t) => !sourceCols.includes(t.name)).map((t) => t.name);
-      if (missing.length > 0) throw new SqlError(`[DELTA_MERGE_UNRESOLVED_EXPRESSION] Cannot resolve ${missing.map((m) => `${sAlias}.${m}`).join(', ')} in ${what} given the source columns [${sourceCols.join(', ')}]. SQLSTATE: 42601`, '42601');
+      if (missing.length > 0)
+        throw new SqlError(
+          `[DELTA_MERGE_UNRESOLVED_EXPRESSION] Cannot resolve ${missing.map((m) => `${sAlias}.${m}`).join(', ')} in ${what} given the source columns [${sourceCols.join(', ')}]. SQLSTATE: 42601`,
+          '42601',
+        );
     };
-    const clauses: string[] = []; let hasMatched = false;
+    const clauses: string[] = [];
+    let hasMatched = false;
     while (c.acceptKw('WHEN')) {
       const not = c.acceptKw('NOT');
       c.expectKw('MATCHED');
@@ -483,16 +568,23 @@ export class Warehouse {
     try {
       if (hasMatched) {
         // DuckDB applies every match; Delta refuses several source rows for one target row.
-        const dup = await this.conn.runAndReadAll(`SELECT count(*) FROM (SELECT ${quoteIdent(tAlias)}.rowid FROM ${tgt} JOIN ${src} ON ${on} GROUP BY 1 HAVING count(*) > 1)`);
+        const dup = await this.conn.runAndReadAll(
+          `SELECT count(*) FROM (SELECT ${quoteIdent(tAlias)}.rowid FROM ${tgt} JOIN ${src} ON ${on} GROUP BY 1 HAVING count(*) > 1)`,
+        );
         if (Number(dup.getRowsJS()[0]![0]) > 0) {
-          throw new SqlError('[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE] Cannot perform Merge as multiple source rows matched and attempted to modify the same target row in the Delta table in possibly conflicting ways. By SQL semantics of Merge, when multiple source rows match on the same target row, the result may be ambiguous as it is unclear which source row should be used to update or delete the matching target row. You can preprocess the source table to eliminate the possibility of multiple matches. SQLSTATE: 21506', '21506');
+          throw new SqlError(
+            '[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE] Cannot perform Merge as multiple source rows matched and attempted to modify the same target row in the Delta table in possibly conflicting ways. By SQL semantics of Merge, when multiple source rows match on the same target row, the result may be ambiguous as it is unclear which source row should be used to update or delete the matching target row. You can preprocess the source table to eliminate the possibility of multiple matches. SQLSTATE: 21506',
+            '21506',
+          );
         }
       }
       const res = await this.conn.runAndReadAll(`MERGE INTO ${tgt} USING ${src} ON ${on} ${clauses.join(' ')} RETURNING merge_action`);
       const counts = { UPDATE: 0, DELETE: 0, INSERT: 0 } as Record<string, number>;
       for (const row of res.getRowsJS()) counts[String(row[0])] = (counts[String(row[0])] ?? 0) + 1;
       await this.conn.run('COMMIT');
-      const u = counts.UPDATE ?? 0; const d = counts.DELETE ?? 0; const i = counts.INSERT ?? 0;
+      const u = counts.UPDATE ?? 0;
+      const d = counts.DELETE ?? 0;
+      const i = counts.INSERT ?? 0;
       return {
         columns: ['num_affected_rows', 'num_updated_rows', 'num_deleted_rows', 'num_inserted_rows'].map((name) => ({ name, type: 'BIGINT' as const })),
         rows: [[u + d + i, u, d, i]],
@@ -510,7 +602,11 @@ export class Warehouse {
     c.expectEnd();
     const cols = await this.columns(r);
     return {
-      columns: [{ name: 'col_name', type: 'STRING' }, { name: 'data_type', type: 'STRING' }, { name: 'comment', type: 'STRING' }],
+      columns: [
+        { name: 'col_name', type: 'STRING' },
+        { name: 'data_type', type: 'STRING' },
+        { name: 'comment', type: 'STRING' },
+      ],
       rows: cols.map((col) => [col.name, dbxType(col.duck).toLowerCase(), col.comment]),
     };
   }
@@ -520,10 +616,14 @@ export class Warehouse {
     const parts = c.name();
     c.expectEnd();
     const schema = parts[parts.length - 1]!;
-    if (!await this.schemaExists(schema)) throw new SqlError(`[SCHEMA_NOT_FOUND] The schema \`${parts.join('`.`')}\` cannot be found. SQLSTATE: 42704`, '42704');
+    if (!(await this.schemaExists(schema))) throw new SqlError(`[SCHEMA_NOT_FOUND] The schema \`${parts.join('`.`')}\` cannot be found. SQLSTATE: 42704`, '42704');
     const res = await this.conn.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE schema_name = ${quoteString(schema.toLowerCase())} ORDER BY table_name`);
     return {
-      columns: [{ name: 'database', type: 'STRING' }, { name: 'tableName', type: 'STRING' }, { name: 'isTemporary', type: 'BOOLEAN' }],
+      columns: [
+        { name: 'database', type: 'STRING' },
+        { name: 'tableName', type: 'STRING' },
+        { name: 'isTemporary', type: 'BOOLEAN' },
+      ],
       rows: res.getRowsJS().map((row) => [schema, String(row[0]), false]),
     };
   }
@@ -565,7 +665,12 @@ export class Warehouse {
 
 function stagingResult(staging: StagingRequest): StatementResult {
   return {
-    columns: [{ name: 'operation', type: 'STRING' }, { name: 'presignedUrl', type: 'STRING' }, { name: 'localFile', type: 'STRING' }, { name: 'headers', type: 'MAP' }],
+    columns: [
+      { name: 'operation', type: 'STRING' },
+      { name: 'presignedUrl', type: 'STRING' },
+      { name: 'localFile', type: 'STRING' },
+      { name: 'headers', type: 'MAP' },
+    ],
     rows: [], // filled by the server, which owns the presigned URLs
     staging,
   };
@@ -575,7 +680,8 @@ function stagingResult(staging: StagingRequest): StatementResult {
 function options(toks: Token[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of splitCommas(toks)) {
-    const c = new Cursor(part); const k = c.peek()?.kind === 'string' ? c.string() : c.ident();
+    const c = new Cursor(part);
+    const k = c.peek()?.kind === 'string' ? c.string() : c.ident();
     c.expectPunct('=');
     const v = c.peek()?.kind === 'string' ? c.string() : c.ident();
     out[k] = v.toLowerCase();
@@ -587,7 +693,7 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix === '' ? e.name : `${prefix}/${e.name}`;
-    if (e.isDirectory()) out.push(...await listFiles(dir, rel));
+    if (e.isDirectory()) out.push(...(await listFiles(dir, rel)));
     else out.push(rel);
   }
   return out.sort();
@@ -597,11 +703,19 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
 function resultValue(v: unknown, type: DbxType): string | number | boolean | null {
   if (v === null || v === undefined) return null;
   switch (type) {
-    case 'INT': case 'SMALLINT': case 'DOUBLE': case 'FLOAT': case 'BIGINT': return Number(v);
-    case 'BOOLEAN': return Boolean(v);
+    case 'INT':
+    case 'SMALLINT':
+    case 'DOUBLE':
+    case 'FLOAT':
+    case 'BIGINT':
+      return Number(v);
+    case 'BOOLEAN':
+      return Boolean(v);
     // Databricks renders TIMESTAMP in the session time zone (UTC here) without an offset.
-    case 'TIMESTAMP': return String(v).replace(/([+-]\d\d(:\d\d)?)$/, '');
-    default: return typeof v === 'string' ? v : JSON.stringify(v);
+    case 'TIMESTAMP':
+      return String(v).replace(/([+-]\d\d(:\d\d)?)$/, '');
+    default:
+      return typeof v === 'string' ? v : JSON.stringify(v);
   }
 }
 

@@ -39,10 +39,13 @@ let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
-  w.close().then(() => process.exit(0), (err: unknown) => {
-    process.stderr.write(`databricks-emulator: close failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
+  w.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`databricks-emulator: close failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -20,7 +20,10 @@ import { SqlError } from './sql.js';
 const require = createRequire(import.meta.url);
 
 /* Minimal shapes of the untyped generated Thrift code we call. */
-interface ThriftTransport { commitPosition(): void; rollbackPosition(): void }
+interface ThriftTransport {
+  commitPosition(): void;
+  rollbackPosition(): void;
+}
 interface ThriftLib {
   TBufferedTransport: { new (buf: undefined, onFlush: (b: Buffer) => void): unknown; receiver(cb: (t: ThriftTransport) => void): (data: Buffer) => void };
   TBinaryProtocol: new (t: unknown) => unknown;
@@ -37,8 +40,13 @@ interface ThriftReq {
 const thrift = require('thrift') as ThriftLib;
 const TCLIService = require('@databricks/sql/thrift/TCLIService.js') as { Processor: new (h: Handler) => { process(i: unknown, o: unknown): void } };
 const T = require('@databricks/sql/thrift/TCLIService_types.js') as {
-  TStatusCode: Record<string, number>; TOperationState: Record<string, number>; TProtocolVersion: Record<string, number>;
-  TTypeId: Record<string, number>; TSparkRowSetType: Record<string, number>; TOperationType: Record<string, number>; TFetchOrientation: Record<string, number>;
+  TStatusCode: Record<string, number>;
+  TOperationState: Record<string, number>;
+  TProtocolVersion: Record<string, number>;
+  TTypeId: Record<string, number>;
+  TSparkRowSetType: Record<string, number>;
+  TOperationType: Record<string, number>;
+  TFetchOrientation: Record<string, number>;
 };
 
 export type FaultScope = 'thrift' | 'upload' | 'all';
@@ -91,7 +99,11 @@ interface Operation {
   wait: Promise<void>;
 }
 
-interface Presigned { operation: 'PUT' | 'GET' | 'REMOVE'; file: string; expires: number }
+interface Presigned {
+  operation: 'PUT' | 'GET' | 'REMOVE';
+  file: string;
+  expires: number;
+}
 
 const ok = () => ({ statusCode: T.TStatusCode.SUCCESS_STATUS });
 const errStatus = (msg: string, sqlState = 'HY000') => ({ statusCode: T.TStatusCode.ERROR_STATUS, errorMessage: msg, sqlState });
@@ -99,9 +111,18 @@ const newGuid = () => Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
 const key = (guid: Buffer | undefined) => (guid ? guid.toString('hex') : '');
 
 const TYPE_IDS: Record<DbxType, string> = {
-  STRING: 'STRING_TYPE', INT: 'INT_TYPE', BIGINT: 'BIGINT_TYPE', DOUBLE: 'DOUBLE_TYPE', FLOAT: 'FLOAT_TYPE',
-  BOOLEAN: 'BOOLEAN_TYPE', TIMESTAMP: 'TIMESTAMP_TYPE', TIMESTAMP_NTZ: 'TIMESTAMP_TYPE', DATE: 'DATE_TYPE',
-  SMALLINT: 'SMALLINT_TYPE', DECIMAL: 'DECIMAL_TYPE', MAP: 'MAP_TYPE',
+  STRING: 'STRING_TYPE',
+  INT: 'INT_TYPE',
+  BIGINT: 'BIGINT_TYPE',
+  DOUBLE: 'DOUBLE_TYPE',
+  FLOAT: 'FLOAT_TYPE',
+  BOOLEAN: 'BOOLEAN_TYPE',
+  TIMESTAMP: 'TIMESTAMP_TYPE',
+  TIMESTAMP_NTZ: 'TIMESTAMP_TYPE',
+  DATE: 'DATE_TYPE',
+  SMALLINT: 'SMALLINT_TYPE',
+  DECIMAL: 'DECIMAL_TYPE',
+  MAP: 'MAP_TYPE',
 };
 
 function schemaOf(r: StatementResult) {
@@ -121,16 +142,26 @@ function rowSet(r: StatementResult, from: number, to: number) {
     const nulls = Buffer.alloc(Math.ceil(rows.length / 8));
     const vals = rows.map((row, ri) => {
       const v = row[ci];
-      if (v === null || v === undefined) { nulls[ri >> 3]! |= 1 << (ri & 7); return null; }
+      if (v === null || v === undefined) {
+        nulls[ri >> 3]! |= 1 << (ri & 7);
+        return null;
+      }
       return v;
     });
     switch (c.type) {
-      case 'INT': return { i32Val: { values: vals.map((v) => Number(v ?? 0)), nulls } };
-      case 'SMALLINT': return { i16Val: { values: vals.map((v) => Number(v ?? 0)), nulls } };
-      case 'BIGINT': return { i64Val: { values: vals.map((v) => Number(v ?? 0)), nulls } };
-      case 'DOUBLE': case 'FLOAT': return { doubleVal: { values: vals.map((v) => Number(v ?? 0)), nulls } };
-      case 'BOOLEAN': return { boolVal: { values: vals.map((v) => Boolean(v ?? false)), nulls } };
-      default: return { stringVal: { values: vals.map((v) => (v === null ? '' : String(v))), nulls } };
+      case 'INT':
+        return { i32Val: { values: vals.map((v) => Number(v ?? 0)), nulls } };
+      case 'SMALLINT':
+        return { i16Val: { values: vals.map((v) => Number(v ?? 0)), nulls } };
+      case 'BIGINT':
+        return { i64Val: { values: vals.map((v) => Number(v ?? 0)), nulls } };
+      case 'DOUBLE':
+      case 'FLOAT':
+        return { doubleVal: { values: vals.map((v) => Number(v ?? 0)), nulls } };
+      case 'BOOLEAN':
+        return { boolVal: { values: vals.map((v) => Boolean(v ?? false)), nulls } };
+      default:
+        return { stringVal: { values: vals.map((v) => (v === null ? '' : String(v))), nulls } };
     }
   });
   return { startRowOffset: from, rows: [], columns };
@@ -140,9 +171,12 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   // A restart on the same data directory keeps its CA, warehouse id and token, so a client
   // configured against the previous run (an outage test) reconnects unchanged.
   await mkdir(opts.dataDir, { recursive: true });
-  const certs = await reuseCerts(opts.dataDir) ?? await makeTestCerts(opts.dataDir);
+  const certs = (await reuseCerts(opts.dataDir)) ?? (await makeTestCerts(opts.dataDir));
   const identityFile = join(opts.dataDir, 'emulator.json');
-  const saved = await readFile(identityFile, 'utf8').then((t) => JSON.parse(t) as { warehouseId?: string; token?: string }, (): { warehouseId?: string; token?: string } => ({}));
+  const saved = await readFile(identityFile, 'utf8').then(
+    (t) => JSON.parse(t) as { warehouseId?: string; token?: string },
+    (): { warehouseId?: string; token?: string } => ({}),
+  );
   const warehouseId = saved.warehouseId ?? randomBytes(8).toString('hex');
   const token = opts.token ?? saved.token ?? `dapi${randomBytes(16).toString('hex')}`;
   await writeFile(identityFile, JSON.stringify({ warehouseId, token }), { mode: 0o600 });
@@ -155,7 +189,9 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
 
   const f = {
     refused: false,
-    httpStatus: null as null | 429 | 503, httpCount: 0, httpScope: 'thrift' as FaultScope,
+    httpStatus: null as null | 429 | 503,
+    httpCount: 0,
+    httpScope: 'thrift' as FaultScope,
     slowMs: 0,
     commit: null as null | 'before' | 'after',
     expired: false,
@@ -235,8 +271,12 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     if (!op.done) return { status: ok(), operationState: T.TOperationState.RUNNING_STATE };
     if (op.error) {
       return {
-        status: ok(), operationState: T.TOperationState.ERROR_STATE,
-        errorMessage: op.error.message, displayMessage: op.error.message, sqlState: op.error.sqlState, errorCode: 0,
+        status: ok(),
+        operationState: T.TOperationState.ERROR_STATE,
+        errorMessage: op.error.message,
+        displayMessage: op.error.message,
+        sqlState: op.error.sqlState,
+        errorCode: 0,
       };
     }
     return { status: ok(), operationState: T.TOperationState.FINISHED_STATE, hasResultSet: hasRows(op) };
@@ -246,20 +286,23 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     if (!op.done) return { status: errStatus('Operation is still running') };
     if (op.error || !op.result) return { status: errStatus(op.error?.message ?? 'no result', op.error?.sqlState) };
     return {
-      status: ok(), schema: schemaOf(op.result), resultFormat: T.TSparkRowSetType.COLUMN_BASED_SET,
-      lz4Compressed: false, isStagingOperation: op.result.staging !== undefined,
+      status: ok(),
+      schema: schemaOf(op.result),
+      resultFormat: T.TSparkRowSetType.COLUMN_BASED_SET,
+      lz4Compressed: false,
+      isStagingOperation: op.result.staging !== undefined,
     };
   }
 
   function fetchRows(op: Operation, maxRows: number) {
     const r = op.result!;
-    const from = op.cursor; const to = Math.min(r.rows.length, from + Math.max(1, maxRows));
+    const from = op.cursor;
+    const to = Math.min(r.rows.length, from + Math.max(1, maxRows));
     op.cursor = to;
     return { status: ok(), hasMoreRows: to < r.rows.length, results: rowSet(r, from, to) };
   }
 
-  const int = (v: { toNumber(): number } | number | undefined, dflt: number): number =>
-    v === undefined || v === null ? dflt : typeof v === 'number' ? v : v.toNumber();
+  const int = (v: { toNumber(): number } | number | undefined, dflt: number): number => (v === undefined || v === null ? dflt : typeof v === 'number' ? v : v.toNumber());
 
   function handlerFor(ctx: { cut: boolean }): Handler {
     const sessionOf = (req: ThriftReq): string | null => {
@@ -288,7 +331,8 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
       },
       ExecuteStatement: async (req) => {
         const s = sessionOf(req);
-        if (s === null) return { status: { statusCode: T.TStatusCode.INVALID_HANDLE_STATUS, errorMessage: 'Invalid SessionHandle: the session was closed or never opened' } };
+        if (s === null)
+          return { status: { statusCode: T.TStatusCode.INVALID_HANDLE_STATUS, errorMessage: 'Invalid SessionHandle: the session was closed or never opened' } };
         const guid = newGuid();
         const op = startOperation(s, req.statement ?? '', ctx);
         operations.set(key(guid), op);
@@ -339,11 +383,16 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     const ctx = { cut: false };
     const processor = new TCLIService.Processor(handlerFor(ctx));
     thrift.TBufferedTransport.receiver((input) => {
-      const output = new thrift.TBinaryProtocol(new thrift.TBufferedTransport(undefined, (buf) => {
-        if (ctx.cut) { req.socket.destroy(); return; } // applied, but the reply never arrives
-        res.writeHead(200, { 'content-type': 'application/x-thrift' });
-        res.end(buf);
-      }));
+      const output = new thrift.TBinaryProtocol(
+        new thrift.TBufferedTransport(undefined, (buf) => {
+          if (ctx.cut) {
+            req.socket.destroy();
+            return;
+          } // applied, but the reply never arrives
+          res.writeHead(200, { 'content-type': 'application/x-thrift' });
+          res.end(buf);
+        }),
+      );
       try {
         processor.process(new thrift.TBinaryProtocol(input), output);
         input.commitPosition();
@@ -357,11 +406,21 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
 
   async function servePresigned(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = presigned.get(id);
-    if (!p || p.expires < Date.now()) { sendError(res, 403, 'AuthenticationFailed: presigned URL unknown or expired'); return; }
+    if (!p || p.expires < Date.now()) {
+      sendError(res, 403, 'AuthenticationFailed: presigned URL unknown or expired');
+      return;
+    }
     const injected = injectedStatus('upload');
-    if (injected !== null) { await readBody(req); sendError(res, injected, 'injected failure'); return; }
+    if (injected !== null) {
+      await readBody(req);
+      sendError(res, injected, 'injected failure');
+      return;
+    }
     if (req.method === 'PUT' && p.operation === 'PUT') {
-      if (req.headers['content-length'] === undefined) { sendError(res, 411, 'Content-Length required'); return; }
+      if (req.headers['content-length'] === undefined) {
+        sendError(res, 411, 'Content-Length required');
+        return;
+      }
       await mkdir(dirname(p.file), { recursive: true });
       const tmp = `${p.file}.${randomBytes(4).toString('hex')}.uploading`;
       try {
@@ -371,7 +430,8 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
         await rm(tmp, { force: true });
         throw err;
       }
-      res.writeHead(200); res.end();
+      res.writeHead(200);
+      res.end();
       return;
     }
     if (req.method === 'GET' && p.operation === 'GET') {
@@ -381,7 +441,8 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     }
     if (req.method === 'DELETE' && p.operation === 'REMOVE') {
       const existed = await warehouse.removeVolumeFile(p.file);
-      res.writeHead(existed ? 204 : 404); res.end();
+      res.writeHead(existed ? 204 : 404);
+      res.end();
       return;
     }
     sendError(res, 405, 'method does not match the presigned operation');
@@ -405,13 +466,18 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     }
     if (req.method === 'POST' && url.pathname === '/oidc/v1/token') {
       const form = new URLSearchParams((await readBody(req)).toString('utf8'));
-      let id = form.get('client_id'); let secret = form.get('client_secret');
+      let id = form.get('client_id');
+      let secret = form.get('client_secret');
       const basic = req.headers.authorization;
       if (basic?.startsWith('Basic ')) {
         const [u, p] = Buffer.from(basic.slice(6), 'base64').toString('utf8').split(':');
-        id = decodeURIComponent(u ?? ''); secret = decodeURIComponent(p ?? '');
+        id = decodeURIComponent(u ?? '');
+        secret = decodeURIComponent(p ?? '');
       }
-      if (form.get('grant_type') !== 'client_credentials') { json(res, 400, { error: 'unsupported_grant_type' }); return true; }
+      if (form.get('grant_type') !== 'client_credentials') {
+        json(res, 400, { error: 'unsupported_grant_type' });
+        return true;
+      }
       if (!opts.oauth || id !== opts.oauth.clientId || secret !== opts.oauth.clientSecret) {
         json(res, 401, { error: 'invalid_client', error_description: 'Client authentication failed' });
         return true;
@@ -433,29 +499,64 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     refuseConnections: async (on) => {
       if (on === f.refused) return;
       f.refused = on;
-      if (on) await stopListening(); else await listen();
+      if (on) await stopListening();
+      else await listen();
     },
-    failRequests: (status, count = Number.POSITIVE_INFINITY, scope = 'thrift') => { f.httpStatus = status; f.httpCount = count; f.httpScope = scope; },
-    slowStatements: (ms) => { f.slowMs = ms; },
-    failNextCommit: (when) => { f.commit = when; },
-    expireTokens: (on) => { f.expired = on; },
+    failRequests: (status, count = Number.POSITIVE_INFINITY, scope = 'thrift') => {
+      f.httpStatus = status;
+      f.httpCount = count;
+      f.httpScope = scope;
+    },
+    slowStatements: (ms) => {
+      f.slowMs = ms;
+    },
+    failNextCommit: (when) => {
+      f.commit = when;
+    },
+    expireTokens: (on) => {
+      f.expired = on;
+    },
     denyWrites: (tables) => {
       warehouse.deniedTables.clear();
       for (const t of tables) warehouse.deniedTables.add(t.toLowerCase());
     },
-    reset: () => { f.httpStatus = null; f.httpCount = 0; f.slowMs = 0; f.commit = null; f.expired = false; warehouse.deniedTables.clear(); },
-    state: () => ({ refused: f.refused, http_status: f.httpStatus, http_count: Number.isFinite(f.httpCount) ? f.httpCount : 'all', http_scope: f.httpScope, slow_ms: f.slowMs, fail_commit: f.commit, expire_tokens: f.expired, deny_writes: [...warehouse.deniedTables] }),
+    reset: () => {
+      f.httpStatus = null;
+      f.httpCount = 0;
+      f.slowMs = 0;
+      f.commit = null;
+      f.expired = false;
+      warehouse.deniedTables.clear();
+    },
+    state: () => ({
+      refused: f.refused,
+      http_status: f.httpStatus,
+      http_count: Number.isFinite(f.httpCount) ? f.httpCount : 'all',
+      http_scope: f.httpScope,
+      slow_ms: f.slowMs,
+      fail_commit: f.commit,
+      expire_tokens: f.expired,
+      deny_writes: [...warehouse.deniedTables],
+    }),
   };
 
   /** POST /_emulator/faults {refuse_ms?, http_status?, count?, scope?, slow_ms?, fail_commit?, expire_tokens?, deny_writes?, reset?} */
   async function serveControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Record<string, unknown>;
-    try { body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>; } catch { json(res, 400, { error: 'body must be JSON' }); return; }
+    try {
+      body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      json(res, 400, { error: 'body must be JSON' });
+      return;
+    }
     if (body.reset === true) faults.reset();
     if (body.http_status === 429 || body.http_status === 503) {
       faults.failRequests(body.http_status, typeof body.count === 'number' ? body.count : undefined, (body.scope as FaultScope | undefined) ?? 'thrift');
     }
-    if (body.http_status === null) { f.httpStatus = null; f.httpCount = 0; }
+    if (body.http_status === null) {
+      f.httpStatus = null;
+      f.httpCount = 0;
+    }
     if (typeof body.slow_ms === 'number') faults.slowStatements(body.slow_ms);
     if (body.fail_commit === 'before' || body.fail_commit === 'after') faults.failNextCommit(body.fail_commit);
     if (typeof body.expire_tokens === 'boolean') faults.expireTokens(body.expire_tokens);
@@ -466,7 +567,9 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
       // Refusing takes the control endpoint down too, so it comes back by itself.
       res.on('finish', () => {
         void faults.refuseConnections(true).then(() => {
-          const t = setTimeout(() => { void faults.refuseConnections(false); }, refuseMs);
+          const t = setTimeout(() => {
+            void faults.refuseConnections(false);
+          }, refuseMs);
           t.unref();
         });
       });
@@ -477,15 +580,35 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', base());
-    if (url.pathname.startsWith('/presigned/')) { await servePresigned(url.pathname.slice('/presigned/'.length), req, res); return; }
-    if (url.pathname.startsWith('/oidc/')) { if (await serveOAuth(url, req, res)) return; }
+    if (url.pathname.startsWith('/presigned/')) {
+      await servePresigned(url.pathname.slice('/presigned/'.length), req, res);
+      return;
+    }
+    if (url.pathname.startsWith('/oidc/')) {
+      if (await serveOAuth(url, req, res)) return;
+    }
     if (req.method === 'POST' && (url.pathname === path || url.pathname === '/_emulator/faults')) {
       const a = authorized(req);
-      if (a === 'missing' || a === 'bad') { await readBody(req); sendError(res, 401, 'Unauthorized: invalid access token'); return; }
-      if (url.pathname === '/_emulator/faults') { await serveControl(req, res); return; }
-      if (a === 'expired') { await readBody(req); sendError(res, 401, 'Unauthorized: access token expired'); return; }
+      if (a === 'missing' || a === 'bad') {
+        await readBody(req);
+        sendError(res, 401, 'Unauthorized: invalid access token');
+        return;
+      }
+      if (url.pathname === '/_emulator/faults') {
+        await serveControl(req, res);
+        return;
+      }
+      if (a === 'expired') {
+        await readBody(req);
+        sendError(res, 401, 'Unauthorized: access token expired');
+        return;
+      }
       const injected = injectedStatus('thrift');
-      if (injected !== null) { await readBody(req); sendError(res, injected, injected === 429 ? 'Too many requests' : 'Service temporarily unavailable'); return; }
+      if (injected !== null) {
+        await readBody(req);
+        sendError(res, injected, injected === 429 ? 'Too many requests' : 'Service temporarily unavailable');
+        return;
+      }
       await serveThrift(req, res);
       return;
     }
@@ -499,7 +622,10 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     });
   });
   const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
 
   function listen(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -524,7 +650,9 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   let closed = false;
   return {
     host: '127.0.0.1',
-    get port() { return port; },
+    get port() {
+      return port;
+    },
     path,
     token,
     caPath: certs.caPath,

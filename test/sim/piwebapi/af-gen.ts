@@ -36,18 +36,22 @@ export const TEMPLATES: TemplateSpec[] = [
 /** Template of a generated element by depth (1 = top of the database) and sibling index. */
 export function templateForDepth(depth: number, index: number): string {
   switch (depth) {
-    case 1: return 'Enterprise';
-    case 2: return 'Site';
-    case 3: return 'Area';
-    case 4: return 'ProcessUnit';
-    default: return index % 2 === 0 ? 'Pump' : 'Compressor';
+    case 1:
+      return 'Enterprise';
+    case 2:
+      return 'Site';
+    case 3:
+      return 'Area';
+    case 4:
+      return 'ProcessUnit';
+    default:
+      return index % 2 === 0 ? 'Pump' : 'Compressor';
   }
 }
 
 /** Name of a generated element: word by level and 1-based number padded to the sibling count. */
 export function elementName(depth: number, index: number, siblings: number): string {
-  const word = depth === 1 ? 'Enterprise' : depth === 2 ? 'Site' : depth === 3 ? 'Area' : depth === 4 ? 'Unit'
-    : templateForDepth(depth, index);
+  const word = depth === 1 ? 'Enterprise' : depth === 2 ? 'Site' : depth === 3 ? 'Area' : depth === 4 ? 'Unit' : templateForDepth(depth, index);
   const width = Math.max(2, String(siblings).length);
   return `${word} ${String(index + 1).padStart(width, '0')}`;
 }
@@ -81,11 +85,9 @@ export const TEMPLATE_ATTRIBUTES: Record<string, AttrSpec[]> = {
   Asset: [
     { name: 'Asset Id', type: 'String', hidden: true, description: 'Internal asset register id', value: (c) => `A-${(h(c, 'id') % 1e6).toString().padStart(6, '0')}` },
   ],
-  Enterprise: [
-    { name: 'Company Code', type: 'String', config: true, value: () => 'SIMCO' },
-  ],
+  Enterprise: [{ name: 'Company Code', type: 'String', config: true, value: () => 'SIMCO' }],
   Site: [
-    { name: 'Location', type: 'String', config: true, value: (c) => `${c.ownerName}, ${(h(c, 'lat') % 90)}N ${(h(c, 'lon') % 180)}E` },
+    { name: 'Location', type: 'String', config: true, value: (c) => `${c.ownerName}, ${h(c, 'lat') % 90}N ${h(c, 'lon') % 180}E` },
     { name: 'Time Zone', type: 'String', config: true, value: () => 'UTC' },
   ],
   Area: [
@@ -99,7 +101,10 @@ export const TEMPLATE_ATTRIBUTES: Record<string, AttrSpec[]> = {
   ],
   Equipment: [
     {
-      name: 'Temperature', type: 'Double', pi: true, units: ['degree Celsius', '°C'],
+      name: 'Temperature',
+      type: 'Double',
+      pi: true,
+      units: ['degree Celsius', '°C'],
       children: [
         { name: 'High Limit', type: 'Double', config: true, units: ['degree Celsius', '°C'], value: () => 90 },
         { name: 'Low Limit', type: 'Double', config: true, units: ['degree Celsius', '°C'], value: () => 5 },
@@ -111,12 +116,8 @@ export const TEMPLATE_ATTRIBUTES: Record<string, AttrSpec[]> = {
     { name: 'Rated Power', type: 'Double', config: true, units: ['kilowatt', 'kW'], value: (c) => 50 + (h(c, 'kw') % 451) },
     { name: 'Commissioned', type: 'DateTime', config: true, value: (c) => `${2010 + (h(c, 'yr') % 15)}-0${1 + (h(c, 'mo') % 9)}-15T00:00:00Z` },
   ],
-  Pump: [
-    { name: 'Flow', type: 'Double', pi: true, units: ['cubic meter per hour', 'm3/h'] },
-  ],
-  Compressor: [
-    { name: 'Speed', type: 'Double', pi: true, units: ['revolution per minute', 'rpm'] },
-  ],
+  Pump: [{ name: 'Flow', type: 'Double', pi: true, units: ['cubic meter per hour', 'm3/h'] }],
+  Compressor: [{ name: 'Speed', type: 'Double', pi: true, units: ['revolution per minute', 'rpm'] }],
 };
 
 /** Default search start of the generated event frames: 2026-01-01T00:00:00Z. */

@@ -8,8 +8,17 @@
 
 import { b64url, decodeWebId, encodeWebId, namePayload, type WebIdMarker, type WebIdParts, type WebIdType } from '../../../agent/pi/webid.js';
 import {
-  DOWNTIME_REASONS, FRAMES_START, PHASES, TEMPLATE_ATTRIBUTES, TEMPLATES, elementName, planFrame, templateForDepth,
-  type AfValueType, type AttrSpec, type PlannedFrame,
+  DOWNTIME_REASONS,
+  FRAMES_START,
+  PHASES,
+  TEMPLATE_ATTRIBUTES,
+  TEMPLATES,
+  elementName,
+  planFrame,
+  templateForDepth,
+  type AfValueType,
+  type AttrSpec,
+  type PlannedFrame,
 } from './af-gen.js';
 import { BadRequest, sameName, seededGuid, seededInt } from './af-util.js';
 
@@ -44,7 +53,13 @@ export interface AfModelOptions {
 /** EndTime of a frame still in progress (fidelity §7). */
 export const OPEN_END = Number.POSITIVE_INFINITY;
 
-export interface AfServer { kind: 'server'; guid: string; name: string; description: string; databases: AfDatabase[] }
+export interface AfServer {
+  kind: 'server';
+  guid: string;
+  name: string;
+  description: string;
+  databases: AfDatabase[];
+}
 
 export interface AfDatabase {
   kind: 'database';
@@ -138,23 +153,59 @@ export interface AfFrame {
 export type AfObject = AfServer | AfDatabase | AfTemplate | AfElement | AfAttribute | AfFrame;
 
 export interface TruthElement {
-  webId: string; id: string; name: string; path: string; parentWebId: string | null; depth: number;
-  databasePath: string; templateName: string; categoryNames: string[]; description: string; hasChildren: boolean;
+  webId: string;
+  id: string;
+  name: string;
+  path: string;
+  parentWebId: string | null;
+  depth: number;
+  databasePath: string;
+  templateName: string;
+  categoryNames: string[];
+  description: string;
+  hasChildren: boolean;
 }
 export interface TruthAttribute {
-  webId: string; id: string; name: string; path: string; ownerWebId: string; ownerKind: 'element' | 'eventframe';
-  parentAttributeWebId: string | null; type: string; dataReference: string; configString: string;
-  pointIndex: number | null; pointWebId: string | null; value: unknown; isHidden: boolean; isExcluded: boolean;
+  webId: string;
+  id: string;
+  name: string;
+  path: string;
+  ownerWebId: string;
+  ownerKind: 'element' | 'eventframe';
+  parentAttributeWebId: string | null;
+  type: string;
+  dataReference: string;
+  configString: string;
+  pointIndex: number | null;
+  pointWebId: string | null;
+  value: unknown;
+  isHidden: boolean;
+  isExcluded: boolean;
   isConfigurationItem: boolean;
 }
 export interface TruthEventFrame {
-  webId: string; id: string; name: string; path: string; parentWebId: string | null; databasePath: string;
-  templateName: string; categoryNames: string[]; startTime: number; endTime: number | null; severity: string;
-  refElementWebIds: string[]; attributes: Array<{ webId: string; name: string; path: string; value: unknown }>;
+  webId: string;
+  id: string;
+  name: string;
+  path: string;
+  parentWebId: string | null;
+  databasePath: string;
+  templateName: string;
+  categoryNames: string[];
+  startTime: number;
+  endTime: number | null;
+  severity: string;
+  refElementWebIds: string[];
+  attributes: Array<{ webId: string; name: string; path: string; value: unknown }>;
 }
 
 const MARKER: Record<AfObject['kind'], WebIdMarker> = {
-  server: 'RS', database: 'RD', template: 'ET', element: 'Em', attribute: 'Ab', frame: 'Fm',
+  server: 'RS',
+  database: 'RD',
+  template: 'ET',
+  element: 'Em',
+  attribute: 'Ab',
+  frame: 'Fm',
 };
 
 export class AfModel {
@@ -189,15 +240,28 @@ export class AfModel {
 
   private addDatabase(name: string, description: string, fanOut: number[], wide: Record<number, number>): AfDatabase {
     const db: AfDatabase = {
-      kind: 'database', guid: seededGuid(this.seed, `db:${name}`), name, description, server: this.server,
-      fanOut, wide: new Map(Object.entries(wide).map(([k, v]) => [Number(k), v])), templates: [], frames: [],
+      kind: 'database',
+      guid: seededGuid(this.seed, `db:${name}`),
+      name,
+      description,
+      server: this.server,
+      fanOut,
+      wide: new Map(Object.entries(wide).map(([k, v]) => [Number(k), v])),
+      templates: [],
+      frames: [],
     };
     this.register(db);
     this.server.databases.push(db);
     for (const t of TEMPLATES) {
       const tpl: AfTemplate = {
-        kind: 'template', guid: seededGuid(this.seed, `tpl:${name}:${t.name}`), name: t.name, description: t.description,
-        db, instanceType: t.instanceType, categories: t.categories, canBeAcknowledged: t.canBeAcknowledged ?? false,
+        kind: 'template',
+        guid: seededGuid(this.seed, `tpl:${name}:${t.name}`),
+        name: t.name,
+        description: t.description,
+        db,
+        instanceType: t.instanceType,
+        categories: t.categories,
+        canBeAcknowledged: t.canBeAcknowledged ?? false,
         severity: t.severity ?? 'None',
       };
       db.templates.push(tpl);
@@ -221,12 +285,18 @@ export class AfModel {
 
   pathOf(o: AfObject): string {
     switch (o.kind) {
-      case 'server': return `\\\\${o.name}`;
-      case 'database': return `\\\\${o.server.name}\\${o.name}`;
-      case 'template': return `${this.pathOf(o.db)}\\ElementTemplates[${o.name}]`;
-      case 'element': return `${o.parent ? this.pathOf(o.parent) : this.pathOf(o.db)}\\${o.name}`;
-      case 'frame': return `${o.parent ? this.pathOf(o.parent) : this.pathOf(o.db)}\\EventFrames[${o.name}]`;
-      case 'attribute': return `${o.parent ? this.pathOf(o.parent) : this.pathOf(o.owner)}|${o.name}`;
+      case 'server':
+        return `\\\\${o.name}`;
+      case 'database':
+        return `\\\\${o.server.name}\\${o.name}`;
+      case 'template':
+        return `${this.pathOf(o.db)}\\ElementTemplates[${o.name}]`;
+      case 'element':
+        return `${o.parent ? this.pathOf(o.parent) : this.pathOf(o.db)}\\${o.name}`;
+      case 'frame':
+        return `${o.parent ? this.pathOf(o.parent) : this.pathOf(o.db)}\\EventFrames[${o.name}]`;
+      case 'attribute':
+        return `${o.parent ? this.pathOf(o.parent) : this.pathOf(o.owner)}|${o.name}`;
     }
   }
 
@@ -250,7 +320,11 @@ export class AfModel {
   private encodeFor(o: AfObject, type: WebIdType, path: string): string {
     let id = this.idOnly.get(o);
     if (id === undefined) {
-      const parts: WebIdParts = { type: 'IDOnly', marker: MARKER[o.kind], guids: o.kind === 'database' ? [o.server.guid, o.guid] : o.kind === 'attribute' ? [o.owner.guid, o.guid] : [o.guid] };
+      const parts: WebIdParts = {
+        type: 'IDOnly',
+        marker: MARKER[o.kind],
+        guids: o.kind === 'database' ? [o.server.guid, o.guid] : o.kind === 'attribute' ? [o.owner.guid, o.guid] : [o.guid],
+      };
       if (o.kind === 'attribute') parts.owner = o.owner.kind === 'element' ? 'E' : 'F';
       id = encodeWebId(parts);
       this.idOnly.set(o, id);
@@ -258,10 +332,14 @@ export class AfModel {
     const prefix = 4 + (o.kind === 'attribute' ? 1 : 0);
     const name = (): string => b64url(Buffer.from(namePayload(path), 'utf8'));
     switch (type) {
-      case 'IDOnly': return id;
-      case 'LocalIDOnly': return 'L' + id.slice(1);
-      case 'PathOnly': return 'P' + id.slice(1, prefix) + name();
-      default: return 'F' + id.slice(1) + name();
+      case 'IDOnly':
+        return id;
+      case 'LocalIDOnly':
+        return 'L' + id.slice(1);
+      case 'PathOnly':
+        return 'P' + id.slice(1, prefix) + name();
+      default:
+        return 'F' + id.slice(1) + name();
     }
   }
 
@@ -367,9 +445,14 @@ export class AfModel {
       const template = this.template(db, templateForDepth(depth, i))!;
       const name = elementName(depth, i, count);
       const el: AfElement = {
-        kind: 'element', guid: seededGuid(this.seed, `el:${db.name}:${ix.join('.')}`), name,
+        kind: 'element',
+        guid: seededGuid(this.seed, `el:${db.name}:${ix.join('.')}`),
+        name,
         description: parent ? `${template.description} in ${parent.name}` : template.description,
-        db, template, categories: [...template.categories], gen: { indexes: ix, leaf: (parent?.gen?.leaf ?? false) || i >= base },
+        db,
+        template,
+        categories: [...template.categories],
+        gen: { indexes: ix, leaf: (parent?.gen?.leaf ?? false) || i >= base },
         deleted: false,
       };
       if (parent) el.parent = parent;
@@ -425,10 +508,18 @@ export class AfModel {
   private makeAttribute(owner: AfElement | AfFrame, parent: AfAttribute | undefined, spec: AttrSpec, guid?: string): AfAttribute {
     const rel = parent ? `${parent.guid}|${spec.name}` : spec.name;
     const a: AfAttribute = {
-      kind: 'attribute', guid: guid ?? seededGuid(this.seed, `attr:${owner.guid}:${rel}`), name: spec.name,
-      description: spec.description ?? '', owner, children: [], type: spec.type,
-      isConfig: spec.config ?? false, isHidden: spec.hidden ?? false, isExcluded: spec.excluded ?? false,
-      categories: spec.pi ? ['Process Data'] : spec.config ? ['Nameplate'] : [], deleted: false,
+      kind: 'attribute',
+      guid: guid ?? seededGuid(this.seed, `attr:${owner.guid}:${rel}`),
+      name: spec.name,
+      description: spec.description ?? '',
+      owner,
+      children: [],
+      type: spec.type,
+      isConfig: spec.config ?? false,
+      isHidden: spec.hidden ?? false,
+      isExcluded: spec.excluded ?? false,
+      categories: spec.pi ? ['Process Data'] : spec.config ? ['Nameplate'] : [],
+      deleted: false,
     };
     if (parent) a.parent = parent;
     if (spec.units) a.units = spec.units;
@@ -509,10 +600,20 @@ export class AfModel {
     const template = this.template(db, p.template)!;
     const ref = this.pickRefElement(db, p.refPicks, p.template === 'Downtime' ? 5 : 4);
     const f: AfFrame = {
-      kind: 'frame', guid: seededGuid(this.seed, `ef:${db.name}:${p.k}`), name: p.name,
+      kind: 'frame',
+      guid: seededGuid(this.seed, `ef:${db.name}:${p.k}`),
+      name: p.name,
       description: p.template === 'Downtime' ? `${p.reason}${ref ? ` on ${ref.name}` : ''}` : `Batch of ${p.product}`,
-      db, template, categories: [...template.categories], start: p.start, plannedEnd: p.plannedEnd,
-      severity: p.severity, refs: ref ? [ref] : [], children: [], plan: p, deleted: false,
+      db,
+      template,
+      categories: [...template.categories],
+      start: p.start,
+      plannedEnd: p.plannedEnd,
+      severity: p.severity,
+      refs: ref ? [ref] : [],
+      children: [],
+      plan: p,
+      deleted: false,
     };
     this.register(f);
     if (p.template === 'Batch') {
@@ -520,10 +621,22 @@ export class AfModel {
       PHASES.forEach(([name, from, to], i) => {
         const phase = this.template(db, 'Phase')!;
         const c: AfFrame = {
-          kind: 'frame', guid: seededGuid(this.seed, `ef:${db.name}:${p.k}:${name}`), name,
-          description: `${name} phase of ${p.name}`, db, parent: f, template: phase, categories: [...phase.categories],
-          start: p.start + Math.round((dur * from) / 1000) * 1000, plannedEnd: p.start + Math.round((dur * to) / 1000) * 1000,
-          severity: 'None', refs: [...f.refs], children: [], plan: p, phase: i, deleted: false,
+          kind: 'frame',
+          guid: seededGuid(this.seed, `ef:${db.name}:${p.k}:${name}`),
+          name,
+          description: `${name} phase of ${p.name}`,
+          db,
+          parent: f,
+          template: phase,
+          categories: [...phase.categories],
+          start: p.start + Math.round((dur * from) / 1000) * 1000,
+          plannedEnd: p.start + Math.round((dur * to) / 1000) * 1000,
+          severity: 'None',
+          refs: [...f.refs],
+          children: [],
+          plan: p,
+          phase: i,
+          deleted: false,
         };
         this.register(c);
         f.children.push(c);
@@ -582,13 +695,11 @@ export class AfModel {
     if (tname === 'Downtime') {
       specs.push([{ name: 'Reason', type: 'String', value: () => p?.reason ?? DOWNTIME_REASONS[0] }, undefined]);
       specs.push([{ name: 'Duration', type: 'Double', units: ['minute', 'min'] }, minutes]);
-      specs.push([{ name: 'Lost Production', type: 'Double', units: ['metric ton', 't'] },
-        (now) => Math.round(((minutes(now) / 60) * (p?.rate ?? 10)) * 100) / 100]);
+      specs.push([{ name: 'Lost Production', type: 'Double', units: ['metric ton', 't'] }, (now) => Math.round((minutes(now) / 60) * (p?.rate ?? 10) * 100) / 100]);
     } else if (tname === 'Batch') {
       specs.push([{ name: 'Product', type: 'String', value: () => p?.product ?? 'Grade A' }, undefined]);
       specs.push([{ name: 'Batch ID', type: 'String', value: () => `B${String((p?.k ?? 0) + 1).padStart(6, '0')}` }, undefined]);
-      specs.push([{ name: 'Yield', type: 'Double', units: ['percent', '%'] },
-        () => (this.frameEnd(f) === OPEN_END ? null : (p?.yieldPct ?? 95))]);
+      specs.push([{ name: 'Yield', type: 'Double', units: ['percent', '%'] }, () => (this.frameEnd(f) === OPEN_END ? null : (p?.yieldPct ?? 95))]);
       specs.push([{ name: 'Duration', type: 'Double', units: ['minute', 'min'] }, minutes]);
     } else if (tname === 'Phase') {
       specs.push([{ name: 'Setpoint', type: 'Double', units: ['degree Celsius', '°C'], value: () => PHASES[f.phase ?? 0]![3] }, undefined]);
@@ -632,7 +743,9 @@ export class AfModel {
       return undefined;
     }
     if (!owner) return undefined;
-    return this.attributesOf(owner).filter((a) => !a.isHidden && !a.isExcluded).map((a) => this.webIdOf(a));
+    return this.attributesOf(owner)
+      .filter((a) => !a.isHidden && !a.isExcluded)
+      .map((a) => this.webIdOf(a));
   }
 
   /** Name and Path of an attribute, for streamset items. */
@@ -693,8 +806,14 @@ export class AfModel {
     const template = o.templateName ? this.template(db, o.templateName) : undefined;
     if (o.templateName && !template) throw new BadRequest(`Unknown element template '${o.templateName}'.`);
     const el: AfElement = {
-      kind: 'element', guid: this.newGuid('el'), name: o.name, description: o.description ?? '', db,
-      categories: o.categoryNames ?? [...(template?.categories ?? [])], children: [], deleted: false,
+      kind: 'element',
+      guid: this.newGuid('el'),
+      name: o.name,
+      description: o.description ?? '',
+      db,
+      categories: o.categoryNames ?? [...(template?.categories ?? [])],
+      children: [],
+      deleted: false,
     };
     if (template) el.template = template;
     if (parent.kind === 'element') el.parent = parent;
@@ -754,14 +873,26 @@ export class AfModel {
   }
 
   /** Add a static attribute (`value`) or a PI Point reference (`tagIndex`) to an element, frame or attribute. */
-  addAttribute(o: { owner: string; name: string; type?: AfValueType; value?: unknown; tagIndex?: number; units?: [string, string]; isHidden?: boolean; isExcluded?: boolean }): AfAttribute {
+  addAttribute(o: {
+    owner: string;
+    name: string;
+    type?: AfValueType;
+    value?: unknown;
+    tagIndex?: number;
+    units?: [string, string];
+    isHidden?: boolean;
+    isExcluded?: boolean;
+  }): AfAttribute {
     const parts = decodeSafe(o.owner);
     let owner: AfElement | AfFrame;
     let parent: AfAttribute | undefined;
     if (o.owner.startsWith('\\\\')) {
       const x = this.findByPath(o.owner);
       if (!x || (x.kind !== 'element' && x.kind !== 'frame' && x.kind !== 'attribute')) throw new BadRequest(`No owner '${o.owner}'.`, 404);
-      if (x.kind === 'attribute') { parent = x; owner = x.owner; } else owner = x;
+      if (x.kind === 'attribute') {
+        parent = x;
+        owner = x.owner;
+      } else owner = x;
     } else if (parts?.marker === 'Ab') {
       parent = this.mustResolve(o.owner, 'attribute');
       owner = parent.owner;
@@ -771,17 +902,26 @@ export class AfModel {
     const siblings = parent ? parent.children : (this.attributesOf(owner), owner.attrs!);
     if (siblings.some((s) => !s.deleted && sameName(s.name, o.name))) throw new BadRequest(`An attribute named '${o.name}' already exists.`, 409);
     if (o.tagIndex !== undefined && (o.tagIndex < 0 || o.tagIndex >= this.tags.count())) throw new BadRequest(`No tag ${o.tagIndex}.`);
-    const spec: AttrSpec = { name: o.name, type: o.type ?? (typeof o.value === 'string' ? 'String' : 'Double'), pi: false, hidden: o.isHidden ?? false, excluded: o.isExcluded ?? false };
+    const spec: AttrSpec = {
+      name: o.name,
+      type: o.type ?? (typeof o.value === 'string' ? 'String' : 'Double'),
+      pi: false,
+      hidden: o.isHidden ?? false,
+      excluded: o.isExcluded ?? false,
+    };
     if (o.units) spec.units = o.units;
     const a = this.makeAttribute(owner, parent, spec, this.newGuid('attr'));
-    if (o.tagIndex !== undefined) { a.tagIndex = o.tagIndex; a.categories = ['Process Data']; } else a.value = o.value ?? null;
+    if (o.tagIndex !== undefined) {
+      a.tagIndex = o.tagIndex;
+      a.categories = ['Process Data'];
+    } else a.value = o.value ?? null;
     siblings.push(a);
     return a;
   }
 
   renameAttribute(ref: string, name: string): AfAttribute {
     const a = this.mustResolve(ref, 'attribute');
-    const siblings = a.parent ? a.parent.children : a.owner.attrs ?? [];
+    const siblings = a.parent ? a.parent.children : (a.owner.attrs ?? []);
     if (siblings.some((s) => s !== a && !s.deleted && sameName(s.name, name))) throw new BadRequest(`An attribute named '${name}' already exists.`, 409);
     a.name = name;
     return a;
@@ -801,23 +941,45 @@ export class AfModel {
   }
 
   /** Open a frame now (or at `startTime`); it stays in progress until closed. */
-  openEventFrame(o: { database?: string; parent?: string; name: string; templateName: string; startTime?: number; refElements?: string[]; severity?: string; description?: string; attributes?: Record<string, unknown> }): AfFrame {
+  openEventFrame(o: {
+    database?: string;
+    parent?: string;
+    name: string;
+    templateName: string;
+    startTime?: number;
+    refElements?: string[];
+    severity?: string;
+    description?: string;
+    attributes?: Record<string, unknown>;
+  }): AfFrame {
     const parent = o.parent ? this.mustResolve(o.parent, 'frame') : undefined;
     const db = parent ? parent.db : this.mustResolve(o.database ?? this.webIdOf(this.server.databases[0]!), 'database');
     const template = this.template(db, o.templateName);
     if (!template || template.instanceType !== 'EventFrame') throw new BadRequest(`Unknown event frame template '${o.templateName}'.`);
     const refs = (o.refElements ?? []).map((r) => this.mustResolve(r, 'element'));
     const f: AfFrame = {
-      kind: 'frame', guid: this.newGuid('ef'), name: o.name, description: o.description ?? '', db, template,
-      categories: [...template.categories], start: o.startTime ?? this.now(), severity: o.severity ?? template.severity,
-      refs, children: [], deleted: false,
+      kind: 'frame',
+      guid: this.newGuid('ef'),
+      name: o.name,
+      description: o.description ?? '',
+      db,
+      template,
+      categories: [...template.categories],
+      start: o.startTime ?? this.now(),
+      severity: o.severity ?? template.severity,
+      refs,
+      children: [],
+      deleted: false,
     };
     if (parent) f.parent = parent;
     this.register(f);
     f.attrs = this.frameAttributes(f);
     for (const [name, value] of Object.entries(o.attributes ?? {})) {
       const a = f.attrs.find((x) => sameName(x.name, name));
-      if (a) { delete a.compute; a.value = value; } else this.addAttribute({ owner: this.webIdOf(f), name, value });
+      if (a) {
+        delete a.compute;
+        a.value = value;
+      } else this.addAttribute({ owner: this.webIdOf(f), name, value });
     }
     (parent ? parent.children : db.frames).push(f);
     return f;
@@ -865,9 +1027,17 @@ export class AfModel {
     for (const db of this.server.databases) {
       for (const e of this.descendants(db, true)) {
         out.push({
-          webId: this.webIdOf(e), id: e.guid, name: e.name, path: this.pathOf(e),
-          parentWebId: e.parent ? this.webIdOf(e.parent) : null, depth: this.depthOf(e), databasePath: this.pathOf(db),
-          templateName: e.template?.name ?? '', categoryNames: e.categories, description: e.description, hasChildren: this.hasChildren(e),
+          webId: this.webIdOf(e),
+          id: e.guid,
+          name: e.name,
+          path: this.pathOf(e),
+          parentWebId: e.parent ? this.webIdOf(e.parent) : null,
+          depth: this.depthOf(e),
+          databasePath: this.pathOf(db),
+          templateName: e.template?.name ?? '',
+          categoryNames: e.categories,
+          description: e.description,
+          hasChildren: this.hasChildren(e),
         });
       }
     }
@@ -876,11 +1046,21 @@ export class AfModel {
 
   private truthAttribute(a: AfAttribute): TruthAttribute {
     return {
-      webId: this.webIdOf(a), id: a.guid, name: a.name, path: this.pathOf(a), ownerWebId: this.webIdOf(a.owner),
-      ownerKind: a.owner.kind === 'element' ? 'element' : 'eventframe', parentAttributeWebId: a.parent ? this.webIdOf(a.parent) : null,
-      type: a.type, dataReference: a.tagIndex !== undefined ? 'PI Point' : '', configString: a.tagIndex !== undefined ? this.tags.path(a.tagIndex) : '',
-      pointIndex: a.tagIndex ?? null, pointWebId: a.tagIndex !== undefined ? this.tags.webId(a.tagIndex) : null,
-      value: a.tagIndex !== undefined ? null : this.attributeValue(a), isHidden: a.isHidden, isExcluded: a.isExcluded,
+      webId: this.webIdOf(a),
+      id: a.guid,
+      name: a.name,
+      path: this.pathOf(a),
+      ownerWebId: this.webIdOf(a.owner),
+      ownerKind: a.owner.kind === 'element' ? 'element' : 'eventframe',
+      parentAttributeWebId: a.parent ? this.webIdOf(a.parent) : null,
+      type: a.type,
+      dataReference: a.tagIndex !== undefined ? 'PI Point' : '',
+      configString: a.tagIndex !== undefined ? this.tags.path(a.tagIndex) : '',
+      pointIndex: a.tagIndex ?? null,
+      pointWebId: a.tagIndex !== undefined ? this.tags.webId(a.tagIndex) : null,
+      value: a.tagIndex !== undefined ? null : this.attributeValue(a),
+      isHidden: a.isHidden,
+      isExcluded: a.isExcluded,
       isConfigurationItem: a.isConfig,
     };
   }
@@ -900,9 +1080,17 @@ export class AfModel {
       for (const f of this.framesBelow(db, true)) {
         const end = this.frameEnd(f);
         out.push({
-          webId: this.webIdOf(f), id: f.guid, name: f.name, path: this.pathOf(f), parentWebId: f.parent ? this.webIdOf(f.parent) : null,
-          databasePath: this.pathOf(db), templateName: f.template.name, categoryNames: f.categories, startTime: f.start,
-          endTime: end === OPEN_END ? null : end, severity: f.severity,
+          webId: this.webIdOf(f),
+          id: f.guid,
+          name: f.name,
+          path: this.pathOf(f),
+          parentWebId: f.parent ? this.webIdOf(f.parent) : null,
+          databasePath: this.pathOf(db),
+          templateName: f.template.name,
+          categoryNames: f.categories,
+          startTime: f.start,
+          endTime: end === OPEN_END ? null : end,
+          severity: f.severity,
           refElementWebIds: f.refs.filter((r) => !r.deleted).map((r) => this.webIdOf(r)),
           attributes: this.attributesBelow(f, true).map((a) => ({ webId: this.webIdOf(a), name: a.name, path: this.pathOf(a), value: this.attributeValue(a) })),
         });

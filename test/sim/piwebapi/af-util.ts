@@ -66,7 +66,10 @@ export function compareNames(a: string, b: string): number {
 }
 
 export class BadRequest extends Error {
-  constructor(message: string, readonly status = 400) {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }

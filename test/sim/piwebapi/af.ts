@@ -18,11 +18,20 @@ const OPEN_END_TEXT = '9999-12-31T23:59:59Z';
 const STATIC_TIME = '1970-01-01T00:00:00Z';
 
 const SEARCH_MODES = [
-  'None', 'StartInclusive', 'EndInclusive', 'Inclusive', 'Overlapped', 'InProgress',
-  'BackwardFromStartTime', 'ForwardFromStartTime', 'BackwardFromEndTime', 'ForwardFromEndTime',
-  'BackwardInProgress', 'ForwardInProgress',
+  'None',
+  'StartInclusive',
+  'EndInclusive',
+  'Inclusive',
+  'Overlapped',
+  'InProgress',
+  'BackwardFromStartTime',
+  'ForwardFromStartTime',
+  'BackwardFromEndTime',
+  'ForwardFromEndTime',
+  'BackwardInProgress',
+  'ForwardInProgress',
 ] as const;
-type SearchMode = typeof SEARCH_MODES[number];
+type SearchMode = (typeof SEARCH_MODES)[number];
 
 export function formatTime(ms: number): string {
   return ms === OPEN_END ? OPEN_END_TEXT : formatUnits(msToUnits(ms));
@@ -32,7 +41,10 @@ export function formatTime(ms: number): string {
 class View {
   readonly type: WebIdType;
 
-  constructor(readonly af: AfModel, readonly req: SimRequest) {
+  constructor(
+    readonly af: AfModel,
+    readonly req: SimRequest,
+  ) {
     // Same reading as the core routes (unknown → Full); DefaultIDOnly means the server default, Full.
     const t = webIdTypeOf(req);
     this.type = t === 'DefaultIDOnly' ? 'Full' : t;
@@ -59,11 +71,20 @@ class View {
 
   server(s: AfServer): Record<string, unknown> {
     return {
-      WebId: this.wid(s), Id: s.guid, Name: s.name, Description: s.description, Path: this.af.pathOf(s),
-      IsConnected: true, ServerVersion: '2.10.9.593', ServerTime: formatTime(this.af.now()), ExtendedProperties: {},
+      WebId: this.wid(s),
+      Id: s.guid,
+      Name: s.name,
+      Description: s.description,
+      Path: this.af.pathOf(s),
+      IsConnected: true,
+      ServerVersion: '2.10.9.593',
+      ServerTime: formatTime(this.af.now()),
+      ExtendedProperties: {},
       Links: {
-        Self: this.link(s, 'assetservers'), Databases: this.link(s, 'assetservers', '/assetdatabases'),
-        Security: this.link(s, 'assetservers', '/security'), SecurityEntries: this.link(s, 'assetservers', '/securityentries'),
+        Self: this.link(s, 'assetservers'),
+        Databases: this.link(s, 'assetservers', '/assetdatabases'),
+        Security: this.link(s, 'assetservers', '/security'),
+        SecurityEntries: this.link(s, 'assetservers', '/securityentries'),
         UnitClasses: this.link(s, 'assetservers', '/unitclasses'),
       },
     };
@@ -72,50 +93,86 @@ class View {
   database(d: AfDatabase): Record<string, unknown> {
     const piServer = this.af.tags.count() > 0 ? this.af.tags.path(0).replace(/^\\\\/, '').split('\\')[0] : 'SIMPI';
     return {
-      WebId: this.wid(d), Id: d.guid, Name: d.name, Description: d.description, Path: this.af.pathOf(d),
+      WebId: this.wid(d),
+      Id: d.guid,
+      Name: d.name,
+      Description: d.description,
+      Path: this.af.pathOf(d),
       ExtendedProperties: { DefaultPIServer: { Value: piServer } },
       Links: {
-        Self: this.link(d, 'assetdatabases'), Elements: this.link(d, 'assetdatabases', '/elements'),
-        ElementTemplates: this.link(d, 'assetdatabases', '/elementtemplates'), EventFrames: this.link(d, 'assetdatabases', '/eventframes'),
-        AssetServer: this.link(d.server, 'assetservers'), ElementCategories: this.link(d, 'assetdatabases', '/elementcategories'),
-        AttributeCategories: this.link(d, 'assetdatabases', '/attributecategories'), EnumerationSets: this.link(d, 'assetdatabases', '/enumerationsets'),
-        Tables: this.link(d, 'assetdatabases', '/tables'), Security: this.link(d, 'assetdatabases', '/security'),
+        Self: this.link(d, 'assetdatabases'),
+        Elements: this.link(d, 'assetdatabases', '/elements'),
+        ElementTemplates: this.link(d, 'assetdatabases', '/elementtemplates'),
+        EventFrames: this.link(d, 'assetdatabases', '/eventframes'),
+        AssetServer: this.link(d.server, 'assetservers'),
+        ElementCategories: this.link(d, 'assetdatabases', '/elementcategories'),
+        AttributeCategories: this.link(d, 'assetdatabases', '/attributecategories'),
+        EnumerationSets: this.link(d, 'assetdatabases', '/enumerationsets'),
+        Tables: this.link(d, 'assetdatabases', '/tables'),
+        Security: this.link(d, 'assetdatabases', '/security'),
       },
     };
   }
 
   template(t: AfTemplate): Record<string, unknown> {
     const links: Record<string, string> = {
-      Self: this.link(t, 'elementtemplates'), Database: this.link(t.db, 'assetdatabases'),
-      AttributeTemplates: this.link(t, 'elementtemplates', '/attributetemplates'), Categories: this.link(t, 'elementtemplates', '/categories'),
+      Self: this.link(t, 'elementtemplates'),
+      Database: this.link(t.db, 'assetdatabases'),
+      AttributeTemplates: this.link(t, 'elementtemplates', '/attributetemplates'),
+      Categories: this.link(t, 'elementtemplates', '/categories'),
     };
     if (t.base) links['BaseTemplate'] = this.link(t.base, 'elementtemplates');
     return {
-      WebId: this.wid(t), Id: t.guid, Name: t.name, Description: t.description, Path: this.af.pathOf(t),
-      AllowElementToExtend: true, BaseTemplate: t.base?.name ?? '', InstanceType: t.instanceType, NamingPattern: '',
-      CategoryNames: t.categories, ExtendedProperties: {}, Severity: t.severity, CanBeAcknowledged: t.canBeAcknowledged,
+      WebId: this.wid(t),
+      Id: t.guid,
+      Name: t.name,
+      Description: t.description,
+      Path: this.af.pathOf(t),
+      AllowElementToExtend: true,
+      BaseTemplate: t.base?.name ?? '',
+      InstanceType: t.instanceType,
+      NamingPattern: '',
+      CategoryNames: t.categories,
+      ExtendedProperties: {},
+      Severity: t.severity,
+      CanBeAcknowledged: t.canBeAcknowledged,
       Links: links,
     };
   }
 
   element(e: AfElement): Record<string, unknown> {
     const links: Record<string, string> = {
-      Self: this.link(e, 'elements'), Analyses: this.link(e, 'elements', '/analyses'), Attributes: this.link(e, 'elements', '/attributes'),
-      Elements: this.link(e, 'elements', '/elements'), Database: this.link(e.db, 'assetdatabases'),
+      Self: this.link(e, 'elements'),
+      Analyses: this.link(e, 'elements', '/analyses'),
+      Attributes: this.link(e, 'elements', '/attributes'),
+      Elements: this.link(e, 'elements', '/elements'),
+      Database: this.link(e.db, 'assetdatabases'),
     };
     if (e.parent) links['Parent'] = this.link(e.parent, 'elements');
     if (e.template) links['Template'] = this.link(e.template, 'elementtemplates');
     Object.assign(links, {
-      Categories: this.link(e, 'elements', '/categories'), EventFrames: this.link(e, 'elements', '/eventframes'),
-      InterpolatedData: this.link(e, 'streamsets', '/interpolated'), RecordedData: this.link(e, 'streamsets', '/recorded'),
-      PlotData: this.link(e, 'streamsets', '/plot'), SummaryData: this.link(e, 'streamsets', '/summary'),
-      Value: this.link(e, 'streamsets', '/value'), EndValue: this.link(e, 'streamsets', '/end'),
-      Security: this.link(e, 'elements', '/security'), SecurityEntries: this.link(e, 'elements', '/securityentries'),
+      Categories: this.link(e, 'elements', '/categories'),
+      EventFrames: this.link(e, 'elements', '/eventframes'),
+      InterpolatedData: this.link(e, 'streamsets', '/interpolated'),
+      RecordedData: this.link(e, 'streamsets', '/recorded'),
+      PlotData: this.link(e, 'streamsets', '/plot'),
+      SummaryData: this.link(e, 'streamsets', '/summary'),
+      Value: this.link(e, 'streamsets', '/value'),
+      EndValue: this.link(e, 'streamsets', '/end'),
+      Security: this.link(e, 'elements', '/security'),
+      SecurityEntries: this.link(e, 'elements', '/securityentries'),
     });
     return {
-      WebId: this.wid(e), Id: e.guid, Name: e.name, Description: e.description, Path: this.af.pathOf(e),
-      TemplateName: e.template?.name ?? '', HasChildren: this.af.hasChildren(e), CategoryNames: e.categories,
-      ExtendedProperties: {}, Links: links,
+      WebId: this.wid(e),
+      Id: e.guid,
+      Name: e.name,
+      Description: e.description,
+      Path: this.af.pathOf(e),
+      TemplateName: e.template?.name ?? '',
+      HasChildren: this.af.hasChildren(e),
+      CategoryNames: e.categories,
+      ExtendedProperties: {},
+      Links: links,
     };
   }
 
@@ -127,17 +184,35 @@ class View {
     if (a.parent) links['Parent'] = this.link(a.parent, 'attributes');
     if (pi) links['Point'] = `${this.af.baseUrl()}/points/${this.af.tags.webId(a.tagIndex!)}`;
     Object.assign(links, {
-      InterpolatedData: this.link(a, 'streams', '/interpolated'), RecordedData: this.link(a, 'streams', '/recorded'),
-      PlotData: this.link(a, 'streams', '/plot'), SummaryData: this.link(a, 'streams', '/summary'),
-      Value: this.link(a, 'streams', '/value'), EndValue: this.link(a, 'streams', '/end'),
+      InterpolatedData: this.link(a, 'streams', '/interpolated'),
+      RecordedData: this.link(a, 'streams', '/recorded'),
+      PlotData: this.link(a, 'streams', '/plot'),
+      SummaryData: this.link(a, 'streams', '/summary'),
+      Value: this.link(a, 'streams', '/value'),
+      EndValue: this.link(a, 'streams', '/end'),
       Categories: this.link(a, 'attributes', '/categories'),
     });
     return {
-      WebId: this.wid(a), Id: a.guid, Name: a.name, Description: a.description, Path: this.af.pathOf(a),
-      Type: a.type, TypeQualifier: '', DefaultUnitsName: a.units?.[0] ?? '', DefaultUnitsNameAbbreviation: a.units?.[1] ?? '',
-      DisplayDigits: -5, DataReferencePlugIn: pi ? 'PI Point' : '', ConfigString: pi ? this.af.tags.path(a.tagIndex!) : '',
-      IsConfigurationItem: a.isConfig, IsExcluded: a.isExcluded, IsHidden: a.isHidden, IsManualDataEntry: false,
-      HasChildren: a.children.some((c) => !c.deleted), CategoryNames: a.categories, Step: false, TraitName: '',
+      WebId: this.wid(a),
+      Id: a.guid,
+      Name: a.name,
+      Description: a.description,
+      Path: this.af.pathOf(a),
+      Type: a.type,
+      TypeQualifier: '',
+      DefaultUnitsName: a.units?.[0] ?? '',
+      DefaultUnitsNameAbbreviation: a.units?.[1] ?? '',
+      DisplayDigits: -5,
+      DataReferencePlugIn: pi ? 'PI Point' : '',
+      ConfigString: pi ? this.af.tags.path(a.tagIndex!) : '',
+      IsConfigurationItem: a.isConfig,
+      IsExcluded: a.isExcluded,
+      IsHidden: a.isHidden,
+      IsManualDataEntry: false,
+      HasChildren: a.children.some((c) => !c.deleted),
+      CategoryNames: a.categories,
+      Step: false,
+      TraitName: '',
       Links: links,
     };
   }
@@ -147,26 +222,48 @@ class View {
     const ack = this.af.frameAck(f);
     const refs = f.refs.filter((r) => !r.deleted);
     const links: Record<string, string> = {
-      Self: this.link(f, 'eventframes'), Attributes: this.link(f, 'eventframes', '/attributes'),
-      EventFrames: this.link(f, 'eventframes', '/eventframes'), Database: this.link(f.db, 'assetdatabases'),
+      Self: this.link(f, 'eventframes'),
+      Attributes: this.link(f, 'eventframes', '/attributes'),
+      EventFrames: this.link(f, 'eventframes', '/eventframes'),
+      Database: this.link(f.db, 'assetdatabases'),
       ReferencedElements: this.link(f, 'eventframes', '/referencedelements'),
     };
     if (refs[0]) links['PrimaryReferencedElement'] = this.link(refs[0], 'elements');
     if (f.parent) links['Parent'] = this.link(f.parent, 'eventframes');
     Object.assign(links, {
-      Template: this.link(f.template, 'elementtemplates'), Categories: this.link(f, 'eventframes', '/categories'),
-      Annotations: this.link(f, 'eventframes', '/annotations'), InterpolatedData: this.link(f, 'streamsets', '/interpolated'),
-      RecordedData: this.link(f, 'streamsets', '/recorded'), PlotData: this.link(f, 'streamsets', '/plot'),
-      SummaryData: this.link(f, 'streamsets', '/summary'), Value: this.link(f, 'streamsets', '/value'),
-      EndValue: this.link(f, 'streamsets', '/end'), Security: this.link(f, 'eventframes', '/security'),
+      Template: this.link(f.template, 'elementtemplates'),
+      Categories: this.link(f, 'eventframes', '/categories'),
+      Annotations: this.link(f, 'eventframes', '/annotations'),
+      InterpolatedData: this.link(f, 'streamsets', '/interpolated'),
+      RecordedData: this.link(f, 'streamsets', '/recorded'),
+      PlotData: this.link(f, 'streamsets', '/plot'),
+      SummaryData: this.link(f, 'streamsets', '/summary'),
+      Value: this.link(f, 'streamsets', '/value'),
+      EndValue: this.link(f, 'streamsets', '/end'),
+      Security: this.link(f, 'eventframes', '/security'),
     });
     return {
-      WebId: this.wid(f), Id: f.guid, Name: f.name, Description: f.description, Path: this.af.pathOf(f),
-      TemplateName: f.template.name, HasChildren: this.af.frameChildren(f).length > 0, CategoryNames: f.categories,
-      ExtendedProperties: {}, StartTime: formatTime(f.start), EndTime: formatTime(end), Severity: f.severity,
-      AcknowledgedBy: ack?.by ?? '', AcknowledgedDate: ack ? formatTime(ack.at) : STATIC_TIME,
-      CanBeAcknowledged: f.template.canBeAcknowledged, IsAcknowledged: ack !== undefined, IsAnnotated: false, IsLocked: false,
-      AreValuesCaptured: end !== OPEN_END, RefElementWebIds: refs.map((r) => this.wid(r)), Links: links,
+      WebId: this.wid(f),
+      Id: f.guid,
+      Name: f.name,
+      Description: f.description,
+      Path: this.af.pathOf(f),
+      TemplateName: f.template.name,
+      HasChildren: this.af.frameChildren(f).length > 0,
+      CategoryNames: f.categories,
+      ExtendedProperties: {},
+      StartTime: formatTime(f.start),
+      EndTime: formatTime(end),
+      Severity: f.severity,
+      AcknowledgedBy: ack?.by ?? '',
+      AcknowledgedDate: ack ? formatTime(ack.at) : STATIC_TIME,
+      CanBeAcknowledged: f.template.canBeAcknowledged,
+      IsAcknowledged: ack !== undefined,
+      IsAnnotated: false,
+      IsLocked: false,
+      AreValuesCaptured: end !== OPEN_END,
+      RefElementWebIds: refs.map((r) => this.wid(r)),
+      Links: links,
     };
   }
 }
@@ -196,10 +293,12 @@ function searchElements(v: View, root: AfDatabase | AfElement): SimResponse {
   const desc = nameMatcher(q(req, 'descriptionFilter'));
   const template = q(req, 'templateName');
   const category = q(req, 'categoryName');
-  const list = v.af.descendants(root, qBool(req, 'searchFullHierarchy', false)).filter((e) =>
-    name(e.name) && desc(e.description)
-    && (!template || AfModel.derivesFrom(e.template, template))
-    && (!category || e.categories.some((c) => sameName(c, category))));
+  const list = v.af
+    .descendants(root, qBool(req, 'searchFullHierarchy', false))
+    .filter(
+      (e) =>
+        name(e.name) && desc(e.description) && (!template || AfModel.derivesFrom(e.template, template)) && (!category || e.categories.some((c) => sameName(c, category))),
+    );
   sortBy(req, list, { Name: (e) => e.name, Description: (e) => e.description });
   return items(page(req, list).map((e) => v.element(e)));
 }
@@ -211,10 +310,16 @@ function searchAttributes(v: View, root: AfElement | AfFrame | AfAttribute): Sim
   const valueType = q(req, 'valueType');
   const showExcluded = qBool(req, 'showExcluded', false);
   const showHidden = qBool(req, 'showHidden', false);
-  const list = v.af.attributesBelow(root, qBool(req, 'searchFullHierarchy', false)).filter((a) =>
-    (showExcluded || !a.isExcluded) && (showHidden || !a.isHidden) && name(a.name)
-    && (!category || a.categories.some((c) => sameName(c, category)))
-    && (!valueType || sameName(a.type, valueType)));
+  const list = v.af
+    .attributesBelow(root, qBool(req, 'searchFullHierarchy', false))
+    .filter(
+      (a) =>
+        (showExcluded || !a.isExcluded) &&
+        (showHidden || !a.isHidden) &&
+        name(a.name) &&
+        (!category || a.categories.some((c) => sameName(c, category))) &&
+        (!valueType || sameName(a.type, valueType)),
+    );
   sortBy(req, list, { Name: (a) => a.name, Description: (a) => a.description });
   return items(page(req, list).map((a) => v.attribute(a)));
 }
@@ -250,32 +355,47 @@ function searchFrames(v: View, root: AfDatabase | AfFrame, element?: AfElement):
     const e = af.frameEnd(f);
     const open = e === OPEN_END;
     switch (mode) {
-      case 'None': return true;
-      case 'StartInclusive': return f.start >= start && f.start <= end;
-      case 'EndInclusive': return e >= start && e <= end;
-      case 'Inclusive': return f.start >= start && e <= end;
-      case 'Overlapped': return f.start <= end && e >= start;
-      case 'InProgress': return open && f.start >= start && f.start <= end;
-      case 'BackwardFromStartTime': return f.start <= start;
-      case 'ForwardFromStartTime': return f.start >= start;
-      case 'BackwardFromEndTime': return e <= start;
-      case 'ForwardFromEndTime': return e > start;
-      case 'BackwardInProgress': return open && f.start <= start;
-      case 'ForwardInProgress': return open && f.start >= start;
+      case 'None':
+        return true;
+      case 'StartInclusive':
+        return f.start >= start && f.start <= end;
+      case 'EndInclusive':
+        return e >= start && e <= end;
+      case 'Inclusive':
+        return f.start >= start && e <= end;
+      case 'Overlapped':
+        return f.start <= end && e >= start;
+      case 'InProgress':
+        return open && f.start >= start && f.start <= end;
+      case 'BackwardFromStartTime':
+        return f.start <= start;
+      case 'ForwardFromStartTime':
+        return f.start >= start;
+      case 'BackwardFromEndTime':
+        return e <= start;
+      case 'ForwardFromEndTime':
+        return e > start;
+      case 'BackwardInProgress':
+        return open && f.start <= start;
+      case 'ForwardInProgress':
+        return open && f.start >= start;
     }
   };
 
   const list = af.framesBelow(root, qBool(req, 'searchFullHierarchy', false)).filter((f) => {
     const refs = f.refs.filter((r) => !r.deleted);
-    return inTime(f) && name(f.name)
-      && (!element || refs.includes(element))
-      && (!template || AfModel.derivesFrom(f.template, template))
-      && (!category || f.categories.some((c) => sameName(c, category)))
-      && (!refFilter || refs.some((r) => refName(r.name)))
-      && (!refTemplate || refs.some((r) => AfModel.derivesFrom(r.template, refTemplate)))
-      && (severities.length === 0 || severities.some((s) => sameName(s, f.severity)))
-      && (canAck === undefined || f.template.canBeAcknowledged === canAck)
-      && (isAck === undefined || (af.frameAck(f) !== undefined) === isAck);
+    return (
+      inTime(f) &&
+      name(f.name) &&
+      (!element || refs.includes(element)) &&
+      (!template || AfModel.derivesFrom(f.template, template)) &&
+      (!category || f.categories.some((c) => sameName(c, category))) &&
+      (!refFilter || refs.some((r) => refName(r.name))) &&
+      (!refTemplate || refs.some((r) => AfModel.derivesFrom(r.template, refTemplate))) &&
+      (severities.length === 0 || severities.some((s) => sameName(s, f.severity))) &&
+      (canAck === undefined || f.template.canBeAcknowledged === canAck) &&
+      (isAck === undefined || (af.frameAck(f) !== undefined) === isAck)
+    );
   });
 
   if (directional) {
@@ -303,28 +423,41 @@ function byPath(v: View, kind: AfObject['kind'], label: string): SimResponse {
 
 function render(v: View, o: AfObject): Record<string, unknown> {
   switch (o.kind) {
-    case 'server': return v.server(o);
-    case 'database': return v.database(o);
-    case 'template': return v.template(o);
-    case 'element': return v.element(o);
-    case 'attribute': return v.attribute(o);
-    case 'frame': return v.frame(o);
+    case 'server':
+      return v.server(o);
+    case 'database':
+      return v.database(o);
+    case 'template':
+      return v.template(o);
+    case 'element':
+      return v.element(o);
+    case 'attribute':
+      return v.attribute(o);
+    case 'frame':
+      return v.frame(o);
   }
 }
 
 const LABEL: Record<AfObject['kind'], string> = {
-  server: 'asset server', database: 'asset database', template: 'element template', element: 'element', attribute: 'attribute', frame: 'event frame',
+  server: 'asset server',
+  database: 'asset database',
+  template: 'element template',
+  element: 'element',
+  attribute: 'attribute',
+  frame: 'event frame',
 };
 
 export function registerAfRoutes(router: Router, af: AfModel): void {
   /** Register a GET whose `{webId}` resolves to `kind` (404 when unknown, 400 when malformed). */
   const get = <K extends AfObject['kind']>(pattern: string, kind: K, fn: (v: View, o: Extract<AfObject, { kind: K }>) => SimResponse): void => {
-    router.add('GET', pattern, (req, params) => guarded(() => {
-      const v = new View(af, req);
-      const o = af.resolve(params['webId']!, kind);
-      if (!o) return notFound(`The specified ${LABEL[kind]} was not found: '${params['webId']}'.`);
-      return fn(v, o);
-    }));
+    router.add('GET', pattern, (req, params) =>
+      guarded(() => {
+        const v = new View(af, req);
+        const o = af.resolve(params['webId']!, kind);
+        if (!o) return notFound(`The specified ${LABEL[kind]} was not found: '${params['webId']}'.`);
+        return fn(v, o);
+      }),
+    );
   };
   const plain = (pattern: string, fn: (v: View) => SimResponse): void => {
     router.add('GET', pattern, (req) => guarded(() => fn(new View(af, req))));
@@ -345,7 +478,11 @@ export function registerAfRoutes(router: Router, af: AfModel): void {
   get('/assetdatabases/{webId}/eventframes', 'database', (v, d) => searchFrames(v, d));
   get('/assetdatabases/{webId}/elementtemplates', 'database', (v, d) => {
     const match = nameMatcher(q(v.req, 'query')?.replace(/^name:\s*/i, ''));
-    const list = sortBy(v.req, d.templates.filter((t) => match(t.name)), { Name: (t) => t.name });
+    const list = sortBy(
+      v.req,
+      d.templates.filter((t) => match(t.name)),
+      { Name: (t) => t.name },
+    );
     return items(page(v.req, list).map((t) => v.template(t)));
   });
 
@@ -367,8 +504,13 @@ export function registerAfRoutes(router: Router, af: AfModel): void {
     }
     // Static values carry the AF "no time" timestamp; event frame values the frame's start (inferred).
     return ok({
-      Timestamp: a.owner.kind === 'frame' ? formatTime(a.owner.start) : STATIC_TIME, Value: af.attributeValue(a),
-      UnitsAbbreviation: a.units?.[1] ?? '', Good: true, Questionable: false, Substituted: false, Annotated: false,
+      Timestamp: a.owner.kind === 'frame' ? formatTime(a.owner.start) : STATIC_TIME,
+      Value: af.attributeValue(a),
+      UnitsAbbreviation: a.units?.[1] ?? '',
+      Good: true,
+      Questionable: false,
+      Substituted: false,
+      Annotated: false,
     });
   });
 
@@ -430,14 +572,19 @@ export function registerAfControlRoutes(router: Router, af: AfModel): void {
 
   post('/sim/af/elements/add', (b, v) => {
     const o: Parameters<AfModel['addElement']>[0] = { parent: str(b, 'parent'), name: str(b, 'name') };
-    const t = optStr(b, 'templateName'); if (t !== undefined) o.templateName = t;
-    const d = optStr(b, 'description'); if (d !== undefined) o.description = d;
+    const t = optStr(b, 'templateName');
+    if (t !== undefined) o.templateName = t;
+    const d = optStr(b, 'description');
+    if (d !== undefined) o.description = d;
     if (Array.isArray(b['categoryNames'])) o.categoryNames = b['categoryNames'].map(String);
     return { status: 201, body: v.element(af.addElement(o)) };
   });
   post('/sim/af/elements/rename', (b, v) => ok(v.element(af.renameElement(str(b, 'element'), str(b, 'name'), optStr(b, 'description')))));
   post('/sim/af/elements/move', (b, v) => ok(v.element(af.moveElement(str(b, 'element'), str(b, 'parent')))));
-  post('/sim/af/elements/delete', (b) => { af.deleteElement(str(b, 'element')); return gone; });
+  post('/sim/af/elements/delete', (b) => {
+    af.deleteElement(str(b, 'element'));
+    return gone;
+  });
 
   post('/sim/af/attributes/add', (b, v) => {
     const o: Parameters<AfModel['addAttribute']>[0] = { owner: str(b, 'owner'), name: str(b, 'name') };
@@ -451,29 +598,44 @@ export function registerAfControlRoutes(router: Router, af: AfModel): void {
   });
   post('/sim/af/attributes/rename', (b, v) => ok(v.attribute(af.renameAttribute(str(b, 'attribute'), str(b, 'name')))));
   post('/sim/af/attributes/value', (b, v) => ok(v.attribute(af.setAttributeValue(str(b, 'attribute'), b['value'] ?? null))));
-  post('/sim/af/attributes/delete', (b) => { af.deleteAttribute(str(b, 'attribute')); return gone; });
+  post('/sim/af/attributes/delete', (b) => {
+    af.deleteAttribute(str(b, 'attribute'));
+    return gone;
+  });
 
   post('/sim/af/eventframes/open', (b, v) => {
     const o: Parameters<AfModel['openEventFrame']>[0] = { name: str(b, 'name'), templateName: str(b, 'templateName') };
-    const db = optStr(b, 'database'); if (db !== undefined) o.database = db;
-    const parent = optStr(b, 'parent'); if (parent !== undefined) o.parent = parent;
-    const st = optTime(af, b, 'startTime'); if (st !== undefined) o.startTime = st;
+    const db = optStr(b, 'database');
+    if (db !== undefined) o.database = db;
+    const parent = optStr(b, 'parent');
+    if (parent !== undefined) o.parent = parent;
+    const st = optTime(af, b, 'startTime');
+    if (st !== undefined) o.startTime = st;
     if (Array.isArray(b['refElements'])) o.refElements = b['refElements'].map(String);
-    const sev = optStr(b, 'severity'); if (sev !== undefined) o.severity = sev;
-    const d = optStr(b, 'description'); if (d !== undefined) o.description = d;
+    const sev = optStr(b, 'severity');
+    if (sev !== undefined) o.severity = sev;
+    const d = optStr(b, 'description');
+    if (d !== undefined) o.description = d;
     if (b['attributes'] && typeof b['attributes'] === 'object') o.attributes = b['attributes'] as Record<string, unknown>;
     return { status: 201, body: v.frame(af.openEventFrame(o)) };
   });
   post('/sim/af/eventframes/close', (b, v) => ok(v.frame(af.closeEventFrame(str(b, 'eventFrame'), optTime(af, b, 'endTime')))));
   post('/sim/af/eventframes/update', (b, v) => {
     const o: Parameters<AfModel['updateEventFrame']>[1] = {};
-    const n = optStr(b, 'name'); if (n !== undefined) o.name = n;
-    const t = optStr(b, 'templateName'); if (t !== undefined) o.templateName = t;
-    const s = optStr(b, 'severity'); if (s !== undefined) o.severity = s;
-    const d = optStr(b, 'description'); if (d !== undefined) o.description = d;
+    const n = optStr(b, 'name');
+    if (n !== undefined) o.name = n;
+    const t = optStr(b, 'templateName');
+    if (t !== undefined) o.templateName = t;
+    const s = optStr(b, 'severity');
+    if (s !== undefined) o.severity = s;
+    const d = optStr(b, 'description');
+    if (d !== undefined) o.description = d;
     return ok(v.frame(af.updateEventFrame(str(b, 'eventFrame'), o)));
   });
-  post('/sim/af/eventframes/delete', (b) => { af.deleteEventFrame(str(b, 'eventFrame')); return gone; });
+  post('/sim/af/eventframes/delete', (b) => {
+    af.deleteEventFrame(str(b, 'eventFrame'));
+    return gone;
+  });
 
   router.add('GET', '/sim/af/truth/elements', () => ok({ Items: af.truthElements() }));
   router.add('GET', '/sim/af/truth/attributes', () => ok({ Items: af.truthAttributes() }));

@@ -23,7 +23,11 @@ interface BatchEntry {
   RequestTemplate?: { Resource?: string };
 }
 
-interface BatchResult { Status: number; Headers: Record<string, string>; Content: unknown }
+interface BatchResult {
+  Status: number;
+  Headers: Record<string, string>;
+  Content: unknown;
+}
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -80,7 +84,16 @@ function fill(template: string, values: string[][], pick?: number): string {
 function toSubRequest(resource: string, method: string, entry: BatchEntry, parent: SimRequest): SimRequest {
   const u = new URL(resource, 'http://localhost/piwebapi/');
   let path = u.pathname.replace(/^\/piwebapi/i, '') || '/';
-  path = path.split('/').map((s) => { try { return decodeURIComponent(s); } catch { return s; } }).join('/');
+  path = path
+    .split('/')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    })
+    .join('/');
   let body: unknown;
   if (entry.Content !== undefined && entry.Content !== '') body = JSON.parse(entry.Content);
   const headers: SimRequest['headers'] = { ...parent.headers };

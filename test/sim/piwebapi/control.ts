@@ -68,95 +68,150 @@ function tagRef(s: string): number | string {
 export function registerControlRoutes(router: Router, sim: Simulator): void {
   const ok = (body: unknown) => ({ status: 200, body });
 
-  router.add('GET', '/sim/state', () => ok({
-    now: sim.nowIso(), seed: sim.seed, tags: sim.tagCount(), serverGuid: sim.serverGuid,
-    timeZone: sim.timeZone, faults: sim.faults.list(), af: sim.af !== undefined,
-  }));
+  router.add('GET', '/sim/state', () =>
+    ok({
+      now: sim.nowIso(),
+      seed: sim.seed,
+      tags: sim.tagCount(),
+      serverGuid: sim.serverGuid,
+      timeZone: sim.timeZone,
+      faults: sim.faults.list(),
+      af: sim.af !== undefined,
+    }),
+  );
 
-  router.add('POST', '/sim/clock/advance', guard((req) => {
-    const by = obj(req).by;
-    if (typeof by !== 'number' && typeof by !== 'string') throw new SimError(400, "'by' must be ms or a duration like '2h'.");
-    return ok({ now: sim.advance(by) });
-  }));
+  router.add(
+    'POST',
+    '/sim/clock/advance',
+    guard((req) => {
+      const by = obj(req).by;
+      if (typeof by !== 'number' && typeof by !== 'string') throw new SimError(400, "'by' must be ms or a duration like '2h'.");
+      return ok({ now: sim.advance(by) });
+    }),
+  );
 
-  router.add('POST', '/sim/clock/set', guard((req) => ok({ now: sim.setNow(str(obj(req), 'now')) })));
+  router.add(
+    'POST',
+    '/sim/clock/set',
+    guard((req) => ok({ now: sim.setNow(str(obj(req), 'now')) })),
+  );
 
-  router.add('GET', '/sim/tags/{tag}', guard((_req, p) => {
-    const i = sim.resolveTag(tagRef(p.tag!));
-    return ok({ index: i, name: sim.tagName(i), path: sim.tagPath(i), webId: sim.tagWebId(i), meta: sim.tagMeta(i) });
-  }));
+  router.add(
+    'GET',
+    '/sim/tags/{tag}',
+    guard((_req, p) => {
+      const i = sim.resolveTag(tagRef(p.tag!));
+      return ok({ index: i, name: sim.tagName(i), path: sim.tagPath(i), webId: sim.tagWebId(i), meta: sim.tagMeta(i) });
+    }),
+  );
 
-  router.add('POST', '/sim/tags', guard((req) => {
-    const b = obj(req);
-    const kind = (b.kind ?? 'FLOAT32') as TagKind;
-    if (!KIND_PATTERN.includes(kind)) throw new SimError(400, `'kind' must be one of ${[...new Set(KIND_PATTERN)].join(', ')}.`);
-    const i = sim.addTag(str(b, 'name'), kind);
-    return { status: 201, body: { index: i, name: sim.tagName(i), path: sim.tagPath(i), webId: sim.tagWebId(i) } };
-  }));
+  router.add(
+    'POST',
+    '/sim/tags',
+    guard((req) => {
+      const b = obj(req);
+      const kind = (b.kind ?? 'FLOAT32') as TagKind;
+      if (!KIND_PATTERN.includes(kind)) throw new SimError(400, `'kind' must be one of ${[...new Set(KIND_PATTERN)].join(', ')}.`);
+      const i = sim.addTag(str(b, 'name'), kind);
+      return { status: 201, body: { index: i, name: sim.tagName(i), path: sim.tagPath(i), webId: sim.tagWebId(i) } };
+    }),
+  );
 
-  router.add('POST', '/sim/tags/{tag}/rename', guard((req, p) => {
-    const i = sim.resolveTag(tagRef(p.tag!));
-    sim.renameTag(i, str(obj(req), 'name'));
-    return ok({ index: i, name: sim.tagName(i), path: sim.tagPath(i), webId: sim.tagWebId(i) });
-  }));
+  router.add(
+    'POST',
+    '/sim/tags/{tag}/rename',
+    guard((req, p) => {
+      const i = sim.resolveTag(tagRef(p.tag!));
+      sim.renameTag(i, str(obj(req), 'name'));
+      return ok({ index: i, name: sim.tagName(i), path: sim.tagPath(i), webId: sim.tagWebId(i) });
+    }),
+  );
 
-  router.add('DELETE', '/sim/tags/{tag}', guard((_req, p) => {
-    sim.deleteTag(tagRef(p.tag!));
-    return ok({ deleted: true });
-  }));
+  router.add(
+    'DELETE',
+    '/sim/tags/{tag}',
+    guard((_req, p) => {
+      sim.deleteTag(tagRef(p.tag!));
+      return ok({ deleted: true });
+    }),
+  );
 
-  router.add('POST', '/sim/tags/{tag}/events', guard((req, p) => {
-    const b = obj(req);
-    const ev: Parameters<Simulator['insertEvent']>[1] = { timestamp: str(b, 'timestamp'), value: value(b) };
-    for (const k of ['good', 'questionable', 'substituted', 'annotated'] as const) {
-      const v = optBool(b, k);
-      if (v !== undefined) ev[k] = v;
-    }
-    return { status: 201, body: sim.insertEvent(tagRef(p.tag!), ev) };
-  }));
+  router.add(
+    'POST',
+    '/sim/tags/{tag}/events',
+    guard((req, p) => {
+      const b = obj(req);
+      const ev: Parameters<Simulator['insertEvent']>[1] = { timestamp: str(b, 'timestamp'), value: value(b) };
+      for (const k of ['good', 'questionable', 'substituted', 'annotated'] as const) {
+        const v = optBool(b, k);
+        if (v !== undefined) ev[k] = v;
+      }
+      return { status: 201, body: sim.insertEvent(tagRef(p.tag!), ev) };
+    }),
+  );
 
-  router.add('POST', '/sim/tags/{tag}/events/edit', guard((req, p) => {
-    const b = obj(req);
-    const change: Parameters<Simulator['editEvent']>[2] = { value: value(b) };
-    const ord = optInt(b, 'ordinal');
-    if (ord !== undefined) change.ordinal = ord;
-    for (const k of ['good', 'questionable', 'annotated'] as const) {
-      const v = optBool(b, k);
-      if (v !== undefined) change[k] = v;
-    }
-    return ok(sim.editEvent(tagRef(p.tag!), str(b, 'timestamp'), change));
-  }));
+  router.add(
+    'POST',
+    '/sim/tags/{tag}/events/edit',
+    guard((req, p) => {
+      const b = obj(req);
+      const change: Parameters<Simulator['editEvent']>[2] = { value: value(b) };
+      const ord = optInt(b, 'ordinal');
+      if (ord !== undefined) change.ordinal = ord;
+      for (const k of ['good', 'questionable', 'annotated'] as const) {
+        const v = optBool(b, k);
+        if (v !== undefined) change[k] = v;
+      }
+      return ok(sim.editEvent(tagRef(p.tag!), str(b, 'timestamp'), change));
+    }),
+  );
 
-  router.add('POST', '/sim/tags/{tag}/events/delete', guard((req, p) => {
-    const b = obj(req);
-    if (b.start !== undefined || b.end !== undefined) return ok({ deleted: sim.deleteRange(tagRef(p.tag!), str(b, 'start'), str(b, 'end')) });
-    return ok({ deleted: sim.deleteEvents(tagRef(p.tag!), str(b, 'timestamp'), optInt(b, 'ordinal')) });
-  }));
+  router.add(
+    'POST',
+    '/sim/tags/{tag}/events/delete',
+    guard((req, p) => {
+      const b = obj(req);
+      if (b.start !== undefined || b.end !== undefined) return ok({ deleted: sim.deleteRange(tagRef(p.tag!), str(b, 'start'), str(b, 'end')) });
+      return ok({ deleted: sim.deleteEvents(tagRef(p.tag!), str(b, 'timestamp'), optInt(b, 'ordinal')) });
+    }),
+  );
 
-  router.add('GET', '/sim/tags/{tag}/truth', guard((req, p) => {
-    const start = q(req, 'start') ?? q(req, 'startTime');
-    const end = q(req, 'end') ?? q(req, 'endTime');
-    if (!start || !end) throw new SimError(400, "'start' and 'end' are required.");
-    return ok({ Items: sim.truth(tagRef(p.tag!), start, end) });
-  }));
+  router.add(
+    'GET',
+    '/sim/tags/{tag}/truth',
+    guard((req, p) => {
+      const start = q(req, 'start') ?? q(req, 'startTime');
+      const end = q(req, 'end') ?? q(req, 'endTime');
+      if (!start || !end) throw new SimError(400, "'start' and 'end' are required.");
+      return ok({ Items: sim.truth(tagRef(p.tag!), start, end) });
+    }),
+  );
 
   router.add('GET', '/sim/faults', () => ok({ Items: sim.faults.list() }));
-  router.add('PUT', '/sim/faults', guard((req) => {
-    const b = req.body;
-    const rules = Array.isArray(b) ? b : (b as { rules?: unknown } | undefined)?.rules;
-    if (!Array.isArray(rules)) throw new SimError(400, 'Expected an array of fault rules.');
-    sim.setFaults(rules as FaultRule[]);
-    return ok({ Items: sim.faults.list() });
-  }));
-  router.add('POST', '/sim/faults', guard((req) => {
-    try {
-      sim.faults.add(obj(req) as unknown as FaultRule);
-    } catch (err) {
-      if (err instanceof SimError) throw err;
-      throw new SimError(400, (err as Error).message);
-    }
-    return ok({ Items: sim.faults.list() });
-  }));
+  router.add(
+    'PUT',
+    '/sim/faults',
+    guard((req) => {
+      const b = req.body;
+      const rules = Array.isArray(b) ? b : (b as { rules?: unknown } | undefined)?.rules;
+      if (!Array.isArray(rules)) throw new SimError(400, 'Expected an array of fault rules.');
+      sim.setFaults(rules as FaultRule[]);
+      return ok({ Items: sim.faults.list() });
+    }),
+  );
+  router.add(
+    'POST',
+    '/sim/faults',
+    guard((req) => {
+      try {
+        sim.faults.add(obj(req) as unknown as FaultRule);
+      } catch (err) {
+        if (err instanceof SimError) throw err;
+        throw new SimError(400, (err as Error).message);
+      }
+      return ok({ Items: sim.faults.list() });
+    }),
+  );
   router.add('DELETE', '/sim/faults', () => {
     sim.faults.clear();
     return ok({ Items: [] });

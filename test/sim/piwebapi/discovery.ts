@@ -64,12 +64,30 @@ function pointAttributes(sim: Simulator, i: number): Array<[string, unknown]> {
   const m = sim.tagMeta(i);
   const created = sim.historyStart;
   return [
-    ['tag', m.name], ['descriptor', m.descriptor], ['exdesc', ''], ['engunits', m.engineeringUnits],
-    ['pointsource', m.pointSource], ['pointtype', m.pointType], ['ptclassname', m.pointClass],
-    ['digitalset', m.digitalSet?.name ?? ''], ['span', m.span], ['zero', m.zero], ['step', m.step ? 1 : 0],
-    ['future', 0], ['displaydigits', m.displayDigits], ['location1', 1], ['location4', 1 + (i % 10)],
-    ['instrumenttag', `ns=2;s=Plant.${m.name}`], ['compressing', 1], ['compdev', 0.2], ['excdev', 0.1],
-    ['pointid', m.id], ['recno', m.id], ['archiving', 1], ['shutdown', 1], ['scan', 1],
+    ['tag', m.name],
+    ['descriptor', m.descriptor],
+    ['exdesc', ''],
+    ['engunits', m.engineeringUnits],
+    ['pointsource', m.pointSource],
+    ['pointtype', m.pointType],
+    ['ptclassname', m.pointClass],
+    ['digitalset', m.digitalSet?.name ?? ''],
+    ['span', m.span],
+    ['zero', m.zero],
+    ['step', m.step ? 1 : 0],
+    ['future', 0],
+    ['displaydigits', m.displayDigits],
+    ['location1', 1],
+    ['location4', 1 + (i % 10)],
+    ['instrumenttag', `ns=2;s=Plant.${m.name}`],
+    ['compressing', 1],
+    ['compdev', 0.2],
+    ['excdev', 0.1],
+    ['pointid', m.id],
+    ['recno', m.id],
+    ['archiving', 1],
+    ['shutdown', 1],
+    ['scan', 1],
     ['creationdate', new Date(Math.floor((m.createdAt ?? created) / 65536) * 1000).toISOString().replace('.000Z', 'Z')],
   ];
 }
@@ -116,77 +134,108 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
     },
   }));
 
-  router.add('GET', '/system/versions', () => ({ status: 200, body: { 'OSIsoft.REST.Core': { FullVersion: '1.11.1.5383', MajorMinorRevision: '1.11.1', Build: '5383' } } }));
-
-  router.add('GET', '/dataservers', guard((req) => {
-    const type = webIdTypeOf(req);
-    const path = q(req, 'path');
-    if (path !== undefined) {
-      const name = path.replace(/^\\\\/, '').replace(/^PIServers\[(.*)\]$/i, '$1');
-      if (name.toUpperCase() !== sim.serverName) throw new SimError(404, `The specified data server '${path}' was not found.`);
-      return { status: 200, body: dataServerJson(sim, type) };
-    }
-    return { status: 200, body: { Links: {}, Items: [dataServerJson(sim, type)] } };
+  router.add('GET', '/system/versions', () => ({
+    status: 200,
+    body: { 'OSIsoft.REST.Core': { FullVersion: '1.11.1.5383', MajorMinorRevision: '1.11.1', Build: '5383' } },
   }));
 
-  router.add('GET', '/dataservers/{webId}', guard((req, p) => {
-    checkDataServer(sim, p.webId!);
-    return { status: 200, body: dataServerJson(sim, webIdTypeOf(req)) };
-  }));
+  router.add(
+    'GET',
+    '/dataservers',
+    guard((req) => {
+      const type = webIdTypeOf(req);
+      const path = q(req, 'path');
+      if (path !== undefined) {
+        const name = path.replace(/^\\\\/, '').replace(/^PIServers\[(.*)\]$/i, '$1');
+        if (name.toUpperCase() !== sim.serverName) throw new SimError(404, `The specified data server '${path}' was not found.`);
+        return { status: 200, body: dataServerJson(sim, type) };
+      }
+      return { status: 200, body: { Links: {}, Items: [dataServerJson(sim, type)] } };
+    }),
+  );
 
-  router.add('GET', '/dataservers/{webId}/points', guard((req, p) => {
-    checkDataServer(sim, p.webId!);
-    const type = webIdTypeOf(req);
-    const nameFilter = q(req, 'nameFilter') ?? '*';
-    const sourceFilter = q(req, 'sourceFilter');
-    const startIndex = intParam(req, 'startIndex', 0);
-    const maxCount = intParam(req, 'maxCount', 1000);
-    if (startIndex < 0 || maxCount < 0) throw new SimError(400, 'startIndex and maxCount must not be negative.');
-    if (maxCount > sim.maxReturnedItemsPerCall) {
-      throw new SimError(400, `Parameter 'maxCount' is greater than the maximum allowed (${sim.maxReturnedItemsPerCall}).`);
-    }
-    const nameRe = nameFilter === '*' || nameFilter === '' ? undefined : nameFilterToRegExp(nameFilter);
-    const srcRe = sourceFilter === undefined || sourceFilter === '*' || sourceFilter === '' ? undefined : nameFilterToRegExp(sourceFilter);
-    const items: unknown[] = [];
-    let seen = 0;
-    for (const i of sim.tags.live()) {
-      if (nameRe && !nameRe.test(sim.tagName(i))) continue;
-      if (srcRe && !srcRe.test(sim.tagMeta(i).pointSource)) continue;
-      if (seen++ < startIndex) continue;
-      if (items.length >= maxCount) break;
-      items.push(pointJson(sim, i, type));
-    }
-    return { status: 200, body: { Links: {}, Items: items } };
-  }));
+  router.add(
+    'GET',
+    '/dataservers/{webId}',
+    guard((req, p) => {
+      checkDataServer(sim, p.webId!);
+      return { status: 200, body: dataServerJson(sim, webIdTypeOf(req)) };
+    }),
+  );
 
-  router.add('GET', '/points', guard((req) => {
-    const path = q(req, 'path');
-    if (path === undefined) throw new SimError(400, "The 'path' parameter is required.");
-    const i = sim.tags.indexByPath(path);
-    if (i === undefined) throw new SimError(404, `PI Point not found '${path}'.`);
-    return { status: 200, body: pointJson(sim, i, webIdTypeOf(req)) };
-  }));
+  router.add(
+    'GET',
+    '/dataservers/{webId}/points',
+    guard((req, p) => {
+      checkDataServer(sim, p.webId!);
+      const type = webIdTypeOf(req);
+      const nameFilter = q(req, 'nameFilter') ?? '*';
+      const sourceFilter = q(req, 'sourceFilter');
+      const startIndex = intParam(req, 'startIndex', 0);
+      const maxCount = intParam(req, 'maxCount', 1000);
+      if (startIndex < 0 || maxCount < 0) throw new SimError(400, 'startIndex and maxCount must not be negative.');
+      if (maxCount > sim.maxReturnedItemsPerCall) {
+        throw new SimError(400, `Parameter 'maxCount' is greater than the maximum allowed (${sim.maxReturnedItemsPerCall}).`);
+      }
+      const nameRe = nameFilter === '*' || nameFilter === '' ? undefined : nameFilterToRegExp(nameFilter);
+      const srcRe = sourceFilter === undefined || sourceFilter === '*' || sourceFilter === '' ? undefined : nameFilterToRegExp(sourceFilter);
+      const items: unknown[] = [];
+      let seen = 0;
+      for (const i of sim.tags.live()) {
+        if (nameRe && !nameRe.test(sim.tagName(i))) continue;
+        if (srcRe && !srcRe.test(sim.tagMeta(i).pointSource)) continue;
+        if (seen++ < startIndex) continue;
+        if (items.length >= maxCount) break;
+        items.push(pointJson(sim, i, type));
+      }
+      return { status: 200, body: { Links: {}, Items: items } };
+    }),
+  );
 
-  router.add('GET', '/points/{webId}', guard((req, p) => ({ status: 200, body: pointJson(sim, lookupPoint(sim, p.webId!), webIdTypeOf(req)) })));
+  router.add(
+    'GET',
+    '/points',
+    guard((req) => {
+      const path = q(req, 'path');
+      if (path === undefined) throw new SimError(400, "The 'path' parameter is required.");
+      const i = sim.tags.indexByPath(path);
+      if (i === undefined) throw new SimError(404, `PI Point not found '${path}'.`);
+      return { status: 200, body: pointJson(sim, i, webIdTypeOf(req)) };
+    }),
+  );
 
-  router.add('GET', '/points/{webId}/attributes', guard((req, p) => {
-    const i = lookupPoint(sim, p.webId!);
-    const names = new Set([...new URLSearchParams(req.query)].filter(([k]) => k.toLowerCase() === 'name').map(([, v]) => v.toLowerCase()));
-    const filter = q(req, 'nameFilter');
-    const re = filter ? nameFilterToRegExp(filter) : undefined;
-    const w = p.webId!;
-    const items = pointAttributes(sim, i)
-      .filter(([n]) => (names.size === 0 || names.has(n)) && (!re || re.test(n)))
-      .map(([Name, Value]) => ({ Name, Value, Links: { Self: `${sim.baseUrl}/points/${w}/attributes/${Name}`, Point: `${sim.baseUrl}/points/${w}` } }));
-    return { status: 200, body: { Links: {}, Items: items } };
-  }));
+  router.add(
+    'GET',
+    '/points/{webId}',
+    guard((req, p) => ({ status: 200, body: pointJson(sim, lookupPoint(sim, p.webId!), webIdTypeOf(req)) })),
+  );
 
-  router.add('GET', '/points/{webId}/attributes/{name}', guard((_req, p) => {
-    const i = lookupPoint(sim, p.webId!);
-    const a = pointAttributes(sim, i).find(([n]) => n === p.name!.toLowerCase());
-    if (!a) throw new SimError(404, `Point attribute '${p.name}' not found.`);
-    return { status: 200, body: { Name: a[0], Value: a[1], Links: { Self: `${sim.baseUrl}/points/${p.webId}/attributes/${a[0]}` } } };
-  }));
+  router.add(
+    'GET',
+    '/points/{webId}/attributes',
+    guard((req, p) => {
+      const i = lookupPoint(sim, p.webId!);
+      const names = new Set([...new URLSearchParams(req.query)].filter(([k]) => k.toLowerCase() === 'name').map(([, v]) => v.toLowerCase()));
+      const filter = q(req, 'nameFilter');
+      const re = filter ? nameFilterToRegExp(filter) : undefined;
+      const w = p.webId!;
+      const items = pointAttributes(sim, i)
+        .filter(([n]) => (names.size === 0 || names.has(n)) && (!re || re.test(n)))
+        .map(([Name, Value]) => ({ Name, Value, Links: { Self: `${sim.baseUrl}/points/${w}/attributes/${Name}`, Point: `${sim.baseUrl}/points/${w}` } }));
+      return { status: 200, body: { Links: {}, Items: items } };
+    }),
+  );
+
+  router.add(
+    'GET',
+    '/points/{webId}/attributes/{name}',
+    guard((_req, p) => {
+      const i = lookupPoint(sim, p.webId!);
+      const a = pointAttributes(sim, i).find(([n]) => n === p.name!.toLowerCase());
+      if (!a) throw new SimError(404, `Point attribute '${p.name}' not found.`);
+      return { status: 200, body: { Name: a[0], Value: a[1], Links: { Self: `${sim.baseUrl}/points/${p.webId}/attributes/${a[0]}` } } };
+    }),
+  );
 }
 
 function checkDataServer(sim: Simulator, webId: string): void {
@@ -196,8 +245,8 @@ function checkDataServer(sim: Simulator, webId: string): void {
   } catch {
     throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
   }
-  const ok = parts.marker === 'DS' && (parts.type === 'PathOnly'
-    ? (parts.name ?? '').replace(/^PIServers\[(.*)\]$/i, '$1').toUpperCase() === sim.serverName
-    : parts.guids[0] === sim.serverGuid);
+  const ok =
+    parts.marker === 'DS' &&
+    (parts.type === 'PathOnly' ? (parts.name ?? '').replace(/^PIServers\[(.*)\]$/i, '$1').toUpperCase() === sim.serverName : parts.guids[0] === sim.serverGuid);
   if (!ok) throw new SimError(404, `The specified data server was not found. WebId: '${webId}'.`);
 }

@@ -5,11 +5,11 @@
 import { hash32 } from './prng.js';
 
 export type FaultKind =
-  | 'status'        // answer `status` (429 gets Retry-After) with {"Errors":[...]}
-  | 'slow'          // delay `delayMs`, then answer normally
-  | 'timeout'       // hang `delayMs` (default 30 s), then close the socket without answering
-  | 'reset'         // destroy the socket at once
-  | 'truncate'      // send the normal body cut in half
+  | 'status' // answer `status` (429 gets Retry-After) with {"Errors":[...]}
+  | 'slow' // delay `delayMs`, then answer normally
+  | 'timeout' // hang `delayMs` (default 30 s), then close the socket without answering
+  | 'reset' // destroy the socket at once
+  | 'truncate' // send the normal body cut in half
   | 'webexception'; // 200 whose body is {"WebException":{"Errors":[...],"StatusCode":500}}
 
 export interface FaultRule {
@@ -36,14 +36,22 @@ export interface FaultDecision extends FaultRule {
   kind: FaultKind;
 }
 
-interface ActiveRule { rule: FaultRule; re: RegExp; seen: number; fired: number; salt: number }
+interface ActiveRule {
+  rule: FaultRule;
+  re: RegExp;
+  seen: number;
+  fired: number;
+  salt: number;
+}
 
 function routeRegExp(pattern: string): RegExp {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') { re += '.*'; i++; }
-    else if (c === '*') re += '[^/]*';
+    if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
     else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(re + '$', 'i');
@@ -55,7 +63,10 @@ export class FaultInjector {
   /** client → [window start ms, count] */
   private readonly windows = new Map<string, [number, number]>();
 
-  constructor(private readonly seed: number, public rateLimit: number | undefined) {}
+  constructor(
+    private readonly seed: number,
+    public rateLimit: number | undefined,
+  ) {}
 
   set(rules: FaultRule[]): void {
     for (const r of rules) {

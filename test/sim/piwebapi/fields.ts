@@ -2,7 +2,9 @@
 import type { WebIdType } from '../../../agent/pi/webid.js';
 import { q, type Router, type SimRequest, type SimResponse } from './router.js';
 
-interface FieldTree { [name: string]: FieldTree }
+interface FieldTree {
+  [name: string]: FieldTree;
+}
 
 /**
  * The item fields a `selectedFields` keeps under `Items` (lower-case), or undefined when it does not
@@ -13,7 +15,11 @@ export function selectedItemFields(req: SimRequest): Set<string> | undefined {
   if (!sf) return undefined;
   const keep = new Set<string>();
   for (const path of sf.split(';')) {
-    const segs = path.trim().split('.').filter(Boolean).map((x) => x.toLowerCase());
+    const segs = path
+      .trim()
+      .split('.')
+      .filter(Boolean)
+      .map((x) => x.toLowerCase());
     if (segs.length === 0) continue;
     if (segs[0] !== 'items') continue;
     if (segs.length === 1) return undefined;
@@ -64,7 +70,10 @@ function pruneObject(v: unknown, tree: FieldTree, memo: Map<string, FieldTree | 
   for (const k in o) {
     if (!Object.hasOwn(o, k)) continue;
     const sub = subOf(k);
-    if (sub === null || Object.keys(sub).length > 0) { whole = false; break; }
+    if (sub === null || Object.keys(sub).length > 0) {
+      whole = false;
+      break;
+    }
   }
   if (whole) return o;
   const out: Record<string, unknown> = {};
@@ -82,11 +91,16 @@ function pruneObject(v: unknown, tree: FieldTree, memo: Map<string, FieldTree | 
 export function webIdTypeOf(req: SimRequest): WebIdType {
   const v = (q(req, 'webIdType') ?? 'Full').toLowerCase();
   switch (v) {
-    case 'idonly': return 'IDOnly';
-    case 'pathonly': return 'PathOnly';
-    case 'localidonly': return 'LocalIDOnly';
-    case 'defaultidonly': return 'DefaultIDOnly';
-    default: return 'Full';
+    case 'idonly':
+      return 'IDOnly';
+    case 'pathonly':
+      return 'PathOnly';
+    case 'localidonly':
+      return 'LocalIDOnly';
+    case 'defaultidonly':
+      return 'DefaultIDOnly';
+    default:
+      return 'Full';
   }
 }
 

@@ -15,7 +15,9 @@ import { startSimulator, type SimOptions } from './server.js';
 import { isValidZone } from './time.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE] [--now ISO] [--realtime] [--https] [--interval SEC] [--mix test|plant] [--latency MS[,STREAM_MS[,VALUE_US[,PAR]]]]\n`);
+  process.stderr.write(
+    `sim: ${msg}\nusage: npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE] [--now ISO] [--realtime] [--https] [--interval SEC] [--mix test|plant] [--latency MS[,STREAM_MS[,VALUE_US[,PAR]]]]\n`,
+  );
   process.exit(2);
 }
 
@@ -25,9 +27,15 @@ function parseArgs(argv: string[]): Map<string, string | true> {
     const a = argv[k]!;
     if (!a.startsWith('--')) usage(`unexpected argument '${a}'`);
     const eq = a.indexOf('=');
-    if (eq > 0) { out.set(a.slice(2, eq), a.slice(eq + 1)); continue; }
+    if (eq > 0) {
+      out.set(a.slice(2, eq), a.slice(eq + 1));
+      continue;
+    }
     const next = argv[k + 1];
-    if (next !== undefined && !next.startsWith('--')) { out.set(a.slice(2), next); k++; } else out.set(a.slice(2), true);
+    if (next !== undefined && !next.startsWith('--')) {
+      out.set(a.slice(2), next);
+      k++;
+    } else out.set(a.slice(2), true);
   }
   return out;
 }
@@ -48,19 +56,43 @@ function str(args: Map<string, string | true>, name: string): string | undefined
 /** A throwaway self-signed certificate for 127.0.0.1/localhost (written next to the process). */
 function selfSigned(): { cert: string; key: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pisim-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8'), dir };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const opts: SimOptions = {};
-  const port = num(args, 'port'); if (port !== undefined) opts.port = port;
-  const tags = num(args, 'tags'); if (tags !== undefined) opts.tags = tags;
-  const seed = num(args, 'seed'); if (seed !== undefined) opts.seed = seed;
-  const maxItems = num(args, 'max-items'); if (maxItems !== undefined) opts.maxReturnedItemsPerCall = maxItems;
-  const rate = num(args, 'rate-limit'); if (rate !== undefined) opts.rateLimit = rate;
+  const port = num(args, 'port');
+  if (port !== undefined) opts.port = port;
+  const tags = num(args, 'tags');
+  if (tags !== undefined) opts.tags = tags;
+  const seed = num(args, 'seed');
+  if (seed !== undefined) opts.seed = seed;
+  const maxItems = num(args, 'max-items');
+  if (maxItems !== undefined) opts.maxReturnedItemsPerCall = maxItems;
+  const rate = num(args, 'rate-limit');
+  if (rate !== undefined) opts.rateLimit = rate;
   const tz = str(args, 'tz');
   if (tz !== undefined) {
     if (!isValidZone(tz)) usage(`unknown time zone '${tz}'`);
@@ -71,7 +103,8 @@ async function main(): Promise<void> {
     if (!Number.isFinite(Date.parse(now))) usage(`--now: cannot parse '${now}'`);
     opts.now = now;
   }
-  const hs = str(args, 'history-start'); if (hs !== undefined) opts.historyStart = hs;
+  const hs = str(args, 'history-start');
+  if (hs !== undefined) opts.historyStart = hs;
   if (args.has('realtime')) opts.realtime = true;
   const interval = str(args, 'interval');
   if (interval !== undefined) {
@@ -131,10 +164,13 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    running.close().then(() => {
-      if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
-      process.exit(0);
-    }, () => process.exit(1));
+    running.close().then(
+      () => {
+        if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

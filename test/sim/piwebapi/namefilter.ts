@@ -14,10 +14,16 @@ export function nameFilterToRegExp(filter: string): RegExp {
       re += '.';
     } else if (c === '[') {
       const close = filter.indexOf(']', i + 2);
-      if (close < 0) { re += '\\['; continue; }
+      if (close < 0) {
+        re += '\\[';
+        continue;
+      }
       let body = filter.slice(i + 1, close);
       let neg = false;
-      if (body.startsWith('!')) { neg = true; body = body.slice(1); }
+      if (body.startsWith('!')) {
+        neg = true;
+        body = body.slice(1);
+      }
       re += '[' + (neg ? '^' : '') + body.replace(/[\\\]^]/g, (m) => '\\' + m) + ']';
       i = close;
     } else {

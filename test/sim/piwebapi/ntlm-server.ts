@@ -6,14 +6,19 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import {
-  AV, NTLM_FLAGS, decodeAuthenticate, decodeNegotiate, encodeChallenge, encodeTargetInfo, fileTime,
-  ntProofStr, ntlmMessageType, ntowfv2,
+  AV,
+  NTLM_FLAGS,
+  decodeAuthenticate,
+  decodeNegotiate,
+  encodeChallenge,
+  encodeTargetInfo,
+  fileTime,
+  ntProofStr,
+  ntlmMessageType,
+  ntowfv2,
 } from '../../../agent/pi/auth/ntlm-messages.js';
 
-export type NtlmStep =
-  | { kind: 'challenge'; token: Buffer }
-  | { kind: 'ok'; user: string }
-  | { kind: 'fail'; reason: string };
+export type NtlmStep = { kind: 'challenge'; token: Buffer } | { kind: 'ok'; user: string } | { kind: 'fail'; reason: string };
 
 interface SocketState {
   challenge?: Buffer;
@@ -60,9 +65,13 @@ export class NtlmAcceptor {
     this.challenges++;
     const u = (s: string) => Buffer.from(s, 'utf16le');
     const unicode = (requested & NTLM_FLAGS.UNICODE) !== 0 ? NTLM_FLAGS.UNICODE : NTLM_FLAGS.OEM;
-    const flags = unicode | NTLM_FLAGS.REQUEST_TARGET | NTLM_FLAGS.NTLM | NTLM_FLAGS.TARGET_TYPE_DOMAIN |
-      NTLM_FLAGS.TARGET_INFO | (requested & (NTLM_FLAGS.EXTENDED_SESSIONSECURITY | NTLM_FLAGS.ALWAYS_SIGN |
-      NTLM_FLAGS.N128 | NTLM_FLAGS.N56));
+    const flags =
+      unicode |
+      NTLM_FLAGS.REQUEST_TARGET |
+      NTLM_FLAGS.NTLM |
+      NTLM_FLAGS.TARGET_TYPE_DOMAIN |
+      NTLM_FLAGS.TARGET_INFO |
+      (requested & (NTLM_FLAGS.EXTENDED_SESSIONSECURITY | NTLM_FLAGS.ALWAYS_SIGN | NTLM_FLAGS.N128 | NTLM_FLAGS.N56));
     const targetInfo = encodeTargetInfo([
       { id: AV.NB_DOMAIN_NAME, value: u(this.domain) },
       { id: AV.NB_COMPUTER_NAME, value: u(this.computer) },

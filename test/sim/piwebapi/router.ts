@@ -72,7 +72,10 @@ export class Router {
         const s = segs[i]!;
         if (p.startsWith('{') && p.endsWith('}')) params[p.slice(1, -1)] = s;
         else if (p.toLowerCase() === s.toLowerCase()) literals++;
-        else { ok = false; break; }
+        else {
+          ok = false;
+          break;
+        }
       }
       if (ok && (!best || literals > best.literals)) best = { handler: r.handler, params, literals };
     }

@@ -18,7 +18,11 @@ export interface SeriesOptions {
 }
 
 /** A PI digital state as served (fidelity §4). */
-export interface DigitalValue { Name: string; Value: number; IsSystem: boolean }
+export interface DigitalValue {
+  Name: string;
+  Value: number;
+  IsSystem: boolean;
+}
 export type PiValue = number | string | boolean | DigitalValue;
 
 export interface EventData {
@@ -85,8 +89,18 @@ const PARAMS: Record<TagKind, KindParams> = {
   BURST: { bucketSec: 3600, gapMin: 20 * S, gapMax: 200 * S, sibling: 0.15, emptyBucket: 0, subSecond: false },
 };
 
-const STRINGS = ['Batch started', 'Batch complete', 'Operator check OK', 'Température nominale', 'Valve V-101 opened',
-  'Sample sent to lab', 'Filter changed', 'Shift handover: no issues', 'Cleaning in place', 'Ready'];
+const STRINGS = [
+  'Batch started',
+  'Batch complete',
+  'Operator check OK',
+  'Température nominale',
+  'Valve V-101 opened',
+  'Sample sent to lab',
+  'Filter changed',
+  'Shift handover: no issues',
+  'Cleaning in place',
+  'Ready',
+];
 
 export function bucketUnits(kind: TagKind): number {
   return PARAMS[kind].bucketSec * S;
@@ -98,14 +112,19 @@ class BucketCache {
   constructor(private readonly max: number) {}
   get(key: string): SimEvent[] | undefined {
     const v = this.map.get(key);
-    if (v) { this.map.delete(key); this.map.set(key, v); }
+    if (v) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
     return v;
   }
   set(key: string, v: SimEvent[]): void {
     this.map.set(key, v);
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
   }
-  clear(): void { this.map.clear(); }
+  clear(): void {
+    this.map.clear();
+  }
 }
 
 interface Overlay {
@@ -121,7 +140,12 @@ export class Series {
   /** Regular interval in units, or 0 (each kind's own timing). */
   readonly intervalUnits: number;
 
-  constructor(private readonly seed: number, private readonly tags: TagCatalog, private readonly historyStart: number, opts: SeriesOptions = {}) {
+  constructor(
+    private readonly seed: number,
+    private readonly tags: TagCatalog,
+    private readonly historyStart: number,
+    opts: SeriesOptions = {},
+  ) {
     this.intervalUnits = 0;
     if (opts.intervalSec !== undefined) {
       const u = Math.round(opts.intervalSec * S);
@@ -183,7 +207,8 @@ export class Series {
     const noise = rng.next();
     const pick = rng.next();
     const d: EventData = {
-      value: 0, good: true,
+      value: 0,
+      good: true,
       questionable: flags < 0.01,
       annotated: flags >= 0.01 && flags < 0.015,
       substituted: flags >= 0.015 && flags < 0.018,
@@ -229,7 +254,10 @@ export class Series {
 
   private overlay(i: number): Overlay {
     let o = this.overlays.get(i);
-    if (!o) { o = { inserted: [], edits: new Map(), deleted: new Set() }; this.overlays.set(i, o); }
+    if (!o) {
+      o = { inserted: [], edits: new Map(), deleted: new Set() };
+      this.overlays.set(i, o);
+    }
     return o;
   }
 
@@ -247,7 +275,10 @@ export class Series {
     let evs = gen.length === 0 || (gen[0]!.t >= lo && gen[gen.length - 1]!.t <= hi) ? gen : gen.filter((e) => e.t >= lo && e.t <= hi);
     if (meta.createdAt !== undefined && meta.createdAt >= b * bu && meta.createdAt < (b + 1) * bu && meta.createdAt >= from && meta.createdAt <= hi) {
       // A point created by the control API starts with the `Pt Created` system state.
-      evs = [{ t: meta.createdAt, id: `c${meta.createdAt}`, value: { ...SYSTEM_STATES[4]! }, good: false, questionable: false, substituted: false, annotated: false }, ...evs];
+      evs = [
+        { t: meta.createdAt, id: `c${meta.createdAt}`, value: { ...SYSTEM_STATES[4]! }, good: false, questionable: false, substituted: false, annotated: false },
+        ...evs,
+      ];
     }
     if (!o) return evs;
     const start = b * bu;
@@ -257,7 +288,11 @@ export class Series {
       evs = [...evs, ...ins].sort((a, c) => a.t - c.t);
     }
     if (o.deleted.size) evs = evs.filter((e) => !o.deleted.has(e.id));
-    if (o.edits.size) evs = evs.map((e) => { const ed = o.edits.get(e.id); return ed ? { ...e, ...ed } : e; });
+    if (o.edits.size)
+      evs = evs.map((e) => {
+        const ed = o.edits.get(e.id);
+        return ed ? { ...e, ...ed } : e;
+      });
     return evs;
   }
 
@@ -343,14 +378,28 @@ export function toJson(e: EventData & { t: number }, units: string): TimedValueJ
 
 // --- the `plant` mix ------------------------------------------------------------------------------
 
-const PLANT_STRINGS = ['Batch started', 'Batch complete', 'Operator check OK', 'Cleaning in place', 'Ready',
-  'Grade change', 'Température nominale', 'Sample sent to lab', 'Maintenance mode', 'Running'];
+const PLANT_STRINGS = [
+  'Batch started',
+  'Batch complete',
+  'Operator check OK',
+  'Cleaning in place',
+  'Ready',
+  'Grade change',
+  'Température nominale',
+  'Sample sent to lab',
+  'Maintenance mode',
+  'Running',
+];
 
 /** System states an interface writes when it loses its instrument (fidelity §4): mostly I/O Timeout. */
 const OUTAGE_STATES = [SYSTEM_STATES[0]!, SYSTEM_STATES[0]!, SYSTEM_STATES[6]!, SYSTEM_STATES[3]!];
 
 /** An outage: [from, to) in seconds, served as one system state. */
-interface Outage { from: number; to: number; state: DigitalValue }
+interface Outage {
+  from: number;
+  to: number;
+  state: DigitalValue;
+}
 
 /**
  * Interface outages overlapping [startSec, endSec): 0.8% of a tag's hours start one, 1–15 min long,
@@ -407,7 +456,10 @@ function plantValues(seed: number, meta: TagMeta, start: number, end: number): (
   let segHash = 0;
   const held = (sec: number, salt: number): number => {
     const s = Math.floor(sec / holdSec);
-    if (s !== seg) { seg = s; segHash = hash32(seed, i, s, salt); }
+    if (s !== seg) {
+      seg = s;
+      segHash = hash32(seed, i, s, salt);
+    }
     return segHash;
   };
 
@@ -421,7 +473,10 @@ function plantValues(seed: number, meta: TagMeta, start: number, end: number): (
     sec = t / S;
     // One object literal per event (the hot path of large reads): t and id first, as SimEvent.
     const d: SimEvent = {
-      t, id, value: 0, good: true,
+      t,
+      id,
+      value: 0,
+      good: true,
       questionable: flags < 0.002,
       substituted: flags >= 0.002 && flags < 0.0025,
       annotated: flags >= 0.0025 && flags < 0.003,

@@ -121,19 +121,30 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 
 /** Split the path, percent-decode each segment (router contract). */
 function decodePath(raw: string): string {
-  return raw.split('/').map((s) => {
-    try { return decodeURIComponent(s); } catch { return s; }
-  }).join('/');
+  return raw
+    .split('/')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    })
+    .join('/');
 }
 
 export async function startSimulator(opts: SimOptions = {}): Promise<RunningSim> {
   const { sim, router, control } = await createSimulator(opts);
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const sleep = (ms: number): Promise<void> => new Promise((r) => {
-    const t = setTimeout(() => { timers.delete(t); r(); }, ms);
-    timers.add(t);
-  });
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((r) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        r();
+      }, ms);
+      timers.add(t);
+    });
 
   /**
    * Send a PI Web API response no earlier than its modelled cost after the request arrived
@@ -239,7 +250,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<RunningSim>
           return;
         }
         case 'webexception':
-          sendJson(res, { status: 200, body: { WebException: { Errors: [fault.message ?? 'An error occurred while streaming the response.'], StatusCode: fault.status ?? 500 } } });
+          sendJson(res, {
+            status: 200,
+            body: { WebException: { Errors: [fault.message ?? 'An error occurred while streaming the response.'], StatusCode: fault.status ?? 500 } },
+          });
           return;
         case 'slow':
           await sleep(fault.delayMs ?? 1000);

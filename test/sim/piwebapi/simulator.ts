@@ -65,7 +65,10 @@ export interface AfHooks {
 }
 
 export class SimError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -182,7 +185,9 @@ export class Simulator {
       else {
         try {
           if (/^[FIP]1DP/.test(ref)) i = this.tags.indexByWebId(ref);
-        } catch { /* not a WebID: try a name */ }
+        } catch {
+          /* not a WebID: try a name */
+        }
         if (i === undefined) i = this.tags.indexByName(ref);
       }
       if (i !== undefined) return i;
@@ -256,7 +261,14 @@ export class Simulator {
       if (meta.pointType === 'Float32') v = Math.round(v * 1e4) / 1e4;
       return { t, value: v, good: true, questionable: prev.questionable || next.questionable, substituted: false, annotated: false };
     }
-    return { t, value: typeof prev.value === 'object' ? { ...prev.value } : prev.value, good: prev.good, questionable: prev.questionable, substituted: prev.substituted, annotated: false };
+    return {
+      t,
+      value: typeof prev.value === 'object' ? { ...prev.value } : prev.value,
+      good: prev.good,
+      questionable: prev.questionable,
+      substituted: prev.substituted,
+      annotated: false,
+    };
   }
 
   // --- control API ------------------------------------------------------------------------------
@@ -284,8 +296,11 @@ export class Simulator {
     const t = this.parseTime(ev.timestamp);
     if (t > this.nowUnits()) throw new SimError(400, 'Late events must be at or before the simulated clock.');
     const e = this.series.insert(i, t, {
-      value: ev.value, good: ev.good ?? !isSystemState(ev.value), questionable: ev.questionable ?? false,
-      substituted: ev.substituted ?? false, annotated: ev.annotated ?? false,
+      value: ev.value,
+      good: ev.good ?? !isSystemState(ev.value),
+      questionable: ev.questionable ?? false,
+      substituted: ev.substituted ?? false,
+      annotated: ev.annotated ?? false,
     });
     this.record(i, 'Add', e);
     return this.json(i, e);

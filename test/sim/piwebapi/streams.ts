@@ -26,7 +26,10 @@ function timeParam(sim: Simulator, req: SimRequest, name: string, dflt: string):
 }
 
 interface RecordedParams {
-  start: number; end: number; maxCount: number; boundary: 'inside' | 'outside' | 'interpolated';
+  start: number;
+  end: number;
+  maxCount: number;
+  boundary: 'inside' | 'outside' | 'interpolated';
   /** Item fields `selectedFields` keeps (lower-case), when it restricts them (single-stream reads). */
   keep?: Set<string> | undefined;
 }
@@ -120,83 +123,122 @@ function outWebId(sim: Simulator, req: SimRequest, webId: string, i: number, att
 }
 
 export function registerStreamRoutes(router: Router, sim: Simulator): void {
-  router.add('GET', '/streams/{webId}/recorded', guard((req, p) => {
-    const { index } = sim.resolveStream(p.webId!);
-    // Single-stream reads only: in a streamset, `Items.X` names the members' fields, not the values'.
-    const params = { ...recordedParams(sim, req), keep: selectedItemFields(req) };
-    const units = sim.tagMeta(index).units;
-    return { status: 200, body: { Links: {}, Items: recordedItems(sim, index, params), UnitsAbbreviation: units } };
-  }));
+  router.add(
+    'GET',
+    '/streams/{webId}/recorded',
+    guard((req, p) => {
+      const { index } = sim.resolveStream(p.webId!);
+      // Single-stream reads only: in a streamset, `Items.X` names the members' fields, not the values'.
+      const params = { ...recordedParams(sim, req), keep: selectedItemFields(req) };
+      const units = sim.tagMeta(index).units;
+      return { status: 200, body: { Links: {}, Items: recordedItems(sim, index, params), UnitsAbbreviation: units } };
+    }),
+  );
 
   /** Static AF attributes have a value but no series (fidelity §6). */
   const staticValue = (webId: string): SimResponse | undefined => {
     if (!webId.slice(2, 4).startsWith('Ab')) return undefined;
     const v = sim.af?.staticValue?.(webId);
     if (!v) return undefined;
-    return { status: 200, body: { Timestamp: '1970-01-01T00:00:00Z', Value: v.value, UnitsAbbreviation: v.unitsAbbreviation, Good: true, Questionable: false, Substituted: false, Annotated: false } };
+    return {
+      status: 200,
+      body: {
+        Timestamp: '1970-01-01T00:00:00Z',
+        Value: v.value,
+        UnitsAbbreviation: v.unitsAbbreviation,
+        Good: true,
+        Questionable: false,
+        Substituted: false,
+        Annotated: false,
+      },
+    };
   };
 
-  router.add('GET', '/streams/{webId}/value', guard((req, p) => {
-    const sv = staticValue(p.webId!);
-    if (sv) return sv;
-    const { index } = sim.resolveStream(p.webId!);
-    const tq = q(req, 'time');
-    const t = tq ? timeParam(sim, req, 'time', '*') : sim.nowUnits();
-    const e = tq ? sim.interpolate(index, t) : sim.series.before(index, t, sim.nowUnits());
-    if (!e) return { status: 200, body: sim.json(index, sim.interpolate(index, t)) };
-    return { status: 200, body: sim.json(index, e) };
-  }));
+  router.add(
+    'GET',
+    '/streams/{webId}/value',
+    guard((req, p) => {
+      const sv = staticValue(p.webId!);
+      if (sv) return sv;
+      const { index } = sim.resolveStream(p.webId!);
+      const tq = q(req, 'time');
+      const t = tq ? timeParam(sim, req, 'time', '*') : sim.nowUnits();
+      const e = tq ? sim.interpolate(index, t) : sim.series.before(index, t, sim.nowUnits());
+      if (!e) return { status: 200, body: sim.json(index, sim.interpolate(index, t)) };
+      return { status: 200, body: sim.json(index, e) };
+    }),
+  );
 
-  router.add('GET', '/streams/{webId}/end', guard((_req, p) => {
-    const sv = staticValue(p.webId!);
-    if (sv) return sv;
-    const { index } = sim.resolveStream(p.webId!);
-    const now = sim.nowUnits();
-    const e = sim.series.before(index, now, now);
-    return { status: 200, body: sim.json(index, e ?? sim.interpolate(index, now)) };
-  }));
+  router.add(
+    'GET',
+    '/streams/{webId}/end',
+    guard((_req, p) => {
+      const sv = staticValue(p.webId!);
+      if (sv) return sv;
+      const { index } = sim.resolveStream(p.webId!);
+      const now = sim.nowUnits();
+      const e = sim.series.before(index, now, now);
+      return { status: 200, body: sim.json(index, e ?? sim.interpolate(index, now)) };
+    }),
+  );
 
-  router.add('GET', '/streams/{webId}/interpolated', guard((req, p) => {
-    const { index } = sim.resolveStream(p.webId!);
-    return { status: 200, body: { Links: {}, Items: interpolatedItems(sim, req, index), UnitsAbbreviation: sim.tagMeta(index).units } };
-  }));
+  router.add(
+    'GET',
+    '/streams/{webId}/interpolated',
+    guard((req, p) => {
+      const { index } = sim.resolveStream(p.webId!);
+      return { status: 200, body: { Links: {}, Items: interpolatedItems(sim, req, index), UnitsAbbreviation: sim.tagMeta(index).units } };
+    }),
+  );
 
-  router.add('GET', '/streamsets/recorded', guard((req) => {
-    const webIds = qAll(req, 'webId');
-    if (webIds.length === 0) throw new SimError(400, "The 'webId' parameter is required.");
-    const params = recordedParams(sim, req);
-    return { status: 200, body: { Links: {}, Items: webIds.map((w) => streamsetItem(sim, req, w, params)) } };
-  }));
+  router.add(
+    'GET',
+    '/streamsets/recorded',
+    guard((req) => {
+      const webIds = qAll(req, 'webId');
+      if (webIds.length === 0) throw new SimError(400, "The 'webId' parameter is required.");
+      const params = recordedParams(sim, req);
+      return { status: 200, body: { Links: {}, Items: webIds.map((w) => streamsetItem(sim, req, w, params)) } };
+    }),
+  );
 
-  router.add('GET', '/streamsets/{webId}/recorded', guard((req, p) => {
-    const attrs = sim.af?.attributesOfElement(p.webId!);
-    if (!attrs) throw new SimError(404, `The specified element was not found. WebId: '${p.webId}'.`);
-    const params = recordedParams(sim, req);
-    const items = [];
-    for (const w of attrs) {
-      // Static attributes have no series (fidelity §6): only PI Point attributes are listed.
-      if (sim.af?.pointIndexForAttribute(w) === undefined) continue;
-      items.push(streamsetItem(sim, req, w, params));
-    }
-    return { status: 200, body: { Links: {}, Items: items } };
-  }));
-
-  router.add('GET', '/streamsets/value', guard((req) => {
-    const webIds = qAll(req, 'webId');
-    if (webIds.length === 0) throw new SimError(400, "The 'webId' parameter is required.");
-    const now = sim.nowUnits();
-    const items = webIds.map((w) => {
-      try {
-        const { index, attribute } = sim.resolveStream(w);
-        const e = sim.series.before(index, now, now) ?? sim.interpolate(index, now);
-        return { WebId: outWebId(sim, req, w, index, attribute), ...sourceInfo(sim, w, index, attribute), Value: sim.json(index, e), Links: {} };
-      } catch (err) {
-        if (err instanceof SimError) return { WebId: w, Errors: [err.message] };
-        throw err;
+  router.add(
+    'GET',
+    '/streamsets/{webId}/recorded',
+    guard((req, p) => {
+      const attrs = sim.af?.attributesOfElement(p.webId!);
+      if (!attrs) throw new SimError(404, `The specified element was not found. WebId: '${p.webId}'.`);
+      const params = recordedParams(sim, req);
+      const items = [];
+      for (const w of attrs) {
+        // Static attributes have no series (fidelity §6): only PI Point attributes are listed.
+        if (sim.af?.pointIndexForAttribute(w) === undefined) continue;
+        items.push(streamsetItem(sim, req, w, params));
       }
-    });
-    return { status: 200, body: { Links: {}, Items: items } };
-  }));
+      return { status: 200, body: { Links: {}, Items: items } };
+    }),
+  );
+
+  router.add(
+    'GET',
+    '/streamsets/value',
+    guard((req) => {
+      const webIds = qAll(req, 'webId');
+      if (webIds.length === 0) throw new SimError(400, "The 'webId' parameter is required.");
+      const now = sim.nowUnits();
+      const items = webIds.map((w) => {
+        try {
+          const { index, attribute } = sim.resolveStream(w);
+          const e = sim.series.before(index, now, now) ?? sim.interpolate(index, now);
+          return { WebId: outWebId(sim, req, w, index, attribute), ...sourceInfo(sim, w, index, attribute), Value: sim.json(index, e), Links: {} };
+        } catch (err) {
+          if (err instanceof SimError) return { WebId: w, Errors: [err.message] };
+          throw err;
+        }
+      });
+      return { status: 200, body: { Links: {}, Items: items } };
+    }),
+  );
 }
 
 /** One stream of a streamset read; a bad stream carries `Errors` without failing the call (fidelity §3). */

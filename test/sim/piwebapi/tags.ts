@@ -19,8 +19,26 @@ export type TagMix = 'test' | 'plant';
 
 /** Tag index i has kind KIND_PATTERN[i % 20]: every kind appears within the first nine tags. */
 export const KIND_PATTERN: readonly TagKind[] = [
-  'FLOAT32', 'FLOAT64', 'INT32', 'DIGITAL', 'STRING', 'TIMESTAMP', 'FAST', 'GAPPY', 'BURST', 'FLOAT32',
-  'FLOAT32', 'FLOAT64', 'INT32', 'FLOAT32', 'DIGITAL', 'FLOAT32', 'FLOAT64', 'FLOAT32', 'FLOAT32', 'STRING',
+  'FLOAT32',
+  'FLOAT64',
+  'INT32',
+  'DIGITAL',
+  'STRING',
+  'TIMESTAMP',
+  'FAST',
+  'GAPPY',
+  'BURST',
+  'FLOAT32',
+  'FLOAT32',
+  'FLOAT64',
+  'INT32',
+  'FLOAT32',
+  'DIGITAL',
+  'FLOAT32',
+  'FLOAT64',
+  'FLOAT32',
+  'FLOAT32',
+  'STRING',
 ];
 
 /**
@@ -29,20 +47,52 @@ export const KIND_PATTERN: readonly TagKind[] = [
  * String 5%. Any 20 consecutive tags carry the whole mix.
  */
 export const PLANT_PATTERN: readonly TagKind[] = [
-  'FLOAT32', 'FLOAT32', 'DIGITAL', 'FLOAT32', 'FLOAT32', 'FLOAT64', 'FLOAT32', 'FLOAT32', 'INT32', 'FLOAT32',
-  'FLOAT32', 'STRING', 'FLOAT32', 'FLOAT32', 'DIGITAL', 'FLOAT32', 'FLOAT32', 'INT16', 'FLOAT32', 'FLOAT32',
+  'FLOAT32',
+  'FLOAT32',
+  'DIGITAL',
+  'FLOAT32',
+  'FLOAT32',
+  'FLOAT64',
+  'FLOAT32',
+  'FLOAT32',
+  'INT32',
+  'FLOAT32',
+  'FLOAT32',
+  'STRING',
+  'FLOAT32',
+  'FLOAT32',
+  'DIGITAL',
+  'FLOAT32',
+  'FLOAT32',
+  'INT16',
+  'FLOAT32',
+  'FLOAT32',
 ];
 
 export const POINT_TYPE: Record<TagKind, PointType> = {
-  FLOAT32: 'Float32', FLOAT64: 'Float64', INT32: 'Int32', DIGITAL: 'Digital', STRING: 'String',
-  TIMESTAMP: 'Timestamp', FAST: 'Float64', GAPPY: 'Float32', BURST: 'Float64', INT16: 'Int16',
+  FLOAT32: 'Float32',
+  FLOAT64: 'Float64',
+  INT32: 'Int32',
+  DIGITAL: 'Digital',
+  STRING: 'String',
+  TIMESTAMP: 'Timestamp',
+  FAST: 'Float64',
+  GAPPY: 'Float32',
+  BURST: 'Float64',
+  INT16: 'Int16',
 };
 
 /**
  * What a `plant` analog tag measures: its units, its range (zero, span) and the resolution of the
  * instrument, to which the served values are quantised (a 0.1 °C transmitter never reports 0.0137).
  */
-export interface Measurement { name: string; units: string; zero: number; span: number; resolution: number }
+export interface Measurement {
+  name: string;
+  units: string;
+  zero: number;
+  span: number;
+  resolution: number;
+}
 export const MEASUREMENTS: readonly Measurement[] = [
   { name: 'temperature', units: '°C', zero: 0, span: 400, resolution: 0.1 },
   { name: 'pressure', units: 'bar', zero: 0, span: 40, resolution: 0.01 },
@@ -59,7 +109,10 @@ export function measurementOf(seed: number, i: number): Measurement {
   return MEASUREMENTS[hash32(seed, i, 78) % MEASUREMENTS.length]!;
 }
 
-export interface DigitalSet { name: string; states: string[] }
+export interface DigitalSet {
+  name: string;
+  states: string[];
+}
 export const DIGITAL_SETS: readonly DigitalSet[] = [
   { name: 'Modes', states: ['Manual', 'Auto', 'Cascade', 'Off'] },
   { name: 'OnOff', states: ['Off', 'On'] },
@@ -68,14 +121,29 @@ export const DIGITAL_SETS: readonly DigitalSet[] = [
 
 const UNITS = ['°C', 'bar', 'm3/h', 'kg/h', '%', 'kPa', 'rpm', 'A'];
 const UNIT_NAMES: Record<string, string> = {
-  '°C': 'degree Celsius', bar: 'bar', 'm3/h': 'cubic meter per hour', 'kg/h': 'kilogram per hour',
-  '%': 'percent', kPa: 'kilopascal', rpm: 'revolutions per minute', A: 'ampere', count: 'count',
+  '°C': 'degree Celsius',
+  bar: 'bar',
+  'm3/h': 'cubic meter per hour',
+  'kg/h': 'kilogram per hour',
+  '%': 'percent',
+  kPa: 'kilopascal',
+  rpm: 'revolutions per minute',
+  A: 'ampere',
+  count: 'count',
 };
 const POINT_SOURCES = ['OPC', 'OPC', 'MODBUS', 'CALC', 'OPC', 'MANUAL', 'MODBUS'];
 const AREAS = ['Reactor', 'Boiler', 'Compressor', 'Pump', 'Dryer', 'Mixer', 'Kiln', 'Furnace'];
 const MEASURES: Record<TagKind, string> = {
-  FLOAT32: 'temperature', FLOAT64: 'flow', INT32: 'cycle counter', DIGITAL: 'mode', STRING: 'operator note',
-  TIMESTAMP: 'last maintenance', FAST: 'vibration', GAPPY: 'lab sample', BURST: 'batch weight', INT16: 'raw counts',
+  FLOAT32: 'temperature',
+  FLOAT64: 'flow',
+  INT32: 'cycle counter',
+  DIGITAL: 'mode',
+  STRING: 'operator note',
+  TIMESTAMP: 'last maintenance',
+  FAST: 'vibration',
+  GAPPY: 'lab sample',
+  BURST: 'batch weight',
+  INT16: 'raw counts',
 };
 
 export interface TagMeta {
@@ -101,7 +169,11 @@ export interface TagMeta {
   createdAt?: number;
 }
 
-interface AddedTag { name: string; kind: TagKind; createdAt: number }
+interface AddedTag {
+  name: string;
+  kind: TagKind;
+  createdAt: number;
+}
 
 export class TagCatalog {
   readonly serverGuid: string;
@@ -112,7 +184,12 @@ export class TagCatalog {
   private readonly deleted = new Set<number>();
   private readonly added: AddedTag[] = [];
 
-  constructor(private readonly seed: number, readonly baseCount: number, serverGuid: string, readonly mix: TagMix = 'test') {
+  constructor(
+    private readonly seed: number,
+    readonly baseCount: number,
+    serverGuid: string,
+    readonly mix: TagMix = 'test',
+  ) {
     this.serverGuid = serverGuid;
     this.pad = Math.max(5, String(Math.max(0, baseCount - 1)).length);
   }

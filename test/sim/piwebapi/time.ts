@@ -69,8 +69,14 @@ function dtf(zone: string): Intl.DateTimeFormat {
   let f = dtfCache.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-      hour: '2-digit', minute: '2-digit', second: '2-digit',
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
     dtfCache.set(zone, f);
   }
@@ -78,7 +84,12 @@ function dtf(zone: string): Intl.DateTimeFormat {
 }
 
 export function isValidZone(zone: string): boolean {
-  try { dtf(zone); return true; } catch { return false; }
+  try {
+    dtf(zone);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Wall-clock fields of an instant in a zone. */
@@ -117,11 +128,28 @@ function midnightOf(ms: number, zone: string, addDays = 0): number {
 }
 
 const UNIT_MS: Record<string, number> = {
-  s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
-  m: 60000, min: 60000, mins: 60000, minute: 60000, minutes: 60000,
-  h: 3600000, hr: 3600000, hrs: 3600000, hour: 3600000, hours: 3600000,
-  d: 86400000, day: 86400000, days: 86400000,
-  w: 604800000, wk: 604800000, week: 604800000, weeks: 604800000,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60000,
+  min: 60000,
+  mins: 60000,
+  minute: 60000,
+  minutes: 60000,
+  h: 3600000,
+  hr: 3600000,
+  hrs: 3600000,
+  hour: 3600000,
+  hours: 3600000,
+  d: 86400000,
+  day: 86400000,
+  days: 86400000,
+  w: 604800000,
+  wk: 604800000,
+  week: 604800000,
+  weeks: 604800000,
 };
 
 /** Apply `+2h-30m` style offsets; days and larger follow the wall clock of `zone` (DST-aware). */
@@ -171,7 +199,7 @@ function checkFields(input: string, y: number, mo: number, d: number, h: number,
 
 function fracToMs(frac: string | undefined): number {
   if (!frac) return 0;
-  return Number(('0.' + frac)) * 1000;
+  return Number('0.' + frac) * 1000;
 }
 
 /**
@@ -220,7 +248,7 @@ export function parsePiTime(input: string, nowMs: number, zone: string): number 
   const word = rel[1] ?? '';
   const rest = rel[2] ?? '';
   let base: number;
-  if (word === '' ) {
+  if (word === '') {
     // Offsets alone are relative to now (`-1d`).
     base = nowMs;
   } else if (word === '*') {
@@ -249,11 +277,54 @@ export function parsePiTime(input: string, nowMs: number, zone: string): number 
 }
 
 function isDayName(w: string): boolean {
-  return ['sun', 'sunday', 'mon', 'monday', 'tue', 'tues', 'tuesday', 'wed', 'wednesday', 'thu', 'thur', 'thurs', 'thursday', 'fri', 'friday', 'sat', 'saturday'].includes(w);
+  return [
+    'sun',
+    'sunday',
+    'mon',
+    'monday',
+    'tue',
+    'tues',
+    'tuesday',
+    'wed',
+    'wednesday',
+    'thu',
+    'thur',
+    'thurs',
+    'thursday',
+    'fri',
+    'friday',
+    'sat',
+    'saturday',
+  ].includes(w);
 }
 
 function isMonthName(w: string): boolean {
-  return ['jan', 'january', 'feb', 'february', 'mar', 'march', 'apr', 'april', 'may', 'jun', 'june', 'jul', 'july', 'aug', 'august', 'sep', 'sept', 'september', 'oct', 'october', 'nov', 'november', 'dec', 'december'].includes(w);
+  return [
+    'jan',
+    'january',
+    'feb',
+    'february',
+    'mar',
+    'march',
+    'apr',
+    'april',
+    'may',
+    'jun',
+    'june',
+    'jul',
+    'july',
+    'aug',
+    'august',
+    'sep',
+    'sept',
+    'september',
+    'oct',
+    'october',
+    'nov',
+    'november',
+    'dec',
+    'december',
+  ].includes(w);
 }
 
 /** Parse a PI interval like `1h`, `30m`, `15s` (for interpolated) to units. */

@@ -11,7 +11,10 @@ import { guard } from './discovery.js';
 import { errors, qAll, type Router, type SimRequest, type SimResponse } from './router.js';
 import { SimError, type Simulator } from './simulator.js';
 
-interface MarkerState { clock: number; change: number }
+interface MarkerState {
+  clock: number;
+  change: number;
+}
 interface Registration {
   webId: string;
   index: number;
@@ -107,22 +110,34 @@ export function registerUpdateRoutes(router: Router, sim: Simulator): void {
   const cache = new UpdatesCache(sim);
   sim.updates = cache;
 
-  router.add('POST', '/streams/{webId}/updates', guard((req, p) => {
-    const r = cache.register(req, p.webId!);
-    if (r.Status === 'Failed') {
-      const msg = (r.Exception as { Errors: string[] }).Errors[0]!;
-      return { status: /invalid WebID/i.test(msg) ? 400 : 404, body: r };
-    }
-    return { status: 200, body: r };
-  }));
+  router.add(
+    'POST',
+    '/streams/{webId}/updates',
+    guard((req, p) => {
+      const r = cache.register(req, p.webId!);
+      if (r.Status === 'Failed') {
+        const msg = (r.Exception as { Errors: string[] }).Errors[0]!;
+        return { status: /invalid WebID/i.test(msg) ? 400 : 404, body: r };
+      }
+      return { status: 200, body: r };
+    }),
+  );
 
-  router.add('POST', '/streamsets/updates', guard((req) => {
-    const webIds = qAll(req, 'webId');
-    if (webIds.length === 0) throw new SimError(400, "The 'webId' parameter is required.");
-    return { status: 200, body: { Links: {}, Items: webIds.map((w) => cache.register(req, w)) } };
-  }));
+  router.add(
+    'POST',
+    '/streamsets/updates',
+    guard((req) => {
+      const webIds = qAll(req, 'webId');
+      if (webIds.length === 0) throw new SimError(400, "The 'webId' parameter is required.");
+      return { status: 200, body: { Links: {}, Items: webIds.map((w) => cache.register(req, w)) } };
+    }),
+  );
 
-  router.add('GET', '/streams/updates/{marker}', guard((req, p) => ({ status: 200, body: cache.retrieve(req, p.marker!) })));
+  router.add(
+    'GET',
+    '/streams/updates/{marker}',
+    guard((req, p) => ({ status: 200, body: cache.retrieve(req, p.marker!) })),
+  );
 
   router.add('GET', '/streamsets/updates', (req): SimResponse => {
     const markers = qAll(req, 'marker');

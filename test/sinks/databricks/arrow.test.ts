@@ -15,7 +15,13 @@ import { checkOffsetIndexes } from '../../helpers/batch.js';
 
 const T0 = Date.UTC(2026, 0, 1) * 1000;
 const ts = (tag: string, us: number | bigint, ordinal: number, v: number, op: Op = 'update'): Row => ({
-  site: 'plant-a', tag_webid: tag, timestamp: us, ordinal, value_double: v, ingested_at: T0, op,
+  site: 'plant-a',
+  tag_webid: tag,
+  timestamp: us,
+  ordinal,
+  value_double: v,
+  ingested_at: T0,
+  op,
 });
 const file = (rows: Row[]) => {
   const data = encodeBatch(TABLES.pi_timeseries, rows, { sort: false });
@@ -31,14 +37,30 @@ t.test('last row per key wins, within a file and across files, in file order', a
   const dropped = supersededRows([f1, f2, f3], TABLES.pi_timeseries.key);
   t.same(dropped.map(bits), [[1, 0, 1, 0, 0], null, null], 'A@0 (first) and B (superseded by file 2) dropped; C keys differ');
   const kept = decodeBatch(dropRows(f1.read(), dropped[0]!)).map((r) => [r.tag_webid, r.ordinal, r.value_double]);
-  t.same(kept, [['A', 1, 2], ['A', 0, 4], ['C', 0, 5]], 'rewritten file keeps the other rows in order');
+  t.same(
+    kept,
+    [
+      ['A', 1, 2],
+      ['A', 0, 4],
+      ['C', 0, 5],
+    ],
+    'rewritten file keeps the other rows in order',
+  );
   t.same(decodeBatch(dropRows(f2.read(), new Uint8Array([1, 1]))), [], 'a file can lose every row');
 });
 
 t.test('a rewritten file keeps every column exactly (µs timestamps, int64, nulls, strings, booleans)', async (t) => {
   const rows: Row[] = [0, 1, 2, 3, 4].map((i) => ({
-    site: 'plant-a', tag_webid: `T${i % 2}`, timestamp: T0 + 123_457 + i, ordinal: i, value_double: i % 2 ? null : i / 3,
-    value_int: i === 3 ? 2n ** 60n + 1n : i === 1 ? null : i, value_string: i === 2 ? null : `s${i}\\x`, good: i % 2 === 0, ingested_at: T0 + 1, op: i ? 'update' : 'insert',
+    site: 'plant-a',
+    tag_webid: `T${i % 2}`,
+    timestamp: T0 + 123_457 + i,
+    ordinal: i,
+    value_double: i % 2 ? null : i / 3,
+    value_int: i === 3 ? 2n ** 60n + 1n : i === 1 ? null : i,
+    value_string: i === 2 ? null : `s${i}\\x`,
+    good: i % 2 === 0,
+    ingested_at: T0 + 1,
+    op: i ? 'update' : 'insert',
   }));
   const data = encodeBatch(TABLES.pi_timeseries, rows, { sort: false });
   const all = decodeBatch(data);
@@ -74,9 +96,20 @@ t.test('files of several row groups: keys found across groups, rows dropped grou
   writeFileSync(out, rewritten);
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  t.teardown(() => { conn.closeSync(); db.closeSync(); });
+  t.teardown(() => {
+    conn.closeSync();
+    db.closeSync();
+  });
   const got = (await conn.runAndReadAll(`SELECT tag_webid, value_double FROM read_parquet('${out}')`)).getRowObjectsJS();
-  t.same(got, [{ tag_webid: 'A', value_double: 1 }, { tag_webid: 'D', value_double: 6 }, { tag_webid: 'E', value_double: 7 }], 'DuckDB reads the kept rows');
+  t.same(
+    got,
+    [
+      { tag_webid: 'A', value_double: 1 },
+      { tag_webid: 'D', value_double: 6 },
+      { tag_webid: 'E', value_double: 7 },
+    ],
+    'DuckDB reads the kept rows',
+  );
   const groups = (await conn.runAndReadAll(`SELECT count(DISTINCT row_group_id)::INTEGER AS n FROM parquet_metadata('${out}')`)).getRowObjectsJS();
   t.same(groups, [{ n: 3 }], 'three row groups: the emptied one is not in the file');
 });

@@ -18,11 +18,23 @@ const oauth = { clientId: 'sp-pi-agent', clientSecret: 'sp-secret-value' };
 const w = await startWarehouse({ dataDir: join(root, 'data'), oauth });
 const caPem = await readFile(w.caPath, 'utf8');
 const base: DatabricksSinkOptions = {
-  host: w.host, port: w.port, httpPath: w.path, auth: { type: 'token', token: w.token }, caPem,
-  catalog: 'main', schema: 'pi', volume: 'pi_agent', site: 'plant-a', stagingDir: join(root, 'staging'),
+  host: w.host,
+  port: w.port,
+  httpPath: w.path,
+  auth: { type: 'token', token: w.token },
+  caPem,
+  catalog: 'main',
+  schema: 'pi',
+  volume: 'pi_agent',
+  site: 'plant-a',
+  stagingDir: join(root, 'staging'),
 };
 const sinks: DatabricksSink[] = [];
-const makeSink = (over: Partial<DatabricksSinkOptions> = {}) => { const s = new DatabricksSink({ ...base, ...over }); sinks.push(s); return s; };
+const makeSink = (over: Partial<DatabricksSinkOptions> = {}) => {
+  const s = new DatabricksSink({ ...base, ...over });
+  sinks.push(s);
+  return s;
+};
 const sink = makeSink();
 t.teardown(async () => {
   for (const s of sinks) await s.close();
@@ -44,7 +56,14 @@ const unit = (table: TableName, name: string, ...batches: Row[][]): SinkUnit => 
   return { name, table, rows: all.length, files, ops: new Set(all.map((r) => r.op as Op)) };
 };
 const ts = (tag: string, i: number, v: number, op: Op = 'insert'): Row => ({
-  site: 'plant-a', tag_webid: tag, timestamp: T0 + i * 1_000_000, ordinal: 0, value_double: v, good: true, ingested_at: ING, op,
+  site: 'plant-a',
+  tag_webid: tag,
+  timestamp: T0 + i * 1_000_000,
+  ordinal: 0,
+  value_double: v,
+  good: true,
+  ingested_at: ING,
+  op,
 });
 const elem = (id: string, path: string, op: Op): Row => ({ site: 'plant-a', element_webid: id, path, depth: path.split('\\').length - 3, ingested_at: ING, op });
 const q = (sql: string) => w.query(sql);
@@ -55,8 +74,13 @@ t.test('prepare creates schema, volume and every table; repeat is cheap', async 
   const tables = (await q(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'pi' ORDER BY 1`)).map((r) => r.table_name);
   t.same(tables, Object.keys(TABLES).sort());
   const cols = (await q(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'pi' AND table_name = 'pi_tags' ORDER BY column_index`)).map((r) => r.column_name);
-  t.same(cols, TABLES.pi_tags.columns.map((c) => c.name));
-  t.same(await q(`SELECT comment FROM duckdb_columns() WHERE schema_name = 'pi' AND table_name = 'pi_tags' AND column_name = 'path'`), [{ comment: 'Tag path \\\\server\\tag' }]);
+  t.same(
+    cols,
+    TABLES.pi_tags.columns.map((c) => c.name),
+  );
+  t.same(await q(`SELECT comment FROM duckdb_columns() WHERE schema_name = 'pi' AND table_name = 'pi_tags' AND column_name = 'path'`), [
+    { comment: 'Tag path \\\\server\\tag' },
+  ]);
   t.same(await q(`SELECT columns FROM _emulator.clustering WHERE table_name = 'pi_timeseries'`), [{ columns: 'tag_webid,timestamp' }]);
   // A fresh sink (new agent version) adds columns it defines and the table lacks.
   await q(`ALTER TABLE pi.pi_tags DROP COLUMN future`);
@@ -84,7 +108,10 @@ t.test('insert-only units go through COPY INTO, once', async (t) => {
 t.test('a failure after the COPY is retryable and the retry does not duplicate', async (t) => {
   const u = unit('pi_timeseries', 'plant-a-pi_timeseries-2-2', [ts('T3', 0, 7), ts('T3', 1, 8)]);
   w.faults.failNextCommit('after');
-  const err = await sink.upload(u).then(() => undefined, (e: unknown) => e);
+  const err = await sink.upload(u).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof SinkError, 'SinkError');
   t.match(err, { code: 'SINK_UNREACHABLE', retryable: true });
   t.equal(await tsCount(), 5, 'applied although the client saw an error');
@@ -102,9 +129,13 @@ t.test('a failure before the COPY leaves nothing and the retry loads', async (t)
 });
 
 t.test('changes go through one MERGE; duplicates in a coalesced unit keep the last row', async (t) => {
-  await sink.upload(unit('pi_af_elements', 'plant-a-pi_af_elements-1-1', [
-    elem('E1', '\\\\AF\\DB\\A', 'insert'), elem('E2', '\\\\AF\\DB\\A\\B', 'insert'), elem('E3', '\\\\AF\\DB\\A\\C', 'insert'),
-  ]));
+  await sink.upload(
+    unit('pi_af_elements', 'plant-a-pi_af_elements-1-1', [
+      elem('E1', '\\\\AF\\DB\\A', 'insert'),
+      elem('E2', '\\\\AF\\DB\\A\\B', 'insert'),
+      elem('E3', '\\\\AF\\DB\\A\\C', 'insert'),
+    ]),
+  );
   const b1 = [elem('E2', '\\\\AF\\DB\\A\\B1', 'update'), elem('E4', '\\\\AF\\DB\\A\\D', 'insert')];
   const b2 = [elem('E2', '\\\\AF\\DB\\A\\B2', 'update'), elem('E3', '\\\\AF\\DB\\A\\C', 'delete')];
   const u = unit('pi_af_elements', 'plant-a-pi_af_elements-2-3', b1, b2);
@@ -137,7 +168,9 @@ t.test('errors map to SinkError codes', async (t) => {
   await w.faults.refuseConnections(false);
   await sink.upload(u);
   t.same(await q(`SELECT count(*)::INT AS n FROM pi.pi_timeseries WHERE tag_webid = 'T5'`), [{ n: 1 }], 'loaded once after the outages');
-  const err = await makeSink({ auth: { type: 'token', token: 'dapi-wrong' } }).upload(u).catch((e: unknown) => e);
+  const err = await makeSink({ auth: { type: 'token', token: 'dapi-wrong' } })
+    .upload(u)
+    .catch((e: unknown) => e);
   t.notMatch(String((err as Error).message), /dapi-wrong/, 'no secret in the message');
 });
 
@@ -146,10 +179,16 @@ t.test('OAuth M2M: the sink fetches and uses a token', async (t) => {
   await s.upload(unit('pi_tags', 'plant-a-pi_tags-1-1', [{ site: 'plant-a', tag_webid: 'P1', name: 'SINUSOID', ingested_at: ING, op: 'insert' }]));
   t.same(await q(`SELECT tag_webid, name FROM pi.pi_tags`), [{ tag_webid: 'P1', name: 'SINUSOID' }]);
   const bad = makeSink({ auth: { type: 'oauth', client_id: oauth.clientId, client_secret: 'wrong' } });
-  await t.rejects(bad.upload(unit('pi_tags', 'plant-a-pi_tags-2-2', [{ site: 'plant-a', tag_webid: 'P2', ingested_at: ING, op: 'insert' }])), { code: 'SINK_AUTH_FAILED', retryable: false });
+  await t.rejects(bad.upload(unit('pi_tags', 'plant-a-pi_tags-2-2', [{ site: 'plant-a', tag_webid: 'P2', ingested_at: ING, op: 'insert' }])), {
+    code: 'SINK_AUTH_FAILED',
+    retryable: false,
+  });
   // A token the warehouse refuses is an expired one: retryable with OAuth, and the next try gets a new token.
   w.faults.expireTokens(true);
-  await t.rejects(s.upload(unit('pi_tags', 'plant-a-pi_tags-3-3', [{ site: 'plant-a', tag_webid: 'P3', ingested_at: ING, op: 'insert' }])), { code: 'SINK_AUTH_FAILED', retryable: true });
+  await t.rejects(s.upload(unit('pi_tags', 'plant-a-pi_tags-3-3', [{ site: 'plant-a', tag_webid: 'P3', ingested_at: ING, op: 'insert' }])), {
+    code: 'SINK_AUTH_FAILED',
+    retryable: true,
+  });
   w.faults.expireTokens(false);
   await s.upload(unit('pi_tags', 'plant-a-pi_tags-3-3', [{ site: 'plant-a', tag_webid: 'P3', ingested_at: ING, op: 'insert' }]));
   t.same(await q(`SELECT tag_webid FROM pi.pi_tags ORDER BY tag_webid`), [{ tag_webid: 'P1' }, { tag_webid: 'P3' }]);

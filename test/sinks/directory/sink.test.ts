@@ -18,8 +18,15 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
 
 function row(seq: number): Row {
   return {
-    site: 'plant-a', tag_webid: `T${seq % 4}`, timestamp: 1_780_000_000_000_000 + seq * 1_000_003, ordinal: 0,
-    value_double: seq / 8, value_int: seq % 5 === 0 ? 2n ** 62n + BigInt(seq) : null, good: true, ingested_at: 1_795_000_000_000_001, op: 'insert',
+    site: 'plant-a',
+    tag_webid: `T${seq % 4}`,
+    timestamp: 1_780_000_000_000_000 + seq * 1_000_003,
+    ordinal: 0,
+    value_double: seq / 8,
+    value_int: seq % 5 === 0 ? 2n ** 62n + BigInt(seq) : null,
+    good: true,
+    ingested_at: 1_795_000_000_000_001,
+    op: 'insert',
   };
 }
 const rows = (from: number, n: number): Row[] => Array.from({ length: n }, (_, i) => row(from + i));
@@ -27,7 +34,10 @@ const rows = (from: number, n: number): Row[] => Array.from({ length: n }, (_, i
 async function duck(t: { teardown(fn: () => void): void }) {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  t.teardown(() => { conn.closeSync(); db.closeSync(); });
+  t.teardown(() => {
+    conn.closeSync();
+    db.closeSync();
+  });
   return conn;
 }
 
@@ -37,7 +47,10 @@ t.test('forwardAll drains the store into <path>/<table>/<name>.parquet, readable
   const store = Store.open({ stateDir: path.join(dir, 'state'), site: 'plant-a' });
   t.teardown(() => store.close());
   for (let i = 0; i < 6; i++) store.commitStep([{ table: 'pi_timeseries', rows: rows(i * 50, 50) }], [{ key: 'p', value: i }]);
-  store.commitStep([{ table: 'pi_tags', rows: [{ site: 'plant-a', tag_webid: 'T0', name: 'SINUSOID', point_id: 1, ingested_at: 1_795_000_000_000_000, op: 'update' }] }], []);
+  store.commitStep(
+    [{ table: 'pi_tags', rows: [{ site: 'plant-a', tag_webid: 'T0', name: 'SINUSOID', point_id: 1, ingested_at: 1_795_000_000_000_000, op: 'update' }] }],
+    [],
+  );
   const sink = new DirectorySink(out);
   const res = await forwardAll(store, sink, { maxBatches: 4 });
   t.same(res, { units: 3, rows: 301 });
@@ -50,15 +63,19 @@ t.test('forwardAll drains the store into <path>/<table>/<name>.parquet, readable
 
   const conn = await duck(t);
   const glob = path.join(out, 'pi_timeseries', '*.parquet');
-  const types = (await conn.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${glob}')) WHERE column_name IN ('timestamp', 'value_int', 'ingested_at')`)).getRowObjectsJS();
+  const types = (
+    await conn.runAndReadAll(
+      `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${glob}')) WHERE column_name IN ('timestamp', 'value_int', 'ingested_at')`,
+    )
+  ).getRowObjectsJS();
   t.same(types, [
     { column_name: 'timestamp', column_type: 'TIMESTAMP WITH TIME ZONE' },
     { column_name: 'value_int', column_type: 'BIGINT' },
     { column_name: 'ingested_at', column_type: 'TIMESTAMP WITH TIME ZONE' },
   ]);
-  const got = (await conn.runAndReadAll(
-    `SELECT epoch_us("timestamp")::VARCHAR AS ts, value_double, value_int::VARCHAR AS vi FROM read_parquet('${glob}') ORDER BY "timestamp"`,
-  )).getRowObjectsJS();
+  const got = (
+    await conn.runAndReadAll(`SELECT epoch_us("timestamp")::VARCHAR AS ts, value_double, value_int::VARCHAR AS vi FROM read_parquet('${glob}') ORDER BY "timestamp"`)
+  ).getRowObjectsJS();
   const want = rows(0, 300).map((r) => ({ ts: String(r.timestamp), value_double: r.value_double, vi: r.value_int === null ? null : String(r.value_int) }));
   t.same(got, want, 'every row exactly once, exact values');
   const tags = (await conn.runAndReadAll(`SELECT name, point_id, op FROM read_parquet('${path.join(out, 'pi_tags', '*.parquet')}')`)).getRowObjectsJS();
@@ -142,7 +159,10 @@ t.test('a permission problem is a non-retryable SinkError', { skip: process.getu
   await sink.prepare();
   chmodSync(dir, 0o500);
   t.teardown(() => chmodSync(dir, 0o700));
-  await t.rejects(sink.upload({ name: 'n', table: 'pi_tags', rows: 0, files: [{ id: 1, rows: 0, bytes: 1, read: () => new Uint8Array(1) }], ops: new Set() }), { code: 'SINK_PERMISSION_DENIED', retryable: false });
+  await t.rejects(sink.upload({ name: 'n', table: 'pi_tags', rows: 0, files: [{ id: 1, rows: 0, bytes: 1, read: () => new Uint8Array(1) }], ops: new Set() }), {
+    code: 'SINK_PERMISSION_DENIED',
+    retryable: false,
+  });
 });
 
 t.test('backoffDelay grows exponentially up to the cap, with full jitter', async (t) => {

@@ -14,7 +14,16 @@ const client = await newClient(args.url);
 process.stdout.write('ready\n');
 for (let n = 1; ; n++) {
   await extractAf({ site: SITE, client, store, databases: [PLANT, UTILITIES], commitEvery: 200 });
-  await extractEventFrames({ site: SITE, client, store, databases: [PLANT, UTILITIES], startUs: args.startUs, nowUs: args.nowUs, rescanHorizonUs: 7 * 86_400_000_000, rescanEveryUs: args.rescanEveryUs });
+  await extractEventFrames({
+    site: SITE,
+    client,
+    store,
+    databases: [PLANT, UTILITIES],
+    startUs: args.startUs,
+    nowUs: args.nowUs,
+    rescanHorizonUs: 7 * 86_400_000_000,
+    rescanEveryUs: args.rescanEveryUs,
+  });
   process.stdout.write(`cycle ${n}\n`);
   if (!args.loop) break;
 }

@@ -45,9 +45,16 @@ t.test('SIGKILL at random points, then a complete run: exact tables', async (t) 
 
   const runChild = (loop: boolean, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; cycles: number }> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [WORKER, JSON.stringify({ url: env.sim.url, stateDir: env.stateDir, nowUs: sim.nowMs() * 1000, startUs: START_US, loop, rescanEveryUs: loop ? 3_600_000_000 : 0 })], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          WORKER,
+          JSON.stringify({ url: env.sim.url, stateDir: env.stateDir, nowUs: sim.nowMs() * 1000, startUs: START_US, loop, rescanEveryUs: loop ? 3_600_000_000 : 0 }),
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       let out = '';
       let timer: NodeJS.Timeout | undefined;
       child.stdout.on('data', (b: Buffer) => {

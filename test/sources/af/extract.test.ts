@@ -57,5 +57,4 @@ t.test('AF snapshot: wide level, unchanged re-run, rename/move/delete', async (t
   t.equal(dest.last.get('pi_af_elements')!.delete, 3);
   const moved = [...dest.table('pi_af_elements').values()].find((r) => r['path'] === `${PLANT}\\Enterprise 01\\Site 01\\Unit 02`)!;
   t.equal(moved['depth'], 3, 'moved unit is one level up');
-
 });

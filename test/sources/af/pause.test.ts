@@ -97,12 +97,18 @@ t.test('template and category filters', async (t) => {
   // A second state directory: the first one's window has moved on.
   const dir2 = mkdtempSync(path.join(tmpdir(), 'pi-agent-ef-'));
   const store2 = Store.open({ stateDir: dir2, site: SITE });
-  t.teardown(() => { store2.close(); rmSync(dir2, { recursive: true, force: true }); });
+  t.teardown(() => {
+    store2.close();
+    rmSync(dir2, { recursive: true, force: true });
+  });
   const store2Dest = new Destination();
   const r2 = await extractEventFrames({ site: SITE, client: env.client, store: store2, databases: [PLANT], startUs: START_US, nowUs, categories: ['Production'] });
   store2Dest.drain(store2);
   t.equal(store2Dest.table('pi_event_frames').size, r2.frames);
   const prod = env.af.truthEventFrames().filter((f) => f.categoryNames.includes('Production'));
   t.equal(r2.frames, prod.length, 'Production frames, child phases included');
-  t.ok(prod.some((f) => f.parentWebId !== null), 'the truth has child frames');
+  t.ok(
+    prod.some((f) => f.parentWebId !== null),
+    'the truth has child frames',
+  );
 });

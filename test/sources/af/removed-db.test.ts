@@ -20,11 +20,20 @@ t.test('AF: a database removed from the config is soft-deleted exactly', async (
   t.equal(r1.removed, 0);
   compareAf(t, dest, af, 'both databases');
 
-  const utilElements = af.truthElements().filter((e) => e.databasePath === UTILITIES).map((e) => idOnly(e.webId));
+  const utilElements = af
+    .truthElements()
+    .filter((e) => e.databasePath === UTILITIES)
+    .map((e) => idOnly(e.webId));
   const utilSet = new Set(utilElements);
-  const utilAttributes = af.truthAttributes().filter((a) => utilSet.has(idOnly(a.ownerWebId))).map((a) => idOnly(a.webId));
+  const utilAttributes = af
+    .truthAttributes()
+    .filter((a) => utilSet.has(idOnly(a.ownerWebId)))
+    .map((a) => idOnly(a.webId));
   const utilTemplates = [...dest.table('pi_af_templates').values()].filter((r) => r['database_path'] === UTILITIES).map((r) => r['template_webid'] as string);
-  t.ok(utilElements.length > 0 && utilAttributes.length > 0 && utilTemplates.length > 0, `Utilities: ${utilElements.length} elements, ${utilAttributes.length} attributes, ${utilTemplates.length} templates`);
+  t.ok(
+    utilElements.length > 0 && utilAttributes.length > 0 && utilTemplates.length > 0,
+    `Utilities: ${utilElements.length} elements, ${utilAttributes.length} attributes, ${utilTemplates.length} templates`,
+  );
   const plantTemplates = new Map([...dest.table('pi_af_templates')].filter(([, r]) => r['database_path'] === PLANT));
 
   // Plant fails half way through its walk: nothing is removed, not even Utilities.
@@ -58,8 +67,22 @@ t.test('AF: a database removed from the config is soft-deleted exactly', async (
   t.strictSame(dest.last.get('pi_af_attributes'), { update: 0, insert: 0, delete: utilAttributes.length }, 'attribute deletes only');
   t.strictSame(dest.last.get('pi_af_templates'), { update: 0, insert: 0, delete: utilTemplates.length }, 'template deletes only');
   const plantOnly = <V extends Record<string, unknown>>(m: Map<string, V>, pred: (v: V) => boolean) => new Map([...m].filter(([, v]) => pred(v)));
-  t.strictSame(differences(actualAf(dest, 'pi_af_elements'), plantOnly(expectedElements(af), (v) => v['database_path'] === PLANT)), [], 'elements: exactly Plant');
-  t.strictSame(differences(actualAf(dest, 'pi_af_attributes'), plantOnly(expectedAttributes(af), (v) => !utilSet.has(v['element_webid'] as string))), [], 'attributes: exactly Plant');
+  t.strictSame(
+    differences(
+      actualAf(dest, 'pi_af_elements'),
+      plantOnly(expectedElements(af), (v) => v['database_path'] === PLANT),
+    ),
+    [],
+    'elements: exactly Plant',
+  );
+  t.strictSame(
+    differences(
+      actualAf(dest, 'pi_af_attributes'),
+      plantOnly(expectedAttributes(af), (v) => !utilSet.has(v['element_webid'] as string)),
+    ),
+    [],
+    'attributes: exactly Plant',
+  );
   t.strictSame(differences(new Map(dest.table('pi_af_templates')), plantTemplates), [], 'templates: exactly Plant');
   const progressDbs = new Set(['aft:', 'afe:', 'afa:'].flatMap((p) => [...store2.getProgressByPrefix<[string, string]>(p).values()].map((v) => v[1])));
   t.strictSame([...progressDbs], [PLANT], 'progress of Utilities removed');

@@ -20,7 +20,9 @@ const RESCAN = { rescanHorizonUs: 7 * DAY * 1000, rescanEveryUs: HOUR * 1000 };
 /** The truth of one database's frames, without the frames in `without` (IDOnly WebIDs). */
 function expectedIn(af: AfModel, db: string, without: string[] = []) {
   const e = expectedFrames(af);
-  const ids = new Set([...e.frames.values()].filter((f) => f['database_path'] === db && !without.includes(f['event_frame_webid'] as string)).map((f) => f['event_frame_webid']));
+  const ids = new Set(
+    [...e.frames.values()].filter((f) => f['database_path'] === db && !without.includes(f['event_frame_webid'] as string)).map((f) => f['event_frame_webid']),
+  );
   const keep = (m: Map<string, Record<string, unknown>>) => new Map([...m].filter(([, v]) => ids.has(v['event_frame_webid'])));
   return { frames: keep(e.frames), attrs: keep(e.attrs), refs: keep(e.refs) };
 }
@@ -43,8 +45,22 @@ t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bound
 
   // An open frame with fixed attribute values (unchanged between cycles) and a closed one.
   const t0 = sim.nowMs();
-  const open = af.openEventFrame({ database: UTILITIES, name: 'Long outage', templateName: 'Downtime', startTime: t0 - 30 * MIN, refElements: [leaf], attributes: { Reason: 'Grid', Duration: 1, 'Lost Production': 2 } });
-  const closed = af.openEventFrame({ database: UTILITIES, name: 'Short stop', templateName: 'Downtime', startTime: t0 - 5 * HOUR, refElements: [leaf], attributes: { Reason: 'Trip', Duration: 60, 'Lost Production': 3 } });
+  const open = af.openEventFrame({
+    database: UTILITIES,
+    name: 'Long outage',
+    templateName: 'Downtime',
+    startTime: t0 - 30 * MIN,
+    refElements: [leaf],
+    attributes: { Reason: 'Grid', Duration: 1, 'Lost Production': 2 },
+  });
+  const closed = af.openEventFrame({
+    database: UTILITIES,
+    name: 'Short stop',
+    templateName: 'Downtime',
+    startTime: t0 - 5 * HOUR,
+    refElements: [leaf],
+    attributes: { Reason: 'Trip', Duration: 60, 'Lost Production': 3 },
+  });
   af.closeEventFrame(af.webIdOf(closed), t0 - 4 * HOUR);
 
   const r1 = await run();
@@ -52,11 +68,18 @@ t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bound
   t.equal(r1.rescans, 1, 'the first cycle counts as a rescan');
   t.equal(r1.upserts, 2);
   check(t, dest, af, 'first cycle');
-  t.equal(store.getProgress(rescanKey), t0 * 1000, 'last rescan on PI\'s clock');
+  t.equal(store.getProgress(rescanKey), t0 * 1000, "last rescan on PI's clock");
 
   // A downtime typed in late: it started and ended 12 h before a window that has already passed.
   sim.advance('20m');
-  const late = af.openEventFrame({ database: UTILITIES, name: 'Night downtime', templateName: 'Downtime', startTime: sim.nowMs() - 12 * HOUR, refElements: [leaf], attributes: { Reason: 'Manual entry' } });
+  const late = af.openEventFrame({
+    database: UTILITIES,
+    name: 'Night downtime',
+    templateName: 'Downtime',
+    startTime: sim.nowMs() - 12 * HOUR,
+    refElements: [leaf],
+    attributes: { Reason: 'Manual entry' },
+  });
   af.closeEventFrame(af.webIdOf(late), sim.nowMs() - 11 * HOUR);
   const lateId = idOf(late);
   const r2 = await run();
@@ -74,7 +97,7 @@ t.test('rescans: back-dated frame, deleted closed frame, unchanged rescan, bound
   sim.advance('1m');
   const r4 = await run();
   dest.drain(store);
-  t.equal(r4.rescans, 1, 'rescan_every passed on PI\'s clock: rescan');
+  t.equal(r4.rescans, 1, "rescan_every passed on PI's clock: rescan");
   t.equal(r4.upserts, 1, 'only the back-dated frame is new');
   t.strictSame(dest.last.get('pi_event_frames'), { update: 1, insert: 0, delete: 0 });
   t.equal(dest.received('pi_event_frame_attributes'), 3, 'its three attributes');
@@ -167,16 +190,25 @@ t.test('rescans with the scheduled frames of Plant: exact over days, progress bo
     f.endTime === null || f.endTime * 1000 >= nowUs - RESCAN.rescanHorizonUs || (f.parentWebId !== null && kept(byId.get(f.parentWebId)!));
   const inHorizon = truth.filter(kept);
   t.ok(inHorizon.length < truth.length, `${inHorizon.length} of ${truth.length} frames within the horizon`);
-  t.strictSame([...store.getProgressByPrefix('ef:').keys()].sort(), inHorizon.map((f) => `ef:${idOnly(f.webId)}`).sort(), 'progress: exactly the frames within the horizon (and their children)');
+  t.strictSame(
+    [...store.getProgressByPrefix('ef:').keys()].sort(),
+    inHorizon.map((f) => `ef:${idOnly(f.webId)}`).sort(),
+    'progress: exactly the frames within the horizon (and their children)',
+  );
 
   // A closed batch (with its phases) deleted three days after it ended; its first phase ended before
   // the horizon and is known only because its parent is.
-  const batch = af.truthEventFrames().find((f) => f.templateName === 'Batch' && f.endTime !== null && f.endTime < sim.nowMs() - 3 * DAY && f.endTime * 1000 >= nowUs - RESCAN.rescanHorizonUs)!;
+  const batch = af
+    .truthEventFrames()
+    .find((f) => f.templateName === 'Batch' && f.endTime !== null && f.endTime < sim.nowMs() - 3 * DAY && f.endTime * 1000 >= nowUs - RESCAN.rescanHorizonUs)!;
   t.ok(batch, 'a closed batch inside the horizon');
   const phaseList = af.truthEventFrames().filter((f) => f.parentWebId === batch.webId);
   const phases = phaseList.length;
   t.ok(phases > 0, `${phases} phases`);
-  t.ok(phaseList.some((f) => f.endTime! * 1000 < nowUs - RESCAN.rescanHorizonUs), 'a phase ended before the horizon: deleted as the batch\'s child');
+  t.ok(
+    phaseList.some((f) => f.endTime! * 1000 < nowUs - RESCAN.rescanHorizonUs),
+    "a phase ended before the horizon: deleted as the batch's child",
+  );
   af.deleteEventFrame(batch.webId);
   sim.advance('1h');
   const r = await run();

@@ -33,11 +33,16 @@ function derives(t: string, name: string): boolean {
 /** Ground truth: the IDOnly WebIDs of the live points a selector must select. */
 function expected(af: AfModel, isLive: (i: number) => boolean, sel: AfElementSelector): Set<string> {
   const root = sel.af_element.toLowerCase();
-  const elements = new Set(af.truthElements().filter((e) => {
-    const p = e.path.toLowerCase();
-    const inScope = p === root || (sel.recursive === true && p.startsWith(`${root}\\`));
-    return inScope && (!sel.template || derives(e.templateName, sel.template));
-  }).map((e) => e.webId));
+  const elements = new Set(
+    af
+      .truthElements()
+      .filter((e) => {
+        const p = e.path.toLowerCase();
+        const inScope = p === root || (sel.recursive === true && p.startsWith(`${root}\\`));
+        return inScope && (!sel.template || derives(e.templateName, sel.template));
+      })
+      .map((e) => e.webId),
+  );
   const out = new Set<string>();
   for (const a of af.truthAttributes()) {
     if (!elements.has(a.ownerWebId) || a.dataReference !== 'PI Point' || a.isExcluded || a.pointIndex === null) continue;
@@ -48,7 +53,9 @@ function expected(af: AfModel, isLive: (i: number) => boolean, sel: AfElementSel
 
 async function discover(env: Env, store: Store, selectors: TagSelector[], pageSize?: number) {
   return discoverTags({
-    site: SITE, selectors, store,
+    site: SITE,
+    selectors,
+    store,
     directory: new PiPointDirectory(env.client),
     elements: new PiElementPoints(env.client, pageSize ? { pageSize } : {}),
   });
@@ -158,7 +165,11 @@ t.test('a level wider than maxCount, nested attributes and elements, changes bet
 
   // Batched: the 1,202 elements' attributes and the points come through /batch, not one GET each.
   const calls: string[] = [];
-  const counted = new PiClient({ baseUrl: env.sim.url, auth: await createPiAuth({ type: 'anonymous' }, { baseUrl: env.sim.url }), onRequest: (i) => calls.push(`${i.method} ${i.path}`) });
+  const counted = new PiClient({
+    baseUrl: env.sim.url,
+    auth: await createPiAuth({ type: 'anonymous' }, { baseUrl: env.sim.url }),
+    onRequest: (i) => calls.push(`${i.method} ${i.path}`),
+  });
   t.teardown(() => counted.close());
   const viaBatch = await new PiElementPoints(counted).resolve(sel);
   t.equal(viaBatch.points.length, 5);
@@ -213,7 +224,8 @@ t.test('a level wider than maxCount, nested attributes and elements, changes bet
   // A missing element fails the discovery (nothing removed), with the part of the path that exists.
   const before = store.getProgressByPrefix('tag:').size;
   await t.rejects(discover(env, store, [{ af_element: `${WIDE}\\W 0007\\Nope`, recursive: true }]), {
-    code: 'PI_NOT_FOUND', message: /AF element .*Nope was not found: .*W 0007 exists but has no child element "Nope"/,
+    code: 'PI_NOT_FOUND',
+    message: /AF element .*Nope was not found: .*W 0007 exists but has no child element "Nope"/,
   });
   await t.rejects(new PiElementPoints(env.client).resolve({ af_element: '\\\\SIMAF\\NoSuchDb\\X' }), { message: /AF database \\\\SIMAF\\NoSuchDb does not exist/ });
   t.equal(store.getProgressByPrefix('tag:').size, before, 'a failed discovery removes nothing');
@@ -226,13 +238,15 @@ async function e2eSetup(t: Test) {
   af.addElement({ parent: `${UTILITIES}\\Line`, name: 'Pump A', templateName: 'Pump' });
   af.addElement({ parent: `${UTILITIES}\\Line`, name: 'Meter' });
   af.addAttribute({ owner: `${UTILITIES}\\Line\\Meter`, name: 'Reading', tagIndex: 3 });
-  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    site: 'plant-af',
-    logLevel: 'warn',
-    tags: ["{ af_element: '\\\\SIMAF\\Utilities\\Line', recursive: true }", "{ af_element: '\\\\SIMAF\\Utilities\\Nowhere' }"],
-    timeseries: {},
-  }));
+  const env = makeAgentEnv((paths) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      site: 'plant-af',
+      logLevel: 'warn',
+      tags: ["{ af_element: '\\\\SIMAF\\Utilities\\Line', recursive: true }", "{ af_element: '\\\\SIMAF\\Utilities\\Nowhere' }"],
+      timeseries: {},
+    }),
+  );
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
@@ -250,8 +264,16 @@ t.test('run --once with only af_element selectors lands exactly their points; ch
   const lines: string[] = [];
   const code = await check(env.config(), { print: (x) => lines.push(x), logger: bareLogger('error'), pi: true, sink: false });
   const out = lines.join('');
-  t.match(out, new RegExp(`ok    AF element \\\\\\\\SIMAF\\\\Utilities\\\\Line found \\(template none\\): ${want.size} PI point\\(s\\) from \\d+ attribute\\(s\\) of 3 element\\(s\\)`));
-  t.match(out, /FAIL  tag selector af_element: PI_NOT_FOUND: AF element \\\\SIMAF\\Utilities\\Nowhere was not found: \\\\SIMAF\\Utilities exists but has no child element "Nowhere"/);
+  t.match(
+    out,
+    new RegExp(
+      `ok    AF element \\\\\\\\SIMAF\\\\Utilities\\\\Line found \\(template none\\): ${want.size} PI point\\(s\\) from \\d+ attribute\\(s\\) of 3 element\\(s\\)`,
+    ),
+  );
+  t.match(
+    out,
+    /FAIL  tag selector af_element: PI_NOT_FOUND: AF element \\\\SIMAF\\Utilities\\Nowhere was not found: \\\\SIMAF\\Utilities exists but has no child element "Nowhere"/,
+  );
   t.match(out, /ok    sample read: \d+ recorded value\(s\)/);
   t.equal(code, 'failed', 'check fails because of the missing element');
   t.notMatch(out, /not supported/);

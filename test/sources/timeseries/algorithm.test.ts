@@ -17,8 +17,14 @@ t.test('pages past maxCount with same-timestamp siblings straddling page boundar
     if (i % 9 === 8) for (let k = 1; k <= 3; k++) dense.push({ ts: S + i * SEC, v: i + k / 10 }); // 4 events at one timestamp
   }
   a.data.set('D', dense);
-  a.data.set('S', [{ ts: S + 5 * SEC, v: 'x' }, { ts: S + 50 * SEC, v: { Name: 'Shutdown', Value: 254, IsSystem: true }, good: false }]);
-  a.data.set('W', Array.from({ length: 12 }, () => ({ ts: S + 7 * SEC, v: 1 }))); // 12 events at ONE timestamp > maxCount
+  a.data.set('S', [
+    { ts: S + 5 * SEC, v: 'x' },
+    { ts: S + 50 * SEC, v: { Name: 'Shutdown', Value: 254, IsSystem: true }, good: false },
+  ]);
+  a.data.set(
+    'W',
+    Array.from({ length: 12 }, () => ({ ts: S + 7 * SEC, v: 1 })),
+  ); // 12 events at ONE timestamp > maxCount
   const st = new MemStore();
   const now = S + 200 * SEC;
   const r = await extractTimeseries({ ...base, tags: [{ webId: 'D' }, { webId: 'S' }, { webId: 'W' }], reader: a, store: st, nowUs: now });
@@ -73,10 +79,21 @@ t.test('buffer full pauses without losing progress; the next cycle resumes', asy
 
 t.test('a crowded timestamp wider than the per-request share grows maxCount once, without looping', async (t) => {
   const a = new Archive();
-  a.data.set('W', Array.from({ length: 150 }, (_, k) => ({ ts: S + 3 * SEC, v: k })));
+  a.data.set(
+    'W',
+    Array.from({ length: 150 }, (_, k) => ({ ts: S + 3 * SEC, v: k })),
+  );
   const st = new MemStore();
   // share = 200 / 2 tags = 100 < 150 events at one timestamp; the grown maxCount (400) equals the configured one.
-  const r = await extractTimeseries({ ...base, maxCount: 400, maxValuesPerRequest: 200, tags: [{ webId: 'W' }, { webId: 'X' }], reader: a, store: st, nowUs: S + 10 * SEC });
+  const r = await extractTimeseries({
+    ...base,
+    maxCount: 400,
+    maxValuesPerRequest: 200,
+    tags: [{ webId: 'W' }, { webId: 'X' }],
+    reader: a,
+    store: st,
+    nowUs: S + 10 * SEC,
+  });
   t.equal(r.errors.size, 0);
   t.same(st.values('W'), expected(a.data.get('W')!));
   t.ok(a.requests <= 3, `finished in ${a.requests} requests`);
@@ -84,7 +101,10 @@ t.test('a crowded timestamp wider than the per-request share grows maxCount once
 
 t.test('random late inserts, edits and deletions (same-timestamp groups, small pages): the table always equals the archive', async (t) => {
   let x = 99;
-  const rnd = (n: number) => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return (x >>> 8) % n; };
+  const rnd = (n: number) => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
   const a = new Archive();
   const evs: Ev[] = [];
   let now = S + 600 * SEC;
@@ -109,7 +129,8 @@ t.test('random late inserts, edits and deletions (same-timestamp groups, small p
       if (r.length === 0) break;
       const [e, i] = r[rnd(r.length)]!;
       const what = rnd(3);
-      if (what === 0) evs.splice(i + rnd(2), 0, { ts: e.ts, v: 5000 + rnd(1000) }); // late event at an existing timestamp
+      if (what === 0)
+        evs.splice(i + rnd(2), 0, { ts: e.ts, v: 5000 + rnd(1000) }); // late event at an existing timestamp
       else if (what === 1) evs[i] = { ts: e.ts, v: -1 - rnd(1000) };
       else evs.splice(i, 1);
     }

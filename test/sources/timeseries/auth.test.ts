@@ -25,11 +25,13 @@ async function setup(t: Test, authOpts: SimAuthOptions, authYaml: string, env: R
   }
   const auth = await createSimAuth(authOpts);
   const sim = await startSimulator({ port: 0, tags: TAGS, seed: 41, historyStart: START, now: '2026-01-01T03:00:00Z', auth });
-  const agentEnv = makeAgentEnv((paths) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    pi: { auth: authYaml, max_count: 20, tags_per_request: TAGS },
-    timeseries: { lookback: '30m' },
-  }));
+  const agentEnv = makeAgentEnv((paths) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      pi: { auth: authYaml, max_count: 20, tags_per_request: TAGS },
+      timeseries: { lookback: '30m' },
+    }),
+  );
   t.teardown(async () => {
     await sim.close();
     agentEnv.cleanup();
@@ -52,14 +54,16 @@ async function runAndCompare(t: Test, sim: RunningSim, env: AgentEnv): Promise<v
 }
 
 t.test('Basic', async (t) => {
-  const { sim, env } = await setup(t, { mode: 'basic', users: { 'pi-reader': 'b4sic-pw' } },
-    '{ type: basic, username: pi-reader, password: ${TS_AUTH_BASIC_PW} }', { TS_AUTH_BASIC_PW: 'b4sic-pw' });
+  const { sim, env } = await setup(t, { mode: 'basic', users: { 'pi-reader': 'b4sic-pw' } }, '{ type: basic, username: pi-reader, password: ${TS_AUTH_BASIC_PW} }', {
+    TS_AUTH_BASIC_PW: 'b4sic-pw',
+  });
   await runAndCompare(t, sim, env);
 });
 
 t.test('Basic with a wrong password fails the run with PI_AUTH_FAILED and lands nothing', async (t) => {
-  const { env } = await setup(t, { mode: 'basic', users: { 'pi-reader': 'b4sic-pw' } },
-    '{ type: basic, username: pi-reader, password: ${TS_AUTH_BASIC_PW} }', { TS_AUTH_BASIC_PW: 'wrong-pw' });
+  const { env } = await setup(t, { mode: 'basic', users: { 'pi-reader': 'b4sic-pw' } }, '{ type: basic, username: pi-reader, password: ${TS_AUTH_BASIC_PW} }', {
+    TS_AUTH_BASIC_PW: 'wrong-pw',
+  });
   const r = await once(env);
   t.equal(r.ok, false);
   t.match(r.problems.join('\n'), /PI_AUTH_FAILED/);
@@ -68,15 +72,23 @@ t.test('Basic with a wrong password fails the run with PI_AUTH_FAILED and lands 
 });
 
 t.test('NTLM', async (t) => {
-  const { auth, sim, env } = await setup(t, { mode: 'ntlm', users: { svc_pi: 'Ntlm-pw-1' }, ntlmDomain: 'PLANT' },
-    '{ type: ntlm, username: svc_pi, password: ${TS_AUTH_NTLM_PW}, domain: PLANT }', { TS_AUTH_NTLM_PW: 'Ntlm-pw-1' });
+  const { auth, sim, env } = await setup(
+    t,
+    { mode: 'ntlm', users: { svc_pi: 'Ntlm-pw-1' }, ntlmDomain: 'PLANT' },
+    '{ type: ntlm, username: svc_pi, password: ${TS_AUTH_NTLM_PW}, domain: PLANT }',
+    { TS_AUTH_NTLM_PW: 'Ntlm-pw-1' },
+  );
   await runAndCompare(t, sim, env);
   t.ok(auth.stats.ntlmHandshakes >= 1, `${auth.stats.ntlmHandshakes} NTLM handshake(s)`);
 });
 
 t.test('OIDC client credentials, tokens shorter-lived than the run', async (t) => {
-  const { auth, sim, env } = await setup(t, { mode: 'bearer', clients: { 'pi-agent': 'oidc-secret-1' }, tokenLifetimeSeconds: 2 },
-    '{ type: oidc, client_id: pi-agent, client_secret: ${TS_AUTH_OIDC_SECRET} }', { TS_AUTH_OIDC_SECRET: 'oidc-secret-1' });
+  const { auth, sim, env } = await setup(
+    t,
+    { mode: 'bearer', clients: { 'pi-agent': 'oidc-secret-1' }, tokenLifetimeSeconds: 2 },
+    '{ type: oidc, client_id: pi-agent, client_secret: ${TS_AUTH_OIDC_SECRET} }',
+    { TS_AUTH_OIDC_SECRET: 'oidc-secret-1' },
+  );
   // Each /batch takes 400 ms, so the paged reads outlast several 2 s tokens.
   sim.sim.setFaults([{ kind: 'slow', route: '/batch', delayMs: 400 }]);
   const began = Date.now();

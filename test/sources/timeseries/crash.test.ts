@@ -24,7 +24,12 @@ const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/pi-agent-tests
 const CHILD = path.join(CACHE, `timeseries-crash-child-${process.pid}.mjs`);
 
 /** `ms`: from `open` (the agent is open) to exit. */
-interface ChildRun { code: number | null; signal: string | null; done: boolean; ms: number }
+interface ChildRun {
+  code: number | null;
+  signal: string | null;
+  done: boolean;
+  ms: number;
+}
 
 t.test('a tag left behind for longer than the lookback resumes exactly at its position (no re-insert of the event at it)', async (t) => {
   // What a killed run leaves: a tag whose last read ended at now = N0 is not read again until PI's
@@ -61,11 +66,12 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   // 16 tags, one FAST (~200 events/min): 40 min of backlog, then 1-2 min of new data per run, so
   // kills land in extraction (paging by 200) and in the upload after it.
   const sim = await startSimulator({ port: 0, tags: 16, seed: 31, historyStart: START, now: '2026-01-01T00:40:00Z' });
-  const yaml = (every: string) => (paths: { outDir: string; stateDir: string }) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    pi: { max_count: 200, tags_per_request: 4 },
-    timeseries: { lookback: '2m', lookback_every: every },
-  });
+  const yaml = (every: string) => (paths: { outDir: string; stateDir: string }) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      pi: { max_count: 200, tags_per_request: 4 },
+      timeseries: { lookback: '2m', lookback_every: every },
+    });
   const env = makeAgentEnv(yaml('4m'));
   // Runs alternate at random between re-reads every 4 minutes, every cycle (polled every cycle:
   // re-reads read ahead with their polls) and auto (the default: every cycle for tags with markers),
@@ -209,8 +215,10 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   // An old insert is an upsert from stream updates, or an insert when a killed run left the tag's
   // lookback re-read pending long enough that the re-read's window still reaches it.
   // A recent deletion removes an event inserted before (or never read: then it was never inserted).
-  t.ok(inserts >= events - oldInserts + oldDeletes && inserts <= events + oldDeletes + recentDeletes,
-    `one insert per event (${inserts} for ${events} events, ${oldInserts} old inserts, ${oldDeletes} old deletes, ${recentDeletes} recent deletes): duplicates 0`);
+  t.ok(
+    inserts >= events - oldInserts + oldDeletes && inserts <= events + oldDeletes + recentDeletes,
+    `one insert per event (${inserts} for ${events} events, ${oldInserts} old inserts, ${oldDeletes} old deletes, ${recentDeletes} recent deletes): duplicates 0`,
+  );
   t.comment(`old changes: ${oldInserts} inserts, ${oldDeletes} deletes (and edits); recent changes inside the lookback: ${recentChanges} (${recentDeletes} deletes)`);
   t.comment(`kills ${kills}, completed-before-kill ${completed}, change-log rows ${log.length}, inserts ${inserts}, events ${events}, duplicate inserts ${dups.length}`);
 });

@@ -13,11 +13,16 @@ import { expectedRows as expected, MemTimeseriesStore, MIN, parseTime, S, Script
 const W = DIGEST_BUCKET_US;
 
 class MemStore extends MemTimeseriesStore {
-  head(tag: string) { return this.getProgress<StoredTagProgress>(`ts:${tag}`); }
+  head(tag: string) {
+    return this.getProgress<StoredTagProgress>(`ts:${tag}`);
+  }
   /** Every stored bucket key, and every bucket key the heads list: must be equal (no orphans). */
   bucketKeys() {
     const stored = [...this.progress.keys()].filter((k) => k.startsWith('dg:')).sort();
-    const listed = [...this.progress.keys()].filter((k) => k.startsWith('ts:')).flatMap((k) => bucketKeysOf(k, this.getProgress<StoredTagProgress>(k))).sort();
+    const listed = [...this.progress.keys()]
+      .filter((k) => k.startsWith('ts:'))
+      .flatMap((k) => bucketKeysOf(k, this.getProgress<StoredTagProgress>(k)))
+      .sort();
     return { stored, listed };
   }
 }
@@ -28,8 +33,18 @@ function setup(lookbackMin: number, everyMin: number, extra: Partial<ExtractOpti
   const a = new Archive();
   const st = new MemStore();
   const base: Omit<ExtractOptions, 'nowUs'> = {
-    site: 'plant-a', tags: TAGS, reader: a, store: st, startUs: S, lookbackUs: lookbackMin * MIN, lookbackEveryUs: everyMin * MIN,
-    tagsPerRequest: 20, maxCount: 10000, maxValuesPerRequest: 200000, concurrency: 1, parseTime,
+    site: 'plant-a',
+    tags: TAGS,
+    reader: a,
+    store: st,
+    startUs: S,
+    lookbackUs: lookbackMin * MIN,
+    lookbackEveryUs: everyMin * MIN,
+    tagsPerRequest: 20,
+    maxCount: 10000,
+    maxValuesPerRequest: 200000,
+    concurrency: 1,
+    parseTime,
   };
   const cycle = async (nowUs: number, o: Partial<ExtractOptions> = {}) => {
     for (const tag of TAGS) a.fill(tag.webId, nowUs);
@@ -52,7 +67,11 @@ t.test('steady cycles write the heads and only the bucket(s) appended to; a re-r
   t.same(st.bucketKeys().stored, st.bucketKeys().listed, 'catch-up: buckets stored = buckets listed');
   // Retention after the catch-up (a re-read): now - lookback.
   const firstIdx = Math.floor((now - 120 * MIN) / W);
-  t.same(st.bucketKeys().stored.filter((k) => k.startsWith('dg:ts:T0@')), Array.from({ length: Math.floor(now / W) - firstIdx + 1 }, (_, i) => bucketKey('ts:T0', firstIdx + i)), 'T0: the buckets of the lookback window');
+  t.same(
+    st.bucketKeys().stored.filter((k) => k.startsWith('dg:ts:T0@')),
+    Array.from({ length: Math.floor(now / W) - firstIdx + 1 }, (_, i) => bucketKey('ts:T0', firstIdx + i)),
+    'T0: the buckets of the lookback window',
+  );
   t.equal(st.head('T0')!.d, undefined, 'no embedded digest');
   let crossed = 0;
   for (let k = 1; k <= 14; k++) {
@@ -69,7 +88,7 @@ t.test('steady cycles write the heads and only the bucket(s) appended to; a re-r
     t.same(c.deletes, [], 'nothing deleted');
     const bytes = c.writes.reduce((s, w) => s + w.bytes, 0);
     // A bucket holds at most W / 5 s entries of 16 bytes (base64: 4/3), plus a head of < 200 bytes.
-    t.ok(bytes <= 20 * (200 + idx.size * ((W / (5 * SEC)) * 16 * 4 / 3 + 4)), `cycle +${k}: ${bytes} bytes of progress`);
+    t.ok(bytes <= 20 * (200 + idx.size * (((W / (5 * SEC)) * 16 * 4) / 3 + 4)), `cycle +${k}: ${bytes} bytes of progress`);
   }
   t.ok(crossed >= 1, 'some cycle crossed a bucket boundary');
   // The re-read (15 min after the last): retention moves 15 min on, a bucket or two expire.
@@ -86,7 +105,11 @@ t.test('steady cycles write the heads and only the bucket(s) appended to; a re-r
   // bucket; the unchanged buckets in between, though loaded by the re-read, are not rewritten.
   t.not((now - 120 * MIN) % W, 0, 'the retention start is inside a bucket');
   const rewrite = [keepFrom, Math.floor(now / W)];
-  t.same(sorted(re.writes.map((w) => w.key)), sorted(TAGS.flatMap((tag) => [`ts:${tag.webId}`, ...rewrite.map((i) => bucketKey(`ts:${tag.webId}`, i))])), 'the re-read rewrites only the buckets that changed');
+  t.same(
+    sorted(re.writes.map((w) => w.key)),
+    sorted(TAGS.flatMap((tag) => [`ts:${tag.webId}`, ...rewrite.map((i) => bucketKey(`ts:${tag.webId}`, i))])),
+    'the re-read rewrites only the buckets that changed',
+  );
   t.same(st.bucketKeys().stored, st.bucketKeys().listed, 'no orphan bucket, none missing');
   for (const tag of ['T0', 'T19']) t.same(st.values(tag), expected(a.data.get(tag)!), `${tag} equals the archive`);
 });
@@ -137,18 +160,32 @@ t.test('late insert, edit and deletion on both sides of a bucket boundary: detec
   a.insert('T2', { ts: B, v: 3 }); // a second event at the boundary timestamp (ordinal 1)
   a.data.get('T1')!.find((e) => e.ts === B)!.v = -10; // edit: first of the later bucket
   a.data.get('T3')!.find((e) => e.ts === B - 5 * SEC)!.v = -11; // edit: last of the earlier bucket
-  a.data.get('T4')!.splice(a.data.get('T4')!.findIndex((e) => e.ts === B), 1); // delete at the boundary
-  a.data.get('T4')!.splice(a.data.get('T4')!.findIndex((e) => e.ts === B - 5 * SEC), 1); // and just before it
+  a.data.get('T4')!.splice(
+    a.data.get('T4')!.findIndex((e) => e.ts === B),
+    1,
+  ); // delete at the boundary
+  a.data.get('T4')!.splice(
+    a.data.get('T4')!.findIndex((e) => e.ts === B - 5 * SEC),
+    1,
+  ); // and just before it
   const sent: string[] = [];
   for (let k = 0; k < 32; k++) {
     const c = await cycle((now += MIN));
     sent.push(...c.ops.filter((o) => !o.startsWith('insert:') || !/\|\d+\|0$/.test(o) || Number(o.split('|')[1]) <= B + 5 * SEC));
   }
-  t.same(sent.sort(), [
-    `insert:T1|${B - 2.5 * SEC}|0`, `insert:T1|${B + 2.5 * SEC}|0`, `insert:T2|${B}|1`,
-    `update:T1|${B}|0`, `update:T3|${B - 5 * SEC}|0`,
-    `delete:T4|${B}|0`, `delete:T4|${B - 5 * SEC}|0`,
-  ].sort(), 'each change once, nothing else re-sent');
+  t.same(
+    sent.sort(),
+    [
+      `insert:T1|${B - 2.5 * SEC}|0`,
+      `insert:T1|${B + 2.5 * SEC}|0`,
+      `insert:T2|${B}|1`,
+      `update:T1|${B}|0`,
+      `update:T3|${B - 5 * SEC}|0`,
+      `delete:T4|${B}|0`,
+      `delete:T4|${B - 5 * SEC}|0`,
+    ].sort(),
+    'each change once, nothing else re-sent',
+  );
   for (const tag of ['T1', 'T2', 'T3', 'T4', 'T5']) t.same(st.values(tag), expected(a.data.get(tag)!), `${tag} equals the archive`);
   t.same(st.bucketKeys().stored, st.bucketKeys().listed, 'no orphan bucket');
 });
@@ -164,9 +201,23 @@ t.test('pi-agent reset rewinds the heads and deletes their buckets (real Store);
   const tags = TAGS.slice(0, 3);
   const now = S + 180 * MIN;
   for (const tag of tags) a.fill(tag.webId, now);
-  const o = { site: 'plant-a', tags, reader: a, startUs: S, lookbackUs: 60 * MIN, tagsPerRequest: 3, maxCount: 10000, maxValuesPerRequest: 100000, concurrency: 1, parseTime };
+  const o = {
+    site: 'plant-a',
+    tags,
+    reader: a,
+    startUs: S,
+    lookbackUs: 60 * MIN,
+    tagsPerRequest: 3,
+    maxCount: 10000,
+    maxValuesPerRequest: 100000,
+    concurrency: 1,
+    parseTime,
+  };
   let store = openStore(env.config());
-  store.commitStep([], tags.map((tag) => ({ key: `tag:${tag.webId}`, value: { webId: tag.webId, name: tag.webId, path: `\\\\SIMPI\\${tag.webId}`, pointType: 'Float64', hash: '' } })));
+  store.commitStep(
+    [],
+    tags.map((tag) => ({ key: `tag:${tag.webId}`, value: { webId: tag.webId, name: tag.webId, path: `\\\\SIMPI\\${tag.webId}`, pointType: 'Float64', hash: '' } })),
+  );
   const r0 = await extractTimeseries({ ...o, store, nowUs: now });
   t.equal(r0.inserts, 3 * 2161);
   const buckets = store.getProgressByPrefix('dg:ts:');

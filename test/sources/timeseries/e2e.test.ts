@@ -12,11 +12,13 @@ const START = '2026-01-01T00:00:00Z';
 async function setup(t: Test, opts: { tags: number; now: string; maxCount: number; timeZone?: string; start?: string }) {
   const start = opts.start ?? START;
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: 11, historyStart: START, now: opts.now, ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) });
-  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    pi: { max_count: opts.maxCount, tags_per_request: 7 },
-    timeseries: { start, lookback: '2h', lookback_every: '0s' },
-  }));
+  const env = makeAgentEnv((paths) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      pi: { max_count: opts.maxCount, tags_per_request: 7 },
+      timeseries: { start, lookback: '2h', lookback_every: '0s' },
+    }),
+  );
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
@@ -67,7 +69,9 @@ t.test('late inserts, edits and deletions inside the lookback window arrive as t
   t.same(await once(env), { ok: true, problems: [] });
   await compareAll(t, sim, env.outDir, s.nowIso());
   const log = await (await import('../../helpers/landed.js')).readChangeLog(env.outDir, 'pi_timeseries');
-  const ops = log.filter((r) => r.tag_webid === idOnly(s.tagWebId(tag)) && (r.op !== 'insert' || r.timestamp === Date.parse('2026-01-01T02:30:00.5Z') * 1000)).map((r) => r.op);
+  const ops = log
+    .filter((r) => r.tag_webid === idOnly(s.tagWebId(tag)) && (r.op !== 'insert' || r.timestamp === Date.parse('2026-01-01T02:30:00.5Z') * 1000))
+    .map((r) => r.op);
   t.ok(ops.includes('update') && ops.includes('delete') && ops.includes('insert'), `edit → update, delete → delete, late → insert (${ops.join(',')})`);
 });
 

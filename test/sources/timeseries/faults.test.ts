@@ -14,11 +14,13 @@ const START = '2026-01-01T00:00:00Z';
 
 async function setup(t: Test, opts: { tags: number; now: string; maxCount: number; sim?: SimOptions }) {
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: 23, historyStart: START, now: opts.now, ...(opts.sim ?? {}) });
-  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    pi: { max_count: opts.maxCount, tags_per_request: 3, timeout: '10s' },
-    timeseries: { lookback: '30m' },
-  }));
+  const env = makeAgentEnv((paths) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      pi: { max_count: opts.maxCount, tags_per_request: 3, timeout: '10s' },
+      timeseries: { lookback: '30m' },
+    }),
+  );
   t.teardown(async () => {
     await sim.close();
     env.cleanup();

@@ -25,8 +25,13 @@ export class ScriptedArchive implements RecordedReader {
     this.requests++;
     return reqs.map((r) => {
       const all = this.data.get(r.webId) ?? [];
-      let lo = 0, hi = all.length;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (all[mid]!.ts < r.startUs) lo = mid + 1; else hi = mid; }
+      let lo = 0,
+        hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (all[mid]!.ts < r.startUs) lo = mid + 1;
+        else hi = mid;
+      }
       const items: PiValueItem[] = [];
       for (let i = lo; i < all.length && all[i]!.ts <= r.endUs && items.length < r.maxCount; i++) {
         items.push({ Timestamp: iso(all[i]!.ts), Value: all[i]!.v, Good: all[i]!.good ?? true, Questionable: false, Substituted: false, Annotated: false });
@@ -62,17 +67,20 @@ export class MemTimeseriesStore implements TimeseriesStore {
     const v = this.progress.get(key);
     return v === undefined ? undefined : (JSON.parse(v) as T);
   }
-  isBufferFull() { return this.full; }
+  isBufferFull() {
+    return this.full;
+  }
   commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[], deleteKeys: string[] = []) {
-    for (const s of steps) for (const r of s.rows) {
-      const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
-      this.ops.push(`${r.op}:${k}`);
-      if (r.op === 'insert') {
-        if (this.table.has(k)) throw new Error(`duplicate insert ${k}`);
-        this.table.set(k, r);
-      } else if (r.op === 'update') this.table.set(k, r);
-      else this.table.delete(k);
-    }
+    for (const s of steps)
+      for (const r of s.rows) {
+        const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
+        this.ops.push(`${r.op}:${k}`);
+        if (r.op === 'insert') {
+          if (this.table.has(k)) throw new Error(`duplicate insert ${k}`);
+          this.table.set(k, r);
+        } else if (r.op === 'update') this.table.set(k, r);
+        else this.table.delete(k);
+      }
     // Like Store.commitStep: deletions, then writes.
     for (const k of deleteKeys) {
       this.deletes.push(k);
@@ -86,7 +94,8 @@ export class MemTimeseriesStore implements TimeseriesStore {
   }
   /** [timestamp, ordinal, value] of a tag's rows in table order; a state by its name. */
   values(tag: string) {
-    return [...this.table.values()].filter((r) => r.tag_webid === tag)
+    return [...this.table.values()]
+      .filter((r) => r.tag_webid === tag)
       .sort((a, b) => (a.timestamp as number) - (b.timestamp as number) || (a.ordinal as number) - (b.ordinal as number))
       .map((r) => [r.timestamp, r.ordinal, r.value_double ?? r.value_string ?? r.digital_name]);
   }
@@ -95,9 +104,11 @@ export class MemTimeseriesStore implements TimeseriesStore {
 /** What values() should hold for an archive's events: same-timestamp events numbered by ordinal. */
 export function expectedRows(evs: Ev[]): unknown[] {
   const out: unknown[] = [];
-  let prev = NaN, ord = 0;
+  let prev = NaN,
+    ord = 0;
   for (const e of evs) {
-    ord = e.ts === prev ? ord + 1 : 0; prev = e.ts;
+    ord = e.ts === prev ? ord + 1 : 0;
+    prev = e.ts;
     out.push([e.ts, ord, typeof e.v === 'object' && e.v !== null ? (e.v as { Name: string }).Name : e.v]);
   }
   return out;

@@ -14,8 +14,18 @@ function setup(lookbackMin: number, everyMin: number) {
   const a = new Archive();
   const st = new MemStore();
   const base: Omit<ExtractOptions, 'nowUs'> = {
-    site: 'plant-a', tags: TAGS, reader: a, store: st, startUs: S, lookbackUs: lookbackMin * MIN, lookbackEveryUs: everyMin * MIN,
-    tagsPerRequest: 200, maxCount: 10000, maxValuesPerRequest: 50000, concurrency: 2, parseTime,
+    site: 'plant-a',
+    tags: TAGS,
+    reader: a,
+    store: st,
+    startUs: S,
+    lookbackUs: lookbackMin * MIN,
+    lookbackEveryUs: everyMin * MIN,
+    tagsPerRequest: 200,
+    maxCount: 10000,
+    maxValuesPerRequest: 50000,
+    concurrency: 2,
+    parseTime,
   };
   const cycle = async (nowUs: number) => {
     for (const tag of TAGS) a.fill(tag.webId, nowUs);
@@ -38,7 +48,11 @@ t.test('steady cycles read only from the watermark: 1 request for 200 tags, no r
   for (let k = 1; k <= 14; k++) {
     now += MIN;
     const c = await cycle(now);
-    t.same([c.requests, c.served, c.r.rereads, c.r.inserts, c.r.updates, c.r.deletes], [1, 200 * 12, 0, 200 * 12, 0, 0], `cycle +${k} min: 1 request, 12 new values per tag, no re-read`);
+    t.same(
+      [c.requests, c.served, c.r.rereads, c.r.inserts, c.r.updates, c.r.deletes],
+      [1, 200 * 12, 0, 200 * 12, 0, 0],
+      `cycle +${k} min: 1 request, 12 new values per tag, no re-read`,
+    );
   }
   // 15 minutes after the last re-read: the window (10 min) and everything since the previous
   // re-read's horizon is re-read once, and sends nothing (no change).
@@ -46,7 +60,7 @@ t.test('steady cycles read only from the watermark: 1 request for 200 tags, no r
   const re = await cycle(now);
   t.equal(re.r.rereads, 200, 'lookback window re-read for every tag');
   t.ok(re.served >= 200 * (25 * 12), `re-read from the previous re-read's horizon (${re.served} values)`);
-  t.same([re.r.inserts, re.r.updates, re.r.deletes], [200 * 12, 0, 0], 'only the minute\'s new values are sent');
+  t.same([re.r.inserts, re.r.updates, re.r.deletes], [200 * 12, 0, 0], "only the minute's new values are sent");
   now += MIN;
   const after = await cycle(now);
   t.same([after.requests, after.served, after.r.rereads], [1, 200 * 12, 0], 'back to watermark reads');
@@ -73,7 +87,10 @@ t.test('late data inserted between re-reads arrives at the next re-read, exactly
   const re = await cycle(now);
   t.equal(re.r.rereads, 200);
   t.same([re.r.inserts, re.r.updates, re.r.deletes], [200 * 12 + 1, 1, 1], 'the late insert, the edit and the deletion arrive');
-  t.same(re.ops.filter((o) => !o.startsWith('insert:') || o === `insert:${lateKey}`).sort(), [`delete:T8|${now - 17 * MIN}|0`, `insert:${lateKey}`, `update:T7|${now - 19 * MIN}|0`].sort());
+  t.same(
+    re.ops.filter((o) => !o.startsWith('insert:') || o === `insert:${lateKey}`).sort(),
+    [`delete:T8|${now - 17 * MIN}|0`, `insert:${lateKey}`, `update:T7|${now - 19 * MIN}|0`].sort(),
+  );
   for (let k = 0; k < 5; k++) {
     now += MIN;
     const c = await cycle(now);
@@ -116,6 +133,10 @@ t.test('readStart: watermark between re-reads, min(now, last re-read) - lookback
   t.same(readStart({ pos: S + 99 * MIN, lastReread: S + 90 * MIN }, o), { start: S + 99 * MIN, reread: false });
   t.same(readStart({ pos: S + 99 * MIN, lastReread: S + 85 * MIN }, o), { start: S + 75 * MIN, reread: true });
   t.same(readStart({ pos: S + 99 * MIN }, o), { start: S + 90 * MIN, reread: true }, 'no re-read recorded: due');
-  t.same(readStart({ pos: S + 99 * MIN, lastReread: S + 95 * MIN }, { ...o, lookbackEveryUs: 0 }), { start: S + 85 * MIN, reread: true }, 'lookback_every 0: every cycle');
+  t.same(
+    readStart({ pos: S + 99 * MIN, lastReread: S + 95 * MIN }, { ...o, lookbackEveryUs: 0 }),
+    { start: S + 85 * MIN, reread: true },
+    'lookback_every 0: every cycle',
+  );
   t.same(readStart({ pos: S + 20 * MIN, lastReread: S + 20 * MIN - 1 }, o), { start: S + 10 * MIN - 1, reread: true }, 'a tag far behind re-reads from its last horizon');
 });

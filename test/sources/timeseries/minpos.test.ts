@@ -23,13 +23,20 @@ const iso = (us: number): string => new Date(us / 1000).toISOString();
 
 function opts(store: TimeseriesStore, nowUs: number): ExtractOptions {
   return {
-    site: 's', tags: [{ webId: 'A' }, { webId: 'B' }, { webId: 'C' }],
+    site: 's',
+    tags: [{ webId: 'A' }, { webId: 'B' }, { webId: 'C' }],
     reader: {
-      read: async (reqs: RecordedRequest[]) => reqs.map((r) => (r.webId === 'B'
-        ? { items: [], error: new PiError('PI_BAD_RESPONSE', 'broken') }
-        : { items: [{ Timestamp: iso(r.startUs), Value: 1 }] })),
+      read: async (reqs: RecordedRequest[]) =>
+        reqs.map((r) => (r.webId === 'B' ? { items: [], error: new PiError('PI_BAD_RESPONSE', 'broken') } : { items: [{ Timestamp: iso(r.startUs), Value: 1 }] })),
     },
-    store, nowUs, startUs: S, lookbackUs: 0, tagsPerRequest: 10, maxCount: 100, maxValuesPerRequest: 1000, concurrency: 1,
+    store,
+    nowUs,
+    startUs: S,
+    lookbackUs: 0,
+    tagsPerRequest: 10,
+    maxCount: 100,
+    maxValuesPerRequest: 1000,
+    concurrency: 1,
     parseTime: (s) => Date.parse(s) * 1000,
   };
 }

@@ -33,12 +33,20 @@ function page(pageNext: number, kind: 'done' | 'more' = 'done'): AppliedPage {
 
 const asks = (group: Cursor[]) => group.map((c) => [c.tag.webId, c.maxCount]);
 
-t.test('each tag\'s first window: new, not due, due, narrowed by stream updates, read ahead, past the end', async (t) => {
+t.test("each tag's first window: new, not due, due, narrowed by stream updates, read ahead, past the end", async (t) => {
   const plan = new RequestPlan(O);
-  t.same(plan.open(tag('new'), { pos: null }, undefined), { tag: tag('new'), pos0: null, pos: null, start: S, rate: undefined, reread: true, full: true, maxCount: 1000, split: 0, span: WHOLE, streak: 0 }, 'never read: the whole history from the start, a whole re-read');
-  t.same(plan.open(tag('quiet'), { pos: S + 50 * MIN, lastReread: S + 55 * MIN, rate: 2 }, undefined), { tag: tag('quiet'), pos0: S + 50 * MIN, pos: S + 50 * MIN, start: S + 50 * MIN, rate: 2, reread: false, maxCount: 1000, split: 0, span: 10 * MIN + 1, streak: 0 }, 'not due (re-read 5 min ago, every 15): from the watermark');
+  t.same(
+    plan.open(tag('new'), { pos: null }, undefined),
+    { tag: tag('new'), pos0: null, pos: null, start: S, rate: undefined, reread: true, full: true, maxCount: 1000, split: 0, span: WHOLE, streak: 0 },
+    'never read: the whole history from the start, a whole re-read',
+  );
+  t.same(
+    plan.open(tag('quiet'), { pos: S + 50 * MIN, lastReread: S + 55 * MIN, rate: 2 }, undefined),
+    { tag: tag('quiet'), pos0: S + 50 * MIN, pos: S + 50 * MIN, start: S + 50 * MIN, rate: 2, reread: false, maxCount: 1000, split: 0, span: 10 * MIN + 1, streak: 0 },
+    'not due (re-read 5 min ago, every 15): from the watermark',
+  );
   const due = plan.open(tag('due'), { pos: S + 50 * MIN, lastReread: S + 40 * MIN }, undefined)!;
-  t.same([due.start, due.reread, due.full], [S + 30 * MIN, true, true], 'due: from the last re-read\'s horizon (40 − 10 min)');
+  t.same([due.start, due.reread, due.full], [S + 30 * MIN, true, true], "due: from the last re-read's horizon (40 − 10 min)");
 
   const head = { pos: S + 58 * MIN, lastReread: S + 50 * MIN };
   const narrowed = plan.open(tag('B'), head, new Map([['B', S + 55 * MIN]]))!;
@@ -48,7 +56,11 @@ t.test('each tag\'s first window: new, not due, due, narrowed by stream updates,
   const whole = plan.open(tag('B'), head, new Map([['B', Number.NEGATIVE_INFINITY]]))!;
   t.same([whole.start, whole.reread, whole.full], [S + 40 * MIN, true, true], '-Infinity: the whole window, due whatever the interval says');
   const readAhead = plan.open(tag('B'), { pos: S + 59 * MIN, lastReread: NOW }, new Map([['B', Number.POSITIVE_INFINITY]]))!;
-  t.same([readAhead.start, readAhead.reread, readAhead.full], [S + 59 * MIN, false, undefined], 're-read read ahead with its poll (lastReread = now): the rest of its page, a plain read');
+  t.same(
+    [readAhead.start, readAhead.reread, readAhead.full],
+    [S + 59 * MIN, false, undefined],
+    're-read read ahead with its poll (lastReread = now): the rest of its page, a plain read',
+  );
   t.same(plan.open(tag('new'), { pos: null }, new Map([['new', S + 55 * MIN]]))!.start, S, 'a tag never read ignores narrowFrom');
   t.equal(plan.open(tag('ahead'), { pos: NOW + 5, lastReread: NOW }, undefined), undefined, 'past the end: nothing to read');
   t.equal(plan.pending, false, 'open queues nothing');
@@ -57,9 +69,17 @@ t.test('each tag\'s first window: new, not due, due, narrowed by stream updates,
 t.test('groups: at most tagsPerRequest tags and maxValuesPerRequest values; unknown rates share what known ones leave', async (t) => {
   const { plan } = planOf(['U1', 'U2', 'U3', 'U4', 'U5', 'U6']);
   // minShare = max(100, 2000 / 4) = 500: four unknown tags fill a request at 500 each.
-  t.same(asks(plan.takeGroup()), [['U1', 500], ['U2', 500], ['U3', 500], ['U4', 500]]);
+  t.same(asks(plan.takeGroup()), [
+    ['U1', 500],
+    ['U2', 500],
+    ['U3', 500],
+    ['U4', 500],
+  ]);
   // Two left: 2000 / 2 = 1000 each (maxCount 1000).
-  t.same(asks(plan.takeGroup()), [['U5', 1000], ['U6', 1000]]);
+  t.same(asks(plan.takeGroup()), [
+    ['U5', 1000],
+    ['U6', 1000],
+  ]);
   t.same(plan.takeGroup(), [], 'queue empty');
   t.equal(plan.pending, false);
 
@@ -69,25 +89,39 @@ t.test('groups: at most tagsPerRequest tags and maxValuesPerRequest values; unkn
   for (const id of ['U1', 'U2', 'U3']) mixed.push(mixed.open(tag(id), { pos: null }, undefined)!);
   const g = mixed.takeGroup();
   // The unknown three share 2000 − 381: floor(1619 / 3) = 539 each.
-  t.same(asks(g), [['K', 381], ['U1', 539], ['U2', 539], ['U3', 539]]);
+  t.same(asks(g), [
+    ['K', 381],
+    ['U1', 539],
+    ['U2', 539],
+    ['U3', 539],
+  ]);
   t.same(mixed.request(g[0]!), { webId: 'K', startUs: S + 50 * MIN, endUs: NOW, maxCount: 381 });
 
   const fast = new RequestPlan(O);
   // 2/s over 10 min asks ceil(1440.0000024) + 20 = 1461, capped at maxCount 1000: two fill a request.
   for (const id of ['F1', 'F2', 'F3']) fast.push(fast.open(tag(id), { pos: S + 50 * MIN, lastReread: S + 55 * MIN, rate: 2 }, undefined)!);
-  t.same(asks(fast.takeGroup()), [['F1', 1000], ['F2', 1000]]);
+  t.same(asks(fast.takeGroup()), [
+    ['F1', 1000],
+    ['F2', 1000],
+  ]);
   t.same(asks(fast.takeGroup()), [['F3', 1000]]);
 });
 
 t.test('timeouts: half the window, half the tags per request, half the maxCount; a floor; the window grows back', async (t) => {
   const { plan } = planOf(['U1', 'U2', 'U3', 'U4'], { maxTimeoutSplits: 2 });
   const first = plan.takeGroup();
-  t.same(first.map((c) => plan.request(c)), ['U1', 'U2', 'U3', 'U4'].map((webId) => ({ webId, startUs: S, endUs: NOW, maxCount: 500 })));
+  t.same(
+    first.map((c) => plan.request(c)),
+    ['U1', 'U2', 'U3', 'U4'].map((webId) => ({ webId, startUs: S, endUs: NOW, maxCount: 500 })),
+  );
   for (const c of first) t.equal(plan.split(c), true, `${c.tag.webId} split`);
   const half = Math.floor(WHOLE / 2);
   const second = plan.takeGroup();
   // tagsPerRequest >> 1 = 2 tags; the two share 2000 (1000 each), halved: 500.
-  t.same(second.map((c) => plan.request(c)), ['U1', 'U2'].map((webId) => ({ webId, startUs: S, endUs: S + half - 1, maxCount: 500 })));
+  t.same(
+    second.map((c) => plan.request(c)),
+    ['U1', 'U2'].map((webId) => ({ webId, startUs: S, endUs: S + half - 1, maxCount: 500 })),
+  );
   t.same([second[0]!.split, second[0]!.span, second[0]!.timedOut, second[0]!.streak], [1, half, WHOLE, 0]);
 
   // U1 times out again: a quarter of the window, and the smallest window that timed out is the half.
@@ -96,22 +130,38 @@ t.test('timeouts: half the window, half the tags per request, half the maxCount;
   const u2 = second[1]!;
   t.equal(plan.follow(u2, plan.windowEnd(u2), page(S + half)), true, 'more to read after the half window');
   const third = plan.takeGroup();
-  t.same(third.map((c) => c.tag.webId), ['U3', 'U4'], 'the other half of the first request');
+  t.same(
+    third.map((c) => c.tag.webId),
+    ['U3', 'U4'],
+    'the other half of the first request',
+  );
   const quarter = Math.floor(half / 2);
   const fourth = plan.takeGroup();
   // tagsPerRequest >> 2 = 1 tag, asking 2000 (its whole share) / 4, at most maxCount / 4: 250.
-  t.same(fourth.map((c) => plan.request(c)), [{ webId: 'U1', startUs: S, endUs: S + quarter - 1, maxCount: 250 }], 'a quarter of the window, the tags and the maxCount');
+  t.same(
+    fourth.map((c) => plan.request(c)),
+    [{ webId: 'U1', startUs: S, endUs: S + quarter - 1, maxCount: 250 }],
+    'a quarter of the window, the tags and the maxCount',
+  );
   const u1q = fourth[0]!;
   t.same([u1q.split, u1q.span, u1q.timedOut], [2, quarter, half]);
   const fifth = plan.takeGroup();
   // U2's rate is known now (1/s): it asks for its half window, ceil(1800 × 1.2) + 20, capped at 1000.
-  t.same(fifth.map((c) => plan.request(c)), [{ webId: 'U2', startUs: S + half, endUs: S + 2 * half - 1, maxCount: 1000 }], 'U2 still at half after one success');
+  t.same(
+    fifth.map((c) => plan.request(c)),
+    [{ webId: 'U2', startUs: S + half, endUs: S + 2 * half - 1, maxCount: 1000 }],
+    'U2 still at half after one success',
+  );
   const u2b = fifth[0]!;
   t.same([u2b.split, u2b.streak], [1, 1]);
   t.equal(plan.follow(u2b, plan.windowEnd(u2b), page(S + 2 * half)), true);
   const grown = plan.takeGroup();
   // The 1 µs left at 1/s: the smallest known ask, 32.
-  t.same(grown.map((c) => plan.request(c)), [{ webId: 'U2', startUs: S + 2 * half, endUs: NOW, maxCount: 32 }], 'two successes: the window grew back to the end');
+  t.same(
+    grown.map((c) => plan.request(c)),
+    [{ webId: 'U2', startUs: S + 2 * half, endUs: NOW, maxCount: 32 }],
+    'two successes: the window grew back to the end',
+  );
   t.same([grown[0]!.split, grown[0]!.span, grown[0]!.streak], [0, 2 * half, 0]);
   t.equal(plan.follow(grown[0]!, NOW, page(NOW + 1)), false, 'done at the end');
 
@@ -125,14 +175,18 @@ t.test('timeouts: half the window, half the tags per request, half the maxCount;
   t.same([after.split, after.span, after.streak, after.start], [2, quarter, 2, S + 2 * quarter], 'still a quarter after two successes: the half timed out');
 });
 
-t.test('the server\'s maxCount cap: the refused page asks PI\'s limit, every later page at most that', async (t) => {
+t.test("the server's maxCount cap: the refused page asks PI's limit, every later page at most that", async (t) => {
   const { plan } = planOf(['U1', 'U2', 'U3', 'U4', 'U5', 'U6']);
   const [u1] = plan.takeGroup();
   t.equal(plan.lowerCap(u1!, new PiError('PI_TIMEOUT', 'slow')), false, 'not a limit error: not handled here');
   t.equal(plan.lowerCap(u1!, limitError(300)), true);
   const g = plan.takeGroup();
   // U5, U6 would share 850 each (2000 − U1's 300, halved): capped at 300; U1 pinned at 300.
-  t.same(asks(g), [['U5', 300], ['U6', 300], ['U1', 300]]);
+  t.same(asks(g), [
+    ['U5', 300],
+    ['U6', 300],
+    ['U1', 300],
+  ]);
   t.same(g[2]!.pinned, true);
 
   // A crowded timestamp under the cap grows to it; at the cap the tag fails with why.
@@ -149,7 +203,7 @@ t.test('the server\'s maxCount cap: the refused page asks PI\'s limit, every lat
   t.same(asks(uncapped.takeGroup()), [['A', 8000]], 'no cap yet: the grown maxCount as asked (pinned, past maxValuesPerRequest)');
 });
 
-t.test('lowerMaxCount: PI\'s named limit, else half; nothing below 1 or for other errors', async (t) => {
+t.test("lowerMaxCount: PI's named limit, else half; nothing below 1 or for other errors", async (t) => {
   t.equal(lowerMaxCount(limitError(300), 1000), 300);
   t.equal(lowerMaxCount(limitError(1500), 1000), 500, 'a named limit not below the ask: half');
   t.equal(lowerMaxCount(new PiError('PI_LIMIT_EXCEEDED', 'too many', { status: 400 }), 999), 499, 'no limit named: half');

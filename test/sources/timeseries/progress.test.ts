@@ -9,7 +9,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import {
-  backfillSpace, bucketKey, bucketKeysOf, DIGEST_BUCKETS, dropBackfillProgress, headSpace, LIVE, MARKERS, OWNER, rewindTimeseries, UPDATES_STATE,
+  backfillSpace,
+  bucketKey,
+  bucketKeysOf,
+  DIGEST_BUCKETS,
+  dropBackfillProgress,
+  headSpace,
+  LIVE,
+  MARKERS,
+  OWNER,
+  rewindTimeseries,
+  UPDATES_STATE,
 } from '../../../agent/sources/timeseries/progress.js';
 import { Store } from '../../../agent/store/store.js';
 import { MemTimeseriesStore } from './harness.js';
@@ -41,7 +51,10 @@ t.test('the key strings as stored', async (t) => {
   t.equal(headSpace(undefined), LIVE, 'no prefix: the live heads');
   t.equal(headSpace('ts:'), LIVE);
   t.equal(headSpace('bf:1-2:').key('W1'), 'bf:1-2:W1');
-  t.same([LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE, backfillSpace(1, 2)].map((s) => [s.owner, s.version]), Array(5).fill([OWNER, 1]));
+  t.same(
+    [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE, backfillSpace(1, 2)].map((s) => [s.owner, s.version]),
+    Array(5).fill([OWNER, 1]),
+  );
   t.equal(OWNER, 'timeseries');
   t.same(bucketKeysOf('ts:W1', { pos: 1, w: 600, b: [10, 1, 3] }), ['dg:ts:W1@10', 'dg:ts:W1@11', 'dg:ts:W1@14'], 'delta-encoded bucket list');
   t.same(bucketKeysOf('ts:W1', undefined), []);
@@ -64,19 +77,26 @@ t.test('rewindTimeseries: heads past the target move back to it, replaying as up
   const n = rewindTimeseries(store, ['A', 'B', 'C', 'D', 'E', 'F'], 200);
   t.equal(n, 3, 'A, B and F rewound');
   t.equal(commits(), 1, 'one commit');
-  t.same(store.writes.map((w) => w.key), ['ts:A', 'ts:B', 'ts:F']);
+  t.same(
+    store.writes.map((w) => w.key),
+    ['ts:A', 'ts:B', 'ts:F'],
+  );
   t.same(store.deletes, ['dg:ts:A@3', 'dg:ts:A@4']);
-  t.same(all(), {
-    'ts:A': { pos: 200, r: 500 },
-    'ts:B': { pos: 200, r: 900 },
-    'ts:C': { pos: 150, w: 100, b: [1] },
-    'dg:ts:C@1': 'CCCC',
-    'ts:E': { pos: 200 },
-    'ts:F': { pos: 200, r: 800 },
-    'su:A': { m: 'A_1', a: 450 },
-    'bf:1-2:A': { pos: 700 },
-    'updates:state': { late_changes: 3 },
-  }, 'not past the target (C, E) or never read (D): untouched; markers, backfills and state too');
+  t.same(
+    all(),
+    {
+      'ts:A': { pos: 200, r: 500 },
+      'ts:B': { pos: 200, r: 900 },
+      'ts:C': { pos: 150, w: 100, b: [1] },
+      'dg:ts:C@1': 'CCCC',
+      'ts:E': { pos: 200 },
+      'ts:F': { pos: 200, r: 800 },
+      'su:A': { m: 'A_1', a: 450 },
+      'bf:1-2:A': { pos: 700 },
+      'updates:state': { late_changes: 3 },
+    },
+    'not past the target (C, E) or never read (D): untouched; markers, backfills and state too',
+  );
 
   const none = memStore({ 'ts:A': { pos: 100 } });
   t.equal(rewindTimeseries(none.store, ['A', 'Z'], 200), 0);
@@ -90,18 +110,27 @@ t.test('rewindTimeseries against the real Store: the same effect', async (t) => 
     store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  store.commitStep([], [
-    { key: 'ts:A', value: { pos: 500, lr: 400, w: 100, b: [3, 1] } },
-    { key: 'dg:ts:A@3', value: 'AAAA' },
-    { key: 'dg:ts:A@4', value: 'BBBB' },
-    { key: 'ts:B', value: { pos: 100 } },
-  ]);
+  store.commitStep(
+    [],
+    [
+      { key: 'ts:A', value: { pos: 500, lr: 400, w: 100, b: [3, 1] } },
+      { key: 'dg:ts:A@3', value: 'AAAA' },
+      { key: 'dg:ts:A@4', value: 'BBBB' },
+      { key: 'ts:B', value: { pos: 100 } },
+    ],
+  );
   t.equal(rewindTimeseries(store, ['A', 'B'], 200), 1);
-  t.same([...store.getProgressByPrefix('ts:')], [['ts:A', { pos: 200, r: 500 }], ['ts:B', { pos: 100 }]]);
+  t.same(
+    [...store.getProgressByPrefix('ts:')],
+    [
+      ['ts:A', { pos: 200, r: 500 }],
+      ['ts:B', { pos: 100 }],
+    ],
+  );
   t.same(store.getProgressByPrefix('dg:').size, 0);
 });
 
-t.test('dropBackfillProgress: the backfill\'s heads and their buckets, nothing else', async (t) => {
+t.test("dropBackfillProgress: the backfill's heads and their buckets, nothing else", async (t) => {
   const { store, commits, all } = memStore({
     'bf:10-20:A': { pos: 21, w: 100, b: [0] },
     'dg:bf:10-20:A@0': 'AAAA',

@@ -24,9 +24,13 @@ t.test('a catch-up asks at most VALUES_PER_REQUEST values per request at any con
   let archived = 0;
   for (let i = 0; i < 60; i++) archived += sim.sim.truth(i, START, NOW).length;
   for (const concurrency of [1, 4, 8]) {
-    const env = makeAgentEnv((paths) => simAgentYaml(paths, {
-      piUrl: sim.url, pi: { max_count: 150000, tags_per_request: 200, concurrency }, timeseries: { lookback: '10m', stream_updates: 'off' },
-    }));
+    const env = makeAgentEnv((paths) =>
+      simAgentYaml(paths, {
+        piUrl: sim.url,
+        pi: { max_count: 150000, tags_per_request: 200, concurrency },
+        timeseries: { lookback: '10m', stream_updates: 'off' },
+      }),
+    );
     t.teardown(() => env.cleanup());
     const seen = await withAgent(env, async (agent) => {
       await runTagsSource(agent);
@@ -34,7 +38,12 @@ t.test('a catch-up asks at most VALUES_PER_REQUEST values per request at any con
       const opts = timeseriesOptions(agent.config, agent.client, agent.store, tags, { nowUs: us(NOW), startUs: us(START), lookbackUs: 10 * 60e6 });
       const asks: number[] = [];
       const inner = opts.reader;
-      const reader: RecordedReader = { read: (reqs) => { asks.push(reqs.reduce((n, r) => n + r.maxCount, 0)); return inner.read(reqs); } };
+      const reader: RecordedReader = {
+        read: (reqs) => {
+          asks.push(reqs.reduce((n, r) => n + r.maxCount, 0));
+          return inner.read(reqs);
+        },
+      };
       const r = await extractTimeseries({ ...opts, reader });
       return { asks, inserts: r.inserts, updates: r.updates + r.deletes, errors: r.errors.size, tags: tags.length };
     });

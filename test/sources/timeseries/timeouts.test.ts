@@ -26,15 +26,20 @@ const POINT_TYPES: Record<string, string> = { FLOAT32: 'Float32', INT32: 'Int32'
 class MemStore implements TimeseriesStore {
   progress = new Map<string, unknown>();
   table = new Map<string, Row>();
-  getProgress<T>(key: string) { return this.progress.get(key) as T | undefined; }
-  isBufferFull() { return false; }
+  getProgress<T>(key: string) {
+    return this.progress.get(key) as T | undefined;
+  }
+  isBufferFull() {
+    return false;
+  }
   commitStep(steps: { table: 'pi_timeseries'; rows: Row[] }[], progress: { key: string; value: unknown }[]) {
-    for (const s of steps) for (const r of s.rows) {
-      const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
-      if (r.op === 'insert' && this.table.has(k)) throw new Error(`duplicate insert ${k}`);
-      if (r.op === 'delete') this.table.delete(k);
-      else this.table.set(k, r);
-    }
+    for (const s of steps)
+      for (const r of s.rows) {
+        const k = `${r.tag_webid}|${r.timestamp}|${r.ordinal}`;
+        if (r.op === 'insert' && this.table.has(k)) throw new Error(`duplicate insert ${k}`);
+        if (r.op === 'delete') this.table.delete(k);
+        else this.table.set(k, r);
+      }
     for (const p of progress) this.progress.set(p.key, JSON.parse(JSON.stringify(p.value)));
   }
 }
@@ -61,9 +66,18 @@ async function simSetup(t: Test, tags: number) {
   const reader = new Logged(new BatchRecordedReader(client));
   const store = new MemStore();
   const opts = {
-    site: 'plant-a', tags: ids.map((webId, i) => ({ webId, pointType: POINT_TYPES[sim.sim.tagName(i).split('.')[1]!] ?? 'Float64' })), reader, store,
-    nowUs: parsePiTimestamp(NOW).us, startUs: parsePiTimestamp(START).us, lookbackUs: 30 * 60 * SEC,
-    tagsPerRequest: tags, maxCount: 1000, maxValuesPerRequest: 100_000, concurrency: 1, parseTime: parseTimeUs,
+    site: 'plant-a',
+    tags: ids.map((webId, i) => ({ webId, pointType: POINT_TYPES[sim.sim.tagName(i).split('.')[1]!] ?? 'Float64' })),
+    reader,
+    store,
+    nowUs: parsePiTimestamp(NOW).us,
+    startUs: parsePiTimestamp(START).us,
+    lookbackUs: 30 * 60 * SEC,
+    tagsPerRequest: tags,
+    maxCount: 1000,
+    maxValuesPerRequest: 100_000,
+    concurrency: 1,
+    parseTime: parseTimeUs,
   };
   return { sim, ids, reader, store, opts };
 }
@@ -79,13 +93,19 @@ t.test('simulator: requests that time out are split, then the data lands exactly
   t.equal(first!.length, 6, 'first request: all six tags');
   t.equal(second!.length, 3, 'after a timeout: half the tags');
   t.equal(third!.length, 3, 'the other half of the first request');
-  t.ok(reader.log.some((g) => g.length === 1), 'after two timeouts: a quarter of the tags');
+  t.ok(
+    reader.log.some((g) => g.length === 1),
+    'after two timeouts: a quarter of the tags',
+  );
   const full = first![0]!;
   const half = second![0]!;
   t.equal(half.startUs, full.startUs);
   t.equal(half.endUs - half.startUs + 1, Math.floor((full.endUs - full.startUs + 1) / 2), 'half the window');
   t.equal(half.maxCount, Math.floor(full.maxCount / 2), 'half the maxCount');
-  t.ok(reader.log.some((g) => g.some((q) => q.endUs === opts.nowUs && q.startUs > full.startUs)), 'the window grew back to the end');
+  t.ok(
+    reader.log.some((g) => g.some((q) => q.endUs === opts.nowUs && q.startUs > full.startUs)),
+    'the window grew back to the end',
+  );
   const landed = landedEventsByTag(store.table.values() as Iterable<LandedRow>);
   for (let i = 0; i < ids.length; i++) {
     const want = expectedEvents(sim.sim.truth(i, START, NOW));
@@ -109,7 +129,11 @@ t.test('scripted: requests over a size time out; windows shrink until they pass,
   const S = Date.parse(START) * 1000;
   const now = S + 4 * 3600 * SEC;
   const data = new Map<string, number[]>();
-  for (const tag of ['A', 'B', 'C', 'BAD']) data.set(tag, Array.from({ length: 4 * 3600 / 10 }, (_, i) => S + i * 10 * SEC)); // 1 value / 10 s
+  for (const tag of ['A', 'B', 'C', 'BAD'])
+    data.set(
+      tag,
+      Array.from({ length: (4 * 3600) / 10 }, (_, i) => S + i * 10 * SEC),
+    ); // 1 value / 10 s
   let served = 0;
   const reader = new Logged({
     async read(reqs) {
@@ -118,7 +142,10 @@ t.test('scripted: requests over a size time out; windows shrink until they pass,
       if (scanned > 40 * 60 * SEC) throw new PiError('PI_TIMEOUT', 'No answer from PI Web API within 1 s');
       return reqs.map((q) => {
         if (q.webId === 'BAD') return { items: [], error: new PiError('PI_TIMEOUT', 'PI Web API timed out on a sub-request (504)') };
-        const evs = data.get(q.webId)!.filter((ts) => ts >= q.startUs && ts <= q.endUs).slice(0, q.maxCount);
+        const evs = data
+          .get(q.webId)!
+          .filter((ts) => ts >= q.startUs && ts <= q.endUs)
+          .slice(0, q.maxCount);
         served += evs.length;
         const items: PiValueItem[] = evs.map((ts) => ({ Timestamp: new Date(ts / 1000).toISOString(), Value: ts / SEC, Good: true }));
         return { items };
@@ -127,22 +154,41 @@ t.test('scripted: requests over a size time out; windows shrink until they pass,
   });
   const store = new MemStore();
   const r = await extractTimeseries({
-    site: 'plant-a', tags: ['A', 'B', 'C', 'BAD'].map((webId) => ({ webId })), reader, store, nowUs: now, startUs: S, lookbackUs: 0,
-    tagsPerRequest: 4, maxCount: 10_000, maxValuesPerRequest: 100_000, concurrency: 1, parseTime: (s) => Date.parse(s) * 1000,
+    site: 'plant-a',
+    tags: ['A', 'B', 'C', 'BAD'].map((webId) => ({ webId })),
+    reader,
+    store,
+    nowUs: now,
+    startUs: S,
+    lookbackUs: 0,
+    tagsPerRequest: 4,
+    maxCount: 10_000,
+    maxValuesPerRequest: 100_000,
+    concurrency: 1,
+    parseTime: (s) => Date.parse(s) * 1000,
   });
   t.same([...r.errors.keys()], ['BAD'], 'only BAD failed');
   t.match(r.errors.get('BAD'), { code: 'PI_TIMEOUT' });
   t.notOk(store.progress.has('ts:BAD'), 'BAD has no progress');
   for (const tag of ['A', 'B', 'C']) {
-    const got = [...store.table.values()].filter((x) => x.tag_webid === tag).map((x) => x.timestamp as number).sort((a, b) => a - b);
+    const got = [...store.table.values()]
+      .filter((x) => x.tag_webid === tag)
+      .map((x) => x.timestamp as number)
+      .sort((a, b) => a - b);
     t.same(got, data.get(tag), `${tag}: all ${got.length} events once`);
   }
   t.equal(served, 3 * 4 * 360, `every value served once (${r.requests} requests, ${r.timeouts} timeouts)`);
-  const spans = reader.log.flat().filter((q) => q.webId === 'A').map((q) => q.endUs - q.startUs);
+  const spans = reader.log
+    .flat()
+    .filter((q) => q.webId === 'A')
+    .map((q) => q.endUs - q.startUs);
   const firstSmall = spans.findIndex((x) => x <= 40 * 60 * SEC);
   t.ok(firstSmall > 0, `A's window shrank from ${spans[0]! / 60e6} to ${spans[firstSmall]! / 60e6} min`);
   // Once a window passed, A is never again asked for a window as large as one that timed out
   // (re-growing to it only buys another timeout): 38 requests, 16 timeouts (47 and 25 before).
-  t.ok(spans.slice(firstSmall + 1).every((x) => x < spans[firstSmall - 1]!), `A never grows back to the ${spans[firstSmall - 1]! / 60e6} min that timed out`);
+  t.ok(
+    spans.slice(firstSmall + 1).every((x) => x < spans[firstSmall - 1]!),
+    `A never grows back to the ${spans[firstSmall - 1]! / 60e6} min that timed out`,
+  );
   t.same([r.requests, r.timeouts], [38, 16], 'requests and timeouts');
 });

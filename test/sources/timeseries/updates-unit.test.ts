@@ -47,7 +47,12 @@ class ScriptedFeed implements UpdatesFeed {
         const all = this.log.get(webId) ?? [];
         const from = Number(marker.split('_')[1]);
         const ahead = read && this.reader ? (await this.reader.read([read]))[0] : undefined;
-        out.set(webId, { kind: 'ok', events: all.slice(from).map((e) => ({ action: e.action, timestamp: iso(e.ts) })), marker: `${webId}_${all.length}`, ...(ahead ? { read: ahead } : {}) });
+        out.set(webId, {
+          kind: 'ok',
+          events: all.slice(from).map((e) => ({ action: e.action, timestamp: iso(e.ts) })),
+          marker: `${webId}_${all.length}`,
+          ...(ahead ? { read: ahead } : {}),
+        });
       }
     }
     return out;
@@ -67,9 +72,18 @@ function setup(o: { tagsPerRequest?: number; maxValuesPerRequest?: number; lookb
   if (o.everyCycle) feed.reader = archive;
   const store = new MemTimeseriesStore();
   const base = {
-    site: 'plant-a', tags: TAGS, reader: archive, store, startUs: S, lookbackUs: o.lookbackUs ?? 10 * MIN, lookbackEveryUs: 15 * MIN,
+    site: 'plant-a',
+    tags: TAGS,
+    reader: archive,
+    store,
+    startUs: S,
+    lookbackUs: o.lookbackUs ?? 10 * MIN,
+    lookbackEveryUs: 15 * MIN,
     ...(o.lookbackFullEveryUs !== undefined ? { lookbackFullEveryUs: o.lookbackFullEveryUs } : {}),
-    tagsPerRequest: o.tagsPerRequest ?? 2, maxCount: 10_000, maxValuesPerRequest: o.maxValuesPerRequest ?? 50_000, parseTime,
+    tagsPerRequest: o.tagsPerRequest ?? 2,
+    maxCount: 10_000,
+    maxValuesPerRequest: o.maxValuesPerRequest ?? 50_000,
+    parseTime,
   };
   /** One cycle as the service runs it: stream updates, then the extraction. */
   const cycle = async (nowUs: number) => {
@@ -97,15 +111,19 @@ t.test('polled only before re-reads; an old insert arrives once as an upsert wit
   const writes0 = store.writes.length;
   const plain = await cycle(now);
   t.same([plain.polled, plain.u.requests], [[], 0], 'no re-read due: nothing polled');
-  t.same(store.writes.slice(writes0).filter((w) => !w.key.startsWith('ts:') && !w.key.startsWith('dg:')), [], 'and nothing written for stream updates');
+  t.same(
+    store.writes.slice(writes0).filter((w) => !w.key.startsWith('ts:') && !w.key.startsWith('dg:')),
+    [],
+    'and nothing written for stream updates',
+  );
   oldInsert('B', S + 5 * MIN + 2.5 * SEC, 77);
   now += 14 * MIN;
   const re = await cycle(now);
   t.same(re.polled, ['A', 'B', 'C'], 'every tag polled before its re-read');
   t.same([re.u.lateChanges, re.u.updates, re.u.deletes], [1, 1, 0]);
   t.equal(re.ops.filter((o) => !o.startsWith('insert')).join(), `update:B|${S + 5 * MIN + 2.5 * SEC}|0`, 'one upsert, nothing else but new inserts');
-  t.same(JSON.parse(store.progress.get(MARKERS.key('B'))!), { m: `B_1`, a: now }, 'the marker moved with it, stamped with PI\'s now');
-  t.equal((store.getProgress<UpdatesState>(UPDATES_STATE.key))!.late_changes, 1);
+  t.same(JSON.parse(store.progress.get(MARKERS.key('B'))!), { m: `B_1`, a: now }, "the marker moved with it, stamped with PI's now");
+  t.equal(store.getProgress<UpdatesState>(UPDATES_STATE.key)!.late_changes, 1);
   // An Add PI announces inside the window (an append the watermark reads carried): left to the reads.
   feed.change('A', 'Add', now - 30 * SEC);
   now += 15 * MIN;
@@ -129,7 +147,10 @@ t.test('a failed poll keeps the marker and is polled again next cycle; a failed 
   t.same(retry.polled, ['A'], 'polled again at once, though no re-read is due');
   t.same([retry.u.lateChanges, retry.u.updates, retry.x.rereads], [1, 1, 0]);
   t.same(JSON.parse(store.progress.get(MARKERS.key('A'))!), { m: 'A_1', a: now });
-  t.same(store.values('A').find((r) => r[0] === S + 3 * MIN + 1000), [S + 3 * MIN + 1000, 0, 5]);
+  t.same(
+    store.values('A').find((r) => r[0] === S + 3 * MIN + 1000),
+    [S + 3 * MIN + 1000, 0, 5],
+  );
 
   // The read-back fails: nothing sent, the marker stays for the next cycle.
   oldInsert('C', S + 4 * MIN + 1000, 6);
@@ -143,7 +164,10 @@ t.test('a failed poll keeps the marker and is polled again next cycle; a failed 
   now += MIN;
   const ok = await cycle(now);
   t.same([ok.polled, ok.u.updates, ok.u.errors.size], [['C'], 1, 0]);
-  t.same(store.values('C').find((r) => r[0] === S + 4 * MIN + 1000), [S + 4 * MIN + 1000, 0, 6]);
+  t.same(
+    store.values('C').find((r) => r[0] === S + 4 * MIN + 1000),
+    [S + 4 * MIN + 1000, 0, 6],
+  );
 });
 
 t.test('a lost marker is registered again; a refused tag is asked again only before its re-read', async (t) => {
@@ -223,7 +247,11 @@ t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported
   const quiet = await cycleStarts(now);
   t.same([quiet.u.polled, quiet.x.rereads, quiet.x.narrowed], [3, 3, 3], 'nothing reported: every re-read narrowed');
   t.same(quiet.starts, { A: pos0, B: pos0, C: pos0 }, 'read from the watermark, not from now - 2 h');
-  t.same(quiet.ops.filter((o) => !o.startsWith('insert')), [], 'nothing but new inserts');
+  t.same(
+    quiet.ops.filter((o) => !o.startsWith('insert')),
+    [],
+    'nothing but new inserts',
+  );
   t.same([...quiet.u.narrowFrom.values()], [Infinity, Infinity, Infinity]);
   const pos1 = now + 1;
 
@@ -235,15 +263,26 @@ t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported
   archive.data.get('B')!.find((e) => e.ts === tEd)!.v = -1;
   feed.change('B', 'Update', tEd);
   const tDel = now - 20 * MIN;
-  archive.data.set('C', archive.data.get('C')!.filter((e) => e.ts !== tDel));
+  archive.data.set(
+    'C',
+    archive.data.get('C')!.filter((e) => e.ts !== tDel),
+  );
   feed.change('C', 'Remove', tDel);
   now += 15 * MIN;
   const changed = await cycleStarts(now);
   t.same([changed.x.narrowed, changed.u.lateChanges], [3, 0], 'narrowed; nothing older than the window');
-  t.same(changed.starts, { A: tIns, B: tEd, C: tDel }, 'each re-read starts at its tag\'s change');
-  t.same(changed.ops.filter((o) => !o.startsWith('insert') || o.startsWith('insert:A|' + tIns)).sort(),
-    [`delete:C|${tDel}|0`, `insert:A|${tIns}|0`, `update:B|${tEd}|0`], 'exactly the three changes');
-  for (const w of ['A', 'B', 'C']) t.same(store.values(w), [...archive.data.get(w)!].map((e) => [e.ts, 0, e.v]), `${w} equals the archive`);
+  t.same(changed.starts, { A: tIns, B: tEd, C: tDel }, "each re-read starts at its tag's change");
+  t.same(
+    changed.ops.filter((o) => !o.startsWith('insert') || o.startsWith('insert:A|' + tIns)).sort(),
+    [`delete:C|${tDel}|0`, `insert:A|${tIns}|0`, `update:B|${tEd}|0`],
+    'exactly the three changes',
+  );
+  for (const w of ['A', 'B', 'C'])
+    t.same(
+      store.values(w),
+      [...archive.data.get(w)!].map((e) => [e.ts, 0, e.v]),
+      `${w} equals the archive`,
+    );
   t.ok(changed.starts.A! < pos1, 'sanity: the insert is behind the watermark');
 
   // A change PI does not announce (stream updates are trusted, not blindly): the narrowed re-reads
@@ -262,7 +301,11 @@ t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported
     if (found === k) t.ok(c.starts.B! <= tSilent, 'read from before the silent insert');
   }
   t.ok(found >= 1 && found <= 6, `found at cycle ${found}: within 2 h (lookback_full_every) of B's last whole re-read (the first read)`);
-  t.same(store.values('B'), [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]), 'B equals the archive');
+  t.same(
+    store.values('B'),
+    [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]),
+    'B equals the archive',
+  );
 });
 
 t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read makes the next re-read whole', async (t) => {
@@ -301,8 +344,12 @@ t.test('narrowing only on an unbroken chain: a failed poll or a failed re-read m
   const next = await cycle(now);
   t.same([next.x.rereads, next.x.narrowed, next.u.narrowFrom.has('B')], [1, 0, false], 'B re-read at once, whole');
   t.same(next.polled, ['B'], 'polled because its re-read is still due');
-  t.ok(next.ops.includes(`insert:B|${tLate}|0`), 'the late insert the failed cycle\'s poll reported is found');
-  t.same(store.values('B'), [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]), 'B equals the archive');
+  t.ok(next.ops.includes(`insert:B|${tLate}|0`), "the late insert the failed cycle's poll reported is found");
+  t.same(
+    store.values('B'),
+    [...archive.data.get('B')!].map((e) => [e.ts, 0, e.v]),
+    'B equals the archive',
+  );
 });
 
 t.test('markers stored before narrowing (no issue time) and heads without lastFull: whole once, then narrowed', async (t) => {
@@ -336,8 +383,18 @@ t.test('two old changes minutes apart: read back in one range, only the changed 
   now += 15 * MIN;
   const re = await cycle(now);
   t.same([re.u.lateChanges, re.u.updates, re.u.requests], [2, 2, 2 + 1], '2 polls (3 tags at 2 per request) and 1 read-back of the range');
-  t.same(re.ops.filter((o) => !o.startsWith('insert')), [`update:A|${a}|0`, `update:A|${b}|0`], 'the 72 unchanged events between them are not sent');
-  t.same(store.values('A').filter((r) => r[0] === a || r[0] === b), [[a, 0, 1], [b, 0, 2]]);
+  t.same(
+    re.ops.filter((o) => !o.startsWith('insert')),
+    [`update:A|${a}|0`, `update:A|${b}|0`],
+    'the 72 unchanged events between them are not sent',
+  );
+  t.same(
+    store.values('A').filter((r) => r[0] === a || r[0] === b),
+    [
+      [a, 0, 1],
+      [b, 0, 2],
+    ],
+  );
 });
 
 t.test('whole-window re-reads spread over lookback_full_every: each tag once per period, at its own phase', async (t) => {
@@ -363,6 +420,9 @@ t.test('whole-window re-reads spread over lookback_full_every: each tag once per
   t.same([first, second], [3000, 3000], 'every tag once in each period');
   t.ok(longest <= P, `never longer than the period between whole re-reads (longest ${longest / MIN} min)`);
   t.ok(Math.max(...perCycle) <= 30, `a few tags per cycle, not all at once (mean ${3000 / 360}, max ${Math.max(...perCycle)})`);
-  t.same([wholeDue('A', undefined, T0, P), wholeDue('A', T0, T0, 0), wholeDue('A', T0, T0, P), wholeDue('A', T0 - P, T0, P)], [true, true, false, true],
-    'no whole re-read yet, or 0s: due; just done: not; a period ago: due');
+  t.same(
+    [wholeDue('A', undefined, T0, P), wholeDue('A', T0, T0, 0), wholeDue('A', T0, T0, P), wholeDue('A', T0 - P, T0, P)],
+    [true, true, false, true],
+    'no whole re-read yet, or 0s: due; just done: not; a period ago: due',
+  );
 });

@@ -20,16 +20,30 @@ const START = '2026-01-01T00:00:00Z';
 const us = (iso: string): number => parsePiTimestamp(iso).us;
 const isoOf = (iso: string): string => new Date(us(iso) / 1000).toISOString();
 
-async function setup(t: Test, o: { tags?: number; lookbackEvery?: string; lookbackFullEvery?: string; streamUpdates?: 'auto' | 'off'; simUpdates?: boolean; maxCount?: number } = {}) {
-  const sim = await startSimulator({ port: 0, tags: o.tags ?? 9, seed: 17, historyStart: START, now: '2026-01-01T03:00:00Z', ...(o.simUpdates === false ? { streamUpdates: false } : {}) });
-  const env = makeAgentEnv((paths) => simAgentYaml(paths, {
-    piUrl: sim.url,
-    pi: { max_count: o.maxCount ?? 1000, tags_per_request: 4 },
-    timeseries: {
-      lookback: '30m', lookback_every: o.lookbackEvery ?? '0s', stream_updates: o.streamUpdates ?? 'auto',
-      ...(o.lookbackFullEvery ? { lookback_full_every: o.lookbackFullEvery } : {}),
-    },
-  }));
+async function setup(
+  t: Test,
+  o: { tags?: number; lookbackEvery?: string; lookbackFullEvery?: string; streamUpdates?: 'auto' | 'off'; simUpdates?: boolean; maxCount?: number } = {},
+) {
+  const sim = await startSimulator({
+    port: 0,
+    tags: o.tags ?? 9,
+    seed: 17,
+    historyStart: START,
+    now: '2026-01-01T03:00:00Z',
+    ...(o.simUpdates === false ? { streamUpdates: false } : {}),
+  });
+  const env = makeAgentEnv((paths) =>
+    simAgentYaml(paths, {
+      piUrl: sim.url,
+      pi: { max_count: o.maxCount ?? 1000, tags_per_request: 4 },
+      timeseries: {
+        lookback: '30m',
+        lookback_every: o.lookbackEvery ?? '0s',
+        stream_updates: o.streamUpdates ?? 'auto',
+        ...(o.lookbackFullEvery ? { lookback_full_every: o.lookbackFullEvery } : {}),
+      },
+    }),
+  );
   t.teardown(async () => {
     await sim.close();
     env.cleanup();
@@ -107,15 +121,12 @@ t.test('changes older than the lookback window arrive as upserts and deletes, on
   s.advance('5m');
   t.same(await once(), { ok: true, problems: [] });
   await compareAll(t);
-  t.same(await opsAt(0, ['2026-01-01T00:40:00.25Z', old0[1]!.Timestamp]), [
-    `insert@${isoOf(old0[1]!.Timestamp)}#0`,
-    `update@${isoOf(old0[1]!.Timestamp)}#0`,
-    'update@2026-01-01T00:40:00.250Z#0',
-  ], 'old edit and old late insert: one upsert each, in time order (after the catch-up insert of the edited event)');
-  t.same(await opsAt(1, [old1[0]!.Timestamp]), [
-    `insert@${isoOf(old1[0]!.Timestamp)}#0`,
-    `delete@${isoOf(old1[0]!.Timestamp)}#0`,
-  ], 'old deletion: one delete');
+  t.same(
+    await opsAt(0, ['2026-01-01T00:40:00.25Z', old0[1]!.Timestamp]),
+    [`insert@${isoOf(old0[1]!.Timestamp)}#0`, `update@${isoOf(old0[1]!.Timestamp)}#0`, 'update@2026-01-01T00:40:00.250Z#0'],
+    'old edit and old late insert: one upsert each, in time order (after the catch-up insert of the edited event)',
+  );
+  t.same(await opsAt(1, [old1[0]!.Timestamp]), [`insert@${isoOf(old1[0]!.Timestamp)}#0`, `delete@${isoOf(old1[0]!.Timestamp)}#0`], 'old deletion: one delete');
   t.same(await opsAt(2, ['2026-01-01T02:50:00.5Z']), ['insert@2026-01-01T02:50:00.500Z#0'], 'in-window late insert: one insert by the re-read');
   const st = state().updates!;
   t.equal(st.late_changes, 3, 'three changes older than the window counted');
@@ -127,7 +138,11 @@ t.test('changes older than the lookback window arrive as upserts and deletes, on
   t.same(await once(), { ok: true, problems: [] });
   const added = (await readChangeLog(env.outDir, 'pi_timeseries')).slice(logged);
   t.ok(added.length > 0);
-  t.same(added.filter((r) => r.op !== 'insert' || Number(r.timestamp) <= us('2026-01-01T03:05:00Z')), [], 'only the minute\'s new events, as inserts');
+  t.same(
+    added.filter((r) => r.op !== 'insert' || Number(r.timestamp) <= us('2026-01-01T03:05:00Z')),
+    [],
+    "only the minute's new events, as inserts",
+  );
   t.equal(state().updates!.late_changes, 3, 'no change, nothing counted');
   await compareAll(t);
 });
@@ -149,10 +164,18 @@ t.test('same-timestamp events and a bulk backfill far in the past page exactly',
   t.same(await once(), { ok: true, problems: [] });
   const n = await compareAll(t);
   t.ok(n > 0);
-  t.same(await opsAt(3, [ts]), [
-    `update@2026-01-01T00:20:00.500Z#0`, `update@2026-01-01T00:20:00.500Z#1`, `update@2026-01-01T00:20:00.500Z#2`,
-    `update@2026-01-01T00:20:00.500Z#0`, `update@2026-01-01T00:20:00.500Z#1`, `delete@2026-01-01T00:20:00.500Z#2`,
-  ], 'three upserts; after one is removed, the two left are upserted and the third ordinal deleted');
+  t.same(
+    await opsAt(3, [ts]),
+    [
+      `update@2026-01-01T00:20:00.500Z#0`,
+      `update@2026-01-01T00:20:00.500Z#1`,
+      `update@2026-01-01T00:20:00.500Z#2`,
+      `update@2026-01-01T00:20:00.500Z#0`,
+      `update@2026-01-01T00:20:00.500Z#1`,
+      `delete@2026-01-01T00:20:00.500Z#2`,
+    ],
+    'three upserts; after one is removed, the two left are upserted and the third ordinal deleted',
+  );
 });
 
 t.test('with lookback_every, updates are polled only before re-reads: steady cycles cost nothing extra', async (t) => {
@@ -193,13 +216,17 @@ t.test('narrowed re-reads: changes inside the window are found from where PI rep
   const changes = changeWindow(t, { insTag: 2, tIns: '2026-01-01T02:55:00.25Z', from: '2026-01-01T02:50:00Z', to: '2026-01-01T03:15:00Z', edit: -7 });
   s.advance('10m');
   const re = await tsCycle();
-  t.same([re.rereads, re.narrowed, re.streamUpdates?.lateChanges, re.inserts > 0, re.updates, re.deletes], [9, 9, 0, true, 1, 1], 'narrowed, and the edit and deletion found');
+  t.same(
+    [re.rereads, re.narrowed, re.streamUpdates?.lateChanges, re.inserts > 0, re.updates, re.deletes],
+    [9, 9, 0, true, 1, 1],
+    'narrowed, and the edit and deletion found',
+  );
   t.same(await once(), { ok: true, problems: [] });
   await changes.landedOnce();
   await compareAll(t);
 });
 
-t.test('read ahead: polling every cycle, each tag\'s poll and read share one /batch; changes behind the watermark still found', async (t) => {
+t.test("read ahead: polling every cycle, each tag's poll and read share one /batch; changes behind the watermark still found", async (t) => {
   // lookback_every 0s: every cycle polls; 9 tags at 4 per request.
   const { s, tsCycle, once, compareAll, changeWindow } = await setup(t, { lookbackEvery: '0s' });
   t.same(await once(), { ok: true, problems: [] });
@@ -208,20 +235,38 @@ t.test('read ahead: polling every cycle, each tag\'s poll and read share one /ba
     s.batchBodies = [];
     const c = await tsCycle();
     // Each read is a child of its own tag's poll: PI runs it after the poll (they would run in parallel).
-    const pairs = s.batchBodies.flatMap((b) => Object.entries(b).filter(([id]) => id.startsWith('r'))
-      .map(([id, e]) => [id.slice(1), (e as { ParentIds?: string[] }).ParentIds, /\/recorded\?/.test((e as { Resource: string }).Resource), /\/streams\/updates\//.test((b[`p${id.slice(1)}`] as { Resource: string }).Resource)]));
-    t.same(pairs.map(([, parents, isRead, isPoll]) => [parents, isRead, isPoll]), pairs.map(([i]) => [[`p${String(i)}`], true, true]), `cycle ${k}: ${pairs.length} reads, each after its poll`);
+    const pairs = s.batchBodies.flatMap((b) =>
+      Object.entries(b)
+        .filter(([id]) => id.startsWith('r'))
+        .map(([id, e]) => [
+          id.slice(1),
+          (e as { ParentIds?: string[] }).ParentIds,
+          /\/recorded\?/.test((e as { Resource: string }).Resource),
+          /\/streams\/updates\//.test((b[`p${id.slice(1)}`] as { Resource: string }).Resource),
+        ]),
+    );
+    t.same(
+      pairs.map(([, parents, isRead, isPoll]) => [parents, isRead, isPoll]),
+      pairs.map(([i]) => [[`p${String(i)}`], true, true]),
+      `cycle ${k}: ${pairs.length} reads, each after its poll`,
+    );
     t.equal(pairs.length, 9);
     delete s.batchBodies;
-    t.same([c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size], [0, 3, 9, 9, 9, 0],
-      `cycle ${k}: 3 requests for 9 tags (poll + read in one /batch), nothing read by the extraction`);
+    t.same(
+      [c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size],
+      [0, 3, 9, 9, 9, 0],
+      `cycle ${k}: 3 requests for 9 tags (poll + read in one /batch), nothing read by the extraction`,
+    );
   }
   // Changes behind the watermark (now 03:02), inside the 30-minute window.
   const changes = changeWindow(t, { insTag: 1, tIns: '2026-01-01T02:58:00.25Z', from: '2026-01-01T02:40:00Z', to: '2026-01-01T03:02:00Z', edit: -3 });
   s.advance('1m');
   const changed = await tsCycle();
-  t.same([changed.streamUpdates?.readAhead, changed.narrowed, changed.updates, changed.deletes, changed.errors.size], [6, 9, 1, 1, 0],
-    'the 3 changed tags re-read from their changes by the extraction, the 6 others read ahead');
+  t.same(
+    [changed.streamUpdates?.readAhead, changed.narrowed, changed.updates, changed.deletes, changed.errors.size],
+    [6, 9, 1, 1, 0],
+    'the 3 changed tags re-read from their changes by the extraction, the 6 others read ahead',
+  );
   t.equal(changed.requests, 1, 'one more request for the 3 narrowed re-reads');
   s.advance('1m');
   const after = await tsCycle();
@@ -243,25 +288,37 @@ t.test('lookback_every: auto (the default): tags with markers polled and read ah
   t.same(await once(), { ok: true, problems: [] });
   s.advance('1m');
   const c = await tsCycle();
-  t.same([c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size], [0, 3, 9, 9, 9, 0],
-    'the cycle after registration: 3 requests for 9 tags, every tag re-read (read ahead with its poll)');
+  t.same(
+    [c.requests, c.streamUpdates?.requests, c.streamUpdates?.readAhead, c.rereads, c.narrowed, c.errors.size],
+    [0, 3, 9, 9, 9, 0],
+    'the cycle after registration: 3 requests for 9 tags, every tag re-read (read ahead with its poll)',
+  );
   const changes = changeWindow(t, { insTag: 1, tIns: '2026-01-01T02:58:00.25Z', from: '2026-01-01T02:40:00Z', to: '2026-01-01T03:01:00Z', edit: -7 });
   s.advance('1m');
   const changed = await tsCycle();
-  t.same([changed.streamUpdates?.readAhead, changed.narrowed, changed.requests, changed.updates, changed.deletes, changed.errors.size], [6, 9, 1, 1, 1, 0],
-    'changes behind the watermark: 3 tags re-read from their changes (1 request), 6 read ahead');
+  t.same(
+    [changed.streamUpdates?.readAhead, changed.narrowed, changed.requests, changed.updates, changed.deletes, changed.errors.size],
+    [6, 9, 1, 1, 1, 0],
+    'changes behind the watermark: 3 tags re-read from their changes (1 request), 6 read ahead',
+  );
   // Markers PI forgot, and a late insert behind the watermark while they are gone: the chain is
   // broken, so after re-registering, the next re-read of every tag is whole and finds it.
   s.updates!.expireAll();
   s.insertEvent(0, { timestamp: '2026-01-01T02:52:00.5Z', value: 77 });
   s.advance('1m');
   const lost = await tsCycle();
-  t.same([lost.streamUpdates?.lost, lost.streamUpdates?.registered, lost.rereads, lost.requests, lost.errors.size], [9, 9, 0, 3, 0],
-    'markers lost: registered again; without them this cycle keeps to the 15-minute interval (reads from the watermarks)');
+  t.same(
+    [lost.streamUpdates?.lost, lost.streamUpdates?.registered, lost.rereads, lost.requests, lost.errors.size],
+    [9, 9, 0, 3, 0],
+    'markers lost: registered again; without them this cycle keeps to the 15-minute interval (reads from the watermarks)',
+  );
   s.advance('1m');
   const whole = await tsCycle();
-  t.same([whole.rereads, whole.narrowed, whole.streamUpdates?.readAhead, whole.streamUpdates?.readAheadWhole, whole.inserts >= 1, whole.errors.size], [9, 0, 8, 8, true, 0],
-    'the next cycle re-reads the whole window of every tag once, 8 with their polls (the fast tag\'s window is more than a page)');
+  t.same(
+    [whole.rereads, whole.narrowed, whole.streamUpdates?.readAhead, whole.streamUpdates?.readAheadWhole, whole.inserts >= 1, whole.errors.size],
+    [9, 0, 8, 8, true, 0],
+    "the next cycle re-reads the whole window of every tag once, 8 with their polls (the fast tag's window is more than a page)",
+  );
   s.advance('1m');
   const back = await tsCycle();
   t.same([back.requests, back.streamUpdates?.requests, back.streamUpdates?.readAhead, back.narrowed], [0, 3, 9, 9], 'then read ahead again: 3 requests');
@@ -276,15 +333,21 @@ t.test('whole-window re-reads read with their polls; a tag whose poll reports an
   t.same(await once(), { ok: true, problems: [] });
   s.advance('1m');
   const c = await tsCycle();
-  t.same([c.rereads, c.narrowed, c.streamUpdates?.readAheadWhole, c.streamUpdates?.requests, c.requests], [9, 0, 8, 3, 7],
-    '8 whole windows read with their polls (3 requests), the fast tag\'s 31 minutes by the extraction (7 pages of 1000)');
+  t.same(
+    [c.rereads, c.narrowed, c.streamUpdates?.readAheadWhole, c.streamUpdates?.requests, c.requests],
+    [9, 0, 8, 3, 7],
+    "8 whole windows read with their polls (3 requests), the fast tag's 31 minutes by the extraction (7 pages of 1000)",
+  );
   // Older than the 30-minute window, on a tag whose window one page holds.
   const tOld = '2026-01-01T01:10:00.5Z';
   s.insertEvent(1, { timestamp: tOld, value: 1.25 });
   s.advance('1m');
   const old = await tsCycle();
-  t.same([old.streamUpdates?.lateChanges, old.streamUpdates?.readAheadWhole, old.rereads, old.narrowed, old.errors.size], [1, 7, 9, 0, 0],
-    'the old change read back; that tag\'s whole re-read left to the extraction, 7 others read ahead');
+  t.same(
+    [old.streamUpdates?.lateChanges, old.streamUpdates?.readAheadWhole, old.rereads, old.narrowed, old.errors.size],
+    [1, 7, 9, 0, 0],
+    "the old change read back; that tag's whole re-read left to the extraction, 7 others read ahead",
+  );
   t.same(await once(), { ok: true, problems: [] });
   const byTag = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
   t.equal((byTag.get(idOnly(s.tagWebId(1))) ?? []).filter((e) => (e as unknown[])[0] === us(tOld)).length, 1, 'the old insert landed once');
@@ -313,8 +376,11 @@ t.test('lookback_full_every: 0s re-reads the whole window every time', async (t)
   t.same(await once(), { ok: true, problems: [] });
   s.advance('15m');
   const re = await tsCycle();
-  t.same([re.rereads, re.narrowed, re.streamUpdates?.polled, re.streamUpdates?.readAheadWhole, re.requests], [9, 0, 9, 8, 10],
-    'whole re-reads, 8 read with their polls; the fast tag\'s by the extraction (45 minutes in 10 pages of 1000)');
+  t.same(
+    [re.rereads, re.narrowed, re.streamUpdates?.polled, re.streamUpdates?.readAheadWhole, re.requests],
+    [9, 0, 9, 8, 10],
+    "whole re-reads, 8 read with their polls; the fast tag's by the extraction (45 minutes in 10 pages of 1000)",
+  );
   t.same(await once(), { ok: true, problems: [] });
   await compareAll(t);
 });
@@ -341,7 +407,14 @@ t.test('markers PI forgot: registered again, the gap reported; later changes fou
 t.test('a server without stream updates: cycles exact inside the window, status says what is not seen', async (t) => {
   const { s, env, once, compareAll, state, notes, tsCycle } = await setup(t, { simUpdates: false });
   let printed = '';
-  const code = await check(env.config(), { print: (x) => { printed += x; }, logger: bareLogger('silent'), pi: true, sink: false });
+  const code = await check(env.config(), {
+    print: (x) => {
+      printed += x;
+    },
+    logger: bareLogger('silent'),
+    pi: true,
+    sink: false,
+  });
   t.equal(code, 0, 'check passes');
   t.match(printed, /^warn  stream updates: this PI Web API has no stream updates .*; changes older than the lookback window will not be detected$/m);
   t.same(await once(), { ok: true, problems: [] }, 'no stream updates is not a failure');
