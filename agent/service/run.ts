@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { AgentConfig } from '../config/types.js';
-import { describeError } from '../errors.js';
+import { describeError, isRetryable } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { backoffDelay } from '../sinks/forward.js';
 import { heartbeatIntervalMs } from '../sinks/index.js';
@@ -169,7 +169,7 @@ async function sinkForever(agent: Agent, uploader: Uploader, signal: AbortSignal
       // Poll for new batches (cheap) unless a finished source cycle wakes us first.
       await sleep(5000, AbortSignal.any([signal, wake.signal]));
     } catch (err) {
-      const retryable = (err as { retryable?: unknown }).retryable === true;
+      const retryable = isRetryable(err);
       // Permanent errors (bad credentials, privileges) are retried too, slowly: an operator may fix
       // them without restarting the agent, and the data stays buffered meanwhile.
       const delay = retryable ? backoffDelay(attempt++, { baseMs: 2000, maxMs: 10 * 60_000 }) : 5 * 60_000;
