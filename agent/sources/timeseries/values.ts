@@ -45,21 +45,7 @@ function isStateObject(v: unknown): v is { Name: string; Value: number; IsSystem
  * when known; `parseTime` turns an ISO string into µs (for Timestamp points).
  */
 export function typeValue(item: PiValueItem, pointType: string | undefined, streamUnits: string | undefined, parseTime: (s: string) => number): TypedValue {
-  const out: TypedValue = {
-    value_double: null,
-    value_int: null,
-    value_string: null,
-    value_bool: null,
-    value_timestamp: null,
-    digital_name: null,
-    digital_code: null,
-    is_system_state: null,
-    good: null,
-    questionable: null,
-    substituted: null,
-    annotated: null,
-    units: null,
-  };
+  const out = nullValue();
   fillValue(out, item, pointType?.toLowerCase(), streamUnits, parseTime);
   return out;
 }
@@ -205,18 +191,23 @@ export function timeseriesRow(
   return { site, tag_webid: tagWebId, timestamp: timestampUs, ordinal, ...v, ingested_at: ingestedAt, op };
 }
 
-export const NULL_VALUE: TypedValue = {
-  value_double: null,
-  value_int: null,
-  value_string: null,
-  value_bool: null,
-  value_timestamp: null,
-  digital_name: null,
-  digital_code: null,
-  is_system_state: null,
-  good: null,
-  questionable: null,
-  substituted: null,
-  annotated: null,
-  units: null,
-};
+/** Every value column null: a fresh object each call (typeValue fills it in place). */
+function nullValue(): TypedValue {
+  return {
+    value_double: null,
+    value_int: null,
+    value_string: null,
+    value_bool: null,
+    value_timestamp: null,
+    digital_name: null,
+    digital_code: null,
+    is_system_state: null,
+    good: null,
+    questionable: null,
+    substituted: null,
+    annotated: null,
+    units: null,
+  };
+}
+
+export const NULL_VALUE: TypedValue = nullValue();
