@@ -4,7 +4,7 @@
  *
  * - `pump` / `forEachLimited` (pull): the pool asks for the next task whenever fewer than N run.
  *   The extraction's requests (sources/timeseries/extract.ts), the stream-update polls
- *   (updates.ts) and the sink's statements (sinks/databricks.ts) run this way.
+ *   (updates.ts) and the sink's statements (sinks/databricks/sink.ts) run this way.
  * - `Limiter` (push): independent callers bring their tasks and wait for a slot, served in arrival
  *   order. The PI client bounds its HTTP requests this way (pi/client.ts).
  *

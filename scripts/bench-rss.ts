@@ -7,8 +7,8 @@
  *
  *   npx tsx scripts/bench-rss.ts [--tags 5000,15000,30000] [--minutes 5] [--node-args "--max-semi-space-size=2"]
  *     --before SRC=FILE[,SRC=FILE]  also run a bundle with FILE's text in place of the repo file SRC
- *                     (e.g. `git show HEAD:agent/service/cycle.ts > /tmp/cycle.ts`,
- *                     `--before agent/service/cycle.ts=/tmp/cycle.ts`): before/after in one run
+ *                     (e.g. `git show HEAD:agent/sources/timeseries/source.ts > /tmp/source.ts`,
+ *                     `--before agent/sources/timeseries/source.ts=/tmp/source.ts`): before/after in one run
  *     --cached-get    also run the working tree with Store.getProgress reusing one prepared statement
  *     --v8-flags=F    also run the working tree with v8.setFlagsFromString(F) at the child's start
  *                     (e.g. --v8-flags=--heap-growing-percent=50)

@@ -1,7 +1,7 @@
 /**
  * OAuth 2.0 client credentials (RFC 6749 §4.4) and the one token cache of the agent. Its users:
  * PI Web API behind an OpenID Connect provider (pi/auth/bearer.ts) and Databricks M2M OAuth
- * (sinks/databricks.ts).
+ * (sinks/databricks/sink.ts).
  *
  * - A token is reused until its renewal time, which each user sets (`renewAt`): so steady use never
  *   meets an expired token.

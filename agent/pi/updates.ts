@@ -4,7 +4,7 @@
  * fate is its own (an expired marker fails its stream, not the call) and a few hundred streams cost
  * one HTTP request, as recorded reads do. Polls are given as sub-requests and their answers read back
  * (pollSubRequest, pollOutcomeOf) for the caller's own `/batch`, which may add reads that depend on
- * them (agent/service/pi.ts PiUpdatesFeed).
+ * them (agent/sources/pi.ts PiUpdatesFeed).
  */
 import { PiError } from '../errors.js';
 import { postBatch, type BatchResult } from './batch.js';

@@ -28,7 +28,7 @@ export function extractionConcurrency(config: AgentConfig): number {
  * Values asked for in one request: the memory bound of a cycle, whatever the backlog (each value
  * costs a few hundred bytes as JSON text, parsed object and row until it is encoded). The size of
  * one request sets the peak, not how many are in flight; larger requests also write fewer, larger
- * batch files. docs/benchmarks.md ("values per request") has the runs behind the number.
+ * batch files. docs/benchmarks.md, "Runs T and U", has the runs behind the number.
  */
 export const VALUES_PER_REQUEST = 7_500;
 

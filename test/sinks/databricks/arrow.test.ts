@@ -1,5 +1,5 @@
 /**
- * The MERGE dedupe of agent/sinks/arrow.ts: last row per key across a unit's batch files, found on
+ * The MERGE dedupe of agent/sinks/databricks/arrow.ts: last row per key across a unit's batch files, found on
  * Arrow key columns only, and files rewritten without the superseded rows.
  */
 import t from 'tap';

@@ -146,7 +146,7 @@ t.test("dropBackfillProgress: the backfill's heads and their buckets, nothing el
   t.same(all(), { 'bf:10-30:A': { pos: 15 }, 'ts:A': { pos: 99, w: 100, b: [0] }, 'dg:ts:A@0': 'LIVE' }, 'other backfills and live progress untouched');
 });
 
-t.test('rewindTimeseries does what `pi-agent reset --source timeseries` did by hand (service commands.ts)', async (t) => {
+t.test('rewindTimeseries does what `pi-agent reset --source timeseries` did by hand (the former service/commands.ts)', async (t) => {
   const { reset } = await import('../../../agent/service/reset.js');
   const { openStore } = await import('../../../agent/service/agent.js');
   const { makeAgentEnv, simAgentYaml } = await import('../../helpers/agent-env.js');
