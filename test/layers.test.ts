@@ -2,7 +2,8 @@
  * The layers of shared/docs/style.md, checked on every import in agent/: `cli` on `service`;
  * `service` on `sources` and `sinks`; those on `pi`, `batch` and `store`; everything on the leaves
  * (`config`, `observe`, errors, version). A lower layer never imports a higher one, and sources and
- * sinks never import each other. The one planned exception: a source's or sink's config section
+ * sinks never import each other. oauth/ (client-credentials tokens) and pool.ts (N at once) are leaves
+ * that pi, sources and sinks share. The one planned exception: a source's or sink's config section
  * (`sources/<name>/config.ts`, `sinks/<name>/config.ts`) lives with it but belongs to the config
  * layer, so config may import it, and it may import only config.
  */
@@ -12,7 +13,21 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 const AGENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent');
-const RANK: Record<string, number> = { cli: 4, service: 3, sources: 2, sinks: 2, pi: 1, batch: 1, store: 1, config: 0, observe: 0, 'errors.ts': 0, 'version.ts': 0 };
+const RANK: Record<string, number> = {
+  cli: 4,
+  service: 3,
+  sources: 2,
+  sinks: 2,
+  pi: 1,
+  batch: 1,
+  store: 1,
+  config: 0,
+  observe: 0,
+  oauth: 0,
+  'pool.ts': 0,
+  'errors.ts': 0,
+  'version.ts': 0,
+};
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

@@ -5,9 +5,10 @@
  */
 import { loadConfig } from '../../agent/config/load.js';
 import { bareLogger } from '../../agent/observe/log.js';
+import { exitCodeOf } from '../../agent/cli/exit.js';
 import { runService } from '../../agent/service/run.js';
 
 const stop = new AbortController();
 process.on('SIGTERM', () => stop.abort());
-const code = await runService(loadConfig(process.argv[2]!), bareLogger('info'), stop.signal);
-process.exit(code);
+const outcome = await runService(loadConfig(process.argv[2]!), bareLogger('info'), stop.signal);
+process.exit(exitCodeOf(outcome));
