@@ -16,7 +16,7 @@ const O: PlanOptions = { nowUs: NOW, startUs: S, lookbackUs: 10 * MIN, lookbackE
 const WHOLE = 60 * MIN + 1;
 
 const tag = (webId: string) => ({ webId });
-const limitError = (max: number) => new PiError('PI_LIMIT_EXCEEDED', `Parameter 'maxCount' is greater than the maximum allowed (${max}).`, { status: 400 });
+const limitError = (max: number) => new PiError('PI_LIMIT_EXCEEDED', `Parameter 'maxCount' is greater than the maximum allowed (${max}).`, { status: 400, limit: max });
 
 /** A plan with tags never read (rates unknown), queued in order. */
 function planOf(ids: string[], o: Partial<PlanOptions> = {}): { plan: RequestPlan; cursors: Cursor[] } {
