@@ -1,7 +1,8 @@
 /**
  * Every source, in the order a cycle of `run --once` runs them (tags first: the others read the tag
  * list it keeps). The service, status, reset and check loop over this list; adding a source is a
- * folder under sources/ and one line here.
+ * folder under sources/ and one line here, plus its config section named in config/spec.ts and
+ * config/types.ts (the config layer loads without loading any source).
  */
 import { afSource } from './af/source.js';
 import { eventFramesSource } from './eventframes/source.js';
