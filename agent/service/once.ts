@@ -27,8 +27,14 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
     }
   };
   for (const source of enabledSources(agent.config)) await attempt(source.name, async () => (await source.runCycle(agent, signal)).problems);
-  await attempt('heartbeat', async () => (writeHeartbeat(agent.config, agent.store), []));
-  await attempt('sink', async () => (await uploadBuffered(agent, signal), []));
+  await attempt('heartbeat', async () => {
+    writeHeartbeat(agent.config, agent.store);
+    return [];
+  });
+  await attempt('sink', async () => {
+    await uploadBuffered(agent, signal);
+    return [];
+  });
   const left = agent.store.stats();
   if (left.sealed_batches > 0) problems.push(`sink: ${left.sealed_batches} batch(es) still buffered`);
   return { ok: problems.length === 0, problems };

@@ -31,13 +31,20 @@ export function readProgress<T>(db: Database.Database, key: string): T | undefin
 }
 
 /** All progress entries whose key starts with `prefix`, in key order. */
+/** Keys that start with `@p`: 0xFF never occurs in UTF-8, so it bounds every key with the prefix. */
+const UNDER_PREFIX = `key >= @p AND key < (@p || CAST(X'FF' AS TEXT))`;
+
 export function readProgressByPrefix<T>(db: Database.Database, prefix: string): Map<string, T> {
-  // 0xFF never occurs in UTF-8, so it bounds every key that starts with the prefix.
-  const rows = db.prepare(`SELECT key, value FROM progress WHERE key >= @p AND key < (@p || CAST(X'FF' AS TEXT)) ORDER BY key`).all({ p: prefix }) as {
+  const rows = db.prepare(`SELECT key, value FROM progress WHERE ${UNDER_PREFIX} ORDER BY key`).all({ p: prefix }) as {
     key: string;
     value: string;
   }[];
   return new Map(rows.map((r) => [r.key, JSON.parse(r.value) as T]));
+}
+
+/** How many progress entries start with `prefix`, without reading their values. */
+export function countProgressByPrefix(db: Database.Database, prefix: string): number {
+  return (db.prepare(`SELECT count(*) AS n FROM progress WHERE ${UNDER_PREFIX}`).get({ p: prefix }) as { n: number }).n;
 }
 
 export function deleteProgress(db: Database.Database, keys: string[]): void {

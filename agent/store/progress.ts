@@ -55,6 +55,11 @@ export class ProgressSpace<T> {
     return [...this.entries(store).values()];
   }
 
+  /** How many entries the space holds (values not read). */
+  count(store: { countProgressByPrefix(prefix: string): number }): number {
+    return store.countProgressByPrefix(this.prefix);
+  }
+
   /** Every store key of the space (for a reset). */
   keys(store: Pick<ProgressReader, 'getProgressByPrefix'>): string[] {
     return [...this.entries(store).keys()];

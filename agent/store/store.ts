@@ -19,7 +19,7 @@ import type { TableName } from '../batch/tables.js';
 import { NoStoreError, StoreError } from '../errors.js';
 import { bufferBytes, bufferStats, commitStep, type BufferStats, type StepTable } from './batches.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
-import { deleteProgress, readProgress, readProgressByPrefix, type ProgressEntry } from './progress-table.js';
+import { countProgressByPrefix, deleteProgress, readProgress, readProgressByPrefix, type ProgressEntry } from './progress-table.js';
 import { checkVersion, initNewFile, migrate, SCHEMA_VERSION } from './schema.js';
 import { storeFailed } from './sqlite.js';
 import * as status from './status-records.js';
@@ -137,6 +137,11 @@ export class Store {
   /** All progress entries whose key starts with `prefix`, in key order. */
   getProgressByPrefix<T>(prefix: string): Map<string, T> {
     return readProgressByPrefix<T>(this.db, prefix);
+  }
+
+  /** How many progress entries start with `prefix` (status counts without parsing values). */
+  countProgressByPrefix(prefix: string): number {
+    return countProgressByPrefix(this.db, prefix);
   }
 
   deleteProgress(keys: string[]): void {

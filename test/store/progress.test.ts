@@ -52,10 +52,13 @@ t.test('a space reads, writes and clears only its own keys', async (t) => {
   t.equal(a.idOf('x:9'), '9');
   t.throws(() => a.idOf('xy:9'), /not in space x:/);
   t.same(a.values(store), [{ n: 1 }, { n: 2 }]);
+  t.equal(a.count(store), 2, 'counted without the other space under a longer prefix');
+  t.equal(b.count(store), 1);
   t.same(b.keys(store), ['xy:1']);
   t.equal(cell.get(store), 'on');
   t.equal(clearProgress(store, { progress: [a, cell] }), 3);
   t.same(a.keys(store), []);
+  t.equal(a.count(store), 0);
   t.equal(cell.get(store), undefined);
   t.same(b.keys(store), ['xy:1'], "the other space's keys stay");
 });

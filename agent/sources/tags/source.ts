@@ -21,6 +21,11 @@ export function knownTags(store: Pick<Store, 'getProgressByPrefix'>): TagMeta[] 
   return TAGS.values(store);
 }
 
+/** How many tags discovery last found (status: a count, no tag read). */
+export function tagCount(store: Pick<Store, 'countProgressByPrefix'>): number {
+  return TAGS.count(store);
+}
+
 /** A tag's path for messages (its WebID when the tag is no longer known). */
 export function tagPath(store: Pick<Store, 'getProgress'>, webId: string): string {
   return TAGS.get(store, webId)?.path ?? webId;
@@ -148,7 +153,7 @@ export const tagsSource: Source = {
     const n = clearProgress(store, tagsSource);
     return `reset tags: ${n} tag(s) will be discovered again (metadata re-sent as upserts)`;
   },
-  status: (store) => ({ tags: TAGS.entries(store).size }),
+  status: (store) => ({ tags: tagCount(store) }),
   async check(ctx) {
     for (const sel of ctx.config.tags) {
       try {

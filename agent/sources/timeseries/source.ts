@@ -14,7 +14,7 @@ import { registerUpdates } from '../../pi/updates.js';
 import type { Store } from '../../store/store.js';
 import { BatchRecordedReader, parseTimeUs, PiUpdatesFeed } from '../pi.js';
 import { recordingFailure, type CheckContext, type CycleReport, type Source, type SourceContext } from '../source.js';
-import { knownTags, piNowUs, resolveTags, tagPath } from '../tags/source.js';
+import { knownTags, piNowUs, resolveTags, tagCount, tagPath } from '../tags/source.js';
 import { extractTimeseries, type ExtractOptions, type ExtractResult } from './extract.js';
 import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UPDATES_STATE, type UpdatesState } from './progress.js';
 import { reconcileUpdates, type ReconcileResult } from './updates.js';
@@ -196,13 +196,13 @@ async function runStreamUpdates(ctx: SourceContext, opts: ExtractOptions, lookba
 
 /** What kept a cycle from finishing, for `run --once`. */
 function problemsOf(r: TimeseriesRun): string[] {
-  const problems: string[] = [];
-  if (r.errors.size > 0) problems.push(`PI_BAD_RESPONSE: ${r.errors.size} tag(s) could not be read`);
+  // One line, the first that applies, as run --once has always reported it.
+  if (r.errors.size > 0) return [`PI_BAD_RESPONSE: ${r.errors.size} tag(s) could not be read`];
   const su = r.streamUpdates;
   if (su && su.errors.size > 0)
-    problems.push(`PI_BAD_RESPONSE: stream updates failed for ${su.errors.size} tag(s): changes older than the lookback may wait until they succeed (see the log)`);
-  if (r.paused) problems.push('BUFFER_FULL: the outbound buffer is full: extraction paused until the sink catches up');
-  return problems.slice(0, 1);
+    return [`PI_BAD_RESPONSE: stream updates failed for ${su.errors.size} tag(s): changes older than the lookback may wait until they succeed (see the log)`];
+  if (r.paused) return ['BUFFER_FULL: the outbound buffer is full: extraction paused until the sink catches up'];
+  return [];
 }
 
 /**
@@ -281,7 +281,7 @@ export const timeseriesSource: Source = {
     return `reset timeseries: ${n} tag(s) rewound to ${new Date(toUs / 1000).toISOString()}; values up to their old position are re-sent as upserts`;
   },
   status(store, config) {
-    const out: { tags: number; notes?: string[] } = { tags: knownTags(store).length };
+    const out: { tags: number; notes?: string[] } = { tags: tagCount(store) };
     if (config.timeseries) {
       const notes = lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date());
       if (notes.length > 0) out.notes = notes;
