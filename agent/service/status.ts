@@ -1,7 +1,7 @@
 /** `pi-agent status`: what the store says about the sources, the buffer and the sink (offline). */
 import type { AgentConfig } from '../config/types.js';
 import type { StatusReport } from '../observe/status.js';
-import { sourceNamed } from '../sources/index.js';
+import { loadSources, type Source } from '../sources/index.js';
 import { NoStoreError } from '../errors.js';
 import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
@@ -17,7 +17,7 @@ function neverRun(config: AgentConfig, agent: StatusReport['agent']): StatusRepo
   };
 }
 
-function sourcesOf(config: AgentConfig, store: Store): StatusReport['sources'] {
+function sourcesOf(config: AgentConfig, store: Store, sources: readonly Source[]): StatusReport['sources'] {
   // Backpressure: extraction sources pause while the buffer is full (design.md "Delivery guarantee").
   const paused = store.isBufferFull();
   return store.sourceStatuses().map((s) => {
@@ -28,7 +28,7 @@ function sourcesOf(config: AgentConfig, store: Store): StatusReport['sources'] {
       // An error older than the last success is history, not the current state.
       last_error: s.last_error && (!s.last_success || (s.last_error_at ?? '') >= s.last_success) ? s.last_error : null,
     };
-    const source = sourceNamed(s.name);
+    const source = sources.find((x) => x.name === s.name);
     const detail = source?.status?.(store, config);
     if (detail?.tags !== undefined) out.tags = detail.tags;
     if (paused && source?.pausesWhenFull !== false) out.state = 'paused: buffer full';
@@ -53,7 +53,7 @@ export async function buildStatus(config: AgentConfig): Promise<StatusReport> {
     const sink = store.sinkStatus(config.sink.type);
     return {
       agent,
-      sources: sourcesOf(config, store),
+      sources: sourcesOf(config, store, await loadSources()),
       buffer: { pending_rows: b.pending_rows, sealed_batches: b.sealed_batches, bytes: b.bytes, oldest: b.oldest_batch_at, max_bytes: config.buffer.max_bytes },
       sink: { type: config.sink.type, last_commit: sink.last_commit, state: sink.state ?? 'idle', last_error: sink.last_error },
     };

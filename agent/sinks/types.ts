@@ -56,10 +56,8 @@ export interface Sink extends UploadTarget {
   setup(): Promise<string>;
 }
 
-/** A kind of sink, by its `sink.type` (sinks/index.ts lists them): how to open one from config. */
+/** A kind of sink, by its `sink.type` (sinks/sections.ts lists them): how to open one from config. */
 export interface SinkKind<C extends SinkConfig = SinkConfig> {
   /** Opens the sink (no network yet: sessions open on first use). */
   open(config: AgentConfig & { sink: C }, logger?: Logger): Promise<Sink>;
-  /** How often the agent writes its `pi_agent_status` heartbeat row, milliseconds. */
-  heartbeatIntervalMs(sink: C): number;
 }
