@@ -194,6 +194,6 @@ async function flushWith(agent: Agent, uploader: Uploader, reply: (r: ControlRep
     );
     reply({ type: 'done', ok: true, units: r.units, rows: r.rows });
   } catch (err) {
-    reply({ type: 'done', ok: false, error: describeError(err) });
+    reply({ type: 'done', ok: false, error: describeError(err), retryable: isRetryable(err), remaining_batches: agent.store.stats().sealed_batches });
   }
 }
