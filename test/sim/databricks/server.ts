@@ -564,13 +564,14 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     const refuseMs = typeof body.refuse_ms === 'number' ? body.refuse_ms : 0;
     json(res, 200, { ...faults.state(), refuse_ms: refuseMs });
     if (refuseMs > 0) {
-      // Refusing takes the control endpoint down too, so it comes back by itself.
+      // Refusing takes the control endpoint down too, so it comes back by itself. The timer is not
+      // unref'd: with the server closed it is all that keeps a standalone emulator (main.ts) alive
+      // until it listens again.
       res.on('finish', () => {
         void faults.refuseConnections(true).then(() => {
-          const t = setTimeout(() => {
+          setTimeout(() => {
             void faults.refuseConnections(false);
           }, refuseMs);
-          t.unref();
         });
       });
     }
