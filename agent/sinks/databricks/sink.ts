@@ -343,7 +343,8 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
   ) {
     return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
   }
-  if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg)) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: '' };
+  if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg))
+    return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the SQL that pi-agent setup --print-sql prints grants the agent exactly its privileges)' };
   if (/\[INTERNAL_ERROR\]|TEMPORARILY_UNAVAILABLE|CONCURRENT/i.test(msg)) return { code: 'SINK_FAILED', retryable: true, hint: '' };
   return { code: 'SINK_FAILED', retryable: false, hint: '' };
 }
