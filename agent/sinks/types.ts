@@ -50,8 +50,11 @@ export interface Sink extends UploadTarget {
   readonly label: string;
   /** Verifies the destination can be written; resolves to the line `check` prints. */
   check(): Promise<string>;
-  /** The statements `setup` runs, for an administrator (`setup --print-sql`); none for a folder. */
-  setupSql(): string[];
+  /**
+   * What an administrator runs (`setup --print-sql`): the objects and the GRANTs of the agent's
+   * minimum privileges to `principal` when the sink has privileges; none for a folder.
+   */
+  setupSql(opts?: { principal?: string }): string[];
   /** Creates what is missing; resolves to the line `setup` prints. */
   setup(): Promise<string>;
 }

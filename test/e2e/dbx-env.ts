@@ -38,14 +38,18 @@ export interface RigOptions {
   /** streams per request (default 7) and pi.concurrency (default 8) */
   tagsPerRequest?: number;
   piConcurrency?: number;
+  /** more emulator tokens, each a principal holding only what GRANTs give it (privileges.ts) */
+  principals?: Record<string, string>;
+  /** the token the agent uses (default: the emulator's admin token) */
+  agentToken?: string;
 }
 
 export async function startRig(t: Test, opts: RigOptions): Promise<DbxRig> {
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: opts.seed ?? 11, historyStart: START, now: opts.now });
   const wDir = mkdtempSync(path.join(tmpdir(), 'pi-agent-dbx-'));
-  const w = await startWarehouse({ dataDir: wDir });
+  const w = await startWarehouse({ dataDir: wDir, ...(opts.principals ? { principals: opts.principals } : {}) });
   const tokenVar = opts.tokenVar ?? 'E2E_DBX_TOKEN';
-  process.env[tokenVar] = w.token;
+  process.env[tokenVar] = opts.agentToken ?? w.token;
   const env = makeAgentEnv(
     ({ stateDir }) => `
 site: plant-a
