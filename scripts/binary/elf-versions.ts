@@ -97,3 +97,9 @@ export function embeddedSharedObjects(bytes: Buffer): Buffer[] {
   }
   return found;
 }
+
+/** The libraries a file names as NEEDED (loaded with it, so they must exist). */
+export function neededLibraries(file: string): string[] {
+  const text = execFileSync('objdump', ['-p', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return [...text.matchAll(/^\s*NEEDED\s+(\S+)$/gm)].map((m) => m[1]!);
+}

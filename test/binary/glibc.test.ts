@@ -6,12 +6,16 @@
  * objdump. PI_AGENT_SKIP_BINARY=1 skips it, like sea.test.ts.
  */
 import t from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { dynamicSymbols, embeddedSharedObjects, FLOORS, newestRequired, referencesAboveFloor } from '../../scripts/binary/elf-versions.js';
+import { promisify } from 'node:util';
+import { dynamicSymbols, embeddedSharedObjects, FLOORS, neededLibraries, newestRequired, referencesAboveFloor } from '../../scripts/binary/elf-versions.js';
 import { glibcCompat, symverPins } from '../../scripts/binary/linux-natives.js';
+import { startSimulator } from '../sim/piwebapi/server.js';
+
+const run = promisify(execFile);
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const binary = path.join(root, 'build', 'glibc-test', 'pi-agent-linux-x64');
@@ -94,4 +98,46 @@ t.test('every native file in the built binary needs at most glibc 2.28 and GCC 8
     t.comment(`${name}: ${JSON.stringify(newestRequired(f))}`);
     t.same(referencesAboveFloor(f), [], `${name} asks for nothing above ${JSON.stringify(FLOORS)}`);
   }
+  // Without the MIT Kerberos libraries the binary still loads its kerberos addon: the addon opens
+  // libgssapi_krb5 itself when Kerberos is first used (and says which package to install).
+  for (const f of krb)
+    t.same(
+      neededLibraries(f).filter((l) => /krb5|gssapi|com_err/.test(l)),
+      [],
+      'kerberos.node does not link libkrb5',
+    );
+});
+
+// scripts/binary/old-glibc.sh unpacks an older Debian's runtime here; without it this part is skipped.
+const oldRoot = path.join(root, 'build', 'old-glibc', 'root');
+const oldLoader = path.join(oldRoot, 'lib', 'x86_64-linux-gnu', 'ld-linux-x86-64.so.2');
+const oldSkip = skip || (existsSync(oldLoader) ? false : 'no older glibc unpacked (bash scripts/binary/old-glibc.sh)');
+
+t.test("the built binary runs on an older Debian's glibc and libstdc++", { skip: oldSkip }, async (t) => {
+  t.ok(existsSync(binary), 'built by the test above');
+  const libs = ['lib', 'usr/lib'].map((d) => path.join(oldRoot, d, 'x86_64-linux-gnu')).join(':');
+  const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-oldglibc-'));
+  const sim = await startSimulator({ port: 0, tags: 5, seed: 3, historyStart: '2026-01-01T00:00:00Z', now: '2026-01-01T01:00:00Z' });
+  t.teardown(async () => {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const env = { PATH: '/usr/bin:/bin', HOME: dir };
+  const agent = async (...argv: string[]): Promise<string> => (await run(oldLoader, ['--library-path', libs, binary, ...argv], { cwd: dir, env })).stdout;
+  const libc = (await run(oldLoader, ['--library-path', libs, '/bin/true'], { env: { ...env, LD_TRACE_LOADED_OBJECTS: '1' } })).stdout;
+  t.ok(libc.includes(`libc.so.6 => ${oldRoot}/`), `the old libc is the one loaded: ${libc}`);
+  t.comment(`glibc ${readdirSync(path.join(oldRoot, 'lib', 'x86_64-linux-gnu')).find((f) => /^libc-\d/.test(f)) ?? '?'}`);
+  writeFileSync(
+    path.join(dir, 'pi-agent.yaml'),
+    `site: old-glibc\nstate_dir: ./state\npi:\n  url: ${sim.url}\ntags:\n  - { dataserver: SIMPI, name_filter: "*" }\ntimeseries:\n  start: "2026-01-01T00:00:00Z"\n  lookback: 1h\nsink:\n  type: directory\n  path: ./out\n`,
+    { mode: 0o600 },
+  );
+  t.match(await agent('check', '--config', 'pi-agent.yaml'), /all checks passed/, 'check (opens the SQLite store)');
+  await agent('run', '--once', '--config', 'pi-agent.yaml');
+  const status = JSON.parse(await agent('status', '--json', '--config', 'pi-agent.yaml')) as { buffer: { sealed_batches: number } };
+  t.equal(status.buffer.sealed_batches, 0, 'run --once committed everything');
+  t.ok(
+    readdirSync(path.join(dir, 'out', 'pi_timeseries')).some((f) => f.endsWith('.parquet')),
+    'Parquet landed',
+  );
 });
