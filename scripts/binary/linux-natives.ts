@@ -100,11 +100,18 @@ export function glibcCompat(cache: string): { env: Record<string, string>; key: 
   const h = join(dir, 'glibc-compat.h');
   const objs = [join(dir, 'compat-c.o'), join(dir, 'compat-cc.o')];
   if (!objs.every(existsSync)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(h, header);
-    const flags = ['-O2', '-fPIC', '-fvisibility=hidden', '-include', h, '-c'];
-    sh('gcc', [...flags, join(here, 'glibc-compat', 'compat.c'), '-o', objs[0]!]);
-    sh('g++', [...flags, '-std=c++17', join(here, 'glibc-compat', 'compat.cc'), '-o', objs[1]!]);
+    // Built aside and renamed into place: test/binary/glibc.test.ts may ask while a build does.
+    const tmp = `${dir}.tmp-${process.pid}`;
+    mkdirSync(tmp, { recursive: true });
+    writeFileSync(join(tmp, 'glibc-compat.h'), header);
+    const flags = ['-O2', '-fPIC', '-fvisibility=hidden', '-include', join(tmp, 'glibc-compat.h'), '-c'];
+    sh('gcc', [...flags, join(here, 'glibc-compat', 'compat.c'), '-o', join(tmp, 'compat-c.o')]);
+    sh('g++', [...flags, '-std=c++17', join(here, 'glibc-compat', 'compat.cc'), '-o', join(tmp, 'compat-cc.o')]);
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another process got there first
+    }
   }
   // gyp's Makefile reads CFLAGS, CXXFLAGS and LDFLAGS from the environment (CFLAGS.target ?= $(CFLAGS)).
   const ldflags = [...objs, ...WRAPPED.map((s) => `-Wl,--wrap=${s}`), '-Wl,--no-as-needed', '-l:libpthread.so.0', '-l:libdl.so.2'];
