@@ -132,10 +132,13 @@ const seaAssets: Plugin = {
 const PRELUDE = `
 const __sea = require('node:sea');
 const __fs = require('node:fs'), __os = require('node:os'), __path = require('node:path');
-const __loaded = new Map();
+const __loaded = new Map(), __failed = new Map();
 let __dir;
 globalThis.__piAgentAddon = (name) => {
   if (__loaded.has(name)) return __loaded.get(name);
+  // A failed load is not retried: the addon stays mapped (the kerberos addon without the system's
+  // libgssapi_krb5), and rewriting its file under the mapping crashes the process.
+  if (__failed.has(name)) throw __failed.get(name);
   let bytes;
   try { bytes = __sea.getRawAsset(name + '.node'); } catch { throw new Error('native module ' + name + ' is not part of this pi-agent binary'); }
   if (!__dir) {
@@ -145,7 +148,7 @@ globalThis.__piAgentAddon = (name) => {
   const file = __path.join(__dir, name + '.node');
   __fs.writeFileSync(file, new Uint8Array(bytes), { mode: 0o700 });
   const m = { exports: {} };
-  process.dlopen(m, file);
+  try { process.dlopen(m, file); } catch (err) { __failed.set(name, err); throw err; }
   __loaded.set(name, m.exports);
   return m.exports;
 };
