@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Unpacks an older Debian's C and C++ runtime into build/old-glibc/ so the Linux binary can be run on
-# it through that runtime's own loader (test/binary/glibc.test.ts runs it when the folder exists):
+# it: test/binary/glibc.test.ts runs it in a chroot of `root` when the folder exists (as root), or by
+# hand through that runtime's own loader (the command printed at the end):
 #   build/old-glibc/root      libc6, libstdc++6, libgcc-s1 of SUITE (default bullseye: glibc 2.31,
 #                             GCC 10's libstdc++; Debian 10's glibc 2.28 has left Debian's mirrors)
 #   build/old-glibc/root-krb5 the same plus SUITE's MIT Kerberos libraries

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -108,36 +108,57 @@ t.test('every native file in the built binary needs at most glibc 2.28 and GCC 8
     );
 });
 
-// scripts/binary/old-glibc.sh unpacks an older Debian's runtime here; without it this part is skipped.
+// scripts/binary/old-glibc.sh unpacks an older Debian's runtime here; without it (or without root,
+// for chroot) this part is skipped.
 const oldRoot = path.join(root, 'build', 'old-glibc', 'root');
-const oldLoader = path.join(oldRoot, 'lib', 'x86_64-linux-gnu', 'ld-linux-x86-64.so.2');
-const oldSkip = skip || (existsSync(oldLoader) ? false : 'no older glibc unpacked (bash scripts/binary/old-glibc.sh)');
+const oldSkip =
+  skip ||
+  (!existsSync(path.join(oldRoot, 'lib', 'x86_64-linux-gnu', 'libc.so.6'))
+    ? 'no older glibc unpacked (bash scripts/binary/old-glibc.sh)'
+    : process.getuid?.() !== 0 || !existsSync('/usr/sbin/chroot')
+      ? 'chroot needs root'
+      : false);
 
-t.test("the built binary runs on an older Debian's glibc and libstdc++", { skip: oldSkip }, async (t) => {
+const config = (url: string, auth: string): string =>
+  `site: old-glibc\nstate_dir: ./state\npi:\n  url: ${url}\n  auth: { type: ${auth} }\ntags:\n  - { dataserver: SIMPI, name_filter: "*" }\n` +
+  `timeseries:\n  start: "2026-01-01T00:00:00Z"\n  lookback: 1h\nsink:\n  type: directory\n  path: ./out\n`;
+
+t.test("the built binary runs in a chroot of an older Debian's glibc and libstdc++, without Kerberos libraries", { skip: oldSkip }, async (t) => {
   t.ok(existsSync(binary), 'built by the test above');
-  const libs = ['lib', 'usr/lib'].map((d) => path.join(oldRoot, d, 'x86_64-linux-gnu')).join(':');
-  const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-oldglibc-'));
+  // A chroot holding only that runtime (libc6, libstdc++6, libgcc-s1) and the binary: nothing of
+  // this machine's newer libraries can be found.
+  const jail = mkdtempSync(path.join(tmpdir(), 'pi-agent-oldglibc-'));
   const sim = await startSimulator({ port: 0, tags: 5, seed: 3, historyStart: '2026-01-01T00:00:00Z', now: '2026-01-01T01:00:00Z' });
   t.teardown(async () => {
     await sim.close();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(jail, { recursive: true, force: true });
   });
-  const env = { PATH: '/usr/bin:/bin', HOME: dir };
-  const agent = async (...argv: string[]): Promise<string> => (await run(oldLoader, ['--library-path', libs, binary, ...argv], { cwd: dir, env })).stdout;
-  const libc = (await run(oldLoader, ['--library-path', libs, '/bin/true'], { env: { ...env, LD_TRACE_LOADED_OBJECTS: '1' } })).stdout;
-  t.ok(libc.includes(`libc.so.6 => ${oldRoot}/`), `the old libc is the one loaded: ${libc}`);
-  t.comment(`glibc ${readdirSync(path.join(oldRoot, 'lib', 'x86_64-linux-gnu')).find((f) => /^libc-\d/.test(f)) ?? '?'}`);
-  writeFileSync(
-    path.join(dir, 'pi-agent.yaml'),
-    `site: old-glibc\nstate_dir: ./state\npi:\n  url: ${sim.url}\ntags:\n  - { dataserver: SIMPI, name_filter: "*" }\ntimeseries:\n  start: "2026-01-01T00:00:00Z"\n  lookback: 1h\nsink:\n  type: directory\n  path: ./out\n`,
-    { mode: 0o600 },
-  );
-  t.match(await agent('check', '--config', 'pi-agent.yaml'), /all checks passed/, 'check (opens the SQLite store)');
-  await agent('run', '--once', '--config', 'pi-agent.yaml');
-  const status = JSON.parse(await agent('status', '--json', '--config', 'pi-agent.yaml')) as { buffer: { sealed_batches: number } };
+  cpSync(oldRoot, jail, { recursive: true, verbatimSymlinks: true });
+  mkdirSync(path.join(jail, 'tmp'));
+  chmodSync(path.join(jail, 'tmp'), 0o1777);
+  mkdirSync(path.join(jail, 'work'));
+  copyFileSync(binary, path.join(jail, 'pi-agent'));
+  chmodSync(path.join(jail, 'pi-agent'), 0o755);
+  t.comment(`runtime: ${readdirSync(path.join(jail, 'lib', 'x86_64-linux-gnu')).find((f) => /^libc-\d/.test(f)) ?? 'libc.so.6'}`);
+  const agent = (...argv: string[]) => run('/usr/sbin/chroot', [jail, '/pi-agent', ...argv], { cwd: '/', env: { PATH: '/usr/bin:/bin', HOME: '/work' } });
+
+  writeFileSync(path.join(jail, 'work', 'pi-agent.yaml'), config(sim.url, 'anonymous'), { mode: 0o600 });
+  t.equal((await agent('version')).stdout.trim(), JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version, 'version');
+  t.match((await agent('check', '--config', '/work/pi-agent.yaml')).stdout, /all checks passed/, 'check (opens the SQLite store)');
+  await agent('run', '--once', '--config', '/work/pi-agent.yaml');
+  const status = JSON.parse((await agent('status', '--json', '--config', '/work/pi-agent.yaml')).stdout) as { buffer: { sealed_batches: number } };
   t.equal(status.buffer.sealed_batches, 0, 'run --once committed everything');
   t.ok(
-    readdirSync(path.join(dir, 'out', 'pi_timeseries')).some((f) => f.endsWith('.parquet')),
+    readdirSync(path.join(jail, 'work', 'out', 'pi_timeseries')).some((f) => f.endsWith('.parquet')),
     'Parquet landed',
   );
+
+  // No MIT Kerberos libraries in the chroot: Kerberos fails with the packages to install, no crash.
+  writeFileSync(path.join(jail, 'work', 'krb.yaml'), config(sim.url, 'kerberos'), { mode: 0o600 });
+  const krb = await agent('check', '--config', '/work/krb.yaml').then(
+    () => ({ code: 0, stdout: '' }),
+    (e: { code?: number; signal?: string; stdout?: string }) => ({ code: e.code ?? e.signal, stdout: e.stdout ?? '' }),
+  );
+  t.equal(krb.code, 1, 'check fails with exit code 1 (not a crash)');
+  t.match(krb.stdout, /PI_KERBEROS_UNAVAILABLE: .*libgssapi_krb5\.so\.2.*dnf install krb5-libs.*apt-get install libgssapi-krb5-2/);
 });
