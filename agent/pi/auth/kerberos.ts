@@ -7,6 +7,7 @@
  * carries a fresh token (a Kerberos AP-REQ authenticates one request, not the connection).
  */
 import { PiError } from '../../errors.js';
+import { SINGLE_BINARY } from '../../version.js';
 import { findChallenge } from './challenge.js';
 import { authFailed } from './failure.js';
 import type { PiAuth, RawResponse, SendOnce } from './types.js';
@@ -36,15 +37,21 @@ export async function loadKerberos(): Promise<KerberosModule> {
   return k;
 }
 
-export function kerberosUnavailable(cause: unknown): PiError {
+/**
+ * The npm install builds the optional `kerberos` module (it needs the Kerberos development files);
+ * the single binary carries that module and opens the system's MIT Kerberos libraries at run time
+ * (README "System requirements"), so there the fix is the runtime package.
+ */
+export function kerberosUnavailable(cause: unknown, singleBinary = SINGLE_BINARY): PiError {
   const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-  return new PiError(
-    'PI_KERBEROS_UNAVAILABLE',
-    `Kerberos authentication needs the optional 'kerberos' module, which could not be loaded (${reason}). ` +
+  const message = singleBinary
+    ? `Kerberos authentication needs the system's MIT Kerberos libraries, which could not be loaded (${reason}). ` +
+      'Install them (RHEL/Rocky/Alma: dnf install krb5-libs; Debian/Ubuntu: apt-get install libgssapi-krb5-2; SLES: zypper install krb5) ' +
+      'and start pi-agent again, or set pi.auth.type to basic or ntlm.'
+    : `Kerberos authentication needs the optional 'kerberos' module, which could not be loaded (${reason}). ` +
       'Install the Kerberos development files (Debian/Ubuntu: apt-get install libkrb5-dev; RHEL/Fedora: dnf install krb5-devel) ' +
-      'and reinstall pi-agent so the module builds, or set pi.auth.type to basic or ntlm.',
-    { cause },
-  );
+      'and reinstall pi-agent so the module builds, or set pi.auth.type to basic or ntlm.';
+  return new PiError('PI_KERBEROS_UNAVAILABLE', message, { cause });
 }
 
 /**

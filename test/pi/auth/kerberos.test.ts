@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createPiAuth } from '../../../agent/pi/auth/index.js';
-import { servicePrincipal } from '../../../agent/pi/auth/kerberos.js';
+import { kerberosUnavailable, servicePrincipal } from '../../../agent/pi/auth/kerberos.js';
 import { createSimAuth } from '../../sim/piwebapi/auth.js';
 import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc, type Kdc } from '../../helpers/kdc.js';
 import { errorText, json, newPool, sendOnceFor, startAuthServer } from './harness.js';
@@ -33,6 +33,19 @@ t.test('no kerberos module: PI_KERBEROS_UNAVAILABLE says how to enable it', asyn
   t.match(err, { message: /libkrb5-dev/ });
   t.match(err, { message: /krb5-devel/ });
   t.match(err, { message: /basic or ntlm/ });
+});
+
+t.test('single binary without the MIT Kerberos libraries: PI_KERBEROS_UNAVAILABLE names the runtime packages', async (t) => {
+  // What the binary's kerberos addon throws at load when libgssapi_krb5 is missing (kerberos_gss.cc).
+  const cause = new Error('Opening library libgssapi_krb5.so.2 failed: libgssapi_krb5.so.2: cannot open shared object file: No such file or directory');
+  const err = kerberosUnavailable(cause, true);
+  t.equal(err.code, 'PI_KERBEROS_UNAVAILABLE');
+  t.match(err.message, /could not be loaded \(Opening library libgssapi_krb5\.so\.2 failed/);
+  t.match(err.message, /dnf install krb5-libs/);
+  t.match(err.message, /apt-get install libgssapi-krb5-2/);
+  t.match(err.message, /basic or ntlm/);
+  t.notMatch(err.message, /libkrb5-dev|reinstall/, 'no build advice for the binary');
+  t.equal(err.cause, cause);
 });
 
 t.test('Kerberos against a real KDC', { skip: kerberosAvailable() ? false : KERBEROS_SKIP_REASON }, async (t) => {
