@@ -91,6 +91,15 @@ function crossCheck(ctx: ValidationContext, raw: Record<string, unknown>): void 
       `write an index from 0 to ${ts.shards.count - 1}`,
     );
   }
+  const proxy = (raw.sink as { proxy?: { username?: string; password?: string } } | undefined)?.proxy;
+  if (proxy && (proxy.username === undefined) !== (proxy.password === undefined)) {
+    addProblem(
+      ctx,
+      offsetAt(ctx, ['sink', 'proxy'], 'key'),
+      'sink.proxy needs both username and password, or neither',
+      'write username: and password: ${PROXY_PASSWORD} under proxy:',
+    );
+  }
   const tags = raw.tags as unknown[] | undefined;
   if (ts && (!ctx.doc.has('tags') || (Array.isArray(tags) && tags.length === 0))) {
     addProblem(

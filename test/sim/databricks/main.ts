@@ -1,5 +1,5 @@
 /**
- * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S]`
+ * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--staging-host H]`
  * Prints one line once it accepts connections (design.md, Contracts); SIGINT/SIGTERM close cleanly.
  */
 import { resolve } from 'node:path';
@@ -13,11 +13,12 @@ const { values } = parseArgs({
     token: { type: 'string' },
     'oauth-client-id': { type: 'string' },
     'oauth-client-secret': { type: 'string' },
+    'staging-host': { type: 'string' },
   },
 });
 
 if (values.data === undefined) {
-  process.stderr.write('usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S]\n');
+  process.stderr.write('usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--staging-host H]\n');
   process.exit(2);
 }
 const port = Number(values.port);
@@ -32,6 +33,7 @@ if (values['oauth-client-id'] !== undefined && values['oauth-client-secret'] !==
   opts.oauth = { clientId: values['oauth-client-id'], clientSecret: values['oauth-client-secret'] };
 }
 
+if (values['staging-host'] !== undefined) opts.stagingHost = values['staging-host'];
 const w = await startWarehouse(opts);
 process.stdout.write(`databricks-emulator host=${w.host} port=${w.port} path=${w.path} token=${w.token} ca=${w.caPath}\n`);
 
