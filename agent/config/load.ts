@@ -91,8 +91,9 @@ function crossCheck(ctx: ValidationContext, raw: Record<string, unknown>): void 
       `write an index from 0 to ${ts.shards.count - 1}`,
     );
   }
-  const proxy = (raw.sink as { proxy?: { username?: string; password?: string } } | undefined)?.proxy;
-  if (proxy && (proxy.username === undefined) !== (proxy.password === undefined)) {
+  // Keys as written (a value that failed its own check is already a problem).
+  const written = (k: string) => ctx.doc.hasIn(['sink', 'proxy', k]);
+  if ((raw.sink as { proxy?: unknown } | undefined)?.proxy && written('username') !== written('password')) {
     addProblem(
       ctx,
       offsetAt(ctx, ['sink', 'proxy'], 'key'),
