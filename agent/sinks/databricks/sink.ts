@@ -370,7 +370,8 @@ export class DatabricksSink implements Sink {
 /** The driver's message on one line (Databricks puts newlines in some, e.g. INSUFFICIENT_PERMISSIONS): status and logs show one line. */
 function errorMessage(err: unknown): string {
   const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String(err.message) : String(err);
-  return msg.replace(/\s*\n\s*/g, ' ');
+  // A presigned URL's query is its credential (SAS sig=, X-Amz-Signature=): never in logs or status.
+  return msg.replace(/\s*\n\s*/g, ' ').replace(/(https?:\/\/[^\s?]+)\?[^\s,]*/g, '$1?…');
 }
 
 /** Maps a driver error onto the sink's error codes. Outages and throttling are retryable. */

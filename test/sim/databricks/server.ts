@@ -112,6 +112,8 @@ interface Presigned {
   operation: 'PUT' | 'GET' | 'REMOVE';
   file: string;
   expires: number;
+  /** The URL's signature (query `sig`), as an Azure SAS or S3 presigned URL carries one. */
+  sig: string;
 }
 
 const ok = () => ({ statusCode: T.TStatusCode.SUCCESS_STATUS });
@@ -242,8 +244,10 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     const r = op.result;
     if (!r?.staging) return;
     const id = randomUUID();
-    presigned.set(id, { operation: r.staging.operation, file: r.staging.volumeFile, expires: Date.now() + 15 * 60_000 });
-    const url = `https://${opts.stagingHost ?? '127.0.0.1'}:${port}/presigned/${id}`;
+    // Presigned URLs carry their credential in the query (Azure SAS `sig=`, S3 `X-Amz-Signature=`): it is a secret.
+    const sig = randomBytes(16).toString('hex');
+    presigned.set(id, { operation: r.staging.operation, file: r.staging.volumeFile, expires: Date.now() + 15 * 60_000, sig });
+    const url = `https://${opts.stagingHost ?? '127.0.0.1'}:${port}/presigned/${id}?sig=${sig}`;
     const headers = '{"x-emulator-presigned":"1"}';
     if (r.staging.localFile === undefined) {
       // REMOVE has no local file: the driver tests `localFile !== undefined`, so the column must be absent.
@@ -414,9 +418,10 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
 
   // ---------- presigned URLs (volume storage) ----------
 
-  async function servePresigned(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function servePresigned(id: string, sig: string | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = presigned.get(id);
-    if (!p || p.expires < Date.now()) {
+    // Azure Storage answers a wrong or expired SAS with 403 AuthenticationFailed.
+    if (!p || p.expires < Date.now() || p.sig !== sig) {
       sendError(res, 403, 'AuthenticationFailed: presigned URL unknown or expired');
       return;
     }
@@ -591,7 +596,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', base());
     if (url.pathname.startsWith('/presigned/')) {
-      await servePresigned(url.pathname.slice('/presigned/'.length), req, res);
+      await servePresigned(url.pathname.slice('/presigned/'.length), url.searchParams.get('sig'), req, res);
       return;
     }
     if (url.pathname.startsWith('/oidc/')) {
