@@ -38,12 +38,16 @@ export interface RigOptions {
   /** streams per request (default 7) and pi.concurrency (default 8) */
   tagsPerRequest?: number;
   piConcurrency?: number;
+  /** sink.host (default 127.0.0.1), the emulator's presigned-URL host, and YAML lines added to the sink section (indented) */
+  sinkHost?: string;
+  stagingHost?: string;
+  sinkExtra?: string;
 }
 
 export async function startRig(t: Test, opts: RigOptions): Promise<DbxRig> {
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: opts.seed ?? 11, historyStart: START, now: opts.now });
   const wDir = mkdtempSync(path.join(tmpdir(), 'pi-agent-dbx-'));
-  const w = await startWarehouse({ dataDir: wDir });
+  const w = await startWarehouse({ dataDir: wDir, ...(opts.stagingHost ? { stagingHost: opts.stagingHost } : {}) });
   const tokenVar = opts.tokenVar ?? 'E2E_DBX_TOKEN';
   process.env[tokenVar] = w.token;
   const env = makeAgentEnv(
@@ -64,7 +68,7 @@ timeseries:
   lookback: 2h
 ${opts.maxBytes ? `buffer:\n  max_bytes: ${opts.maxBytes}\n` : ''}sink:
   type: databricks
-  host: 127.0.0.1
+  host: ${opts.sinkHost ?? '127.0.0.1'}
   port: ${w.port}
   http_path: ${w.path}
   auth: { type: token, token: \${${tokenVar}} }
@@ -72,7 +76,7 @@ ${opts.maxBytes ? `buffer:\n  max_bytes: ${opts.maxBytes}\n` : ''}sink:
   catalog: main
   schema: pi
   volume: pi_agent
-${opts.extra ?? ''}`,
+${opts.sinkExtra ?? ''}${opts.extra ?? ''}`,
   );
   t.teardown(async () => {
     await sim.close();
