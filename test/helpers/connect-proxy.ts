@@ -14,6 +14,8 @@ export interface ConnectProxyOptions {
   login?: { username: string; password: string };
   /** Host name → address the proxy connects to instead (e.g. `{ 'files.emulator.invalid': '127.0.0.1' }`); `*.x` matches subdomains. */
   map?: Record<string, string>;
+  /** Target host names the proxy's policy refuses (403, as a plant proxy answers a host not on its allow list). */
+  deny?: string[];
 }
 
 export interface ConnectProxy {
@@ -66,6 +68,10 @@ export async function startConnectProxy(opts: ConnectProxyOptions = {}): Promise
       return;
     }
     const host = m[1]!.replace(/^\[|\]$/g, '');
+    if (opts.deny?.includes(host)) {
+      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const upstream = connect({ host: resolveHost(host), port: Number(m[2]) });
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));

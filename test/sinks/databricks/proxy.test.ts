@@ -27,6 +27,7 @@ const w = await startWarehouse({ dataDir: join(root, 'data'), oauth, stagingHost
 const caPem = await readFile(w.caPath, 'utf8');
 const login = { username: 'svc-pi-agent', password: 'pr0xy-p@ss:word/1' };
 const proxy = await startConnectProxy({ login, map: { '*.emulator.invalid': '127.0.0.1' } });
+const strict = await startConnectProxy({ map: { '*.emulator.invalid': '127.0.0.1' }, deny: [STORAGE] });
 
 const sinks: DatabricksSink[] = [];
 let dirs = 0;
@@ -51,6 +52,7 @@ const viaProxy = (over: Partial<ProxyConfig> = {}): ProxyConfig => ({ url: proxy
 t.teardown(async () => {
   for (const s of sinks) await s.close();
   await proxy.close();
+  await strict.close();
   await w.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -76,6 +78,14 @@ const unit = (name: string, ...batches: Row[][]): SinkUnit => {
   });
   return { name, table: 'pi_timeseries', rows: batches.flat().length, files, ops: new Set(['insert']) };
 };
+/** A loopback port nothing listens on. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
 const landed = async (tag: string) =>
   (await w.query(`SELECT value_double AS v FROM pi.pi_timeseries WHERE tag_webid = '${tag}' ORDER BY timestamp`)).map((r) => Number(r.v));
 
@@ -112,8 +122,12 @@ t.test('without the proxy the same upload cannot reach the storage host', async 
   t.equal(proxy.tunnels.size, 0);
 });
 
-t.test('no_proxy: the workspace directly, the storage through the proxy', async (t) => {
-  const sink = makeSink({ host: '127.0.0.1', proxy: viaProxy({ no_proxy: ['127.0.0.0/8', '.plant.local'] }) });
+t.test('no_proxy: the workspace (SQL and OAuth token) directly, the storage through the proxy', async (t) => {
+  const sink = makeSink({
+    host: '127.0.0.1',
+    auth: { type: 'oauth', client_id: oauth.clientId, client_secret: oauth.clientSecret },
+    proxy: viaProxy({ no_proxy: ['127.0.0.0/8', '.plant.local'] }),
+  });
   await sink.upload(unit('pi_timeseries-1-1', rows('P3', 4)));
   t.same(await landed('P3'), [0.5, 1.5, 2.5, 3.5]);
   t.same([...proxy.tunnels.keys()], [STORAGE], 'only the storage host went through the proxy');
@@ -140,12 +154,7 @@ t.test('a wrong proxy password: HTTP 407, the message names the proxy and never 
 });
 
 t.test('an unreachable proxy: the message names it as host:port', async (t) => {
-  const free = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const free = await freePort();
   for (const auth of [
     { type: 'token' as const, token: w.token },
     { type: 'oauth' as const, client_id: oauth.clientId, client_secret: oauth.clientSecret },
@@ -158,6 +167,24 @@ t.test('an unreachable proxy: the message names it as host:port', async (t) => {
     t.match((err as SinkError).message, `cannot reach proxy 127.0.0.1:${free} (ECONNREFUSED); check sink.proxy`);
     t.notMatch((err as SinkError).message, login.password);
   }
+});
+
+t.test('a proxy that refuses the storage host (403) or cannot reach a host (502): named, with the host', async (t) => {
+  const denied = makeSink({ proxy: { url: strict.url } });
+  await denied.prepare(); // the workspace is allowed
+  const err = (await denied.upload(unit('pi_timeseries-1-1', rows('P4', 1))).catch((e: unknown) => e)) as SinkError;
+  t.type(err, SinkError);
+  t.equal(err.code, 'SINK_PERMISSION_DENIED');
+  t.equal(err.retryable, false);
+  t.match(err.message, `proxy 127.0.0.1:${strict.port} does not allow CONNECT ${STORAGE}:${w.port} (HTTP 403); ask its administrators to allow it`);
+  t.same(await landed('P4'), []);
+
+  const closed = await freePort();
+  const gone = makeSink({ host: 'closed.emulator.invalid', port: closed, proxy: viaProxy() });
+  const e2 = (await gone.prepare().catch((e: unknown) => e)) as SinkError;
+  t.equal(e2.code, 'SINK_UNREACHABLE');
+  t.equal(e2.retryable, true);
+  t.match(e2.message, `proxy 127.0.0.1:${proxy.port} could not open a tunnel to closed.emulator.invalid:${closed} (HTTP 502)`);
 });
 
 t.test('no_proxy matching', async (t) => {
