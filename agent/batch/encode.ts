@@ -55,7 +55,8 @@ function encodeRows(table: TableDef, rows: Row[], order: Uint32Array | undefined
   const opCol = slice.cols.find((c) => c.spec.name === 'op');
   const files: Uint8Array[] = [];
   let len = 0;
-  for (let from = 0; from === 0 || from < n; from += len) {
+  // At least one slice: no rows still make a file (with the table's schema and no row group data).
+  for (let from = 0, first = true; first || from < n; from += len, first = false) {
     len = Math.min(sliceRows, n - from);
     slice.fill(from, len);
     // Too many bytes for one slice: read fewer rows again, and keep that size for the next slices.

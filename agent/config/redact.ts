@@ -25,6 +25,15 @@ export function secretValues(config: AgentConfig): string[] {
   return [...found];
 }
 
+/**
+ * Below this length a secret is replaced only where it stands alone, not inside a longer run of
+ * letters and digits: a one-letter test password would otherwise turn every such letter of every
+ * line into `***`. Real credentials are far longer (a PAT is 36+ characters).
+ */
+const SHORT = 8;
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** A function that replaces every secret value of `config` in a text with `***`. */
 export function redactor(config: AgentConfig): (text: string) => string {
   // Longest first, so a secret that contains another is replaced whole.
@@ -34,6 +43,7 @@ export function redactor(config: AgentConfig): (text: string) => string {
     const json = JSON.stringify(s).slice(1, -1); // as it appears inside a JSON log line
     return json === s ? [s] : [s, json];
   });
-  const re = new RegExp(escaped.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  const pattern = escaped.map((s) => (s.length < SHORT ? `(?<![A-Za-z0-9])${escapeRe(s)}(?![A-Za-z0-9])` : escapeRe(s)));
+  const re = new RegExp(pattern.join('|'), 'g');
   return (text) => text.replace(re, '***');
 }

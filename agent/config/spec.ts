@@ -4,13 +4,9 @@
  * two cannot drift apart.
  */
 
-import { nonEmpty, str, type ObjectSpec, type Spec } from './fields.js';
-import { DATABRICKS_SINK_SPEC } from '../sinks/databricks/config.js';
-import { DIRECTORY_SINK_SPEC } from '../sinks/directory/config.js';
-import { AF_FIELD } from '../sources/af/config.js';
-import { EVENT_FRAMES_FIELD } from '../sources/eventframes/config.js';
-import { TAGS_FIELD, TAGS_REFRESH_FIELD } from '../sources/tags/config.js';
-import { TIMESERIES_FIELD } from '../sources/timeseries/config.js';
+import { nonEmpty, str, type Field, type ObjectSpec, type Spec } from './fields.js';
+import { SINK_SECTIONS } from '../sinks/sections.js';
+import { SOURCE_SECTIONS } from '../sources/sections.js';
 
 const piAuth: Spec = {
   kind: 'tagged',
@@ -114,11 +110,8 @@ export const CONFIG_SPEC: ObjectSpec = {
         },
       },
     },
-    tags: TAGS_FIELD,
-    tags_refresh: TAGS_REFRESH_FIELD,
-    timeseries: TIMESERIES_FIELD,
-    af: AF_FIELD,
-    event_frames: EVENT_FRAMES_FIELD,
+    // Each source's keys, declared with it (sources/<name>/config.ts), in the order of its list.
+    ...Object.fromEntries(SOURCE_SECTIONS.flatMap((s): [string, Field][] => Object.entries(s.fields))),
     buffer: {
       spec: {
         kind: 'object',
@@ -131,10 +124,8 @@ export const CONFIG_SPEC: ObjectSpec = {
       spec: {
         kind: 'tagged',
         description: 'Where batches go',
-        variants: {
-          directory: DIRECTORY_SINK_SPEC,
-          databricks: DATABRICKS_SINK_SPEC,
-        },
+        // Each kind's variant, declared with it (sinks/<kind>/config.ts).
+        variants: Object.fromEntries(SINK_SECTIONS.map((s) => [s.type, s.spec])),
       },
     },
   },

@@ -3,14 +3,12 @@
  * documents each one); defaults are filled in, relative paths are absolute, secret references are
  * resolved, durations are milliseconds and sizes are bytes.
  */
-import type { DatabricksSinkConfig } from '../sinks/databricks/config.js';
-import type { DirectorySinkConfig } from '../sinks/directory/config.js';
-import type { AfConfig } from '../sources/af/config.js';
-import type { EventFramesConfig } from '../sources/eventframes/config.js';
-import type { TagSelector } from '../sources/tags/config.js';
-import type { TimeseriesConfig } from '../sources/timeseries/config.js';
+import type { SINK_SECTIONS } from '../sinks/sections.js';
+import type { SOURCE_SECTIONS } from '../sources/sections.js';
+import type { SinkConfigOf, SourcesConfigOf } from './sections.js';
 
-// Each source's and sink's section is declared with it (sources/<name>/config.ts, sinks/<name>/config.ts).
+// Each source's and sink's part is declared with it (sources/<name>/config.ts, sinks/<kind>/config.ts)
+// and comes here through the lists of sections (sources/sections.ts, sinks/sections.ts).
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -63,9 +61,16 @@ export interface BufferConfig {
   max_bytes: number;
 }
 
-export type SinkConfig = DirectorySinkConfig | DatabricksSinkConfig;
+/** `sink`: one variant per kind of sink. */
+export type SinkConfig = SinkConfigOf<typeof SINK_SECTIONS>;
 
-export interface AgentConfig {
+/**
+ * What the sources add: `tags` (selectors) and `tags_refresh` (node-cron), and each optional source's
+ * section, absent when that source is not extracted (`timeseries?`, `af?`, `event_frames?`).
+ */
+export type SourcesConfig = SourcesConfigOf<typeof SOURCE_SECTIONS>;
+
+export interface AgentConfig extends SourcesConfig {
   /** Absolute path of the YAML file this was loaded from. */
   config_file: string;
   site: string;
@@ -74,15 +79,6 @@ export interface AgentConfig {
   log: LogConfig;
   metrics: MetricsConfig;
   pi: PiConfig;
-  tags: TagSelector[];
-  /** node-cron expression for re-running tag discovery. */
-  tags_refresh: string;
-  /** Absent: no time series extraction. */
-  timeseries?: TimeseriesConfig;
-  /** Absent: no AF extraction. */
-  af?: AfConfig;
-  /** Absent: no event frame extraction. */
-  event_frames?: EventFramesConfig;
   buffer: BufferConfig;
   sink: SinkConfig;
   /** Non-fatal findings, formatted `file:line:col: message`; the CLI prints them, `run` logs them. */

@@ -35,7 +35,7 @@ async function checkPi(config: AgentConfig, report: Report): Promise<void> {
     const sys = await client.get<{ ProductTitle?: string; ProductVersion?: string }>('/system');
     report.ok(`PI Web API ${config.pi.url} answers (${sys.ProductTitle ?? 'PI Web API'} ${sys.ProductVersion ?? ''}`.trimEnd() + `, auth ${config.pi.auth.type})`);
     const ctx: CheckContext = { ...report, config, client };
-    for (const source of enabledSources(config)) await source.check?.(ctx);
+    for (const source of await enabledSources(config)) await source.check?.(ctx);
   } catch (err) {
     report.fail(`PI Web API ${config.pi.url}`, err);
   } finally {

@@ -14,7 +14,16 @@ export type ControlReply =
   | { type: 'pong'; pid: number }
   | { type: 'progress'; units: number; rows: number; remaining_batches: number }
   | { type: 'done'; ok: true; units: number; rows: number }
-  | { type: 'done'; ok: false; error: string };
+  /** `retryable`: the sink may take it later (unreachable, busy); the data stays buffered. */
+  | { type: 'done'; ok: false; error: string; retryable?: boolean; remaining_batches?: number };
+
+/** The running agent did not finish answering within the caller's time limit (it carries on). */
+export class ControlTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the running agent did not answer within ${Math.round(timeoutMs / 1000)} s`);
+    this.name = 'ControlTimeout';
+  }
+}
 
 export function controlPath(stateDir: string): string {
   if (process.platform === 'win32') {
@@ -105,7 +114,7 @@ export function sendControl(stateDir: string, req: ControlRequest, onReply: (r: 
       if (timeoutMs > 0)
         timer = setTimeout(() => {
           sock.destroy();
-          reject(new Error(`the running agent did not answer within ${Math.round(timeoutMs / 1000)} s`));
+          reject(new ControlTimeout(timeoutMs));
         }, timeoutMs);
     });
     readLines(sock, (line) => {

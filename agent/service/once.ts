@@ -26,7 +26,7 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
       note(what, describeError(err));
     }
   };
-  for (const source of enabledSources(agent.config)) await attempt(source.name, async () => (await source.runCycle(agent, signal)).problems);
+  for (const source of await enabledSources(agent.config)) await attempt(source.name, async () => (await source.runCycle(agent, signal)).problems);
   await attempt('heartbeat', async () => {
     writeHeartbeat(agent.config, agent.store);
     return [];

@@ -14,7 +14,7 @@ export interface ResetOptions extends ResetRequest {
 }
 
 export async function reset(config: AgentConfig, o: ResetOptions): Promise<Outcome> {
-  const source = sourceNamed(o.source);
+  const source = await sourceNamed(o.source);
   if (!source) throw new AgentError('CONFIG_INVALID', `no source named ${o.source}`);
   const store = openStore(config);
   try {

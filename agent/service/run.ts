@@ -44,13 +44,13 @@ class Uploader {
 }
 
 /** The scheduled cycles of the enabled sources: one at a time each (a trigger while one runs is skipped). */
-function sourceCycles(
+async function sourceCycles(
   agent: Agent,
   signal: AbortSignal,
   track: <T>(p: Promise<T>) => Promise<T>,
   after: (r: CycleReport) => void,
-): { source: Source; run: () => Promise<void> }[] {
-  return enabledSources(agent.config).map((source) => {
+): Promise<{ source: Source; run: () => Promise<void> }[]> {
+  return (await enabledSources(agent.config)).map((source) => {
     let busy = false;
     const run = async (): Promise<void> => {
       if (busy || signal.aborted) {
@@ -96,7 +96,7 @@ export async function runService(config: AgentConfig, logger: Logger, signal: Ab
     return p;
   };
   const totals = { values: 0, commits: 0 };
-  const cycles = sourceCycles(agent, signal, track, (r) => {
+  const cycles = await sourceCycles(agent, signal, track, (r) => {
     totals.values += r.values ?? 0;
     wakeSink?.();
   });
@@ -194,6 +194,6 @@ async function flushWith(agent: Agent, uploader: Uploader, reply: (r: ControlRep
     );
     reply({ type: 'done', ok: true, units: r.units, rows: r.rows });
   } catch (err) {
-    reply({ type: 'done', ok: false, error: describeError(err) });
+    reply({ type: 'done', ok: false, error: describeError(err), retryable: isRetryable(err), remaining_batches: agent.store.stats().sealed_batches });
   }
 }

@@ -6,13 +6,15 @@ import type { CommandIo, Outcome } from './outcome.js';
 export interface SetupOptions extends CommandIo {
   /** Print the DDL for an administrator instead of executing it. */
   printSql: boolean;
+  /** The principal the printed GRANTs name (default: the sink's own choice). */
+  principal?: string;
 }
 
 export async function setup(config: AgentConfig, o: SetupOptions): Promise<Outcome> {
   const sink = await openSink(config, o.logger);
   try {
     if (o.printSql) {
-      const sql = sink.setupSql();
+      const sql = sink.setupSql(o.principal === undefined ? {} : { principal: o.principal });
       o.print(sql.length === 0 ? `-- the ${sink.type} sink needs no SQL\n` : `${sql.map((s) => `${s.trim()};`).join('\n\n')}\n`);
       return 'ok';
     }

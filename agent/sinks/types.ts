@@ -50,16 +50,17 @@ export interface Sink extends UploadTarget {
   readonly label: string;
   /** Verifies the destination can be written; resolves to the line `check` prints. */
   check(): Promise<string>;
-  /** The statements `setup` runs, for an administrator (`setup --print-sql`); none for a folder. */
-  setupSql(): string[];
+  /**
+   * What an administrator runs (`setup --print-sql`): the objects and the GRANTs of the agent's
+   * minimum privileges to `principal` when the sink has privileges; none for a folder.
+   */
+  setupSql(opts?: { principal?: string }): string[];
   /** Creates what is missing; resolves to the line `setup` prints. */
   setup(): Promise<string>;
 }
 
-/** A kind of sink, by its `sink.type` (sinks/index.ts lists them): how to open one from config. */
+/** A kind of sink, by its `sink.type` (sinks/sections.ts lists them): how to open one from config. */
 export interface SinkKind<C extends SinkConfig = SinkConfig> {
   /** Opens the sink (no network yet: sessions open on first use). */
   open(config: AgentConfig & { sink: C }, logger?: Logger): Promise<Sink>;
-  /** How often the agent writes its `pi_agent_status` heartbeat row, milliseconds. */
-  heartbeatIntervalMs(sink: C): number;
 }

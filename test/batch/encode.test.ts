@@ -202,3 +202,25 @@ t.test('DuckDB reads the file with the declared types and exact values', async (
     { tag_webid: 'C', ts: '6', ordinal: 0, vi: null, value_string: '', digital_code: -2147483648, good: true, questionable: false, op: 'update' },
   ]);
 });
+
+t.test('no rows: a file with the table schema and no rows (encodeBatch used to loop forever)', async (t) => {
+  const bytes = encodeBatch(TS, []);
+  t.same(decodeBatch(bytes), []);
+  const dir = mkdtempSync(path.join(tmpdir(), 'pi-agent-encode-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'empty.parquet');
+  writeFileSync(file, bytes);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  t.teardown(() => {
+    conn.closeSync();
+    db.closeSync();
+  });
+  const rows = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${file}')`)).getRowObjectsJS();
+  t.same(rows, [{ n: 0 }]);
+  const cols = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
+  t.same(
+    cols.map((r) => r.column_name),
+    TS.columns.map((c) => c.name),
+  );
+});

@@ -112,6 +112,7 @@ t.test('every command has --help with its usage, options and exit codes', async 
   t.match((await inProcess(['run', '--help'])).stdout, /^      --once +one cycle/m);
   t.match((await inProcess(['status', '--help'])).stdout, /^      --json +print the status as one JSON object$/m);
   t.match((await inProcess(['setup', '--help'])).stdout, /^      --print-sql /m);
+  t.match((await inProcess(['setup', '--help'])).stdout, /^      --principal NAME +the user or service principal the printed GRANTs name$/m);
   t.match((await inProcess(['backfill', '--help'])).stdout, /^      --tag PATH +a tag path.*\(repeatable\)$/m);
   t.equal((await inProcess(['help', 'flush'])).stdout, (await inProcess(['flush', '-h'])).stdout);
 });
@@ -150,6 +151,11 @@ t.test('usage errors exit 2 with a pointer to --help', async (t) => {
     code: 2,
     stdout: '',
     stderr: "pi-agent: --source must be one of tags, timeseries, af, event_frames\nRun 'pi-agent reset --help' for usage.\n",
+  });
+  t.same(await inProcess(['setup', '--config', GOOD, '--principal', 'sp']), {
+    code: 2,
+    stdout: '',
+    stderr: "pi-agent: --principal goes with --print-sql\nRun 'pi-agent setup --help' for usage.\n",
   });
   const nothing = await inProcess([]);
   t.equal(nothing.code, 2);

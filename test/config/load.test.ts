@@ -197,6 +197,19 @@ sink:
   t.equal(redact('sent dapi-token-from-file and oidc-secret-value, "oidc-secret-value"'), 'sent *** and ***, "***"');
 });
 
+t.test('a short secret is replaced where it stands alone, never inside other words', async (t) => {
+  const file = write(`site: a
+pi:
+  url: https://pi.plant/piwebapi
+  auth: { type: basic, username: svc, password: \${PI_PASSWORD} }
+sink: { type: directory, path: out }
+`);
+  const redact = redactor(loadConfig(file, { env: { PI_PASSWORD: 'e' } }));
+  t.equal(redact('connected; password e sent as "e", then user=svc:e@host'), 'connected; password *** sent as "***", then user=svc:***@host');
+  const basic = Buffer.from('svc:e').toString('base64');
+  t.equal(redact(`Authorization: Basic ${basic}`), 'Authorization: Basic ***', 'the Basic header is still replaced');
+});
+
 t.test('a literal secret is rejected without echoing it', async (t) => {
   const file = write(`site: a
 pi:

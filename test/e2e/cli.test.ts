@@ -116,6 +116,12 @@ t.test('the operator commands end to end', async (t) => {
   t.equal(s1.sink.last_commit, null, 'nothing committed yet');
   t.not(s1.sink.state, 'ok', `sink state ${s1.sink.state}`);
 
+  // flush with no service while the warehouse refuses connections: partial (exit 3), the reason,
+  // nothing lost (--help and the README promise 3 for an unreachable sink).
+  const f0 = await cliRun('flush', ...cfg);
+  t.equal(f0.code, 3, `flush exits 3 while the sink is unreachable: ${f0.stdout.trim()} ${f0.stderr.trim()}`);
+  t.match(f0.stdout, new RegExp(`^flush stopped: SINK_UNREACHABLE: .*; ${s1.buffer.sealed_batches} batch\\(es\\) still buffered; nothing is lost`, 'm'));
+
   // flush with no service: uploads here, exit 0.
   await w.faults.refuseConnections(false);
   const f1 = await cliRun('flush', ...cfg);
@@ -144,6 +150,9 @@ t.test('the operator commands end to end', async (t) => {
   service = svc.child;
   for (let i = 0; i < 300 && !(await buildStatus(env.config())).agent.running; i++) await new Promise((r) => setTimeout(r, 100));
   t.ok((await buildStatus(env.config())).agent.running, 'the service is running');
+  const f3 = await cliRun('flush', ...cfg);
+  t.equal(f3.code, 3, `flush through the service exits 3 while the sink is unreachable: ${f3.stdout.trim()} ${f3.stderr.trim()}`);
+  t.match(f3.stdout, /^flush stopped: SINK_UNREACHABLE: .*batch\(es\) still buffered; nothing is lost, the running agent keeps retrying$/m);
   await w.faults.refuseConnections(false);
   const f2 = await cliRun('flush', ...cfg);
   t.equal(f2.code, 0, `flush with the service running exits 0: ${f2.stdout.trim()}`);

@@ -38,6 +38,10 @@ export interface RigOptions {
   /** streams per request (default 7) and pi.concurrency (default 8) */
   tagsPerRequest?: number;
   piConcurrency?: number;
+  /** more emulator tokens, each a principal holding only what GRANTs give it (privileges.ts) */
+  principals?: Record<string, string>;
+  /** the token the agent uses (default: the emulator's admin token) */
+  agentToken?: string;
   /** sink.host (default 127.0.0.1), the emulator's presigned-URL host, and YAML lines added to the sink section (indented) */
   sinkHost?: string;
   stagingHost?: string;
@@ -47,9 +51,13 @@ export interface RigOptions {
 export async function startRig(t: Test, opts: RigOptions): Promise<DbxRig> {
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: opts.seed ?? 11, historyStart: START, now: opts.now });
   const wDir = mkdtempSync(path.join(tmpdir(), 'pi-agent-dbx-'));
-  const w = await startWarehouse({ dataDir: wDir, ...(opts.stagingHost ? { stagingHost: opts.stagingHost } : {}) });
+  const w = await startWarehouse({
+    dataDir: wDir,
+    ...(opts.principals ? { principals: opts.principals } : {}),
+    ...(opts.stagingHost ? { stagingHost: opts.stagingHost } : {}),
+  });
   const tokenVar = opts.tokenVar ?? 'E2E_DBX_TOKEN';
-  process.env[tokenVar] = w.token;
+  process.env[tokenVar] = opts.agentToken ?? w.token;
   const env = makeAgentEnv(
     ({ stateDir }) => `
 site: plant-a

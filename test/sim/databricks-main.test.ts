@@ -3,12 +3,13 @@
  * connections, tables in DIR/warehouse.duckdb, clean exit on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t, { type Test } from 'tap';
+import { Agent, fetch } from 'undici';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { connect } from './databricks/test-client.js';
 import type { RunningWarehouse } from './databricks/server.js';
@@ -64,6 +65,23 @@ t.test('prints the contract line, serves the driver, stops on SIGTERM, restarts 
   const c2 = await connect({ ...w, port: Number(m2![1]) });
   t.same(await c2.run('SHOW TABLES IN main.pi'), [{ database: 'pi', tableName: 'pi_agent_status', isTemporary: false }]);
   await c2.close();
+
+  // refuse_ms: the emulator stops listening for a while and comes back by itself; the standalone
+  // process must outlive the pause (a refusal used to let it exit with nothing left to wait on).
+  const dispatcher = new Agent({ connect: { ca: readFileSync(m[4]!) } });
+  t.teardown(() => dispatcher.close());
+  const r = await fetch(`https://127.0.0.1:${m2![1]}/_emulator/faults`, {
+    dispatcher,
+    method: 'POST',
+    headers: { authorization: `Bearer ${m[3]}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ refuse_ms: 300 }),
+  });
+  t.equal(r.status, 200);
+  await r.arrayBuffer();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const c3 = await connect({ ...w, port: Number(m2![1]) });
+  t.same(await c3.run('SHOW TABLES IN main.pi'), [{ database: 'pi', tableName: 'pi_agent_status', isTemporary: false }], 'serving again after the pause');
+  await c3.close();
   again.stop();
   t.equal(await again.exited, 0);
 });

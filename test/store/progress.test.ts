@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { SOURCES } from '../../agent/sources/index.js';
+import { loadSources, SOURCE_SECTIONS } from '../../agent/sources/index.js';
 import { clearProgress } from '../../agent/sources/source.js';
 import { ProgressCell, ProgressSpace } from '../../agent/store/progress.js';
 import { Store } from '../../agent/store/store.js';
 
+const SOURCES = await loadSources();
 const keyOf = (p: ProgressSpace<unknown> | ProgressCell<unknown>): string => ('prefix' in p ? p.prefix : p.key);
 
 t.test('every source owns its progress under the prefixes stores hold today', async (t) => {
@@ -28,6 +29,11 @@ t.test('every source owns its progress under the prefixes stores hold today', as
   t.same(
     SOURCES.map((s) => s.name),
     ['tags', 'timeseries', 'af', 'event_frames'],
+  );
+  t.same(
+    SOURCES.map((s) => [s.name, s.resetsTags]),
+    SOURCE_SECTIONS.map((s) => [s.name, s.resetsTags]),
+    'each loaded source is the one its section names',
   );
 });
 

@@ -12,7 +12,8 @@ export const flush: Command = {
 Seals what the sources have extracted and uploads everything buffered, then exits 0 once all of it
 is committed. With the service running, it asks the service (local control endpoint) and waits;
 otherwise it does the work itself under the store lock. Exits 3 with the reason when data is still
-buffered at --timeout (sink unreachable, for example); nothing is lost, the service carries on.`,
+buffered because the sink is unreachable or --timeout passed; nothing is lost, the service carries
+on. Exits 1 when the sink refuses the upload (credentials, permissions).`,
   options: {
     timeout: { type: 'string', arg: 'DURATION', help: 'give up waiting after this long (default 30m)' },
   },

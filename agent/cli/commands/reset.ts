@@ -1,12 +1,12 @@
 import { createInterface } from 'node:readline/promises';
 import { parseTimestamp } from '../../config/values.js';
 import { reset as resetSource } from '../../service/reset.js';
-import { SOURCES } from '../../sources/index.js';
+import { SOURCE_SECTIONS } from '../../sources/sections.js';
 import { loadConfig } from '../../config/load.js';
 import { configPath, tagsOrAll, UsageError, type Command } from '../command.js';
 import { EXIT, exitCodeOf } from '../exit.js';
 
-const NAMES = SOURCES.map((s) => s.name);
+const NAMES = SOURCE_SECTIONS.map((s) => s.name);
 import { withSession } from '../session.js';
 
 export const reset: Command = {
@@ -28,9 +28,9 @@ holds each event once. Asks for confirmation on a terminal; --yes skips it (requ
   async run(values, ctx) {
     const source = typeof values.source === 'string' ? values.source : 'timeseries';
     if (!NAMES.includes(source)) throw new UsageError(`--source must be one of ${NAMES.join(', ')}`, 'reset');
-    if (values.tag !== undefined && !SOURCES.find((s) => s.name === source)?.resetsTags)
+    if (values.tag !== undefined && !SOURCE_SECTIONS.find((s) => s.name === source)?.resetsTags)
       throw new UsageError(
-        `--tag applies to --source ${SOURCES.filter((s) => s.resetsTags)
+        `--tag applies to --source ${SOURCE_SECTIONS.filter((s) => s.resetsTags)
           .map((s) => s.name)
           .join(', ')} only`,
         'reset',

@@ -1,5 +1,6 @@
 /** The Databricks sink's part of the config file: `sink: { type: databricks }`. */
 import { identifier, nameList, nonEmpty, str, type ObjectSpec, type Spec } from '../../config/fields.js';
+import { sinkSection } from '../../config/sections.js';
 
 export type DatabricksAuthConfig = { type: 'token'; token: string } | { type: 'oauth'; client_id: string; client_secret: string };
 
@@ -95,3 +96,11 @@ export const DATABRICKS_SINK_SPEC: ObjectSpec = {
     proxy: { spec: proxySpec },
   },
 };
+
+/** The Databricks sink: its variant of `sink`, and its kind, loaded (with the SQL driver) only when configured. */
+export const databricksSection = sinkSection<DatabricksSinkConfig>()({
+  type: 'databricks',
+  spec: DATABRICKS_SINK_SPEC,
+  heartbeatIntervalMs: (sink) => sink.heartbeat_interval,
+  load: () => import('./index.js').then((m) => m.databricksSink),
+});

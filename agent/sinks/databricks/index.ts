@@ -7,5 +7,4 @@ export const databricksSink: SinkKind<DatabricksSinkConfig> = {
     const { DatabricksSink } = await import('./sink.js');
     return DatabricksSink.fromConfig(config, logger);
   },
-  heartbeatIntervalMs: (sink) => sink.heartbeat_interval,
 };

@@ -13,7 +13,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { DBSQLClient } from '@databricks/sql';
-import { TABLES, type ColumnType, type TableDef, type TableName } from '../../batch/tables.js';
+import { TABLES, type TableDef, type TableName } from '../../batch/tables.js';
 import type { AgentConfig } from '../../config/types.js';
 import type { DatabricksAuthConfig, ProxyConfig } from './config.js';
 import { SinkError } from '../../errors.js';
@@ -21,6 +21,7 @@ import { ClientCredentials, type TokenFailure } from '../../oauth/client-credent
 import type { Logger } from '../../observe/log.js';
 import { forEachLimited } from '../../pool.js';
 import { dropRows, supersededRows } from './arrow.js';
+import { cannotCreate, grantSql, lit, lookupSql, missingSteps, objectSql, PRINCIPAL_PLACEHOLDER, q, tableName } from './objects.js';
 import { SinkProxy } from './proxy.js';
 import type { Sink, SinkFile, SinkUnit } from '../types.js';
 
@@ -56,20 +57,6 @@ const MARK_DELETIONS: ReadonlySet<TableName> = new Set<TableName>(['pi_af_elemen
 
 /** Staged files PUT at the same time (each holds one batch in memory). */
 const PUT_CONCURRENCY = 4;
-
-const SQL_TYPES: Record<ColumnType, string> = {
-  string: 'STRING',
-  int32: 'INT',
-  int64: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  timestamp_us: 'TIMESTAMP',
-};
-
-/** `name` → `` `name` `` (backquotes doubled). */
-const q = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
-/** A Databricks SQL string literal: backslashes are escapes there, so PI paths need doubling. */
-const lit = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export class DatabricksSink implements Sink {
   readonly type = 'databricks';
@@ -117,29 +104,20 @@ export class DatabricksSink implements Sink {
     return new DatabricksSink(opts);
   }
 
-  private get ns(): string {
-    return `${q(this.opts.catalog)}.${q(this.opts.schema)}`;
-  }
   private tableName(t: TableName): string {
-    return `${this.ns}.${q(t)}`;
+    return tableName(this.opts, t);
   }
   private volumeDir(t: TableName): string {
     return `/Volumes/${this.opts.catalog}/${this.opts.schema}/${this.opts.volume}/${this.opts.site}/${t}`;
   }
 
-  /** The DDL `prepare` runs, for an administrator (`pi-agent setup --print-sql`). */
-  setupSql(): string[] {
-    const out = [
-      `CREATE SCHEMA IF NOT EXISTS ${this.ns} COMMENT 'PI System data loaded by pi-agent'`,
-      `CREATE VOLUME IF NOT EXISTS ${this.ns}.${q(this.opts.volume)} COMMENT 'pi-agent staging files'`,
-    ];
-    for (const def of Object.values(TABLES)) out.push(this.createTableSql(def));
-    return out;
-  }
-
-  private createTableSql(def: TableDef): string {
-    const cols = def.columns.map((c) => `  ${q(c.name)} ${SQL_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'} COMMENT ${lit(c.comment)}`);
-    return `CREATE TABLE IF NOT EXISTS ${this.tableName(def.name)} (\n${cols.join(',\n')}\n) USING DELTA CLUSTER BY (${def.clusterBy.map(q).join(', ')}) COMMENT ${lit(def.comment)}`;
+  /**
+   * For an administrator (`pi-agent setup --print-sql`): the objects, then the GRANTs of the agent's
+   * minimum privileges to `principal` (default: the OAuth client id, else a placeholder). objects.ts.
+   */
+  setupSql(opts: { principal?: string } = {}): string[] {
+    const principal = opts.principal ?? (this.opts.auth.type === 'oauth' ? this.opts.auth.client_id : PRINCIPAL_PLACEHOLDER);
+    return [...objectSql(this.opts), ...grantSql(this.opts, principal)];
   }
 
   /** A session opens and the schema, volume and tables are there (or created). */
@@ -153,37 +131,22 @@ export class DatabricksSink implements Sink {
     return `Databricks objects ready: ${this.opts.catalog}.${this.opts.schema}, volume ${this.opts.volume}, tables`;
   }
 
-  /** Creates the schema, volume and tables that are missing and adds columns newer agents define. */
+  /**
+   * Looks up what exists (one information_schema query: a restart costs one statement) and creates
+   * only the schema, volume and tables that are missing and adds columns newer agents define, so a
+   * principal without CREATE privileges starts when the objects exist (objects.ts).
+   */
   async prepare(): Promise<void> {
     if (this.prepared) return;
     // Files a crash left between write and PUT; there is never more than one uploader.
     await rm(this.opts.stagingDir, { recursive: true, force: true });
     await this.step('setup', async () => {
-      const [schemaSql, volumeSql] = this.setupSql();
-      await this.run(schemaSql!);
-      await this.run(volumeSql!);
-      // One catalog query instead of a DESCRIBE per table: a restart costs three statements.
-      const existing = new Map<string, Set<string>>();
-      const rows = await this.run(
-        `SELECT table_name, column_name FROM ${q(this.opts.catalog)}.information_schema.columns WHERE table_schema = ${lit(this.opts.schema.toLowerCase())}`,
-      );
-      for (const r of rows) {
-        const t = String(r.table_name).toLowerCase();
-        if (!existing.has(t)) existing.set(t, new Set());
-        existing.get(t)!.add(String(r.column_name).toLowerCase());
-      }
-      for (const def of Object.values(TABLES)) {
-        const have = existing.get(def.name);
-        if (!have) {
-          await this.run(this.createTableSql(def));
-          continue;
-        }
-        const missing = def.columns.filter((c) => !have.has(c.name.toLowerCase()));
-        // New columns are always nullable: Delta cannot add NOT NULL columns to existing rows.
-        if (missing.length > 0) {
-          await this.run(
-            `ALTER TABLE ${this.tableName(def.name)} ADD COLUMNS (${missing.map((c) => `${q(c.name)} ${SQL_TYPES[c.type]} COMMENT ${lit(c.comment)}`).join(', ')})`,
-          );
+      for (const s of missingSteps(this.opts, await this.run(lookupSql(this.opts)))) {
+        try {
+          await this.run(s.sql);
+        } catch (err) {
+          if (classify(err).code === 'SINK_PERMISSION_DENIED') throw cannotCreate(s, errorMessage(err));
+          throw err;
         }
       }
     });
@@ -391,7 +354,8 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
   ) {
     return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
   }
-  if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg)) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: '' };
+  if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg))
+    return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the SQL that pi-agent setup --print-sql prints grants the agent exactly its privileges)' };
   if (/\[INTERNAL_ERROR\]|TEMPORARILY_UNAVAILABLE|CONCURRENT/i.test(msg)) return { code: 'SINK_FAILED', retryable: true, hint: '' };
   return { code: 'SINK_FAILED', retryable: false, hint: '' };
 }

@@ -1,5 +1,6 @@
 /** The directory sink's part of the config file: `sink: { type: directory }`. */
 import type { ObjectSpec } from '../../config/fields.js';
+import { sinkSection } from '../../config/sections.js';
 
 export interface DirectorySinkConfig {
   type: 'directory';
@@ -12,3 +13,11 @@ export const DIRECTORY_SINK_SPEC: ObjectSpec = {
   description: 'A local folder of Parquet files: <path>/<table>/...parquet',
   fields: { path: { spec: { kind: 'path', description: 'Output directory (relative to this file)' }, required: true } },
 };
+
+/** The directory sink: its variant of `sink`, and its kind, loaded when configured. */
+export const directorySection = sinkSection<DirectorySinkConfig>()({
+  type: 'directory',
+  spec: DIRECTORY_SINK_SPEC,
+  heartbeatIntervalMs: () => 60_000,
+  load: () => import('./index.js').then((m) => m.directorySink),
+});

@@ -7,5 +7,4 @@ export const directorySink: SinkKind<DirectorySinkConfig> = {
     const { DirectorySink } = await import('./sink.js');
     return new DirectorySink(config.sink.path);
   },
-  heartbeatIntervalMs: () => 60_000,
 };

@@ -1,5 +1,6 @@
 /** The AF source's part of the config file: `af`. */
 import { cron, dbPaths, type Field } from '../../config/fields.js';
+import { sourceSection } from '../../config/sections.js';
 
 export interface AfConfig {
   /** AF database paths, `\\SERVER\Database`. */
@@ -18,3 +19,11 @@ export const AF_FIELD: Field = {
     },
   },
 };
+
+/** The AF source: its section of the config file, and its code, loaded when the service runs it. */
+export const afSection = sourceSection<{ af?: AfConfig }>()({
+  name: 'af',
+  resetsTags: false,
+  fields: { af: AF_FIELD },
+  load: () => import('./source.js').then((m) => m.afSource),
+});

@@ -1,6 +1,6 @@
 /** The AF source: the hierarchy of the configured databases (extract.ts), its progress and check. */
 import type { AgentConfig } from '../../config/types.js';
-import type { AfConfig } from './config.js';
+import { afSection, type AfConfig } from './config.js';
 import { AgentError } from '../../errors.js';
 import { clearProgress, recordingFailure, type CheckContext, type Source } from '../source.js';
 import { extractAf } from './extract.js';
@@ -24,10 +24,10 @@ export async function checkDatabases(ctx: CheckContext, databases: readonly stri
 }
 
 export const afSource: Source = {
-  name: 'af',
+  name: afSection.name,
   progress: [AF_TEMPLATES, AF_ELEMENTS, AF_ATTRIBUTES],
   pausesWhenFull: true,
-  resetsTags: false,
+  resetsTags: afSection.resetsTags,
   enabled: (config) => config.af !== undefined,
   schedule: (config) => configured(config).schedule,
   async runCycle(ctx, signal) {

@@ -1,5 +1,6 @@
 /** The event frame source's part of the config file: `event_frames`. */
 import { cron, dbPaths, nameList, type Field } from '../../config/fields.js';
+import { sourceSection } from '../../config/sections.js';
 
 export interface EventFramesConfig {
   databases: string[];
@@ -36,3 +37,11 @@ export const EVENT_FRAMES_FIELD: Field = {
     },
   },
 };
+
+/** The event frames source: its section of the config file, and its code, loaded when the service runs it. */
+export const eventFramesSection = sourceSection<{ event_frames?: EventFramesConfig }>()({
+  name: 'event_frames',
+  resetsTags: false,
+  fields: { event_frames: EVENT_FRAMES_FIELD },
+  load: () => import('./source.js').then((m) => m.eventFramesSource),
+});

@@ -1,6 +1,6 @@
 /** The event frame source: frames of the configured databases (extract.ts), open ones included. */
 import type { AgentConfig } from '../../config/types.js';
-import type { EventFramesConfig } from './config.js';
+import { eventFramesSection, type EventFramesConfig } from './config.js';
 import { AgentError } from '../../errors.js';
 import { parsePiTimestamp } from '../../pi/time.js';
 import { checkDatabases } from '../af/source.js';
@@ -34,10 +34,10 @@ async function extractOptions(ctx: SourceContext, ef: EventFramesConfig, signal:
 }
 
 export const eventFramesSource: Source = {
-  name: 'event_frames',
+  name: eventFramesSection.name,
   progress: [FRAMES, WINDOWS],
   pausesWhenFull: true,
-  resetsTags: false,
+  resetsTags: eventFramesSection.resetsTags,
   enabled: (config) => config.event_frames !== undefined,
   schedule: (config) => configured(config).schedule,
   async runCycle(ctx, signal) {

@@ -1,5 +1,6 @@
 /** The tags source's part of the config file: `tags` (the selectors) and `tags_refresh`. */
 import { cron, nonEmpty, str, type Field } from '../../config/fields.js';
+import { sourceSection } from '../../config/sections.js';
 
 /** Points of a data server matching a name filter and/or point source. */
 export interface DataServerSelector {
@@ -57,3 +58,11 @@ export const TAGS_FIELD: Field = {
 };
 
 export const TAGS_REFRESH_FIELD: Field = { spec: cron('When tag discovery runs again (cron)'), default: '0 * * * *' };
+
+/** The tags source (discovery): its section of the config file, and its code, loaded when the service runs it. */
+export const tagsSection = sourceSection<{ tags: TagSelector[]; tags_refresh: string }>()({
+  name: 'tags',
+  resetsTags: false,
+  fields: { tags: TAGS_FIELD, tags_refresh: TAGS_REFRESH_FIELD },
+  load: () => import('./source.js').then((m) => m.tagsSource),
+});

@@ -5,7 +5,7 @@
  */
 import { idOnlyWebId } from '../../pi/webid.js';
 import type { AgentConfig } from '../../config/types.js';
-import type { TagSelector as ConfigTagSelector } from './config.js';
+import { tagsSection, type TagSelector as ConfigTagSelector } from './config.js';
 import { AgentError } from '../../errors.js';
 import type { PiClient } from '../../pi/client.js';
 import { findDataServer, getPointByPath, listPoints } from '../../pi/points.js';
@@ -139,10 +139,10 @@ async function checkSelector(ctx: CheckContext, sel: ConfigTagSelector): Promise
 }
 
 export const tagsSource: Source = {
-  name: 'tags',
+  name: tagsSection.name,
   progress: [TAGS],
   pausesWhenFull: false,
-  resetsTags: false,
+  resetsTags: tagsSection.resetsTags,
   enabled: () => true,
   schedule: (config) => config.tags_refresh,
   async runCycle(ctx) {

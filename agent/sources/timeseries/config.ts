@@ -1,5 +1,6 @@
 /** The time-series source's part of the config file: `timeseries`. */
 import { cron, type Field } from '../../config/fields.js';
+import { sourceSection } from '../../config/sections.js';
 
 export interface ShardConfig {
   count: number;
@@ -83,3 +84,11 @@ export const TIMESERIES_FIELD: Field = {
     },
   },
 };
+
+/** The time-series source: its section of the config file, and its code, loaded when the service runs it. */
+export const timeseriesSection = sourceSection<{ timeseries?: TimeseriesConfig }>()({
+  name: 'timeseries',
+  resetsTags: true,
+  fields: { timeseries: TIMESERIES_FIELD },
+  load: () => import('./source.js').then((m) => m.timeseriesSource),
+});

@@ -4,7 +4,7 @@
  * rewind: re-read values are sent as upserts) and its part of `check`.
  */
 import type { AgentConfig } from '../../config/types.js';
-import { AUTO_LOOKBACK_EVERY_MS, type TimeseriesConfig } from './config.js';
+import { AUTO_LOOKBACK_EVERY_MS, timeseriesSection, type TimeseriesConfig } from './config.js';
 import { AgentError, describeError } from '../../errors.js';
 import { relativeTime, span } from '../../observe/status.js';
 import type { PiClient } from '../../pi/client.js';
@@ -259,10 +259,10 @@ async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<voi
 }
 
 export const timeseriesSource: Source = {
-  name: 'timeseries',
+  name: timeseriesSection.name,
   progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE],
   pausesWhenFull: true,
-  resetsTags: true,
+  resetsTags: timeseriesSection.resetsTags,
   enabled: (config) => config.timeseries !== undefined,
   schedule: (config) => configured(config).schedule,
   async runCycle(ctx, signal): Promise<CycleReport> {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { ADMIN, PrivilegeModel, grantStatement, type Privilege, type Securable } from './privileges.js';
 import { Cursor, SqlError, emit, parseError, quoteIdent, quoteString, splitCommas, tokenize, type Token } from './sql.js';
 
 /** Databricks type names as they appear in results and DESCRIBE. */
@@ -79,6 +80,10 @@ interface TableRef {
 
 export class Warehouse {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Grants, owners and checks (privileges.ts); kept in memory, so a restart forgets grants. */
+  readonly privileges = new PrivilegeModel();
+  /** The principal of the statement running now (statements run one at a time). */
+  private principal = ADMIN;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -98,6 +103,9 @@ export class Warehouse {
       table_schema VARCHAR, table_name VARCHAR, file_path VARCHAR, rows BIGINT, loaded_at TIMESTAMPTZ DEFAULT now(),
       PRIMARY KEY (table_schema, table_name, file_path))`);
     await conn.run(`CREATE TABLE IF NOT EXISTS _emulator.volumes (catalog VARCHAR, schema VARCHAR, volume VARCHAR, PRIMARY KEY (catalog, schema, volume))`);
+    await conn.run(
+      `CREATE OR REPLACE VIEW _emulator.information_schema_volumes AS SELECT lower(catalog) AS volume_catalog, lower(schema) AS volume_schema, lower(volume) AS volume_name, 'MANAGED' AS volume_type FROM _emulator.volumes`,
+    );
     await conn.run(`CREATE TABLE IF NOT EXISTS _emulator.clustering (table_schema VARCHAR, table_name VARCHAR, columns VARCHAR, PRIMARY KEY (table_schema, table_name))`);
     return w;
   }
@@ -112,11 +120,37 @@ export class Warehouse {
     return this.serial(async () => (await this.conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[]);
   }
 
-  /** Run one Databricks statement. Statements run one at a time, like a single-cluster warehouse queue. */
-  async execute(sql: string): Promise<StatementResult> {
+  /**
+   * Run one Databricks statement as `principal` (privileges.ts; the default token's principal is an
+   * admin). Statements run one at a time, like a single-cluster warehouse queue.
+   */
+  async execute(sql: string, principal = ADMIN): Promise<StatementResult> {
     const toks = tokenize(sql);
     if (toks.length === 0) throw parseError('empty statement');
-    return this.serial(() => this.dispatch(new Cursor(toks)));
+    return this.serial(() => {
+      this.principal = principal;
+      return this.dispatch(new Cursor(toks));
+    });
+  }
+
+  /** Unity Catalog's privilege checks for the running statement (privileges.ts). */
+  private need(...needs: [Privilege, Securable][]): void {
+    this.privileges.require(this.principal, needs);
+  }
+  private use(path: string[]): [Privilege, Securable][] {
+    return this.privileges.use(path);
+  }
+  private tableNeeds(r: TableRef, ...privileges: Privilege[]): [Privilege, Securable][] {
+    const path = [r.catalog, r.schema, r.table];
+    return [...this.use(path), ...privileges.map((p): [Privilege, Securable] => [p, { kind: 'TABLE', path }])];
+  }
+  /** '/Volumes/c/s/v/...' → what reading (and writing) its files needs (volumes/privileges.html). */
+  private volumeNeeds(path: string, write: boolean): [Privilege, Securable][] {
+    const m = /^\/Volumes\/([^/]+)\/([^/]+)\/([^/]+)/.exec(path);
+    if (!m) return [];
+    const vpath = [m[1]!, m[2]!, m[3]!];
+    const v: Securable = { kind: 'VOLUME', path: vpath };
+    return [...this.use(vpath), ['READ VOLUME', v], ...(write ? [['WRITE VOLUME', v] as [Privilege, Securable]] : [])];
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -139,6 +173,10 @@ export class Warehouse {
     if (c.acceptKw('PUT')) return this.stagingPut(c);
     if (c.acceptKw('GET')) return this.stagingGet(c);
     if (c.acceptKw('REMOVE')) return this.stagingRemove(c);
+    if (c.acceptKw('GRANT')) {
+      grantStatement(this.privileges, this.principal, c);
+      return { columns: [], rows: [] };
+    }
     throw new SqlError(
       `[UNSUPPORTED_FEATURE] The warehouse emulator does not support this statement: ${c.toks
         .slice(0, 4)
@@ -204,6 +242,17 @@ export class Warehouse {
       const isId = (k: Token | undefined) => k !== undefined && (k.kind === 'ident' || k.kind === 'qident');
       const prev = out[out.length - 1];
       if (isId(t) && toks[i + 1]?.text === '.' && isId(toks[i + 2]) && toks[i + 3]?.text === '.' && isId(toks[i + 4]) && prev?.text !== '.') {
+        // information_schema needs USE CATALOG only (its rows are what the principal may see);
+        // a table needs USE CATALOG, USE SCHEMA and SELECT (privileges-reference).
+        const path = [t.text, toks[i + 2]!.text, toks[i + 4]!.text];
+        if (path[1]!.toLowerCase() === 'information_schema') this.need(...this.use([path[0]!]));
+        else this.need(...this.tableNeeds({ catalog: path[0]!, schema: path[1]!, table: path[2]! }, 'SELECT'));
+        if (path[1]!.toLowerCase() === 'information_schema' && path[2]!.toLowerCase() === 'volumes') {
+          // Unity Catalog's INFORMATION_SCHEMA.VOLUMES (sql/language-manual/information-schema/volumes)
+          out.push({ kind: 'qident', text: '_emulator' }, { kind: 'punct', text: '.' }, { kind: 'qident', text: 'information_schema_volumes' });
+          i += 4;
+          continue;
+        }
         out.push({ kind: 'qident', text: toks[i + 2]!.text.toLowerCase() }, { kind: 'punct', text: '.' }, { kind: 'qident', text: toks[i + 4]!.text.toLowerCase() });
         i += 4;
         continue;
@@ -235,10 +284,15 @@ export class Warehouse {
     const schema = parts[parts.length - 1]!;
     if (c.acceptKw('COMMENT')) c.string();
     c.expectEnd();
-    if (!ifNotExists && (await this.schemaExists(schema))) {
+    // Checked before existence, IF NOT EXISTS or not (airbytehq/airbyte#35971, dbt-labs/dbt-fusion#500).
+    const catalog = parts.length === 2 ? parts[0]! : 'main';
+    this.need(...this.use([catalog]), ['CREATE SCHEMA', { kind: 'CATALOG', path: [catalog] }]);
+    const existed = await this.schemaExists(schema);
+    if (!ifNotExists && existed) {
       throw new SqlError(`[SCHEMA_ALREADY_EXISTS] Cannot create schema \`${schema}\` because it already exists. SQLSTATE: 42P06`, '42P06');
     }
     await this.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema.toLowerCase())}`);
+    if (!existed) this.privileges.setOwner({ kind: 'SCHEMA', path: [catalog, schema] }, this.principal);
     return { columns: [], rows: [] };
   }
 
@@ -250,6 +304,8 @@ export class Warehouse {
     if (!(await this.schemaExists(r.schema))) {
       throw new SqlError(`[SCHEMA_NOT_FOUND] The schema \`${r.catalog}\`.\`${r.schema}\` cannot be found. SQLSTATE: 42704`, '42704');
     }
+    // Checked even when the volume exists (as CREATE SCHEMA IF NOT EXISTS, airbytehq/airbyte#35971).
+    this.need(...this.use([r.catalog, r.schema]), ['CREATE VOLUME', { kind: 'SCHEMA', path: [r.catalog, r.schema] }]);
     const exists = await this.conn.runAndReadAll(
       `SELECT 1 FROM _emulator.volumes WHERE catalog = ${quoteString(r.catalog)} AND schema = ${quoteString(r.schema)} AND volume = ${quoteString(r.table)}`,
     );
@@ -258,6 +314,7 @@ export class Warehouse {
       throw new SqlError(`[VOLUME_ALREADY_EXISTS] Cannot create volume \`${r.catalog}\`.\`${r.schema}\`.\`${r.table}\` because it already exists. SQLSTATE: 42000`);
     }
     await this.conn.run(`INSERT INTO _emulator.volumes VALUES (${quoteString(r.catalog)}, ${quoteString(r.schema)}, ${quoteString(r.table)})`);
+    this.privileges.setOwner({ kind: 'VOLUME', path: [r.catalog, r.schema, r.table] }, this.principal);
     await mkdir(join(this.dataDir, 'volumes', r.catalog, r.schema, r.table), { recursive: true });
     return { columns: [], rows: [] };
   }
@@ -301,6 +358,8 @@ export class Warehouse {
     if (!(await this.schemaExists(r.schema))) {
       throw new SqlError(`[SCHEMA_NOT_FOUND] The schema \`${r.catalog}\`.\`${r.schema}\` cannot be found. SQLSTATE: 42704`, '42704');
     }
+    // Checked even when the table exists (as CREATE SCHEMA IF NOT EXISTS, airbytehq/airbyte#35971).
+    this.need(...this.use([r.catalog, r.schema]), ['CREATE TABLE', { kind: 'SCHEMA', path: [r.catalog, r.schema] }]);
     const names = new Set(defs.map((d) => d.name.toLowerCase()));
     for (const col of cluster) {
       if (!names.has(col.toLowerCase()))
@@ -323,6 +382,7 @@ export class Warehouse {
         if (d.comment !== undefined) await this.conn.run(`COMMENT ON COLUMN ${this.sqlName(r)}.${quoteIdent(d.name.toLowerCase())} IS ${quoteString(d.comment)}`);
       }
       if (tableComment !== undefined) await this.conn.run(`COMMENT ON TABLE ${this.sqlName(r)} IS ${quoteString(tableComment)}`);
+      this.privileges.setOwner({ kind: 'TABLE', path: [r.catalog, r.schema, r.table] }, this.principal);
       if (cluster.length > 0) {
         await this.conn.run(
           `INSERT OR REPLACE INTO _emulator.clustering VALUES (${quoteString(r.schema.toLowerCase())}, ${quoteString(r.table.toLowerCase())}, ${quoteString(cluster.join(','))})`,
@@ -342,6 +402,8 @@ export class Warehouse {
       throw new SqlError(`[UNSUPPORTED_FEATURE] The emulator supports only ALTER TABLE ... ADD COLUMNS. SQLSTATE: 0A000`, '0A000');
     const defs = c.isPunct('(') ? splitCommas(c.group()) : splitCommas(c.until([]));
     c.expectEnd();
+    // ADD COLUMN needs MODIFY (sql-ref-syntax-ddl-alter-table, Required permissions).
+    this.need(...this.tableNeeds(r, 'MODIFY'));
     const existing = new Set((await this.columns(r)).map((x) => x.name));
     for (const d of defs.map((x) => this.columnDef(x))) {
       if (existing.has(d.name.toLowerCase()))
@@ -391,6 +453,8 @@ export class Warehouse {
     this.checkModify(r);
     c.expectKw('FROM');
     const from = c.string();
+    // MODIFY on the target, READ VOLUME on the source (copy-into/unity-catalog, "Before you begin").
+    this.need(...this.tableNeeds(r, 'MODIFY'), ...this.volumeNeeds(from, false));
     c.expectKw('FILEFORMAT');
     c.expectPunct('=');
     const format = c.ident();
@@ -477,7 +541,11 @@ export class Warehouse {
 
   /** `(SELECT * FROM read_files('/Volumes/...', format => 'parquet'))` or a table name → DuckDB source SQL. */
   private async mergeSource(c: Cursor): Promise<string> {
-    if (!c.isPunct('(')) return this.sqlName(this.tableRef(c.name()));
+    if (!c.isPunct('(')) {
+      const src = this.tableRef(c.name());
+      this.need(...this.tableNeeds(src, 'SELECT'));
+      return this.sqlName(src);
+    }
     const inner = new Cursor(c.group());
     inner.expectKw('SELECT');
     inner.expectPunct('*');
@@ -490,6 +558,7 @@ export class Warehouse {
     const args = splitCommas(inner.group());
     inner.expectEnd();
     const path = new Cursor(args[0] ?? []).string();
+    this.need(...this.volumeNeeds(path, false));
     for (const a of args.slice(1)) {
       const ac = new Cursor(a);
       const key = ac.ident();
@@ -507,6 +576,8 @@ export class Warehouse {
   private async merge(c: Cursor): Promise<StatementResult> {
     const r = this.tableRef(c.name());
     this.checkModify(r);
+    // MERGE reads and changes the target: SELECT and MODIFY (fine-grained-dml-privileges).
+    this.need(...this.tableNeeds(r, 'SELECT', 'MODIFY'));
     c.acceptKw('AS');
     const tAlias = c.isKw('USING') ? r.table : c.ident();
     c.expectKw('USING');
@@ -600,6 +671,7 @@ export class Warehouse {
     c.acceptKw('EXTENDED');
     const r = this.tableRef(c.name());
     c.expectEnd();
+    this.need(...this.use([r.catalog, r.schema]));
     const cols = await this.columns(r);
     return {
       columns: [
@@ -631,7 +703,11 @@ export class Warehouse {
   private async stagingPut(c: Cursor): Promise<StatementResult> {
     const localFile = c.string();
     c.expectKw('INTO');
-    const volumeFile = await this.volumePath(c.string());
+    const target = c.string();
+    // Creating or updating files: READ VOLUME and WRITE VOLUME (volumes/privileges.html); checked
+    // when the presigned URL is issued, as the staging operation is.
+    this.need(...this.volumeNeeds(target, true));
+    const volumeFile = await this.volumePath(target);
     const overwrite = c.acceptKw('OVERWRITE');
     c.expectEnd();
     if (!overwrite && existsSync(volumeFile)) {
@@ -641,7 +717,9 @@ export class Warehouse {
   }
 
   private async stagingGet(c: Cursor): Promise<StatementResult> {
-    const volumeFile = await this.volumePath(c.string());
+    const source = c.string();
+    this.need(...this.volumeNeeds(source, false));
+    const volumeFile = await this.volumePath(source);
     c.expectKw('TO');
     const localFile = c.string();
     c.expectEnd();
@@ -650,7 +728,9 @@ export class Warehouse {
   }
 
   private async stagingRemove(c: Cursor): Promise<StatementResult> {
-    const volumeFile = await this.volumePath(c.string());
+    const target = c.string();
+    this.need(...this.volumeNeeds(target, true));
+    const volumeFile = await this.volumePath(target);
     c.expectEnd();
     return stagingResult({ operation: 'REMOVE', volumeFile, overwrite: false });
   }

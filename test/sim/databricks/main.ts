@@ -1,5 +1,5 @@
 /**
- * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--staging-host H]`
+ * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H]`
  * Prints one line once it accepts connections (design.md, Contracts); SIGINT/SIGTERM close cleanly.
  */
 import { resolve } from 'node:path';
@@ -13,12 +13,15 @@ const { values } = parseArgs({
     token: { type: 'string' },
     'oauth-client-id': { type: 'string' },
     'oauth-client-secret': { type: 'string' },
+    principal: { type: 'string', multiple: true },
     'staging-host': { type: 'string' },
   },
 });
 
 if (values.data === undefined) {
-  process.stderr.write('usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--staging-host H]\n');
+  process.stderr.write(
+    'usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H]\n',
+  );
   process.exit(2);
 }
 const port = Number(values.port);
@@ -31,6 +34,15 @@ const opts: WarehouseOptions = { port, dataDir: resolve(values.data) };
 if (values.token !== undefined) opts.token = values.token;
 if (values['oauth-client-id'] !== undefined && values['oauth-client-secret'] !== undefined) {
   opts.oauth = { clientId: values['oauth-client-id'], clientSecret: values['oauth-client-secret'] };
+}
+
+for (const p of values.principal ?? []) {
+  const eq = p.indexOf('=');
+  if (eq <= 0 || eq === p.length - 1) {
+    process.stderr.write(`databricks-emulator: --principal must be TOKEN=NAME, got ${p}\n`);
+    process.exit(2);
+  }
+  (opts.principals ??= {})[p.slice(0, eq)] = p.slice(eq + 1);
 }
 
 if (values['staging-host'] !== undefined) opts.stagingHost = values['staging-host'];

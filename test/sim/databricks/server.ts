@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { makeTestCerts, type TestCerts } from '../tls.js';
 import { Warehouse, type DbxType, type StatementResult } from './engine.js';
+import { ADMIN } from './privileges.js';
 import { SqlError } from './sql.js';
 
 const require = createRequire(import.meta.url);
@@ -76,6 +77,11 @@ export interface WarehouseOptions {
   token?: string;
   oauth?: { clientId: string; clientSecret: string };
   /**
+   * More tokens, each authenticating as a principal (token → principal name) that holds only what
+   * GRANT statements give it (privileges.ts). The default token and OAuth tokens are the admin.
+   */
+  principals?: Record<string, string>;
+  /**
    * Host name of the presigned URLs (default 127.0.0.1). Databricks hands out presigned URLs of the
    * workspace's cloud storage, another host than the workspace (e.g. `<account>.blob.core.windows.net`,
    * `<bucket>.s3.<region>.amazonaws.com`); the driver PUTs to them itself (DBSQLSession
@@ -106,6 +112,12 @@ interface Operation {
   error?: SqlError;
   cursor: number;
   wait: Promise<void>;
+}
+
+/** One Thrift request: whether to cut its reply (a fault) and the principal its token authenticates. */
+interface ThriftCtx {
+  cut: boolean;
+  principal: string;
 }
 
 interface Presigned {
@@ -210,12 +222,15 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   };
   let port = opts.port ?? 0;
 
+  const principals = new Map(Object.entries(opts.principals ?? {}));
+  /** The principal a request's Bearer token authenticates (the admin unless opts.principals names it). */
+  const principalOf = (req: IncomingMessage): string => principals.get(req.headers.authorization?.slice(7) ?? '') ?? ADMIN;
   const authorized = (req: IncomingMessage): 'ok' | 'missing' | 'bad' | 'expired' => {
     const h = req.headers.authorization;
     if (!h || !h.startsWith('Bearer ')) return 'missing';
     const t = h.slice(7);
     const exp = oauthTokens.get(t);
-    const valid = t === token || (exp !== undefined && exp > Date.now());
+    const valid = t === token || principals.has(t) || (exp !== undefined && exp > Date.now());
     if (!valid) return exp !== undefined ? 'expired' : 'bad';
     return f.expired ? 'expired' : 'ok';
   };
@@ -258,7 +273,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     }
   }
 
-  function startOperation(sessionKey: string, sql: string, ctx: { cut: boolean }): Operation {
+  function startOperation(sessionKey: string, sql: string, ctx: ThriftCtx): Operation {
     const op: Operation = { sessionKey, done: false, cursor: 0, wait: Promise.resolve() };
     const isCommit = /^\s*(COPY|MERGE)\b/i.test(sql);
     const commitFault = isCommit ? f.commit : null;
@@ -268,7 +283,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
       if (slow > 0) await new Promise((r) => setTimeout(r, slow));
       try {
         if (commitFault === 'before') throw new SqlError('[INTERNAL_ERROR] Injected failure: the statement was not executed (emulator fault before commit).', 'XX000');
-        op.result = await warehouse.execute(sql);
+        op.result = await warehouse.execute(sql, ctx.principal);
         finishStaging(op);
         if (commitFault === 'after') ctx.cut = true;
       } catch (err) {
@@ -318,7 +333,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
 
   const int = (v: { toNumber(): number } | number | undefined, dflt: number): number => (v === undefined || v === null ? dflt : typeof v === 'number' ? v : v.toNumber());
 
-  function handlerFor(ctx: { cut: boolean }): Handler {
+  function handlerFor(ctx: ThriftCtx): Handler {
     const sessionOf = (req: ThriftReq): string | null => {
       const k = key(req.sessionHandle?.sessionId?.guid);
       return sessions.has(k) ? k : null;
@@ -394,7 +409,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
 
   async function serveThrift(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    const ctx = { cut: false };
+    const ctx: ThriftCtx = { cut: false, principal: principalOf(req) };
     const processor = new TCLIService.Processor(handlerFor(ctx));
     thrift.TBufferedTransport.receiver((input) => {
       const output = new thrift.TBinaryProtocol(
@@ -579,13 +594,14 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     const refuseMs = typeof body.refuse_ms === 'number' ? body.refuse_ms : 0;
     json(res, 200, { ...faults.state(), refuse_ms: refuseMs });
     if (refuseMs > 0) {
-      // Refusing takes the control endpoint down too, so it comes back by itself.
+      // Refusing takes the control endpoint down too, so it comes back by itself. The timer is not
+      // unref'd: with the server closed it is all that keeps a standalone emulator (main.ts) alive
+      // until it listens again.
       res.on('finish', () => {
         void faults.refuseConnections(true).then(() => {
-          const t = setTimeout(() => {
+          setTimeout(() => {
             void faults.refuseConnections(false);
           }, refuseMs);
-          t.unref();
         });
       });
     }
