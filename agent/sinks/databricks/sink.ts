@@ -352,7 +352,9 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
     e.type === 'request-timeout' ||
     /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|Premature close|timed out/i.test(msg)
   ) {
-    return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
+    // Presigned uploads go to cloud storage, another host than the workspace: often the first that needs the proxy.
+    const dns = /ENOTFOUND|EAI_AGAIN/.test(msg) ? ' (a host name does not resolve; if this network reaches the cloud through a proxy, set sink.proxy)' : '';
+    return { code: 'SINK_UNREACHABLE', retryable: true, hint: dns };
   }
   if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg))
     return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the SQL that pi-agent setup --print-sql prints grants the agent exactly its privileges)' };

@@ -117,6 +117,7 @@ t.test('without the proxy the same upload cannot reach the storage host', async 
   t.type(err, SinkError);
   t.equal((err as SinkError).code, 'SINK_UNREACHABLE');
   t.match((err as SinkError).message, /files\.emulator\.invalid.*ENOTFOUND|ENOTFOUND.*files\.emulator\.invalid/);
+  t.match((err as SinkError).message, /\(a host name does not resolve; if this network reaches the cloud through a proxy, set sink\.proxy\)$/);
   t.notMatch((err as SinkError).message, /sig=/, "the presigned URL's signature is not in the message");
   t.same(await landed('P2'), [], 'nothing landed');
   t.equal(proxy.tunnels.size, 0);
