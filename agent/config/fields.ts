@@ -20,7 +20,8 @@ export type Spec =
   | (Base & { kind: 'cron' })
   /** ISO 8601 → normalised ISO UTC string. */
   | (Base & { kind: 'timestamp' })
-  | (Base & { kind: 'url' })
+  /** `proxy`: an HTTP proxy's URL, `http://host[:port]` (plain http is its normal form; no login inside). */
+  | (Base & { kind: 'url'; proxy?: true })
   /** A file system path, resolved against the config file's directory. */
   | (Base & { kind: 'path'; mustExist?: boolean })
   /** A PI or AF path such as `\\SERVER\Name`. */
@@ -46,6 +47,8 @@ export interface ObjectSpec extends Base {
   fields: Record<string, Field>;
   /** A line to show when the object is missing or empty, e.g. `lookback: 2h`. */
   example?: string;
+  /** This field may be written alone in place of the mapping (`proxy: http://p:3128` for `proxy: { url: ... }`). */
+  shorthand?: string;
 }
 
 export const cron = (description: string): Spec => ({ kind: 'cron', description });

@@ -56,7 +56,7 @@ function toSchema(spec: Spec): Json {
     case 'timestamp':
       return { type: 'string', ...d, pattern: TIMESTAMP_PATTERN, examples: ['2026-01-01T00:00:00Z'] };
     case 'url':
-      return { type: 'string', ...d, format: 'uri', pattern: '^https?://' };
+      return { type: 'string', ...d, format: 'uri', pattern: spec.proxy ? '^http://[^/@]+/?$' : '^https?://' };
     case 'path':
       return { type: 'string', ...d, minLength: 1 };
     case 'pipath':
@@ -64,7 +64,7 @@ function toSchema(spec: Spec): Json {
     case 'secret':
       return { type: 'string', ...d, pattern: '^(\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}|file:.+)$', examples: [`\${${spec.envExample}}`] };
     case 'object':
-      return objectSchema(spec);
+      return spec.shorthand ? { anyOf: [toSchema(spec.fields[spec.shorthand]!.spec), objectSchema(spec)] } : objectSchema(spec);
     case 'list':
       return { type: 'array', ...d, items: toSchema(spec.items), ...(spec.minItems ? { minItems: spec.minItems } : {}) };
     case 'tagged':

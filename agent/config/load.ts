@@ -91,6 +91,16 @@ function crossCheck(ctx: ValidationContext, raw: Record<string, unknown>): void 
       `write an index from 0 to ${ts.shards.count - 1}`,
     );
   }
+  // Keys as written (a value that failed its own check is already a problem).
+  const written = (k: string) => ctx.doc.hasIn(['sink', 'proxy', k]);
+  if ((raw.sink as { proxy?: unknown } | undefined)?.proxy && written('username') !== written('password')) {
+    addProblem(
+      ctx,
+      offsetAt(ctx, ['sink', 'proxy'], 'key'),
+      'sink.proxy needs both username and password, or neither',
+      'write username: and password: ${PROXY_PASSWORD} under proxy:',
+    );
+  }
   const tags = raw.tags as unknown[] | undefined;
   if (ts && (!ctx.doc.has('tags') || (Array.isArray(tags) && tags.length === 0))) {
     addProblem(

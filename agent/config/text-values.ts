@@ -100,6 +100,7 @@ function isLoopback(host: string): boolean {
 }
 
 const checkUrl: TextCheck<'url'> = (ctx, text, spec, path, at) => {
+  if (spec.proxy) return checkProxyUrl(ctx, text, path, at);
   let u: URL;
   try {
     u = new URL(text);
@@ -123,6 +124,40 @@ const checkUrl: TextCheck<'url'> = (ctx, text, spec, path, at) => {
   }
   return text.replace(/\/+$/, '');
 };
+
+/**
+ * An HTTP proxy: `http://host[:port]`. The value is never echoed (it may hold a password); a login
+ * inside the URL is refused, since it would sit in the file in clear: it goes in username/password.
+ */
+function checkProxyUrl(ctx: ValidationContext, text: string, path: string, at: number): string | undefined {
+  const key = path.split('.').pop()!;
+  const example = `${key}: http://proxy.plant.local:3128`;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    addProblem(ctx, at, `${path} is not a URL`, `write e.g. ${example}`);
+    return undefined;
+  }
+  if (u.username || u.password) {
+    addProblem(
+      ctx,
+      at,
+      `${path} has a login inside the URL, in clear`,
+      `write the URL alone and the login as username: and password: \${PROXY_PASSWORD} under ${key}: (README "Proxy")`,
+    );
+    return undefined;
+  }
+  if (u.protocol !== 'http:') {
+    addProblem(ctx, at, `${path}: proxies are reached with http:// (CONNECT), got ${u.protocol}//`, `write e.g. ${example}; TLS to Databricks runs inside the tunnel`);
+    return undefined;
+  }
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) {
+    addProblem(ctx, at, `${path} must be http://host:port, without a path`, `write e.g. ${example}`);
+    return undefined;
+  }
+  return `http://${u.host}`;
+}
 
 const checkPath: TextCheck<'path'> = (ctx, text, spec, path, at) => {
   if (!text.trim()) {

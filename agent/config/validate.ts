@@ -20,6 +20,7 @@ function check(ctx: ValidationContext, nodeIn: Yn, spec: Spec, path: string, fal
   const at = offsetOf(node, fallback);
   switch (spec.kind) {
     case 'object':
+      if (spec.shorthand && isScalar(node)) return checkShorthand(ctx, node, spec, spec.shorthand, path, fallback);
       return checkObject(ctx, node, spec, path, fallback);
     case 'list':
       return checkList(ctx, node, spec, path, at);
@@ -32,6 +33,13 @@ function check(ctx: ValidationContext, nodeIn: Yn, spec: Spec, path: string, fal
     default:
       return checkScalar(ctx, node, spec, path, at);
   }
+}
+
+/** A single value written in place of the mapping: the value of its shorthand field, the rest absent. */
+function checkShorthand(ctx: ValidationContext, node: Yn, spec: ObjectSpec, field: string, path: string, fallback: number): unknown {
+  const value = check(ctx, node, spec.fields[field]!.spec, path, fallback);
+  const rest = checkObject(ctx, null, { ...spec, fields: Object.fromEntries(Object.entries(spec.fields).filter(([k]) => k !== field)) }, path, fallback);
+  return value === undefined ? undefined : { ...(rest as object), [field]: value };
 }
 
 function checkList(ctx: ValidationContext, node: Yn, spec: SpecOf<'list'>, path: string, at: number): unknown {

@@ -46,6 +46,8 @@ export interface ClientCredentialsOptions {
   endpoint: TokenEndpoint;
   /** TLS settings for the token endpoint and the discovery document. */
   connect?: { ca?: string[]; rejectUnauthorized?: boolean };
+  /** Makes the dispatcher for the requests (e.g. through a proxy); an undici Agent with `connect` when undefined. */
+  dispatcher?: () => Dispatcher;
   /** Header and body timeout of each request; undici's defaults when undefined. */
   timeoutMs?: number;
   /** Clock (ms). */
@@ -149,7 +151,7 @@ export class ClientCredentials {
     headers: Record<string, string>,
     body?: string,
   ): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
-    this.dispatcher ??= new Agent(this.o.connect ? { connect: this.o.connect } : {});
+    this.dispatcher ??= this.o.dispatcher?.() ?? new Agent(this.o.connect ? { connect: this.o.connect } : {});
     const timeouts = this.o.timeoutMs === undefined ? {} : { headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs };
     let res;
     try {

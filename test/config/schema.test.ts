@@ -6,7 +6,7 @@ import { knownKeyPaths } from '../../agent/config/spec.js';
 const schemaFile = new URL('../../conf/pi-agent.schema.json', import.meta.url);
 const onDisk = JSON.parse(readFileSync(schemaFile, 'utf8')) as Record<string, unknown>;
 
-type S = { properties?: Record<string, S>; items?: S; oneOf?: S[] };
+type S = { properties?: Record<string, S>; items?: S; oneOf?: S[]; anyOf?: S[] };
 
 /** Dotted key paths of a JSON Schema, in the notation of knownKeyPaths (`tags[].path`). */
 function schemaKeyPaths(s: S, prefix = '', out = new Set<string>()): Set<string> {
@@ -16,7 +16,7 @@ function schemaKeyPaths(s: S, prefix = '', out = new Set<string>()): Set<string>
     schemaKeyPaths(sub, p, out);
   }
   if (s.items) schemaKeyPaths(s.items, `${prefix}[]`, out);
-  for (const v of s.oneOf ?? []) schemaKeyPaths(v, prefix, out);
+  for (const v of [...(s.oneOf ?? []), ...(s.anyOf ?? [])]) schemaKeyPaths(v, prefix, out); // anyOf: a shorthand or its mapping
   return out;
 }
 

@@ -42,12 +42,20 @@ export interface RigOptions {
   principals?: Record<string, string>;
   /** the token the agent uses (default: the emulator's admin token) */
   agentToken?: string;
+  /** sink.host (default 127.0.0.1), the emulator's presigned-URL host, and YAML lines added to the sink section (indented) */
+  sinkHost?: string;
+  stagingHost?: string;
+  sinkExtra?: string;
 }
 
 export async function startRig(t: Test, opts: RigOptions): Promise<DbxRig> {
   const sim = await startSimulator({ port: 0, tags: opts.tags, seed: opts.seed ?? 11, historyStart: START, now: opts.now });
   const wDir = mkdtempSync(path.join(tmpdir(), 'pi-agent-dbx-'));
-  const w = await startWarehouse({ dataDir: wDir, ...(opts.principals ? { principals: opts.principals } : {}) });
+  const w = await startWarehouse({
+    dataDir: wDir,
+    ...(opts.principals ? { principals: opts.principals } : {}),
+    ...(opts.stagingHost ? { stagingHost: opts.stagingHost } : {}),
+  });
   const tokenVar = opts.tokenVar ?? 'E2E_DBX_TOKEN';
   process.env[tokenVar] = opts.agentToken ?? w.token;
   const env = makeAgentEnv(
@@ -68,7 +76,7 @@ timeseries:
   lookback: 2h
 ${opts.maxBytes ? `buffer:\n  max_bytes: ${opts.maxBytes}\n` : ''}sink:
   type: databricks
-  host: 127.0.0.1
+  host: ${opts.sinkHost ?? '127.0.0.1'}
   port: ${w.port}
   http_path: ${w.path}
   auth: { type: token, token: \${${tokenVar}} }
@@ -76,7 +84,7 @@ ${opts.maxBytes ? `buffer:\n  max_bytes: ${opts.maxBytes}\n` : ''}sink:
   catalog: main
   schema: pi
   volume: pi_agent
-${opts.extra ?? ''}`,
+${opts.sinkExtra ?? ''}${opts.extra ?? ''}`,
   );
   t.teardown(async () => {
     await sim.close();

@@ -17,7 +17,8 @@ export interface TestCerts {
   caPath: string;
 }
 
-export async function makeTestCerts(dir: string): Promise<TestCerts> {
+/** `dnsNames`: more names the server certificate covers (SAN DNS), e.g. `*.emulator.invalid`. */
+export async function makeTestCerts(dir: string, dnsNames: readonly string[] = []): Promise<TestCerts> {
   await mkdir(dir, { recursive: true });
   const p = (name: string): string => join(dir, name);
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
@@ -49,7 +50,7 @@ export async function makeTestCerts(dir: string): Promise<TestCerts> {
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...dnsNames.map((n) => `DNS:${n}`)].join(',')}`,
       '',
     ].join('\n'),
   );

@@ -1,8 +1,17 @@
 /** The Databricks sink's part of the config file: `sink: { type: databricks }`. */
-import { identifier, nonEmpty, str, type ObjectSpec, type Spec } from '../../config/fields.js';
+import { identifier, nameList, nonEmpty, str, type ObjectSpec, type Spec } from '../../config/fields.js';
 import { sinkSection } from '../../config/sections.js';
 
 export type DatabricksAuthConfig = { type: 'token'; token: string } | { type: 'oauth'; client_id: string; client_secret: string };
+
+/** `sink.proxy`: the plant's HTTP proxy (README "Proxy"); the URL is http://host:port, no login inside. */
+export interface ProxyConfig {
+  url: string;
+  username?: string;
+  password?: string;
+  /** Hosts reached directly (names match their subdomains; IPs and CIDR ranges match addresses). */
+  no_proxy?: string[];
+}
 
 export interface DatabricksSinkConfig {
   type: 'databricks';
@@ -20,7 +29,21 @@ export interface DatabricksSinkConfig {
   max_upload_bytes: number;
   /** Interval of `pi_agent_status` rows, milliseconds. */
   heartbeat_interval: number;
+  proxy?: ProxyConfig;
 }
+
+const proxySpec: ObjectSpec = {
+  kind: 'object',
+  description: "The plant's HTTP proxy for the warehouse, the OAuth token endpoint and the presigned uploads",
+  example: 'url: http://proxy.plant.local:3128',
+  shorthand: 'url',
+  fields: {
+    url: { spec: { kind: 'url', proxy: true, description: 'Proxy URL, http://host:port' }, required: true },
+    username: { spec: str('Proxy login (HTTP Basic)', { pattern: nonEmpty }) },
+    password: { spec: { kind: 'secret', description: 'Proxy password reference', envExample: 'PROXY_PASSWORD' } },
+    no_proxy: { spec: nameList('Hosts reached directly: names (with their subdomains), IP addresses, CIDR ranges, or *') },
+  },
+};
 
 const databricksAuth: Spec = {
   kind: 'tagged',
@@ -70,6 +93,7 @@ export const DATABRICKS_SINK_SPEC: ObjectSpec = {
     volume: { spec: identifier('Volume for uploaded batch files', 'pi_agent'), required: true },
     max_upload_bytes: { spec: { kind: 'size', description: 'Largest coalesced upload unit', example: '256MB' }, default: '256MB' },
     heartbeat_interval: { spec: { kind: 'duration', description: 'Interval of pi_agent_status rows', example: '60s' }, default: '60s' },
+    proxy: { spec: proxySpec },
   },
 };
 

@@ -15,13 +15,14 @@ import { rootCertificates } from 'node:tls';
 import { DBSQLClient } from '@databricks/sql';
 import { TABLES, type TableDef, type TableName } from '../../batch/tables.js';
 import type { AgentConfig } from '../../config/types.js';
-import type { DatabricksAuthConfig } from './config.js';
+import type { DatabricksAuthConfig, ProxyConfig } from './config.js';
 import { SinkError } from '../../errors.js';
 import { ClientCredentials, type TokenFailure } from '../../oauth/client-credentials.js';
 import type { Logger } from '../../observe/log.js';
 import { forEachLimited } from '../../pool.js';
 import { dropRows, supersededRows } from './arrow.js';
 import { cannotCreate, grantSql, lit, lookupSql, missingSteps, objectSql, PRINCIPAL_PLACEHOLDER, q, tableName } from './objects.js';
+import { SinkProxy } from './proxy.js';
 import type { Sink, SinkFile, SinkUnit } from '../types.js';
 
 type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
@@ -43,6 +44,8 @@ export interface DatabricksSinkOptions {
   stagingDir: string;
   /** Largest coalesced upload unit (sink.max_upload_bytes); forward.ts's default when absent. */
   maxUploadBytes?: number;
+  /** The plant's HTTP proxy for the warehouse, the token endpoint and the presigned uploads (proxy.ts). */
+  proxy?: ProxyConfig;
   logger?: Logger;
 }
 
@@ -64,12 +67,14 @@ export class DatabricksSink implements Sink {
   /** OAuth M2M tokens (auth type oauth), made on first connect. */
   private oauth: ClientCredentials | undefined;
   private cleanup: Promise<void> = Promise.resolve();
+  private readonly proxy: SinkProxy | undefined;
   readonly label: string;
   readonly limits: { maxBytes?: number };
 
   constructor(private readonly opts: DatabricksSinkOptions) {
     this.label = `Databricks ${opts.host}`;
     this.limits = opts.maxUploadBytes === undefined ? {} : { maxBytes: opts.maxUploadBytes };
+    this.proxy = opts.proxy && new SinkProxy(opts.proxy);
   }
 
   static async fromConfig(config: AgentConfig, logger?: Logger): Promise<DatabricksSink> {
@@ -86,6 +91,7 @@ export class DatabricksSink implements Sink {
       site: config.site,
       stagingDir: path.join(config.state_dir, 'databricks-staging'),
       maxUploadBytes: sink.max_upload_bytes,
+      ...(sink.proxy ? { proxy: sink.proxy } : {}),
     };
     if (sink.ca !== undefined) {
       try {
@@ -117,7 +123,7 @@ export class DatabricksSink implements Sink {
   /** A session opens and the schema, volume and tables are there (or created). */
   async check(): Promise<string> {
     await this.prepare();
-    return `Databricks ${this.opts.host}${this.opts.httpPath}: connected, ${this.opts.catalog}.${this.opts.schema} and volume ${this.opts.volume} ready`;
+    return `Databricks ${this.opts.host}${this.opts.httpPath}: connected, ${this.opts.catalog}.${this.opts.schema} and volume ${this.opts.volume} ready${this.proxy ? `, ${this.proxy.describe()}` : ''}`;
   }
 
   async setup(): Promise<string> {
@@ -213,7 +219,8 @@ export class DatabricksSink implements Sink {
   }
 
   private async openSession(): Promise<Session> {
-    const client = new DBSQLClient({ logger: { log: () => undefined } });
+    const ca = this.opts.caPem !== undefined ? [...rootCertificates, this.opts.caPem] : undefined; // the proxy's tunnels; the driver's own adds customCaCert
+    const client = this.proxy ? SinkProxy.client(this.proxy.httpsAgent({ ca })) : new DBSQLClient({ logger: { log: () => undefined } });
     const base = {
       host: this.opts.host,
       port: this.opts.port,
@@ -269,6 +276,7 @@ export class DatabricksSink implements Sink {
       scope: 'all-apis',
       endpoint: { url: `https://${this.opts.host}${this.opts.port === 443 ? '' : `:${this.opts.port}`}/oidc/v1/token`, clientAuth: 'basic' },
       connect: { ca: this.opts.caPem !== undefined ? [...rootCertificates, this.opts.caPem] : [...rootCertificates] },
+      ...(this.proxy ? { dispatcher: () => this.proxy!.dispatcher({ ca: this.opts.caPem !== undefined ? [...rootCertificates, this.opts.caPem] : undefined }) } : {}),
       now: Date.now,
       renewAt: ({ receivedAt, lifetimeMs }) => receivedAt + lifetimeMs - 60_000,
       defaultLifetimeS: 3600,
@@ -307,6 +315,8 @@ export class DatabricksSink implements Sink {
     } catch (err) {
       void this.disconnect(true);
       if (err instanceof SinkError) throw err;
+      const viaProxy = this.proxy?.failure(err, what);
+      if (viaProxy) throw viaProxy;
       const e = classify(err);
       // A 401 with OAuth is an expired access token: the next try fetches a new one. With a
       // personal access token it is permanent until an operator replaces the token: the data stays
@@ -323,7 +333,8 @@ export class DatabricksSink implements Sink {
 /** The driver's message on one line (Databricks puts newlines in some, e.g. INSUFFICIENT_PERMISSIONS): status and logs show one line. */
 function errorMessage(err: unknown): string {
   const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String(err.message) : String(err);
-  return msg.replace(/\s*\n\s*/g, ' ');
+  // A presigned URL's query is its credential (SAS sig=, X-Amz-Signature=): never in logs or status.
+  return msg.replace(/\s*\n\s*/g, ' ').replace(/(https?:\/\/[^\s?]+)\?[^\s,]*/g, '$1?…');
 }
 
 /** Maps a driver error onto the sink's error codes. Outages and throttling are retryable. */
@@ -341,7 +352,9 @@ function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED'
     e.type === 'request-timeout' ||
     /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|Premature close|timed out/i.test(msg)
   ) {
-    return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
+    // Presigned uploads go to cloud storage, another host than the workspace: often the first that needs the proxy.
+    const dns = /ENOTFOUND|EAI_AGAIN/.test(msg) ? ' (a host name does not resolve; if this network reaches the cloud through a proxy, set sink.proxy)' : '';
+    return { code: 'SINK_UNREACHABLE', retryable: true, hint: dns };
   }
   if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg))
     return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the SQL that pi-agent setup --print-sql prints grants the agent exactly its privileges)' };

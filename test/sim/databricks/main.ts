@@ -1,5 +1,5 @@
 /**
- * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...]`
+ * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H]`
  * Prints one line once it accepts connections (design.md, Contracts); SIGINT/SIGTERM close cleanly.
  */
 import { resolve } from 'node:path';
@@ -14,11 +14,14 @@ const { values } = parseArgs({
     'oauth-client-id': { type: 'string' },
     'oauth-client-secret': { type: 'string' },
     principal: { type: 'string', multiple: true },
+    'staging-host': { type: 'string' },
   },
 });
 
 if (values.data === undefined) {
-  process.stderr.write('usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...]\n');
+  process.stderr.write(
+    'usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H]\n',
+  );
   process.exit(2);
 }
 const port = Number(values.port);
@@ -42,6 +45,7 @@ for (const p of values.principal ?? []) {
   (opts.principals ??= {})[p.slice(0, eq)] = p.slice(eq + 1);
 }
 
+if (values['staging-host'] !== undefined) opts.stagingHost = values['staging-host'];
 const w = await startWarehouse(opts);
 process.stdout.write(`databricks-emulator host=${w.host} port=${w.port} path=${w.path} token=${w.token} ca=${w.caPath}\n`);
 

@@ -4,7 +4,7 @@
  * presigned URLs, OAuth M2M endpoints, and fault injection. The SQL engine is ./engine.ts.
  * Facts about the driver it relies on: shared/docs/platform-notes.md (@databricks/sql section).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
@@ -81,6 +81,15 @@ export interface WarehouseOptions {
    * GRANT statements give it (privileges.ts). The default token and OAuth tokens are the admin.
    */
   principals?: Record<string, string>;
+  /**
+   * Host name of the presigned URLs (default 127.0.0.1). Databricks hands out presigned URLs of the
+   * workspace's cloud storage, another host than the workspace (e.g. `<account>.blob.core.windows.net`,
+   * `<bucket>.s3.<region>.amazonaws.com`); the driver PUTs to them itself (DBSQLSession
+   * handleStagingPut, node-fetch with the connection's agent). A name under `.invalid` never resolves
+   * (RFC 6761 §6.4), so only a client that goes through a proxy mapping it to 127.0.0.1 reaches it.
+   * The certificate covers it and every `*.emulator.invalid` name.
+   */
+  stagingHost?: string;
 }
 
 export interface RunningWarehouse {
@@ -115,6 +124,8 @@ interface Presigned {
   operation: 'PUT' | 'GET' | 'REMOVE';
   file: string;
   expires: number;
+  /** The URL's signature (query `sig`), as an Azure SAS or S3 presigned URL carries one. */
+  sig: string;
 }
 
 const ok = () => ({ statusCode: T.TStatusCode.SUCCESS_STATUS });
@@ -183,7 +194,8 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   // A restart on the same data directory keeps its CA, warehouse id and token, so a client
   // configured against the previous run (an outage test) reconnects unchanged.
   await mkdir(opts.dataDir, { recursive: true });
-  const certs = (await reuseCerts(opts.dataDir)) ?? (await makeTestCerts(opts.dataDir));
+  const names = ['*.emulator.invalid', ...(opts.stagingHost ? [opts.stagingHost] : [])];
+  const certs = (await reuseCerts(opts.dataDir, names)) ?? (await makeTestCerts(opts.dataDir, names));
   const identityFile = join(opts.dataDir, 'emulator.json');
   const saved = await readFile(identityFile, 'utf8').then(
     (t) => JSON.parse(t) as { warehouseId?: string; token?: string },
@@ -247,8 +259,10 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     const r = op.result;
     if (!r?.staging) return;
     const id = randomUUID();
-    presigned.set(id, { operation: r.staging.operation, file: r.staging.volumeFile, expires: Date.now() + 15 * 60_000 });
-    const url = `https://127.0.0.1:${port}/presigned/${id}`;
+    // Presigned URLs carry their credential in the query (Azure SAS `sig=`, S3 `X-Amz-Signature=`): it is a secret.
+    const sig = randomBytes(16).toString('hex');
+    presigned.set(id, { operation: r.staging.operation, file: r.staging.volumeFile, expires: Date.now() + 15 * 60_000, sig });
+    const url = `https://${opts.stagingHost ?? '127.0.0.1'}:${port}/presigned/${id}?sig=${sig}`;
     const headers = '{"x-emulator-presigned":"1"}';
     if (r.staging.localFile === undefined) {
       // REMOVE has no local file: the driver tests `localFile !== undefined`, so the column must be absent.
@@ -419,9 +433,10 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
 
   // ---------- presigned URLs (volume storage) ----------
 
-  async function servePresigned(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function servePresigned(id: string, sig: string | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = presigned.get(id);
-    if (!p || p.expires < Date.now()) {
+    // Azure Storage answers a wrong or expired SAS with 403 AuthenticationFailed.
+    if (!p || p.expires < Date.now() || p.sig !== sig) {
       sendError(res, 403, 'AuthenticationFailed: presigned URL unknown or expired');
       return;
     }
@@ -597,7 +612,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', base());
     if (url.pathname.startsWith('/presigned/')) {
-      await servePresigned(url.pathname.slice('/presigned/'.length), req, res);
+      await servePresigned(url.pathname.slice('/presigned/'.length), url.searchParams.get('sig'), req, res);
       return;
     }
     if (url.pathname.startsWith('/oidc/')) {
@@ -684,9 +699,12 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   };
 }
 
-async function reuseCerts(dir: string): Promise<TestCerts | undefined> {
+/** The saved certificates, if they cover `names` (wildcards tried with a sample name). */
+async function reuseCerts(dir: string, names: string[]): Promise<TestCerts | undefined> {
   try {
     const [caPem, certPem, keyPem] = await Promise.all(['ca.pem', 'server.pem', 'server-key.pem'].map((f) => readFile(join(dir, f), 'utf8')));
+    const cert = new X509Certificate(certPem!);
+    if (!names.every((n) => cert.checkHost(n.replace(/^\*/, 'x')))) return undefined;
     return { caPem: caPem!, certPem: certPem!, keyPem: keyPem!, caPath: join(dir, 'ca.pem') };
   } catch {
     return undefined;
