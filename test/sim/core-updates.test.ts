@@ -24,8 +24,9 @@ t.test('stream updates: register, clock advance appends, control edits arrive, m
   const appended = s.sim.truth(0, '2026-01-02T00:00:00.0000153Z', '2026-01-02T01:00:00Z');
   t.ok(appended.length > 5);
   t.same(r.json.Events, [
-    { Action: 'Add', ...late },
-    { Action: 'Remove', ...victim },
+    // AFDataPipeAction: a late event before the last one is an Insert; a removal a Delete.
+    { Action: 'Insert', ...late },
+    { Action: 'Delete', ...victim },
     ...appended.map((e) => ({ Action: 'Add', ...e, PreviousEventAction: 'PreviousEventArchived' })),
   ]);
   t.match(r.json.LatestMarker, /_2$/);

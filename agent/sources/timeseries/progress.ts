@@ -105,8 +105,10 @@ export interface UpdatesState {
   late_changes: number;
   /** The most recent of them: tag WebID, event timestamp (ISO), when it was found (ISO). */
   last_late?: { tag: string; timestamp: string; action: string; at: string };
-  /** Markers PI had forgotten (re-registered): how many, when last. */
-  lost?: { count: number; at: string };
+  /** Markers PI had forgotten or signups it ended (re-registered): how many, when last, PI's last reason. */
+  lost?: { count: number; at: string; reason?: string };
+  /** Events with an action the agent does not know (their timestamps were read back): how many, the last action, when. */
+  unknown_actions?: { count: number; last: string; at: string };
   /** Set while the server has no stream updates: why, and since when (ISO). */
   unsupported?: { reason: string; at: string };
   /** Tags PI would not register (e.g. no read access to the point's data), last seen. */

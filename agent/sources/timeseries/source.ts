@@ -175,10 +175,16 @@ async function runStreamUpdates(ctx: SourceContext, opts: ExtractOptions, lookba
       `stream updates: ${r.lateChanges} change(s) older than the ${lookback} lookback window found and sent`,
     );
   }
+  if (r.unknownActions > 0) {
+    ctx.logger.warn(
+      { unknown_actions: r.unknownActions },
+      `stream updates: ${r.unknownActions} event(s) with an action this agent does not know (AF SDK AFDataPipeAction has Add, Insert, Update, Delete, Refresh); their timestamps were read back from PI and sent as upserts`,
+    );
+  }
   if (r.lost > 0) {
     ctx.logger.warn(
       { markers_lost: r.lost },
-      `stream updates: PI Web API no longer knew ${r.lost} tag(s)' markers (its cache expired or it restarted); registered again. Changes older than the ${lookback} lookback made to them since their last poll cannot be seen`,
+      `stream updates: PI Web API no longer knew ${r.lost} tag(s)' markers (its cache expired or it restarted) or ended their signups; registered again, the time since their last poll re-read. Edits older than the ${lookback} lookback made to them since their last poll cannot be seen`,
     );
   }
   if (r.unsupported && r.requests > 0) {
@@ -230,7 +236,11 @@ export function lateDataNotes(ts: TimeseriesConfig, st: UpdatesState | undefined
   // A gap is news for a day; an old one says nothing about today.
   if (st?.lost && now.getTime() - Date.parse(st.lost.at) < 24 * 3600 * 1000)
     notes.push(
-      `stream-update markers lost ${st.lost.count.toLocaleString('en-US')} time(s), last ${relativeTime(st.lost.at, now)} (PI Web API cache expired or restarted): changes older than the lookback made before re-registering were not seen`,
+      `stream-update markers lost ${st.lost.count.toLocaleString('en-US')} time(s), last ${relativeTime(st.lost.at, now)} (${st.lost.reason ?? 'PI Web API cache expired or restarted'}): changes older than the lookback made before re-registering were not seen`,
+    );
+  if (st?.unknown_actions)
+    notes.push(
+      `${st.unknown_actions.count.toLocaleString('en-US')} stream-update event(s) with an action this agent does not know (last: ${st.unknown_actions.last}, ${relativeTime(st.unknown_actions.at, now)}): their timestamps were read back from PI`,
     );
   if (st?.unregistered) notes.push(`${st.unregistered.count.toLocaleString('en-US')} tag(s) could not be registered for stream updates (${st.unregistered.reason})`);
   return notes;

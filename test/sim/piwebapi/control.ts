@@ -16,6 +16,7 @@
  *   GET    /sim/tags/{tag}/truth?start=&end=
  *   GET|PUT|POST|DELETE /sim/faults        PUT replaces, POST adds one rule, DELETE clears
  *   POST   /sim/updates/expire              drop stream-update caches (404 "Cache not found")
+ *   POST   /sim/updates/end     {tag,message?} end a tag's signups: their next poll answers Exception
  */
 import { guard } from './discovery.js';
 import type { FaultRule } from './faults.js';
@@ -216,6 +217,19 @@ export function registerControlRoutes(router: Router, sim: Simulator): void {
     sim.faults.clear();
     return ok({ Items: [] });
   });
+
+  router.add(
+    'POST',
+    '/sim/updates/end',
+    guard((req) => {
+      const b = obj(req);
+      const tag = b.tag;
+      if (typeof tag !== 'number' && typeof tag !== 'string') throw new SimError(400, "'tag' must be an index, name, path or WebID.");
+      const message = b.message === undefined ? undefined : str(b, 'message');
+      sim.updates?.endSignup(sim.resolveTag(tag), message);
+      return ok({ ended: true });
+    }),
+  );
 
   router.add('POST', '/sim/updates/expire', () => {
     sim.updates?.expireAll();

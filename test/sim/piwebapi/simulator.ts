@@ -34,11 +34,16 @@ export interface SimulatorOptions {
   streamUpdates?: boolean;
 }
 
-/** One control-API change, kept for stream updates (fidelity §8). */
+/**
+ * One control-API change, kept for stream updates (fidelity §8). `action` is the AF SDK data pipe
+ * action PI Web API reports (AVEVA AF SDK reference, `AFDataPipeAction` Enumeration; PIDataPipe
+ * constructor remarks on the TimeSeries pipe): `Add` a new value at the end of the series, `Insert`
+ * one before the last event, `Update` an edit of an existing value, `Delete` a removal.
+ */
 export interface ChangeRecord {
   seq: number;
   tag: number;
-  action: 'Add' | 'Update' | 'Remove';
+  action: 'Add' | 'Insert' | 'Update' | 'Delete';
   t: number;
   event: TimedValueJson;
 }
@@ -88,7 +93,7 @@ export class Simulator {
   baseUrl = 'http://127.0.0.1/piwebapi';
   af: AfHooks | undefined;
   /** Stream-updates cache (set by the update routes); `expireAll` simulates a restart. */
-  updates: { expireAll(): void } | undefined;
+  updates: { expireAll(): void; endSignup(tag: number, message?: string): void; readonly renamedActions: Map<string, string> } | undefined;
   readonly changes: ChangeRecord[] = [];
   /** Serving cost model (latency.ts); may be changed while running; undefined = none. */
   latency: LatencyOptions | undefined;
@@ -302,7 +307,9 @@ export class Simulator {
       substituted: ev.substituted ?? false,
       annotated: ev.annotated ?? false,
     });
-    this.record(i, 'Add', e);
+    // AFDataPipeAction: Add at the end of the series, Insert before its last event.
+    const later = this.events(i, t + 1, this.nowUnits()).next();
+    this.record(i, later.done ? 'Add' : 'Insert', e);
     return this.json(i, e);
   }
 
@@ -324,7 +331,7 @@ export class Simulator {
     const evs = ordinal === undefined ? this.series.at(i, this.parseTime(timestamp), this.nowUnits()) : [this.eventAt(i, timestamp, ordinal)];
     for (const e of evs) {
       this.series.remove(i, e);
-      this.record(i, 'Remove', e);
+      this.record(i, 'Delete', e);
     }
     return evs.length;
   }
@@ -335,7 +342,7 @@ export class Simulator {
     const evs = [...this.events(i, this.parseTime(start), this.parseTime(end))];
     for (const e of evs) {
       this.series.remove(i, e);
-      this.record(i, 'Remove', e);
+      this.record(i, 'Delete', e);
     }
     return evs.length;
   }
