@@ -5,6 +5,7 @@
  */
 import type { AgentConfig } from '../../config/types.js';
 import { AUTO_LOOKBACK_EVERY_MS, type TimeseriesConfig } from './config.js';
+import { redactor } from '../../config/redact.js';
 import { AgentError, describeError } from '../../errors.js';
 import { relativeTime, span } from '../../observe/status.js';
 import type { PiClient } from '../../pi/client.js';
@@ -13,11 +14,12 @@ import { parsePiTimestamp } from '../../pi/time.js';
 import { registerUpdates } from '../../pi/updates.js';
 import type { Store } from '../../store/store.js';
 import { BatchRecordedReader, parseTimeUs, PiUpdatesFeed } from '../pi.js';
-import { recordingFailure, type CheckContext, type CycleReport, type Source, type SourceContext } from '../source.js';
+import { recordingFailure, type CheckContext, type CycleReport, type Source, type SourceContext, type SourceStatusDetail } from '../source.js';
 import { knownTags, piNowUs, resolveTags, tagCount, tagPath } from '../tags/source.js';
 import { extractTimeseries, type ExtractOptions, type ExtractResult } from './extract.js';
-import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UPDATES_STATE, type UpdatesState } from './progress.js';
+import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UNREADABLE, UPDATES_STATE, type UpdatesState } from './progress.js';
 import { reconcileUpdates, type ReconcileResult } from './updates.js';
+import { readableTags, recordUnreadable, unreadableNotes } from './unreadable.js';
 
 /** Requests in flight for recorded values (PI's load and the agent's memory both grow with it). */
 export function extractionConcurrency(config: AgentConfig): number {
@@ -80,10 +82,16 @@ function configured(config: AgentConfig): TimeseriesConfig {
 }
 
 /** The cycle's extraction options: the known tags, PI's clock, the configured window. */
-async function cycleOptions(ctx: SourceContext, ts: TimeseriesConfig, signal: AbortSignal | undefined): Promise<{ opts: ExtractOptions; tags: number }> {
+async function cycleOptions(
+  ctx: SourceContext,
+  ts: TimeseriesConfig,
+  signal: AbortSignal | undefined,
+): Promise<{ opts: ExtractOptions; tags: number; unreadable: ReturnType<typeof readableTags> }> {
   // The full TagMeta list is dropped once the extraction's own (WebID, point type) list is made:
   // only the count and the first tag (its path names the clock's data server) stay for the cycle.
-  const known = knownTags(ctx.store);
+  // Tags PI cannot serve are left out until their metadata changes (unreadable.ts).
+  const unreadable = readableTags(ctx.store, knownTags(ctx.store));
+  const known = unreadable.tags;
   const nowUs = await piNowUs(ctx, known.slice(0, 1));
   // auto: tags with stream-update markers re-read every cycle (polled, narrowed, mostly read with
   // their polls: updates.ts `everyCycle`); the interval holds for the others.
@@ -95,7 +103,17 @@ async function cycleOptions(ctx: SourceContext, ts: TimeseriesConfig, signal: Ab
     lookbackEveryUs: (auto ? AUTO_LOOKBACK_EVERY_MS : (ts.lookback_every as number)) * 1000,
     ...(signal ? { signal } : {}),
   });
-  return { opts, tags: known.length };
+  return { opts, tags: known.length, unreadable };
+}
+
+/** Tags whose failures say PI cannot serve them: recorded, logged once, out of the cycle's errors. */
+function noteUnreadable(ctx: SourceContext, u: ReturnType<typeof readableTags>, r: ExtractResult, signal: AbortSignal | undefined): void {
+  const complete = !r.paused && signal?.aborted !== true;
+  const newly = recordUnreadable(ctx.store, { ...u, errors: r.errors, complete, redact: redactor(ctx.config), now: new Date() });
+  for (const n of newly) {
+    const path = tagPath(ctx.store, n.webId);
+    ctx.logger.warn({ tag: path, reason: n.reason }, `tag ${path} cannot be read (${n.reason}); it is skipped until its metadata changes in PI`);
+  }
 }
 
 /** Re-reads read with their polls (updates.ts) count with the extraction's. */
@@ -144,9 +162,10 @@ function reportCycle(ctx: SourceContext, run: TimeseriesRun): void {
 export async function runTimeseriesSource(ctx: SourceContext, signal?: AbortSignal): Promise<TimeseriesRun> {
   const ts = configured(ctx.config);
   return recordingFailure(ctx.store, 'timeseries', async () => {
-    const { opts, tags } = await cycleOptions(ctx, ts, signal);
+    const { opts, tags, unreadable } = await cycleOptions(ctx, ts, signal);
     const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(ctx, opts, ts.lookback_full_every * 1000, ts.lookback_every === 'auto');
     const r = await extractTimeseries(su && su.narrowFrom.size > 0 ? { ...opts, narrowFrom: su.narrowFrom } : opts);
+    noteUnreadable(ctx, unreadable, r, signal);
     if (su) addReadAhead(r, su);
     const run: TimeseriesRun = { ...r, tags, nowUs: opts.nowUs, ...(su ? { streamUpdates: su } : {}) };
     reportCycle(ctx, run);
@@ -270,7 +289,7 @@ async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<voi
 
 export const timeseriesSource: Source = {
   name: 'timeseries',
-  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE],
+  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE, UNREADABLE],
   pausesWhenFull: true,
   resetsTags: true,
   enabled: (config) => config.timeseries !== undefined,
@@ -291,10 +310,12 @@ export const timeseriesSource: Source = {
     return `reset timeseries: ${n} tag(s) rewound to ${new Date(toUs / 1000).toISOString()}; values up to their old position are re-sent as upserts`;
   },
   status(store, config) {
-    const out: { tags: number; notes?: string[] } = { tags: tagCount(store) };
+    const out: SourceStatusDetail = { tags: tagCount(store) };
     if (config.timeseries) {
-      const notes = lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date());
+      const skipped = unreadableNotes(store, (w) => tagPath(store, w));
+      const notes = [...skipped.notes, ...lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date())];
       if (notes.length > 0) out.notes = notes;
+      if (skipped.tags.length > 0) out.unreadable_tags = skipped.tags;
     }
     return out;
   },

@@ -10,6 +10,8 @@
  *   POST   /sim/tags            {name,kind} add a tag (kind: FLOAT32, INT32, DIGITAL, ...)
  *   POST   /sim/tags/{tag}/rename {name}
  *   DELETE /sim/tags/{tag}
+ *   POST   /sim/tags/{tag}/type {pointType}  retype a point (`Blob`: its reads answer 501)
+ *   POST   /sim/tags/{tag}/value-error {message?}  every value carries this error; none: cleared
  *   POST   /sim/tags/{tag}/events {timestamp,value,good?,questionable?,annotated?}   late insert
  *   POST   /sim/tags/{tag}/events/edit {timestamp,value,ordinal?}                     → Substituted
  *   POST   /sim/tags/{tag}/events/delete {timestamp,ordinal?} | {start,end}
@@ -23,7 +25,9 @@ import type { FaultRule } from './faults.js';
 import { q, type Router, type SimRequest } from './router.js';
 import type { PiValue } from './series.js';
 import { SimError, type Simulator } from './simulator.js';
-import { KIND_PATTERN, type TagKind } from './tags.js';
+import { KIND_PATTERN, type PointType, type TagKind } from './tags.js';
+
+const POINT_TYPES: readonly PointType[] = ['Float32', 'Float64', 'Int32', 'Int16', 'Digital', 'String', 'Timestamp', 'Blob'];
 
 function obj(req: SimRequest): Record<string, unknown> {
   const b = req.body;
@@ -134,6 +138,27 @@ export function registerControlRoutes(router: Router, sim: Simulator): void {
     guard((_req, p) => {
       sim.deleteTag(tagRef(p.tag!));
       return ok({ deleted: true });
+    }),
+  );
+
+  router.add(
+    'POST',
+    '/sim/tags/{tag}/type',
+    guard((req, p) => {
+      const type = str(obj(req), 'pointType');
+      if (!POINT_TYPES.includes(type as PointType)) throw new SimError(400, `'pointType' must be one of ${POINT_TYPES.join(', ')}.`);
+      sim.setPointType(tagRef(p.tag!), type as PointType);
+      return ok({ pointType: type });
+    }),
+  );
+
+  router.add(
+    'POST',
+    '/sim/tags/{tag}/value-error',
+    guard((req, p) => {
+      const b = obj(req);
+      sim.setValueError(tagRef(p.tag!), b.message === undefined ? undefined : str(b, 'message'));
+      return ok({ valueError: b.message ?? null });
     }),
   );
 

@@ -8,7 +8,7 @@ import { FaultInjector, type FaultRule } from './faults.js';
 import { newServedStats, type LatencyOptions, type ServedStats } from './latency.js';
 import { seededGuid } from './prng.js';
 import { Series, SYSTEM_STATES, toJson, type EventData, type PiValue, type SimEvent, type TimedValueJson } from './series.js';
-import { SERVER_NAME, TagCatalog, type TagKind, type TagMeta, type TagMix } from './tags.js';
+import { SERVER_NAME, TagCatalog, type PointType, type TagKind, type TagMeta, type TagMix } from './tags.js';
 import { formatUnits, msToUnits, parsePiTime, unitsToMs, UNITS_PER_SECOND } from './time.js';
 
 export interface SimulatorOptions {
@@ -95,6 +95,10 @@ export class Simulator {
   /** Stream-updates cache (set by the update routes); `expireAll` simulates a restart. */
   updates: { expireAll(): void; endSignup(tag: number, message?: string): void; readonly renamedActions: Map<string, string> } | undefined;
   readonly changes: ChangeRecord[] = [];
+  /** Tag index → the per-value error its recorded values carry (setValueError). */
+  readonly valueErrors = new Map<number, string>();
+  /** Tag index → recorded reads served for it (tests count what a client asks). */
+  readonly recordedReads = new Map<number, number>();
   /** Serving cost model (latency.ts); may be changed while running; undefined = none. */
   latency: LatencyOptions | undefined;
   /** What the server served and charged (requests always; the rest while latency is on). */
@@ -366,6 +370,21 @@ export class Simulator {
 
   deleteTag(tag: TagRef): void {
     this.tags.remove(this.resolveTag(tag));
+  }
+
+  /** Change a point's PointType, as a PI admin would (e.g. to `Blob`, which PI Web API cannot read). */
+  setPointType(tag: TagRef, type: PointType): void {
+    this.tags.setPointType(this.resolveTag(tag), type);
+  }
+
+  /**
+   * Every recorded value of `tag` carries this per-value error (swagger TimedValue.Errors, a
+   * PropertyError list; fidelity §4), until cleared with undefined.
+   */
+  setValueError(tag: TagRef, message: string | undefined): void {
+    const i = this.resolveTag(tag);
+    if (message === undefined) this.valueErrors.delete(i);
+    else this.valueErrors.set(i, message);
   }
 
   /** Drop every stream-updates registration, as a PI Web API restart would (fidelity §8). */
