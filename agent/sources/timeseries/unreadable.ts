@@ -48,6 +48,21 @@ export function readableTags(store: UnreadableStore, known: TagMeta[]): { tags: 
   return { tags: known.filter((t) => entries.get(t.webId)?.since === undefined), entries };
 }
 
+/**
+ * Of `tags`, those skipped as unreadable with the metadata they still have (nothing is changed:
+ * for `pi-agent backfill`, which reads tags the live cycle reads).
+ */
+export function skippedTags(store: Pick<UnreadableStore, 'getProgressByPrefix'>, tags: readonly { webId: string; hash: string }[]): Set<string> {
+  const stored = UNREADABLE.entries(store);
+  const out = new Set<string>();
+  if (stored.size === 0) return out;
+  for (const t of tags) {
+    const e = stored.get(UNREADABLE.key(t.webId));
+    if (e?.since !== undefined && e.hash === t.hash) out.add(t.webId);
+  }
+  return out;
+}
+
 /** A tag newly skipped this cycle (for the log). */
 export interface NewlyUnreadable {
   webId: string;

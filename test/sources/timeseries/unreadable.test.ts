@@ -5,6 +5,8 @@
  * Simulator → agent → store → directory sink → Parquet read back.
  */
 import t from 'tap';
+import { bareLogger } from '../../../agent/observe/log.js';
+import { backfill } from '../../../agent/service/backfill.js';
 import { buildStatus } from '../../../agent/service/status.js';
 import { UNREADABLE, type UnreadableTag } from '../../../agent/sources/timeseries/progress.js';
 import { VALUE_ERROR_STRIKES } from '../../../agent/sources/timeseries/unreadable.js';
@@ -83,6 +85,13 @@ t.test('a Blob point and a point with a repeating per-value error: reported once
   t.same([reads(BLOB), reads(BAD_VALUES)], [1, badReads], 'neither is read while skipped');
   const landed = await exact([0, 1, 3, 5]);
   t.same([landed.has(idOnly(s.tagWebId(BLOB))), landed.has(idOnly(s.tagWebId(BAD_VALUES)))], [false, false], 'nothing landed for them');
+
+  // A backfill leaves them out too, and completes.
+  let printed = '';
+  const io = { logger: bareLogger('silent'), print: (x: string) => (printed += x), signal: new AbortController().signal };
+  t.equal(await backfill(env.config(), { ...io, tags: [], start: START, end: '2026-01-01T00:30:00Z' }), 'ok');
+  t.match(printed, /^backfill: 2 tag\(s\) skipped: PI cannot read them \(see pi-agent status\)\nbackfill: 4 tag\(s\), /);
+  t.same([reads(BLOB), reads(BAD_VALUES)], [1, badReads], 'neither read by the backfill');
 
   // Their metadata changes (a PI admin retypes the point; the other is renamed after its archive
   // was fixed): read again from where they were, exactly.
