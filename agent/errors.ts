@@ -55,12 +55,19 @@ export class PiError extends AgentError {
   readonly url: string | undefined;
   /** PI_LIMIT_EXCEEDED: the server limit PI named (e.g. MaxReturnedItemsPerCall), when it named one. */
   readonly limit: number | undefined;
-  constructor(code: ErrorCode, message: string, opts: { status?: number; url?: string; cause?: unknown; retryable?: boolean; limit?: number } = {}) {
+  /** PI answered the read, but with an error on a value (`Items[].Errors`, fidelity §4), not on the stream. */
+  readonly valueError: boolean;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { status?: number; url?: string; cause?: unknown; retryable?: boolean; limit?: number; valueError?: boolean } = {},
+  ) {
     super(code, message, opts);
     this.name = 'PiError';
     this.status = opts.status;
     this.url = opts.url;
     this.limit = opts.limit;
+    this.valueError = opts.valueError ?? false;
   }
 }
 

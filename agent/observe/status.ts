@@ -18,6 +18,8 @@ export interface SourceStatus {
   state?: string;
   /** What an operator should know beyond the state, one sentence each (e.g. late data older than the lookback). */
   notes?: string[];
+  /** Tags skipped because PI cannot serve them (a 501 point type, a per-value error that repeats), until their metadata changes. */
+  unreadable_tags?: { tag: string; reason: string; since: string }[];
 }
 
 export interface BufferStatus {

@@ -9,6 +9,7 @@ import { parsePiTimestamp } from '../pi/time.js';
 import { resolveTags } from '../sources/tags/source.js';
 import { backfillSpace, dropBackfillProgress } from '../sources/timeseries/progress.js';
 import { timeseriesOptions } from '../sources/timeseries/source.js';
+import { skippedTags } from '../sources/timeseries/unreadable.js';
 import { extractTimeseries } from '../sources/timeseries/extract.js';
 import { openAgent } from './agent.js';
 import type { CommandIo, Outcome } from './outcome.js';
@@ -25,8 +26,12 @@ export interface BackfillOptions extends CommandIo {
 export async function backfill(config: AgentConfig, o: BackfillOptions): Promise<Outcome> {
   const agent = await openAgent(config, o.logger);
   try {
-    const tags = await resolveTags(agent.store, o.tags, (p) => getPointByPath(agent.client, p));
-    if (tags.length === 0) throw new AgentError('CONFIG_INVALID', 'no tags to backfill: run the agent once to discover tags, or name them with --tags');
+    const named = await resolveTags(agent.store, o.tags, (p) => getPointByPath(agent.client, p));
+    if (named.length === 0) throw new AgentError('CONFIG_INVALID', 'no tags to backfill: run the agent once to discover tags, or name them with --tags');
+    // Tags PI cannot serve (status lists them) are left out, as the live cycle leaves them out.
+    const skipped = skippedTags(agent.store, named);
+    const tags = skipped.size === 0 ? named : named.filter((t) => !skipped.has(t.webId));
+    if (skipped.size > 0) o.print(`backfill: ${skipped.size} tag(s) skipped: PI cannot read them (see pi-agent status)\n`);
     const startUs = parsePiTimestamp(o.start).us;
     const endUs = parsePiTimestamp(o.end).us - 1;
     const prefix = backfillSpace(startUs, endUs).prefix;

@@ -48,6 +48,7 @@ function sourcesOf(config: AgentConfig, store: Store, sources: readonly Source[]
     if (detail?.tags !== undefined) out.tags = detail.tags;
     if (paused && source?.pausesWhenFull !== false) out.state = 'paused: buffer full';
     if (detail?.notes) out.notes = detail.notes;
+    if (detail?.unreadable_tags) out.unreadable_tags = detail.unreadable_tags;
     return out;
   });
 }

@@ -79,7 +79,10 @@ function recordedResultOf(entry: BatchResult): RecordedResult {
   if (bad) {
     // A per-value error (fidelity §4) fails this tag's page: its progress stays put and the
     // page is read again next cycle, so nothing is skipped silently.
-    return { items: [], error: new PiError('PI_BAD_RESPONSE', `PI reported an error for the value at ${bad.Timestamp}: ${JSON.stringify(bad.Errors).slice(0, 200)}`) };
+    return {
+      items: [],
+      error: new PiError('PI_BAD_RESPONSE', `PI reported an error for the value at ${bad.Timestamp}: ${JSON.stringify(bad.Errors).slice(0, 200)}`, { valueError: true }),
+    };
   }
   const out: RecordedResult = { items: content.Items };
   if (content.UnitsAbbreviation) out.units = content.UnitsAbbreviation;

@@ -59,6 +59,8 @@ export interface ResetRequest {
 export interface SourceStatusDetail {
   tags?: number;
   notes?: string[];
+  /** Tags skipped because PI cannot serve them (observe/status.ts SourceStatus.unreadable_tags). */
+  unreadable_tags?: { tag: string; reason: string; since: string }[];
 }
 
 export interface Source {

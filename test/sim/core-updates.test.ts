@@ -24,8 +24,9 @@ t.test('stream updates: register, clock advance appends, control edits arrive, m
   const appended = s.sim.truth(0, '2026-01-02T00:00:00.0000153Z', '2026-01-02T01:00:00Z');
   t.ok(appended.length > 5);
   t.same(r.json.Events, [
-    { Action: 'Add', ...late },
-    { Action: 'Remove', ...victim },
+    // AFDataPipeAction: a late event before the last one is an Insert; a removal a Delete.
+    { Action: 'Insert', ...late },
+    { Action: 'Delete', ...victim },
     ...appended.map((e) => ({ Action: 'Add', ...e, PreviousEventAction: 'PreviousEventArchived' })),
   ]);
   t.match(r.json.LatestMarker, /_2$/);
@@ -79,4 +80,28 @@ t.test('streamset updates, 404 Cache not found after expiry, 409 invalid marker'
   const s2 = await sim(t, { tags: 20 });
   t.equal((await get(s2, `/streams/updates/${m3}`)).status, 404);
   t.equal((await post(s, '/streams/nonsense/updates', undefined)).status, 400);
+});
+
+t.test('a signup PI ends answers its poll with Exception and is unregistered; a deleted point says the signup was removed', async (t) => {
+  const s = await sim(t, { tags: 20 });
+  const reg = await post(s, `/streamsets/updates?webId=${s.sim.tagWebId(1)}&webId=${s.sim.tagWebId(2)}`, undefined);
+  const [m1, m2] = reg.json.Items.map((i: { LatestMarker: string }) => i.LatestMarker);
+  s.sim.updates!.endSignup(1);
+  const ended = await get(s, `/streams/updates/${m1}`);
+  t.equal(ended.status, 200);
+  t.same(ended.json.Exception, { Errors: ['The signup was updated and any cached data could be invalid.'] });
+  t.same(ended.json.Events, []);
+  t.equal(ended.json.LatestMarker, undefined);
+  t.equal((await get(s, `/streams/updates/${m1}`)).status, 404, 'unregistered: its marker is unknown now');
+  s.sim.deleteTag(2);
+  const removed = await get(s, `/streams/updates/${m2}`);
+  t.same(removed.json.Exception, { Errors: ['The signup was removed because it is no longer valid.'] });
+  // A renamed action (test hook): reported under the new name.
+  const r3 = await post(s, `/streams/${s.sim.tagWebId(3)}/updates`, undefined);
+  s.sim.updates!.renamedActions.set('Update', 'Replace');
+  const victim = s.sim.truth(3, '2026-01-01T22:00:00Z', '2026-01-01T22:30:00Z')[0]!;
+  const edited = s.sim.editEvent(3, victim.Timestamp, { value: 2 });
+  const polled = await get(s, `/streams/updates/${r3.json.LatestMarker}`);
+  t.same(polled.json.Events, [{ Action: 'Replace', ...edited }]);
+  t.equal(polled.json.Status, 'Updated');
 });

@@ -39,6 +39,15 @@ export class FeedState {
     return u && Date.parse(this.wallNow) - Date.parse(u.at) < UNSUPPORTED_RETRY_MS ? new PiError('PI_NOT_FOUND', u.reason) : undefined;
   }
 
+  /** A poll's event whose action the agent does not know (late.ts): its timestamp is read back. */
+  unknownAction(action: string): void {
+    const u = this.state.unknown_actions;
+    this.state.unknown_actions = { count: (u?.count ?? 0) + 1, last: action, at: this.wallNow };
+  }
+
+  /** Why PI last ended a signup (a poll's `Exception`, or 404/409), for status. */
+  lostReason: string | undefined;
+
   /** A change older than the re-read's start, found and sent. */
   late(webId: string, timestampUs: number, action: string): void {
     this.state.late_changes++;
@@ -54,7 +63,7 @@ export class FeedState {
     } else if (r.registered > 0 || r.polled > 0) delete state.unsupported;
     if (reg.refused > 0) state.unregistered = { count: reg.refused, at: wallNow, reason: reg.refusedReason };
     else if (r.registered > 0) delete state.unregistered;
-    if (r.lost > 0) state.lost = { count: (state.lost?.count ?? 0) + r.lost, at: wallNow };
+    if (r.lost > 0) state.lost = { count: (state.lost?.count ?? 0) + r.lost, at: wallNow, ...(this.lostReason ? { reason: this.lostReason } : {}) };
     // Written only when it changed: a steady cycle commits nothing here.
     if (JSON.stringify(state) !== JSON.stringify(this.stored)) this.store.commitStep([], [UPDATES_STATE.entry(state)]);
   }

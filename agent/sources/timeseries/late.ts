@@ -2,7 +2,8 @@
  * The reconciliation of late changes (updates.ts): changes a poll reports before the tag's re-read
  * starts, which the re-read cannot see. Their timestamps are gathered into ranges (close ones merged
  * into one read), read back from PI, and the events at the changed timestamps sent as upserts, with
- * deletes for the ordinals PI no longer holds where it reported removes. A tag's next marker commits
+ * deletes for the ordinals PI no longer holds where it reported deletions (and every event of the
+ * spans a `Refresh` or an ended signup's gap cover). A tag's next marker commits
  * with the page that completes its last range; a tag whose read-back fails keeps its old marker.
  */
 import type { Row } from '../../batch/tables.js';
@@ -21,8 +22,8 @@ const SAMPLE = 10;
 export interface Pending {
   webId: string;
   pointType: string | undefined;
-  /** The marker to commit once every range is read back. */
-  marker: string;
+  /** The marker to commit once every range is read back; undefined: PI ended the signup, register again. */
+  marker: string | undefined;
   /** The marker polled: kept if the read-back fails. */
   oldMarker: string;
   /** When PI issued the old marker (µs, PI clock). */
@@ -31,12 +32,55 @@ export interface Pending {
   ranges: [number, number][];
   /** The timestamps PI reported changes at: only their events are sent (a range merges nearby ones). */
   changed: Set<number>;
+  /** Spans [start, end] whose every event is sent: after a `Refresh`, and the gap of an ended signup. */
+  whole: [number, number][];
   /** Removes per timestamp: deletes for the ordinals past what PI still holds there. */
   removes: Map<number, number>;
   /** Events counted at each removed timestamp, over the ranges read so far. */
   counts: Map<number, number>;
   maxCount: number;
   failed?: Error;
+}
+
+/** A new Pending for `webId`: nothing to read yet. */
+export function newPending(
+  webId: string,
+  pointType: string | undefined,
+  marker: string | undefined,
+  oldMarker: string,
+  issued: number | undefined,
+  maxCount: number,
+): Pending {
+  return { webId, pointType, marker, oldMarker, issued, ranges: [], changed: new Set(), whole: [], removes: new Map(), counts: new Map(), maxCount };
+}
+
+/**
+ * The data pipe actions the agent knows (AVEVA AF SDK reference, `AFDataPipeAction` Enumeration;
+ * PIDataPipe constructor remarks: the TimeSeries pipe says whether an event was Added at the end,
+ * Inserted in the middle, Deleted, or Updated). `Add`, `Insert`, `Update`: the value now at that
+ * timestamp is read back and upserted (an `Update` with no value there is an insertion, as the
+ * enumeration says). `Delete`: the ordinals past what PI still holds there are deleted. `Refresh`:
+ * "all previously received events following the timestamp ... could have been invalidated", so
+ * everything from there to the re-read's start is read back. Any other action is counted and its
+ * timestamp read back like an edit: never passed over.
+ */
+const UPSERT_ACTIONS = new Set(['Add', 'Insert', 'Update']);
+
+/** Adds `spans` to `p`'s ranges, kept sorted, merging spans closer than MERGE_GAP_US. */
+export function addRanges(p: Pending, spans: [number, number][]): void {
+  const all = [...p.ranges, ...spans].sort((x, y) => x[0] - y[0]);
+  p.ranges = [];
+  for (const [a, b] of all) {
+    const last = p.ranges[p.ranges.length - 1];
+    if (last && a - last[1] <= MERGE_GAP_US) last[1] = Math.max(last[1], b);
+    else p.ranges.push([a, b]);
+  }
+}
+
+/** A span whose every event is sent (Refresh, gap), read back. */
+export function addWhole(p: Pending, span: [number, number]): void {
+  p.whole.push(span);
+  addRanges(p, [span]);
 }
 
 /**
@@ -52,29 +96,35 @@ export function gatherLate(
   r: ReconcileResult,
   state: FeedState,
 ): number {
-  const times: number[] = [];
   let oldest = Number.POSITIVE_INFINITY;
+  const spans: [number, number][] = [];
   for (const ev of events) {
     const t = o.parseTime(ev.timestamp);
-    // At or after the start the re-read sees it; before the configured start it is out of scope.
+    // At or after the start the re-read sees it; before the configured start it is out of scope
+    // (but a Refresh there invalidates what follows, in scope too).
     if (!(t < start)) {
       if (t < oldest) oldest = t;
       continue;
     }
-    if (t < o.startUs) continue;
-    times.push(t);
-    p.changed.add(t);
-    if (ev.action === 'Remove') p.removes.set(t, (p.removes.get(t) ?? 0) + 1);
+    if (ev.action === 'Refresh') {
+      const span: [number, number] = [Math.max(t, o.startUs), start - 1];
+      p.whole.push(span);
+      spans.push(span);
+    } else if (t < o.startUs) continue;
+    else {
+      p.changed.add(t);
+      spans.push([t, t]);
+      if (ev.action === 'Delete') p.removes.set(t, (p.removes.get(t) ?? 0) + 1);
+      else if (!UPSERT_ACTIONS.has(ev.action)) {
+        r.unknownActions++;
+        state.unknownAction(ev.action);
+      }
+    }
     r.lateChanges++;
     state.late(p.webId, t, ev.action);
     if (r.sample.length < SAMPLE) r.sample.push({ webId: p.webId, timestampUs: t, action: ev.action });
   }
-  times.sort((a, b) => a - b);
-  for (const t of times) {
-    const last = p.ranges[p.ranges.length - 1];
-    if (last && t - last[1] <= MERGE_GAP_US) last[1] = Math.max(last[1], t);
-    else p.ranges.push([t, t]);
-  }
+  if (spans.length > 0) addRanges(p, spans);
   return oldest;
 }
 
@@ -85,11 +135,11 @@ export function gatherLate(
 export async function readBack(o: ReconcileOptions, pending: Pending[], r: ReconcileResult): Promise<void> {
   const ingestedAt = Date.now() * 1000;
   // Tags with nothing to read back only move their markers.
-  const quiet = pending.filter((p) => p.ranges.length === 0);
+  const quiet = pending.filter((p) => p.ranges.length === 0 && p.marker !== undefined);
   if (quiet.length > 0)
     o.store.commitStep(
       [],
-      quiet.map((p) => MARKERS.entry(p.webId, { m: p.marker, a: o.nowUs })),
+      quiet.map((p) => MARKERS.entry(p.webId, { m: p.marker!, a: o.nowUs })),
     );
   let open = pending.filter((p) => p.ranges.length > 0);
   while (open.length > 0) {
@@ -119,7 +169,7 @@ export async function readBack(o: ReconcileOptions, pending: Pending[], r: Recon
         p.failed = res?.error ?? new Error('no result for this stream');
         return;
       }
-      if (applyRange(o, p, reqs[i]!, res, ingestedAt, rows, r)) progress.push(MARKERS.entry(p.webId, { m: p.marker, a: o.nowUs }));
+      if (applyRange(o, p, reqs[i]!, res, ingestedAt, rows, r) && p.marker !== undefined) progress.push(MARKERS.entry(p.webId, { m: p.marker, a: o.nowUs }));
     });
     if (rows.length > 0 || progress.length > 0) o.store.commitStep(rows.length > 0 ? [{ table: 'pi_timeseries', rows }] : [], progress);
     for (const p of group) if (p.failed) r.errors.set(p.webId, p.failed);
@@ -162,7 +212,7 @@ function applyRange(o: ReconcileOptions, p: Pending, req: RecordedRequest, res: 
     ord = t === prev ? ord + 1 : 0;
     prev = t;
     // Events between the changed timestamps came with the range read: unchanged, not sent.
-    if (!p.changed.has(t)) continue;
+    if (!p.changed.has(t) && !p.whole.some(([x, y]) => t >= x && t <= y)) continue;
     rows.push(eventRow(o.site, p.webId, t, ord, items[k]!, type, res.units, o.parseTime, ingestedAt, 'update'));
     r.updates++;
     if (p.removes.has(t)) p.counts.set(t, ord + 1);

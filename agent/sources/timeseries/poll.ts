@@ -6,7 +6,7 @@
  */
 import { PageCommit, TagPages } from './apply.js';
 import type { FeedState } from './feed-state.js';
-import { gatherLate, readBack, type Pending } from './late.js';
+import { addWhole, gatherLate, newPending, readBack, type Pending } from './late.js';
 import { headSpace, MARKERS, progressHead, type MarkerProgress, type StoredTagProgress } from './progress.js';
 import type { PolledStream, ReconcileOptions, ReconcileResult, RecordedRequest, TagRef } from './types.js';
 import { askForWindow, dueNow, readStart } from './window.js';
@@ -185,6 +185,8 @@ export class Poller {
     this.retryLater(failed);
     await readBack(o, pending, r);
     this.retryLater(pending.filter((p) => p.failed).map((p) => ({ webId: p.webId, marker: p.oldMarker, issued: p.issued })));
+    // Ended signups whose gap is read back: registered again now.
+    for (const p of pending) if (p.marker === undefined && !p.failed && p.ranges.length === 0) this.toRegister.push(p.webId);
   }
 
   /** Keep failed tags' markers and poll them again next cycle. */
@@ -208,23 +210,8 @@ export class Poller {
       r.errors.set(c.tag.webId, out?.error ?? new Error('no answer for this stream'));
       return 'failed';
     }
-    if (out.kind === 'lost') {
-      r.lost++;
-      this.toRegister.push(c.tag.webId);
-      return undefined;
-    }
-    const p: Pending = {
-      webId: c.tag.webId,
-      pointType: c.tag.pointType,
-      marker: out.marker,
-      oldMarker: c.marker,
-      issued: c.issued,
-      ranges: [],
-      changed: new Set(),
-      removes: new Map(),
-      counts: new Map(),
-      maxCount: o.maxCount,
-    };
+    if (out.kind === 'lost') return this.lost(c, out);
+    const p = newPending(c.tag.webId, c.tag.pointType, out.marker, c.marker, c.issued, o.maxCount);
     const oldest = gatherLate(p, out.events, c.start, o, r, this.state);
     if (this.readAhead(c, out, p.ranges.length === 0, oldest, ahead)) return undefined;
     if (c.narrow) {
@@ -234,6 +221,28 @@ export class Poller {
       r.narrowFrom.set(c.tag.webId, Number.NEGATIVE_INFINITY);
     }
     return p;
+  }
+
+  /**
+   * A marker PI no longer knows, or a signup it ended (`Exception`; AVEVA "Stream Updates" topic:
+   * register again). What the marker would have reported since PI issued it is unseen: the span from
+   * then to the re-read's start (the re-read covers the rest) is read back whole, with any events PI
+   * sent along, and the tag registered again once that read succeeds (else its old marker stays and
+   * the next poll finds it gone again). Edits of values older than the marker made in the gap cannot
+   * be found: status says so.
+   */
+  private lost(c: PollTarget, out: PolledStream & { kind: 'lost' }): Pending | undefined {
+    const { o, r } = this;
+    r.lost++;
+    // PI's own words when it ended the signup (Exception); a forgotten marker says nothing new.
+    this.state.lostReason = out.events ? out.error.message : undefined;
+    const p = newPending(c.tag.webId, c.tag.pointType, undefined, c.marker, c.issued, o.maxCount);
+    if (out.events) gatherLate(p, out.events, c.start, o, r, this.state);
+    const from = Math.max(c.issued ?? c.start, o.startUs);
+    if (from < c.start) addWhole(p, [from, c.start - 1]);
+    if (p.ranges.length > 0) return p;
+    this.toRegister.push(c.tag.webId);
+    return undefined;
   }
 
   /**

@@ -9,6 +9,7 @@
  *   (digest.ts); their own prefix, so a scan of `ts:` (or of a backfill's prefix) sees heads only.
  * - `su:<webId>` (MARKERS): a tag's stream-updates marker (updates.ts).
  * - `updates:state` (UPDATES_STATE): what `pi-agent status` reports about stream updates.
+ * - `ur:<webId>` (UNREADABLE): a tag PI cannot serve, skipped until its metadata changes.
  *
  * The key strings are the store's on-disk format: they never change. And what the service does to
  * this progress (`pi-agent reset`, the end of a backfill) is here too: rewindTimeseries,
@@ -105,8 +106,10 @@ export interface UpdatesState {
   late_changes: number;
   /** The most recent of them: tag WebID, event timestamp (ISO), when it was found (ISO). */
   last_late?: { tag: string; timestamp: string; action: string; at: string };
-  /** Markers PI had forgotten (re-registered): how many, when last. */
-  lost?: { count: number; at: string };
+  /** Markers PI had forgotten or signups it ended (re-registered): how many, when last, PI's last reason. */
+  lost?: { count: number; at: string; reason?: string };
+  /** Events with an action the agent does not know (their timestamps were read back): how many, the last action, when. */
+  unknown_actions?: { count: number; last: string; at: string };
   /** Set while the server has no stream updates: why, and since when (ISO). */
   unsupported?: { reason: string; at: string };
   /** Tags PI would not register (e.g. no read access to the point's data), last seen. */
@@ -115,6 +118,23 @@ export interface UpdatesState {
 
 /** The feed's state (what status reports). */
 export const UPDATES_STATE = new ProgressCell<UpdatesState>(OWNER, 'updates:state');
+
+/** A tag PI cannot serve (unreadable.ts): why, and the tag's metadata hash when it was found so. */
+export interface UnreadableTag {
+  /** What PI said, redacted. */
+  reason: string;
+  /** PI's HTTP status for the stream, when it gave one. */
+  status?: number;
+  /** The tag's metadata hash (tags source) when this was recorded: a new hash clears the entry. */
+  hash: string;
+  /** Cycles in a row whose read failed with a per-value error. */
+  strikes: number;
+  /** Skipped until its metadata changes; since when (ISO). */
+  since?: string;
+}
+
+/** `ur:<webId>`: tags that cannot be read, or are on their way to it (unreadable.ts). */
+export const UNREADABLE = new ProgressSpace<UnreadableTag>(OWNER, 'ur:');
 
 /** What the operations below need of the store. */
 export type ProgressStore = Pick<TimeseriesStore, 'getProgress' | 'commitStep'>;

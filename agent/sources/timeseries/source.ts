@@ -5,6 +5,7 @@
  */
 import type { AgentConfig } from '../../config/types.js';
 import { AUTO_LOOKBACK_EVERY_MS, timeseriesSection, type TimeseriesConfig } from './config.js';
+import { redactor } from '../../config/redact.js';
 import { AgentError, describeError } from '../../errors.js';
 import { relativeTime, span } from '../../observe/status.js';
 import type { PiClient } from '../../pi/client.js';
@@ -13,11 +14,12 @@ import { parsePiTimestamp } from '../../pi/time.js';
 import { registerUpdates } from '../../pi/updates.js';
 import type { Store } from '../../store/store.js';
 import { BatchRecordedReader, parseTimeUs, PiUpdatesFeed } from '../pi.js';
-import { recordingFailure, type CheckContext, type CycleReport, type Source, type SourceContext } from '../source.js';
+import { recordingFailure, type CheckContext, type CycleReport, type Source, type SourceContext, type SourceStatusDetail } from '../source.js';
 import { knownTags, piNowUs, resolveTags, tagCount, tagPath } from '../tags/source.js';
 import { extractTimeseries, type ExtractOptions, type ExtractResult } from './extract.js';
-import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UPDATES_STATE, type UpdatesState } from './progress.js';
+import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UNREADABLE, UPDATES_STATE, type UpdatesState } from './progress.js';
 import { reconcileUpdates, type ReconcileResult } from './updates.js';
+import { readableTags, recordUnreadable, unreadableNotes } from './unreadable.js';
 
 /** Requests in flight for recorded values (PI's load and the agent's memory both grow with it). */
 export function extractionConcurrency(config: AgentConfig): number {
@@ -80,10 +82,16 @@ function configured(config: AgentConfig): TimeseriesConfig {
 }
 
 /** The cycle's extraction options: the known tags, PI's clock, the configured window. */
-async function cycleOptions(ctx: SourceContext, ts: TimeseriesConfig, signal: AbortSignal | undefined): Promise<{ opts: ExtractOptions; tags: number }> {
+async function cycleOptions(
+  ctx: SourceContext,
+  ts: TimeseriesConfig,
+  signal: AbortSignal | undefined,
+): Promise<{ opts: ExtractOptions; tags: number; unreadable: ReturnType<typeof readableTags> }> {
   // The full TagMeta list is dropped once the extraction's own (WebID, point type) list is made:
   // only the count and the first tag (its path names the clock's data server) stay for the cycle.
-  const known = knownTags(ctx.store);
+  // Tags PI cannot serve are left out until their metadata changes (unreadable.ts).
+  const unreadable = readableTags(ctx.store, knownTags(ctx.store));
+  const known = unreadable.tags;
   const nowUs = await piNowUs(ctx, known.slice(0, 1));
   // auto: tags with stream-update markers re-read every cycle (polled, narrowed, mostly read with
   // their polls: updates.ts `everyCycle`); the interval holds for the others.
@@ -95,7 +103,17 @@ async function cycleOptions(ctx: SourceContext, ts: TimeseriesConfig, signal: Ab
     lookbackEveryUs: (auto ? AUTO_LOOKBACK_EVERY_MS : (ts.lookback_every as number)) * 1000,
     ...(signal ? { signal } : {}),
   });
-  return { opts, tags: known.length };
+  return { opts, tags: known.length, unreadable };
+}
+
+/** Tags whose failures say PI cannot serve them: recorded, logged once, out of the cycle's errors. */
+function noteUnreadable(ctx: SourceContext, u: ReturnType<typeof readableTags>, r: ExtractResult, signal: AbortSignal | undefined): void {
+  const complete = !r.paused && signal?.aborted !== true;
+  const newly = recordUnreadable(ctx.store, { ...u, errors: r.errors, complete, redact: redactor(ctx.config), now: new Date() });
+  for (const n of newly) {
+    const path = tagPath(ctx.store, n.webId);
+    ctx.logger.warn({ tag: path, reason: n.reason }, `tag ${path} cannot be read (${n.reason}); it is skipped until its metadata changes in PI`);
+  }
 }
 
 /** Re-reads read with their polls (updates.ts) count with the extraction's. */
@@ -144,9 +162,10 @@ function reportCycle(ctx: SourceContext, run: TimeseriesRun): void {
 export async function runTimeseriesSource(ctx: SourceContext, signal?: AbortSignal): Promise<TimeseriesRun> {
   const ts = configured(ctx.config);
   return recordingFailure(ctx.store, 'timeseries', async () => {
-    const { opts, tags } = await cycleOptions(ctx, ts, signal);
+    const { opts, tags, unreadable } = await cycleOptions(ctx, ts, signal);
     const su = ts.stream_updates === 'off' ? undefined : await runStreamUpdates(ctx, opts, ts.lookback_full_every * 1000, ts.lookback_every === 'auto');
     const r = await extractTimeseries(su && su.narrowFrom.size > 0 ? { ...opts, narrowFrom: su.narrowFrom } : opts);
+    noteUnreadable(ctx, unreadable, r, signal);
     if (su) addReadAhead(r, su);
     const run: TimeseriesRun = { ...r, tags, nowUs: opts.nowUs, ...(su ? { streamUpdates: su } : {}) };
     reportCycle(ctx, run);
@@ -175,10 +194,16 @@ async function runStreamUpdates(ctx: SourceContext, opts: ExtractOptions, lookba
       `stream updates: ${r.lateChanges} change(s) older than the ${lookback} lookback window found and sent`,
     );
   }
+  if (r.unknownActions > 0) {
+    ctx.logger.warn(
+      { unknown_actions: r.unknownActions },
+      `stream updates: ${r.unknownActions} event(s) with an action this agent does not know (AF SDK AFDataPipeAction has Add, Insert, Update, Delete, Refresh); their timestamps were read back from PI and sent as upserts`,
+    );
+  }
   if (r.lost > 0) {
     ctx.logger.warn(
       { markers_lost: r.lost },
-      `stream updates: PI Web API no longer knew ${r.lost} tag(s)' markers (its cache expired or it restarted); registered again. Changes older than the ${lookback} lookback made to them since their last poll cannot be seen`,
+      `stream updates: PI Web API no longer knew ${r.lost} tag(s)' markers (its cache expired or it restarted) or ended their signups; registered again, the time since their last poll re-read. Edits older than the ${lookback} lookback made to them since their last poll cannot be seen`,
     );
   }
   if (r.unsupported && r.requests > 0) {
@@ -230,7 +255,11 @@ export function lateDataNotes(ts: TimeseriesConfig, st: UpdatesState | undefined
   // A gap is news for a day; an old one says nothing about today.
   if (st?.lost && now.getTime() - Date.parse(st.lost.at) < 24 * 3600 * 1000)
     notes.push(
-      `stream-update markers lost ${st.lost.count.toLocaleString('en-US')} time(s), last ${relativeTime(st.lost.at, now)} (PI Web API cache expired or restarted): changes older than the lookback made before re-registering were not seen`,
+      `stream-update markers lost ${st.lost.count.toLocaleString('en-US')} time(s), last ${relativeTime(st.lost.at, now)} (${st.lost.reason ?? 'PI Web API cache expired or restarted'}): changes older than the lookback made before re-registering were not seen`,
+    );
+  if (st?.unknown_actions)
+    notes.push(
+      `${st.unknown_actions.count.toLocaleString('en-US')} stream-update event(s) with an action this agent does not know (last: ${st.unknown_actions.last}, ${relativeTime(st.unknown_actions.at, now)}): their timestamps were read back from PI`,
     );
   if (st?.unregistered) notes.push(`${st.unregistered.count.toLocaleString('en-US')} tag(s) could not be registered for stream updates (${st.unregistered.reason})`);
   return notes;
@@ -260,7 +289,7 @@ async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<voi
 
 export const timeseriesSource: Source = {
   name: timeseriesSection.name,
-  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE],
+  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE, UNREADABLE],
   pausesWhenFull: true,
   resetsTags: timeseriesSection.resetsTags,
   enabled: (config) => config.timeseries !== undefined,
@@ -281,10 +310,12 @@ export const timeseriesSource: Source = {
     return `reset timeseries: ${n} tag(s) rewound to ${new Date(toUs / 1000).toISOString()}; values up to their old position are re-sent as upserts`;
   },
   status(store, config) {
-    const out: { tags: number; notes?: string[] } = { tags: tagCount(store) };
+    const out: SourceStatusDetail = { tags: tagCount(store) };
     if (config.timeseries) {
-      const notes = lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date());
+      const skipped = unreadableNotes(store, (w) => tagPath(store, w));
+      const notes = [...skipped.notes, ...lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date())];
       if (notes.length > 0) out.notes = notes;
+      if (skipped.tags.length > 0) out.unreadable_tags = skipped.tags;
     }
     return out;
   },

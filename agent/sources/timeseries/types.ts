@@ -180,6 +180,8 @@ export interface ReconcileResult {
   lost: number;
   /** Changes before the re-read's start, found and sent. */
   lateChanges: number;
+  /** Of them, events whose action the agent does not know (their timestamps were read back as edits). */
+  unknownActions: number;
   /** Their rows: upserts and deletes. */
   updates: number;
   deletes: number;

@@ -48,6 +48,7 @@
  * the pass itself (polls `concurrency` at a time, pool.ts) and the registration of new tags.
  */
 import { forEachLimited } from '../../pool.js';
+import type { PiError } from '../../errors.js';
 import type { RegisterOutcome } from '../../pi/updates.js';
 import { FeedState, type Registration } from './feed-state.js';
 import { chunkPolls, planPolls, Poller } from './poll.js';
@@ -63,6 +64,7 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
     registered: 0,
     lost: 0,
     lateChanges: 0,
+    unknownActions: 0,
     updates: 0,
     deletes: 0,
     sample: [],
@@ -94,12 +96,16 @@ export async function reconcileUpdates(o: ReconcileOptions): Promise<ReconcileRe
 
 /**
  * Registers `webIds` for stream updates, `tagsPerRequest` a request: a marker for each tag PI
- * accepts; a tag PI refuses is marked so (`x`) and asked again before its next re-read, not every
- * cycle. Stops at a server without stream updates.
+ * accepts; a tag PI refuses (a 404 for its stream included) is marked so (`x`) and asked again
+ * before its next re-read, not every cycle, while the other tags keep their updates. A server
+ * without stream updates is one where no stream asked has the route.
  */
 async function registerTags(o: ReconcileOptions, webIds: string[], r: ReconcileResult, stopped: () => boolean): Promise<Registration> {
   const reg: Registration = { refused: 0, refusedReason: '' };
-  for (let i = 0; i < webIds.length && !stopped() && !reg.unsupported; i += o.tagsPerRequest) {
+  // Streams answered as if the route were missing: the server's answer only if every stream says so
+  // (and nothing was polled); else each is that stream's own (a deleted point), refused like others.
+  const noRoute = new Map<string, Error>();
+  for (let i = 0; i < webIds.length && !stopped(); i += o.tagsPerRequest) {
     const chunk = webIds.slice(i, i + o.tagsPerRequest);
     r.requests++;
     let answers: Map<string, RegisterOutcome>;
@@ -115,17 +121,26 @@ async function registerTags(o: ReconcileOptions, webIds: string[], r: ReconcileR
       if (out?.kind === 'ok') {
         progress.push(MARKERS.entry(w, { m: out.marker, a: o.nowUs }));
         r.registered++;
-      } else if (out?.kind === 'unsupported') {
-        reg.unsupported = out.error;
-      } else {
-        reg.refused++;
-        reg.refusedReason ||= out?.error.message ?? 'no answer for this stream';
-        // Asked again before the tag's next re-read, not every cycle.
-        progress.push(MARKERS.entry(w, { x: 1 }));
-        r.errors.set(w, out?.error ?? new Error('no answer for this stream'));
-      }
+      } else if (out?.kind === 'unsupported') noRoute.set(w, out.error);
+      else refuse(reg, r, progress, w, out?.error ?? new Error('no answer for this stream'));
     }
     if (progress.length > 0) o.store.commitStep([], progress);
   }
+  if (noRoute.size === 0) return reg;
+  if (noRoute.size === webIds.length && r.polled === 0) {
+    reg.unsupported = noRoute.values().next().value as PiError;
+    return reg;
+  }
+  const progress: { key: string; value: unknown }[] = [];
+  for (const [w, err] of noRoute) refuse(reg, r, progress, w, err);
+  o.store.commitStep([], progress);
   return reg;
+}
+
+/** A tag PI would not register: marked (`x`), asked again before its next re-read, not every cycle. */
+function refuse(reg: Registration, r: ReconcileResult, progress: { key: string; value: unknown }[], webId: string, err: Error): void {
+  reg.refused++;
+  reg.refusedReason ||= err.message;
+  progress.push(MARKERS.entry(webId, { x: 1 }));
+  r.errors.set(webId, err);
 }

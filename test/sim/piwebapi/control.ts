@@ -10,19 +10,24 @@
  *   POST   /sim/tags            {name,kind} add a tag (kind: FLOAT32, INT32, DIGITAL, ...)
  *   POST   /sim/tags/{tag}/rename {name}
  *   DELETE /sim/tags/{tag}
+ *   POST   /sim/tags/{tag}/type {pointType}  retype a point (`Blob`: its reads answer 501)
+ *   POST   /sim/tags/{tag}/value-error {message?}  every value carries this error; none: cleared
  *   POST   /sim/tags/{tag}/events {timestamp,value,good?,questionable?,annotated?}   late insert
  *   POST   /sim/tags/{tag}/events/edit {timestamp,value,ordinal?}                     → Substituted
  *   POST   /sim/tags/{tag}/events/delete {timestamp,ordinal?} | {start,end}
  *   GET    /sim/tags/{tag}/truth?start=&end=
  *   GET|PUT|POST|DELETE /sim/faults        PUT replaces, POST adds one rule, DELETE clears
  *   POST   /sim/updates/expire              drop stream-update caches (404 "Cache not found")
+ *   POST   /sim/updates/end     {tag,message?} end a tag's signups: their next poll answers Exception
  */
 import { guard } from './discovery.js';
 import type { FaultRule } from './faults.js';
 import { q, type Router, type SimRequest } from './router.js';
 import type { PiValue } from './series.js';
 import { SimError, type Simulator } from './simulator.js';
-import { KIND_PATTERN, type TagKind } from './tags.js';
+import { KIND_PATTERN, type PointType, type TagKind } from './tags.js';
+
+const POINT_TYPES: readonly PointType[] = ['Float32', 'Float64', 'Int32', 'Int16', 'Digital', 'String', 'Timestamp', 'Blob'];
 
 function obj(req: SimRequest): Record<string, unknown> {
   const b = req.body;
@@ -138,6 +143,27 @@ export function registerControlRoutes(router: Router, sim: Simulator): void {
 
   router.add(
     'POST',
+    '/sim/tags/{tag}/type',
+    guard((req, p) => {
+      const type = str(obj(req), 'pointType');
+      if (!POINT_TYPES.includes(type as PointType)) throw new SimError(400, `'pointType' must be one of ${POINT_TYPES.join(', ')}.`);
+      sim.setPointType(tagRef(p.tag!), type as PointType);
+      return ok({ pointType: type });
+    }),
+  );
+
+  router.add(
+    'POST',
+    '/sim/tags/{tag}/value-error',
+    guard((req, p) => {
+      const b = obj(req);
+      sim.setValueError(tagRef(p.tag!), b.message === undefined ? undefined : str(b, 'message'));
+      return ok({ valueError: b.message ?? null });
+    }),
+  );
+
+  router.add(
+    'POST',
     '/sim/tags/{tag}/events',
     guard((req, p) => {
       const b = obj(req);
@@ -216,6 +242,19 @@ export function registerControlRoutes(router: Router, sim: Simulator): void {
     sim.faults.clear();
     return ok({ Items: [] });
   });
+
+  router.add(
+    'POST',
+    '/sim/updates/end',
+    guard((req) => {
+      const b = obj(req);
+      const tag = b.tag;
+      if (typeof tag !== 'number' && typeof tag !== 'string') throw new SimError(400, "'tag' must be an index, name, path or WebID.");
+      const message = b.message === undefined ? undefined : str(b, 'message');
+      sim.updates?.endSignup(sim.resolveTag(tag), message);
+      return ok({ ended: true });
+    }),
+  );
 
   router.add('POST', '/sim/updates/expire', () => {
     sim.updates?.expireAll();

@@ -8,7 +8,7 @@ import { FaultInjector, type FaultRule } from './faults.js';
 import { newServedStats, type LatencyOptions, type ServedStats } from './latency.js';
 import { seededGuid } from './prng.js';
 import { Series, SYSTEM_STATES, toJson, type EventData, type PiValue, type SimEvent, type TimedValueJson } from './series.js';
-import { SERVER_NAME, TagCatalog, type TagKind, type TagMeta, type TagMix } from './tags.js';
+import { SERVER_NAME, TagCatalog, type PointType, type TagKind, type TagMeta, type TagMix } from './tags.js';
 import { formatUnits, msToUnits, parsePiTime, unitsToMs, UNITS_PER_SECOND } from './time.js';
 
 export interface SimulatorOptions {
@@ -34,11 +34,16 @@ export interface SimulatorOptions {
   streamUpdates?: boolean;
 }
 
-/** One control-API change, kept for stream updates (fidelity §8). */
+/**
+ * One control-API change, kept for stream updates (fidelity §8). `action` is the AF SDK data pipe
+ * action PI Web API reports (AVEVA AF SDK reference, `AFDataPipeAction` Enumeration; PIDataPipe
+ * constructor remarks on the TimeSeries pipe): `Add` a new value at the end of the series, `Insert`
+ * one before the last event, `Update` an edit of an existing value, `Delete` a removal.
+ */
 export interface ChangeRecord {
   seq: number;
   tag: number;
-  action: 'Add' | 'Update' | 'Remove';
+  action: 'Add' | 'Insert' | 'Update' | 'Delete';
   t: number;
   event: TimedValueJson;
 }
@@ -88,8 +93,12 @@ export class Simulator {
   baseUrl = 'http://127.0.0.1/piwebapi';
   af: AfHooks | undefined;
   /** Stream-updates cache (set by the update routes); `expireAll` simulates a restart. */
-  updates: { expireAll(): void } | undefined;
+  updates: { expireAll(): void; endSignup(tag: number, message?: string): void; readonly renamedActions: Map<string, string> } | undefined;
   readonly changes: ChangeRecord[] = [];
+  /** Tag index → the per-value error its recorded values carry (setValueError). */
+  readonly valueErrors = new Map<number, string>();
+  /** Tag index → recorded reads served for it (tests count what a client asks). */
+  readonly recordedReads = new Map<number, number>();
   /** Serving cost model (latency.ts); may be changed while running; undefined = none. */
   latency: LatencyOptions | undefined;
   /** What the server served and charged (requests always; the rest while latency is on). */
@@ -302,7 +311,9 @@ export class Simulator {
       substituted: ev.substituted ?? false,
       annotated: ev.annotated ?? false,
     });
-    this.record(i, 'Add', e);
+    // AFDataPipeAction: Add at the end of the series, Insert before its last event.
+    const later = this.events(i, t + 1, this.nowUnits()).next();
+    this.record(i, later.done ? 'Add' : 'Insert', e);
     return this.json(i, e);
   }
 
@@ -324,7 +335,7 @@ export class Simulator {
     const evs = ordinal === undefined ? this.series.at(i, this.parseTime(timestamp), this.nowUnits()) : [this.eventAt(i, timestamp, ordinal)];
     for (const e of evs) {
       this.series.remove(i, e);
-      this.record(i, 'Remove', e);
+      this.record(i, 'Delete', e);
     }
     return evs.length;
   }
@@ -335,7 +346,7 @@ export class Simulator {
     const evs = [...this.events(i, this.parseTime(start), this.parseTime(end))];
     for (const e of evs) {
       this.series.remove(i, e);
-      this.record(i, 'Remove', e);
+      this.record(i, 'Delete', e);
     }
     return evs.length;
   }
@@ -359,6 +370,21 @@ export class Simulator {
 
   deleteTag(tag: TagRef): void {
     this.tags.remove(this.resolveTag(tag));
+  }
+
+  /** Change a point's PointType, as a PI admin would (e.g. to `Blob`, which PI Web API cannot read). */
+  setPointType(tag: TagRef, type: PointType): void {
+    this.tags.setPointType(this.resolveTag(tag), type);
+  }
+
+  /**
+   * Every recorded value of `tag` carries this per-value error (swagger TimedValue.Errors, a
+   * PropertyError list; fidelity §4), until cleared with undefined.
+   */
+  setValueError(tag: TagRef, message: string | undefined): void {
+    const i = this.resolveTag(tag);
+    if (message === undefined) this.valueErrors.delete(i);
+    else this.valueErrors.set(i, message);
   }
 
   /** Drop every stream-updates registration, as a PI Web API restart would (fidelity §8). */

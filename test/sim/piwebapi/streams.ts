@@ -118,6 +118,26 @@ function sourceInfo(sim: Simulator, webId: string, i: number, attribute: boolean
   return { Name: sim.tagName(i), Path: sim.tagPath(i) };
 }
 
+/**
+ * A point type PI Web API cannot read answers 501 (fidelity §10: "501 unsupported value type"; §2
+ * lists Blob among the point types). The wording is inferred: no source quotes it.
+ */
+function unreadableType(sim: Simulator, index: number): void {
+  const type = sim.tagMeta(index).pointType;
+  if (type === 'Blob') throw new SimError(501, `Reading values of a point of type '${type}' is not supported.`);
+}
+
+/**
+ * A point whose values carry a per-value error (setValueError): each item has
+ * `Errors: [{FieldName: "Value", Message: [...]}]` (swagger TimedValue.Errors, PropertyError;
+ * fidelity §4).
+ */
+function withValueErrors(sim: Simulator, index: number, items: TimedValueJson[]): TimedValueJson[] {
+  const message = sim.valueErrors.get(index);
+  if (message === undefined) return items;
+  return items.map((it) => ({ ...it, Errors: [{ FieldName: 'Value', Message: [message] }] }) as TimedValueJson);
+}
+
 function outWebId(sim: Simulator, req: SimRequest, webId: string, i: number, attribute: boolean): string {
   return attribute ? webId : sim.tagWebId(i, webIdTypeOf(req));
 }
@@ -128,10 +148,12 @@ export function registerStreamRoutes(router: Router, sim: Simulator): void {
     '/streams/{webId}/recorded',
     guard((req, p) => {
       const { index } = sim.resolveStream(p.webId!);
+      sim.recordedReads.set(index, (sim.recordedReads.get(index) ?? 0) + 1);
+      unreadableType(sim, index);
       // Single-stream reads only: in a streamset, `Items.X` names the members' fields, not the values'.
       const params = { ...recordedParams(sim, req), keep: selectedItemFields(req) };
       const units = sim.tagMeta(index).units;
-      return { status: 200, body: { Links: {}, Items: recordedItems(sim, index, params), UnitsAbbreviation: units } };
+      return { status: 200, body: { Links: {}, Items: withValueErrors(sim, index, recordedItems(sim, index, params)), UnitsAbbreviation: units } };
     }),
   );
 

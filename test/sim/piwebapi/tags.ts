@@ -9,7 +9,8 @@ export const SERVER_NAME = 'SIMPI';
 
 /** Generation behaviour of a tag; its PointType follows from it. */
 export type TagKind = 'FLOAT32' | 'FLOAT64' | 'INT32' | 'DIGITAL' | 'STRING' | 'TIMESTAMP' | 'FAST' | 'GAPPY' | 'BURST' | 'INT16';
-export type PointType = 'Float32' | 'Float64' | 'Int32' | 'Int16' | 'Digital' | 'String' | 'Timestamp';
+/** Blob: a point type PI Web API does not read (fidelity §2 lists it; §10 "501 unsupported value type"). */
+export type PointType = 'Float32' | 'Float64' | 'Int32' | 'Int16' | 'Digital' | 'String' | 'Timestamp' | 'Blob';
 
 /**
  * Which tags a simulator has: `test` (default) every kind early and often, for the tests;
@@ -179,6 +180,8 @@ export class TagCatalog {
   readonly serverGuid: string;
   private readonly pad: number;
   private readonly renamed = new Map<number, string>();
+  /** Point types changed by the control API (a PI admin retyping a point). */
+  private readonly retyped = new Map<number, PointType>();
   /** Upper-cased custom name → index, for renamed and added tags. */
   private readonly byCustomName = new Map<string, number>();
   private readonly deleted = new Set<number>();
@@ -241,7 +244,7 @@ export class TagCatalog {
 
   meta(i: number): TagMeta {
     const kind = this.kind(i);
-    const pointType = POINT_TYPE[kind];
+    const pointType = this.retyped.get(i) ?? POINT_TYPE[kind];
     const h = hash32(this.seed, i, 77);
     let units = '';
     if (pointType === 'Float32' || pointType === 'Float64') units = UNITS[h % UNITS.length]!;
@@ -319,6 +322,12 @@ export class TagCatalog {
     this.byCustomName.delete(this.name(i).toUpperCase());
     this.renamed.set(i, newName);
     this.byCustomName.set(newName.toUpperCase(), i);
+  }
+
+  /** Change a point's PointType (its values are generated as before: only the type PI reports changes). */
+  setPointType(i: number, type: PointType): void {
+    if (!this.exists(i)) throw new Error(`No point with index ${i}.`);
+    this.retyped.set(i, type);
   }
 
   remove(i: number): void {

@@ -1,9 +1,17 @@
 /**
  * Stream updates (fidelity §8): register a stream, poll with markers `<guid>_<seq>`. A marker
  * remembers the clock and the control-API change sequence it was issued at; a poll returns what
- * the clock advance appended since (Add) plus control-API changes since it (Add/Update/Remove).
+ * the clock advance appended since (Add) plus control-API changes since it, each with the AF SDK
+ * data pipe action PI Web API reports (AVEVA AF SDK reference, `AFDataPipeAction` Enumeration:
+ * Update, Add, Delete, Refresh, Insert; the swagger DataPipeEvent example `Action: "Add"`,
+ * `PreviousEventAction: "PreviousEventArchived"`).
  * Unknown registrations (expired, or the server restarted) → 404 "Cache not found"; a malformed
- * marker or one never issued → 409 "Invalid marker supplied".
+ * marker or one never issued → 409 "Invalid marker supplied" (AVEVA PI Web API reference, Stream
+ * RetrieveStreamUpdate, status codes). A signup PI ended (its point deleted, or `endSignup`) → 200
+ * with `Exception: {Errors: [...]}` (swagger StreamUpdatesRetrieve.Exception; the messages are the
+ * PI Developers Club post "Stream Updates: new features in PI Web API 2018 SP1"), and the stream is
+ * unregistered: "If there is an error retrieving updates for a stream, that stream will be
+ * unregistered for updates" (AVEVA PI Web API reference, "Stream Updates" topic).
  */
 import { randomUUID } from 'node:crypto';
 import { webIdTypeOf } from './fields.js';
@@ -22,16 +30,33 @@ interface Registration {
   nextSeq: number;
   markers: Map<number, MarkerState>;
   lastUsed: number;
+  /** Set by endSignup: the Exception its next poll answers. */
+  ended?: string;
 }
 
 /** Markers unused for this long (wall time) expire, like the server's cache. */
 const EXPIRY_MS = 30 * 60 * 1000;
 const MAX_MARKERS = 64;
 
+/** PI's words when a signup is removed (PI Developers Club, "Stream Updates: new features in PI Web API 2018 SP1"). */
+export const SIGNUP_REMOVED = 'The signup was removed because it is no longer valid.';
+/** PI's words when a signup's AF metadata changed (same source). */
+export const SIGNUP_UPDATED = 'The signup was updated and any cached data could be invalid.';
+
 export class UpdatesCache {
   private readonly regs = new Map<string, Registration>();
+  /**
+   * Test hook, not PI behaviour: report an action under another name (e.g. a data pipe action a
+   * later server may add), to check that a client re-reads what it does not know.
+   */
+  readonly renamedActions = new Map<string, string>();
 
   constructor(private readonly sim: Simulator) {}
+
+  /** The next poll of every signup of `tag` answers `Exception` with `message`, and the signup ends. */
+  endSignup(tag: number, message: string = SIGNUP_UPDATED): void {
+    for (const r of this.regs.values()) if (r.index === tag) r.ended = message;
+  }
 
   /** Drop every registration, as a PI Web API restart would. */
   expireAll(): void {
@@ -81,14 +106,20 @@ export class UpdatesCache {
     }
     const st = r.markers.get(Number(m[2]));
     if (!st) throw new SimError(409, `Invalid marker supplied: '${marker}'.`);
-    if (!this.sim.tags.exists(r.index)) throw new SimError(404, `Cache not found for marker '${marker}': the stream no longer exists.`);
+    const ended = this.sim.tags.exists(r.index) ? r.ended : SIGNUP_REMOVED;
+    if (ended !== undefined) {
+      // The signup is gone: unregistered, and the poll says why (Exception). What else such an
+      // answer carries is not documented: here no LatestMarker, no Status, no events (inferred).
+      this.regs.delete(guid);
+      return { Source: r.webId, RequestedMarker: marker, Events: [], Exception: { Errors: [ended] } };
+    }
     const events: Array<Record<string, unknown>> = [];
     // Control-API changes since the marker, at any timestamp: an edit or a deletion of an event the
     // clock appended after the marker is reported as well as that event's Add (PI reports both: the
     // Add when it arrived, the change later), so a removal is never silent.
     for (const c of this.sim.changes) {
       if (c.seq <= st.change || c.tag !== r.index) continue;
-      events.push({ Action: c.action, ...c.event });
+      events.push({ Action: this.renamedActions.get(c.action) ?? c.action, ...c.event });
     }
     const now = this.sim.nowUnits();
     if (now > st.clock) {
@@ -100,7 +131,8 @@ export class UpdatesCache {
       ...this.describe(req, r),
       RequestedMarker: marker,
       LatestMarker: this.newMarker(guid, r),
-      Status: 'Succeeded',
+      // The reference's sample response for RetrieveStreamUpdate has Status "Updated".
+      Status: 'Updated',
       Events: events,
     };
   }

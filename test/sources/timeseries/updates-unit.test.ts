@@ -20,6 +20,10 @@ class ScriptedFeed implements UpdatesFeed {
   failPoll = new Set<string>();
   refuse = new Set<string>();
   forget = new Set<string>();
+  /** Streams whose registration answers like a server without the route (one stream only: not the server's). */
+  noRoute = new Set<string>();
+  /** Streams whose next poll answers a 200 with `Exception` (PI ended the signup). */
+  exception = new Set<string>();
   /** Answers the reads asked with a poll (read ahead), as PI runs them in the poll's `/batch`. */
   reader: ScriptedArchive | undefined;
   /** Values asked for by each poll's reads. */
@@ -29,6 +33,7 @@ class ScriptedFeed implements UpdatesFeed {
     const out = new Map<string, RegisterOutcome>();
     for (const w of webIds) {
       if (this.refuse.has(w)) out.set(w, { kind: 'failed', error: new PiError('PI_FORBIDDEN', `no access to ${w}`) });
+      else if (this.noRoute.has(w)) out.set(w, { kind: 'unsupported', error: new PiError('PI_NOT_FOUND', 'this PI Web API has no stream updates') });
       else {
         this.forget.delete(w);
         out.set(w, { kind: 'ok', marker: `${w}_${this.log.get(w)?.length ?? 0}` });
@@ -43,7 +48,10 @@ class ScriptedFeed implements UpdatesFeed {
     for (const { webId, marker, read } of items) {
       if (this.failPoll.has(webId)) out.set(webId, { kind: 'error', error: new PiError('PI_SERVER_ERROR', 'boom') });
       else if (this.forget.has(webId)) out.set(webId, { kind: 'lost', error: new PiError('PI_NOT_FOUND', 'Cache not found') });
-      else {
+      else if (this.exception.delete(webId)) {
+        this.forget.add(webId);
+        out.set(webId, { kind: 'lost', error: new PiError('PI_NOT_FOUND', 'The signup was updated and any cached data could be invalid.'), events: [] });
+      } else {
         const all = this.log.get(webId) ?? [];
         const from = Number(marker.split('_')[1]);
         const ahead = read && this.reader ? (await this.reader.read([read]))[0] : undefined;
@@ -267,7 +275,7 @@ t.test('narrowed re-reads: a due re-read starts at the oldest change PI reported
     'C',
     archive.data.get('C')!.filter((e) => e.ts !== tDel),
   );
-  feed.change('C', 'Remove', tDel);
+  feed.change('C', 'Delete', tDel);
   now += 15 * MIN;
   const changed = await cycleStarts(now);
   t.same([changed.x.narrowed, changed.u.lateChanges], [3, 0], 'narrowed; nothing older than the window');
@@ -425,4 +433,114 @@ t.test('whole-window re-reads spread over lookback_full_every: each tag once per
     [true, true, false, true],
     'no whole re-read yet, or 0s: due; just done: not; a period ago: due',
   );
+});
+
+t.test('every documented data pipe action older than the window, and one the agent does not know: exact rows', async (t) => {
+  const { archive, feed, store, cycle } = setup();
+  let now = S + 60 * MIN;
+  await cycle(now);
+  now += MIN;
+  await cycle(now);
+  // AFDataPipeAction: Insert (before the last event), Update (edit), Delete, and "Replace" (unknown).
+  const tIns = S + 5 * MIN + 2.5 * SEC;
+  archive.insert('A', { ts: tIns, v: 41 });
+  feed.change('A', 'Insert', tIns);
+  const tEd = S + 6 * MIN;
+  archive.data.get('A')!.find((e) => e.ts === tEd)!.v = -1;
+  feed.change('A', 'Update', tEd);
+  const tDel = S + 7 * MIN;
+  archive.data.set(
+    'A',
+    archive.data.get('A')!.filter((e) => e.ts !== tDel),
+  );
+  feed.change('A', 'Delete', tDel);
+  const tUnk = S + 20 * MIN;
+  archive.data.get('B')!.find((e) => e.ts === tUnk)!.v = -2;
+  feed.change('B', 'Replace', tUnk);
+  // Refresh: every event after it may be invalid; two of them changed, one silently removed.
+  const tRef = S + 30 * MIN;
+  const c = archive.data.get('C')!;
+  c.find((e) => e.ts === tRef + 5 * SEC)!.v = -3;
+  c.find((e) => e.ts === tRef + 20 * MIN)!.v = -4;
+  feed.change('C', 'Refresh', tRef);
+  now += 14 * MIN;
+  const re = await cycle(now);
+  t.same([re.u.lateChanges, re.u.unknownActions, re.u.deletes], [5, 1, 1]);
+  const notInserts = re.ops.filter((o) => !o.startsWith('insert'));
+  // Up to the re-read's start, just after S + 50 min (the lookback before the last re-read, at S + 60 min).
+  const refreshed = c.filter((e) => e.ts >= tRef && e.ts <= S + 50 * MIN).map((e) => `update:C|${e.ts}|0`);
+  t.same(
+    notInserts.filter((o) => !o.startsWith('update:C')),
+    [`update:A|${tIns}|0`, `update:A|${tEd}|0`, `delete:A|${tDel}|0`, `update:B|${tUnk}|0`],
+    'Insert and Update upserted, Delete deleted, the unknown action read back at its timestamp',
+  );
+  const cUpdates = notInserts.filter((o) => o.startsWith('update:C'));
+  t.same(cUpdates, refreshed, 'Refresh: every event from its timestamp to the re-read start read back, in order');
+  for (const w of ['A', 'B', 'C'])
+    t.same(
+      store.values(w),
+      [...archive.data.get(w)!].map((e) => [e.ts, 0, e.v]),
+      `${w} equals the archive`,
+    );
+  t.match(store.getProgress<UpdatesState>(UPDATES_STATE.key)!.unknown_actions, { count: 1, last: 'Replace' });
+});
+
+t.test('a signup PI ended (Exception): registered again, the time since its last good marker read back whole', async (t) => {
+  const { archive, feed, store, cycle } = setup();
+  let now = S + 60 * MIN;
+  await cycle(now);
+  const issued = now;
+  // B's polls fail: its marker stays (issued at S + 60 min) while its re-reads go on.
+  feed.failPoll.add('B');
+  now += 15 * MIN;
+  t.equal((await cycle(now)).u.errors.size, 1, "B's poll failed");
+  // After that re-read, older than the next one's start (S + 65 min), never announced.
+  const tGap = issued + 90 * SEC + 1000;
+  archive.insert('B', { ts: tGap, v: 55 });
+  feed.failPoll.delete('B');
+  feed.exception.add('B');
+  const regs = feed.registers.length;
+  now += 15 * MIN;
+  const re = await cycle(now);
+  t.same([re.u.lost, re.u.registered, re.u.errors.size], [1, 1, 0], 'B registered again');
+  t.same(feed.registers.slice(regs), [['B']]);
+  const gapOps = re.ops.filter((o) => o.startsWith('update:B|'));
+  t.same(
+    gapOps,
+    archive.data
+      .get('B')!
+      .filter((e) => e.ts >= issued && e.ts < S + 65 * MIN)
+      .map((e) => `update:B|${e.ts}|0`),
+    'every event from the last good marker to the re-read start, once, in order',
+  );
+  t.ok(gapOps.includes(`update:B|${tGap}|0`), 'the event made in the gap among them');
+  t.same(store.values('B'), expectedRows(archive.data.get('B')!), 'B equals the archive');
+  t.same(JSON.parse(store.progress.get(MARKERS.key('B'))!), { m: 'B_0', a: now }, 'a new marker');
+  t.match(store.getProgress<UpdatesState>(UPDATES_STATE.key)!.lost, { count: 1, reason: /The signup was updated/ });
+});
+
+t.test('one stream without the route: that tag only falls back, the others register and are polled', async (t) => {
+  const { feed, store, cycle, oldInsert } = setup({ tagsPerRequest: 1 });
+  feed.noRoute.add('A');
+  let now = S + 60 * MIN;
+  const first = await cycle(now);
+  t.same([first.u.registered, first.u.unsupported], [2, undefined], 'B and C registered; the server is not marked unsupported');
+  t.equal(store.getProgress<UpdatesState>(UPDATES_STATE.key)?.unsupported, undefined);
+  oldInsert('C', S + 5 * MIN + 2.5 * SEC, 77);
+  now += 15 * MIN;
+  const re = await cycle(now);
+  t.same(re.polled.sort(), ['B', 'C'], 'the others still use stream updates');
+  t.same(
+    re.ops.filter((o) => !o.startsWith('insert')),
+    [`update:C|${S + 5 * MIN + 2.5 * SEC}|0`],
+    'and their old changes are found',
+  );
+  t.equal(store.getProgress<UpdatesState>(UPDATES_STATE.key)?.unsupported, undefined);
+  feed.noRoute.add('B');
+  feed.noRoute.add('C');
+  store.progress.delete(MARKERS.key('B'));
+  store.progress.delete(MARKERS.key('C'));
+  now += 15 * MIN;
+  const none = await cycle(now);
+  t.ok(none.u.unsupported, 'no stream has the route: the server has no stream updates');
 });
