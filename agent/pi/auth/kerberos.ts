@@ -9,6 +9,7 @@
 import { PiError } from '../../errors.js';
 import { findChallenge } from './challenge.js';
 import { authFailed } from './failure.js';
+import { isSspiAddon, sspiKerberos } from './sspi.js';
 import type { PiAuth, RawResponse, SendOnce } from './types.js';
 
 /** The part of the `kerberos` package this client uses. */
@@ -22,15 +23,20 @@ export interface KerberosClientContext {
   contextComplete: boolean;
 }
 
-/** Loads `kerberos`; the specifier is a variable so builds and typechecks work without it. */
+/**
+ * Loads `kerberos`, or on Windows node-expose-sspi's SSPI addon (sspi.ts); the specifier is a
+ * variable so builds and typechecks work without either.
+ */
 export async function loadKerberos(): Promise<KerberosModule> {
-  const name = 'kerberos';
+  const name = process.platform === 'win32' ? 'node-expose-sspi/lib/api.js' : 'kerberos';
   let mod: KerberosModule & { default?: KerberosModule };
   try {
     mod = (await import(name)) as KerberosModule & { default?: KerberosModule };
   } catch (err) {
     throw kerberosUnavailable(err);
   }
+  const sspi: unknown = isSspiAddon(mod.default) ? mod.default : mod;
+  if (isSspiAddon(sspi)) return sspiKerberos(sspi);
   const k = mod.default && typeof mod.default.initializeClient === 'function' ? mod.default : mod;
   if (typeof k.initializeClient !== 'function') throw kerberosUnavailable(new Error('kerberos module has no initializeClient'));
   return k;
