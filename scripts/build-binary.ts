@@ -21,7 +21,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, 
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { betterSqliteWinPackage, betterSqliteWinPlugin, unsignedNodeExe, WIN_PRELUDE } from './binary/windows.js';
+import { prepareWindows, unsignedNodeExe, WIN_PRELUDE } from './binary/windows.js';
 
 /**
  * The Node LTS the binary embeds; bump deliberately (security releases). Node 22 (LTS until April
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   // The blob is made by the Linux build of the target's Node version (a Windows node.exe cannot run here).
   const nodeDir = nodeDist(args.node, platform);
   const nodeBin = join(nodeDist(args.node, 'linux'), 'bin', 'node');
-  const winSqlite = platform === 'win' ? betterSqliteWinPackage(cache, step) : undefined;
+  const win = platform === 'win' ? prepareWindows(cache, step) : undefined;
 
   step('bundling the agent with esbuild');
   const bundle = join(work, 'pi-agent.cjs');
@@ -183,22 +183,22 @@ async function main(): Promise<void> {
     format: 'cjs',
     target: 'node22',
     outfile: bundle,
-    banner: { js: winSqlite ? PRELUDE + WIN_PRELUDE : PRELUDE },
+    banner: { js: win ? PRELUDE + WIN_PRELUDE : PRELUDE },
     define: { PI_AGENT_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__piAgentImportMetaUrl' },
     inject: [join(root, 'scripts', 'sea-import-meta.mjs')],
-    plugins: winSqlite ? [betterSqliteWinPlugin(winSqlite), seaAssets] : [seaAssets],
+    plugins: win ? [win.plugin, seaAssets] : [seaAssets],
     // The driver's optional native SQL kernel is loaded lazily and only when asked for; the agent uses Thrift.
     external: ['lz4', 'lz4-napi', '@duckdb/*', 'cpu-features', 'ssh2', '@databricks/databricks-sql-kernel-*'],
     logLevel: 'warning',
   });
 
   const assets: Record<string, string> = {
-    'better_sqlite3.node': winSqlite ? join(winSqlite, 'prebuilds', 'win32-x64.node') : betterSqliteFor(nodeDir, args.node),
+    ...(win ? win.assets : { 'better_sqlite3.node': betterSqliteFor(nodeDir, args.node) }),
     'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm'),
   };
-  const krb = winSqlite ? undefined : kerberosAddon();
+  const krb = win ? undefined : kerberosAddon();
   if (krb) assets['kerberos.node'] = krb;
-  else if (!winSqlite) step('kerberos addon not built here: the binary will report how to enable Kerberos');
+  else if (!win) step('kerberos addon not built here: the binary will report how to enable Kerberos');
 
   const blob = join(work, 'sea-prep.blob');
   writeFileSync(

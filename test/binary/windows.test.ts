@@ -4,7 +4,7 @@
  * then `version`, `check`, `run --once` into the directory sink (every event exactly once, on a store
  * begun by Node 20's better-sqlite3 12 and read back by it afterwards), `status --json` while `run`
  * is running, a second writer refused with STORE_LOCKED, `flush` through the named pipe, and the
- * removal of addon temp folders left by earlier starts.
+ * removal of addon temp folders left by earlier starts; the SSPI addon (Kerberos) loads.
  *
  * wine 8's quirks stay here, never in the product (platform-notes.md): a new prefix reports
  * Windows 7, which node.exe refuses (NODE_SKIP_PLATFORM_CHECK=1); Node's stdout must be a file, not
@@ -148,6 +148,17 @@ t.test('the Windows executable builds here and runs under wine', { skip, timeout
     'Node 20 reads the store written by the executable',
   );
   t.equal(st.buffer.sealed_batches, 0, 'nothing left in the buffer');
+
+  // Kerberos through SSPI: node-expose-sspi's addon loads inside the executable (else
+  // PI_KERBEROS_UNAVAILABLE at start); the anonymous simulator never asks for a token.
+  const krbConfig = path.join(env.dir, 'kerberos.yaml');
+  writeFileSync(
+    krbConfig,
+    simAgentYaml(env, { piUrl: sim.url, pi: { auth: '{ type: kerberos, spn: HTTP/localhost }' }, timeseries: { start: START, lookback: '1h', lookback_every: '0s' } }),
+    { mode: 0o600 },
+  );
+  const k = await runExe(['check', '--config', krbConfig], env.dir);
+  t.match(k.stdout, /all checks passed/, `check with Kerberos (SSPI addon loaded): ${k.stdout}${k.stderr.slice(-1000)}`);
 
   // The long-running service: status sees it, a second writer is refused, flush goes through the pipe.
   sim.sim.advance('10m');
