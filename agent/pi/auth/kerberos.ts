@@ -42,8 +42,15 @@ export async function loadKerberos(): Promise<KerberosModule> {
   return k;
 }
 
-export function kerberosUnavailable(cause: unknown): PiError {
+export function kerberosUnavailable(cause: unknown, platform: NodeJS.Platform = process.platform): PiError {
   const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  if (platform === 'win32')
+    return new PiError(
+      'PI_KERBEROS_UNAVAILABLE',
+      `Kerberos on Windows uses SSPI through the 'node-expose-sspi' module, which could not be loaded (${reason}). ` +
+        "Use the release's pi-agent-win-x64.exe, which carries it, or set pi.auth.type to ntlm or basic.",
+      { cause },
+    );
   return new PiError(
     'PI_KERBEROS_UNAVAILABLE',
     `Kerberos authentication needs the optional 'kerberos' module, which could not be loaded (${reason}). ` +

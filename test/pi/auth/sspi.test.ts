@@ -5,7 +5,7 @@
  * SSPI needs a domain controller (platform-notes.md): not possible here.
  */
 import t from 'tap';
-import { KerberosAuth } from '../../../agent/pi/auth/kerberos.js';
+import { KerberosAuth, kerberosUnavailable } from '../../../agent/pi/auth/kerberos.js';
 import { isSspiAddon, sspiKerberos, type SspiAddon } from '../../../agent/pi/auth/sspi.js';
 import type { RawResponse } from '../../../agent/pi/auth/types.js';
 
@@ -118,4 +118,13 @@ t.test('a mutual-authentication token that does not verify is refused', async (t
       (e: unknown) => e,
     );
   t.match(err, { message: /mutual-authentication token for HTTP\/piwebapi\.plant\.local did not verify/ });
+});
+
+t.test('on Windows, a missing SSPI module says what to use instead (not libkrb5-dev)', async (t) => {
+  const e = kerberosUnavailable(new Error('native module node_expose_sspi is not part of this pi-agent binary'), 'win32');
+  t.equal(e.code, 'PI_KERBEROS_UNAVAILABLE');
+  t.equal(
+    e.message,
+    "Kerberos on Windows uses SSPI through the 'node-expose-sspi' module, which could not be loaded (native module node_expose_sspi is not part of this pi-agent binary). Use the release's pi-agent-win-x64.exe, which carries it, or set pi.auth.type to ntlm or basic.",
+  );
 });
