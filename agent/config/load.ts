@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { insecureDirProblem, insecureFileProblem, POSIX } from './permissions.js';
+import { insecureDirProblem, insecureFileProblem } from './permissions.js';
+import type { AclOptions } from './acl.js';
 import type { DpapiOptions } from './dpapi.js';
 import { CONFIG_SPEC } from './spec.js';
 import type { AgentConfig } from './types.js';
@@ -13,8 +14,10 @@ import { addProblem, offsetAt, type ValidationContext } from './validation-conte
 export interface LoadOptions {
   /** Where `${VAR}` references are looked up; default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Refuse files and directories other users can read (POSIX); default true except on Windows. */
+  /** Refuse files and directories other users can read (POSIX modes, or Windows ACLs); default true. */
   checkPermissions?: boolean;
+  /** How Windows ACLs are read (tests replace PowerShell); default the real thing on Windows. */
+  acl?: AclOptions;
   /**
    * Default true. false for commands that never contact PI or the sink (status): secret references
    * are checked for form only and left as empty strings, so an operator's shell, which lacks the
@@ -26,7 +29,8 @@ export interface LoadOptions {
 }
 
 export function loadConfig(file: string, opts: LoadOptions = {}): AgentConfig {
-  const checkPermissions = opts.checkPermissions ?? POSIX;
+  const checkPermissions = opts.checkPermissions ?? true;
+  const acl = opts.acl ?? {};
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -36,7 +40,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): AgentConfig {
     throw new ConfigError([`${file}: ${why} — pass --config FILE, or start from conf/pi-agent.example.yaml`]);
   }
   if (checkPermissions) {
-    const p = insecureFileProblem(file);
+    const p = insecureFileProblem(file, file, acl);
     if (p) throw new ConfigError([p], 'CONFIG_INSECURE');
   }
 
@@ -51,6 +55,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): AgentConfig {
     checkPermissions,
     resolveSecrets: opts.resolveSecrets ?? true,
     dpapi: opts.dpapi ?? {},
+    acl,
     problems: [],
     warnings: [],
   };
@@ -73,7 +78,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): AgentConfig {
   config.warnings = ctx.warnings.sort((a, b) => a.offset - b.offset).map((w) => w.text);
 
   if (checkPermissions) {
-    const p = insecureDirProblem(config.state_dir);
+    const p = insecureDirProblem(config.state_dir, acl);
     if (p) throw new ConfigError([p], 'CONFIG_INSECURE');
   }
   return config;

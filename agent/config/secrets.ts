@@ -62,7 +62,7 @@ function secretFromFile(ctx: ValidationContext, rel: string, path: string, at: n
     return undefined;
   }
   if (ctx.checkPermissions) {
-    const p = insecureFileProblem(file, `${path}: secret file ${file}`);
+    const p = insecureFileProblem(file, `${path}: secret file ${file}`, ctx.acl);
     if (p) {
       addProblem(ctx, at, p, undefined, true);
       return undefined;

@@ -4,6 +4,7 @@
  * every check shares (aliases, empty values, how a value is described back to the operator).
  */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { AclOptions } from './acl.js';
 import type { DpapiOptions } from './dpapi.js';
 
 export interface ValidationContext {
@@ -17,6 +18,8 @@ export interface ValidationContext {
   /** false: secret references are checked for form only and left empty (read-only commands). */
   resolveSecrets: boolean;
   dpapi: DpapiOptions;
+  /** How Windows ACLs are read (load.ts). */
+  acl: AclOptions;
   problems: { offset: number; text: string; insecure?: boolean }[];
   warnings: { offset: number; text: string }[];
 }

@@ -10,7 +10,8 @@ param(
 $ErrorActionPreference = 'Stop'
 $dir = Join-Path $env:ProgramFiles 'pi-agent'
 $data = Join-Path $env:ProgramData 'pi-agent'
-New-Item -ItemType Directory -Force -Path $dir, $data | Out-Null
+# The default state_dir ./state (the service's working directory is $data); its logs folder holds the agent's and WinSW's logs.
+New-Item -ItemType Directory -Force -Path $dir, $data, (Join-Path $data 'state\logs') | Out-Null
 $existing = Get-Service -Name 'pi-agent' -ErrorAction SilentlyContinue
 if ($existing) { & (Join-Path $dir 'pi-agent-service.exe') stop | Out-Null }
 Copy-Item $Binary (Join-Path $dir 'pi-agent.exe') -Force

@@ -10,6 +10,7 @@ import { PiError } from '../../errors.js';
 import { SINGLE_BINARY } from '../../version.js';
 import { findChallenge } from './challenge.js';
 import { authFailed } from './failure.js';
+import { isSspiAddon, sspiKerberos } from './sspi.js';
 import type { PiAuth, RawResponse, SendOnce } from './types.js';
 
 /** The part of the `kerberos` package this client uses. */
@@ -23,34 +24,47 @@ export interface KerberosClientContext {
   contextComplete: boolean;
 }
 
-/** Loads `kerberos`; the specifier is a variable so builds and typechecks work without it. */
+/**
+ * Loads `kerberos`, or on Windows node-expose-sspi's SSPI addon (sspi.ts); the specifier is a
+ * variable so builds and typechecks work without either.
+ */
 export async function loadKerberos(): Promise<KerberosModule> {
-  const name = 'kerberos';
+  const name = process.platform === 'win32' ? 'node-expose-sspi/lib/api.js' : 'kerberos';
   let mod: KerberosModule & { default?: KerberosModule };
   try {
     mod = (await import(name)) as KerberosModule & { default?: KerberosModule };
   } catch (err) {
     throw kerberosUnavailable(err);
   }
+  const sspi: unknown = isSspiAddon(mod.default) ? mod.default : mod;
+  if (isSspiAddon(sspi)) return sspiKerberos(sspi);
   const k = mod.default && typeof mod.default.initializeClient === 'function' ? mod.default : mod;
   if (typeof k.initializeClient !== 'function') throw kerberosUnavailable(new Error('kerberos module has no initializeClient'));
   return k;
 }
 
 /**
- * The npm install builds the optional `kerberos` module (it needs the Kerberos development files);
- * the single binary carries that module and opens the system's MIT Kerberos libraries at run time
- * (README "System requirements"), so there the fix is the runtime package.
+ * What to do when Kerberos cannot be loaded, by where pi-agent runs: on Windows it is SSPI through the
+ * binary's `node-expose-sspi` addon; the npm install builds the optional `kerberos` module (it needs
+ * the Kerberos development files); the Linux single binary carries that module and opens the
+ * system's MIT Kerberos libraries at run time (README "System requirements"), so there the fix is
+ * the runtime package.
  */
-export function kerberosUnavailable(cause: unknown, singleBinary = SINGLE_BINARY): PiError {
+export function kerberosUnavailable(cause: unknown, where: { platform?: NodeJS.Platform; singleBinary?: boolean } = {}): PiError {
+  const platform = where.platform ?? process.platform;
+  const singleBinary = where.singleBinary ?? SINGLE_BINARY;
   const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-  const message = singleBinary
-    ? `Kerberos authentication needs the system's MIT Kerberos libraries, which could not be loaded (${reason}). ` +
-      'Install them (RHEL/Rocky/Alma: dnf install krb5-libs; Debian/Ubuntu: apt-get install libgssapi-krb5-2; SLES: zypper install krb5) ' +
-      'and start pi-agent again, or set pi.auth.type to basic or ntlm.'
-    : `Kerberos authentication needs the optional 'kerberos' module, which could not be loaded (${reason}). ` +
-      'Install the Kerberos development files (Debian/Ubuntu: apt-get install libkrb5-dev; RHEL/Fedora: dnf install krb5-devel) ' +
-      'and reinstall pi-agent so the module builds, or set pi.auth.type to basic or ntlm.';
+  const message =
+    platform === 'win32'
+      ? `Kerberos on Windows uses SSPI through the 'node-expose-sspi' module, which could not be loaded (${reason}). ` +
+        "Use the release's pi-agent-win-x64.exe, which carries it, or set pi.auth.type to ntlm or basic."
+      : singleBinary
+        ? `Kerberos authentication needs the system's MIT Kerberos libraries, which could not be loaded (${reason}). ` +
+          'Install them (RHEL/Rocky/Alma: dnf install krb5-libs; Debian/Ubuntu: apt-get install libgssapi-krb5-2; SLES: zypper install krb5) ' +
+          'and start pi-agent again, or set pi.auth.type to basic or ntlm.'
+        : `Kerberos authentication needs the optional 'kerberos' module, which could not be loaded (${reason}). ` +
+          'Install the Kerberos development files (Debian/Ubuntu: apt-get install libkrb5-dev; RHEL/Fedora: dnf install krb5-devel) ' +
+          'and reinstall pi-agent so the module builds, or set pi.auth.type to basic or ntlm.';
   return new PiError('PI_KERBEROS_UNAVAILABLE', message, { cause });
 }
 

@@ -38,7 +38,7 @@ t.test('no kerberos module: PI_KERBEROS_UNAVAILABLE says how to enable it', asyn
 t.test('single binary without the MIT Kerberos libraries: PI_KERBEROS_UNAVAILABLE names the runtime packages', async (t) => {
   // What the binary's kerberos addon throws at load when libgssapi_krb5 is missing (kerberos_gss.cc).
   const cause = new Error('Opening library libgssapi_krb5.so.2 failed: libgssapi_krb5.so.2: cannot open shared object file: No such file or directory');
-  const err = kerberosUnavailable(cause, true);
+  const err = kerberosUnavailable(cause, { platform: 'linux', singleBinary: true });
   t.equal(err.code, 'PI_KERBEROS_UNAVAILABLE');
   t.match(err.message, /could not be loaded \(Opening library libgssapi_krb5\.so\.2 failed/);
   t.match(err.message, /dnf install krb5-libs/);
