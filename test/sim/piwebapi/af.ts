@@ -45,9 +45,8 @@ class View {
     readonly af: AfModel,
     readonly req: SimRequest,
   ) {
-    // Same reading as the core routes (unknown → Full); DefaultIDOnly means the server default, Full.
-    const t = webIdTypeOf(req);
-    this.type = t === 'DefaultIDOnly' ? 'Full' : t;
+    // Same reading as the core routes (unknown → Full; none → the server's configured default).
+    this.type = webIdTypeOf(req, af.webIds.defaultType);
   }
 
   wid(o: AfObject): string {

@@ -43,6 +43,7 @@ interface AfModule {
     now: () => number;
     tags: { count(): number; name(i: number): string; path(i: number): string; webId(i: number): string };
     baseUrl?: () => string;
+    webIds?: Simulator['webIds'];
   }) => AfHooks;
   registerAfRoutes(router: Router, af: AfHooks): void;
 }
@@ -79,6 +80,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<{ si
         webId: (i) => sim.tagWebId(i),
       },
       baseUrl: () => sim.baseUrl,
+      webIds: sim.webIds,
     });
     af.registerAfRoutes(router, model);
     sim.af = model;
