@@ -805,6 +805,26 @@ export class AfModel {
     return parent.kind === 'database' ? this.rootsOf(parent) : this.childrenOf(parent);
   }
 
+  /** A new element template in a database (by WebID or path); 409 when the name is taken. */
+  addTemplate(o: { database: string; name: string; description?: string }): AfTemplate {
+    const db = this.mustResolve(o.database, 'database');
+    if (this.template(db, o.name)) throw new BadRequest(`An element template named '${o.name}' already exists.`, 409);
+    const tpl: AfTemplate = {
+      kind: 'template',
+      guid: this.newGuid('tpl'),
+      name: o.name,
+      description: o.description ?? '',
+      db,
+      instanceType: 'Element',
+      categories: [],
+      canBeAcknowledged: false,
+      severity: 'None',
+    };
+    db.templates.push(tpl);
+    this.register(tpl);
+    return tpl;
+  }
+
   addElement(o: { parent: string; name: string; templateName?: string; description?: string; categoryNames?: string[] }): AfElement {
     const parent = this.resolveParent(o.parent);
     const db = parent.kind === 'database' ? parent : parent.db;
