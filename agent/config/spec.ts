@@ -24,7 +24,17 @@ const piAuth: Spec = {
     kerberos: {
       kind: 'object',
       description: "Kerberos (SPNEGO) with the service account's own ticket or keytab; no password in the config",
-      fields: { spn: { spec: str('Service principal, default HTTP/<host of pi.url>', { pattern: nonEmpty, example: 'HTTP/pi.plant.local' }) } },
+      fields: {
+        spn: { spec: str('Service principal, default HTTP/<host of pi.url>', { pattern: nonEmpty, example: 'HTTP/pi.plant.local' }) },
+        delegate: {
+          spec: {
+            kind: 'boolean',
+            description:
+              'Ask for a delegated credential (Kerberos double hop: PI Web API reading a Data Archive or AF server on another host); constrained delegation is set up in Active Directory',
+          },
+          default: false,
+        },
+      },
     },
     ntlm: {
       kind: 'object',

@@ -34,7 +34,7 @@ export type PiAuthConfig =
   | { type: 'anonymous' }
   | { type: 'basic'; username: string; password: string }
   /** Kerberos through SPNEGO with the service account's own ticket/keytab; no password in config. */
-  | { type: 'kerberos'; spn?: string }
+  | { type: 'kerberos'; spn?: string; delegate?: boolean }
   | { type: 'ntlm'; username: string; password: string; domain?: string; workstation?: string }
   | { type: 'bearer'; token: string }
   /** OpenID Connect client credentials; token endpoint from `token_url` or the discovery document. */

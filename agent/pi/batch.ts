@@ -21,10 +21,26 @@ export interface BatchResult<T = unknown> {
   error?: PiError;
 }
 
+/** Methods PI Web API's CSRF defence checks (AVEVA PI Web API User Guide, "Other security settings": EnableCSRFDefense). */
+const CSRF_CHECKED = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The sub-request as sent: one that writes (POST, PUT, PATCH, DELETE) carries `X-Requested-With`
+ * in its own Headers, as the outer POST does (client.ts). With EnableCSRFDefense on (the default)
+ * PI Web API checks the header on such requests; a sub-request inside /batch is one.
+ */
+function withCsrfHeader(r: BatchRequest): BatchRequest {
+  if (!CSRF_CHECKED.has(r.Method.toUpperCase())) return r;
+  if (Object.keys(r.Headers ?? {}).some((k) => k.toLowerCase() === 'x-requested-with')) return r;
+  return { ...r, Headers: { ...r.Headers, 'X-Requested-With': 'XMLHttpRequest' } };
+}
+
 /** Send the sub-requests in one call; the results have exactly the keys of `requests`. */
 export async function postBatch(client: PiClient, requests: Record<string, BatchRequest>): Promise<Record<string, BatchResult>> {
   const url = client.urlOf('/batch');
-  const res = await client.post<Record<string, BatchResponseEntry> | undefined>('/batch', requests);
+  const body: Record<string, BatchRequest> = {};
+  for (const [k, r] of Object.entries(requests)) body[k] = withCsrfHeader(r);
+  const res = await client.post<Record<string, BatchResponseEntry> | undefined>('/batch', body);
   if (!res || typeof res !== 'object' || Array.isArray(res)) {
     throw new PiError('PI_BAD_RESPONSE', 'PI Web API answered POST /batch without an object of results', { url, retryable: true });
   }

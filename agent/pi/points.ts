@@ -6,10 +6,17 @@ import { PiError } from '../errors.js';
 import type { PiClient } from './client.js';
 import type { DataServer, PiItems, PiPoint } from './types.js';
 
+/**
+ * Every read that returns WebIDs names the type it wants: a server's configured default
+ * (`WebIDType` setting, AVEVA webid-type.html) may be IDOnly, PathOnly or LocalIDOnly, and the
+ * agent keys points by the IDOnly id (pi/webid.ts idOnlyWebId gives the same from a Full one).
+ */
+const ID_ONLY = { webIdType: 'IDOnly' } as const;
+
 /** `NAME`, `\\NAME` or `\\PIServers[NAME]` → the data server. PI_NOT_FOUND when it does not exist. */
 export async function findDataServer(client: PiClient, name: string): Promise<DataServer> {
   const path = name.startsWith('\\\\') ? name : `\\\\${name}`;
-  const ds = await client.get<DataServer>('/dataservers', { path });
+  const ds = await client.get<DataServer>('/dataservers', { path, ...ID_ONLY });
   if (!ds || typeof ds.WebId !== 'string') {
     throw new PiError('PI_BAD_RESPONSE', `PI Web API answered GET /dataservers?path=${path} without a WebId`);
   }
@@ -42,6 +49,7 @@ export async function* listPoints(client: PiClient, serverWebId: string, opts: L
       startIndex,
       maxCount: pageSize,
       selectedFields: opts.selectedFields,
+      ...ID_ONLY,
     });
     if (!page || !Array.isArray(page.Items)) {
       throw new PiError('PI_BAD_RESPONSE', `PI Web API answered GET /dataservers/${serverWebId}/points without Items (startIndex ${startIndex})`);
@@ -54,7 +62,7 @@ export async function* listPoints(client: PiClient, serverWebId: string, opts: L
 
 /** `\\SERVER\TAG` → the point. PI_NOT_FOUND when it does not exist. */
 export async function getPointByPath(client: PiClient, path: string, opts: { selectedFields?: string } = {}): Promise<PiPoint> {
-  const p = await client.get<PiPoint>('/points', { path, selectedFields: opts.selectedFields });
+  const p = await client.get<PiPoint>('/points', { path, selectedFields: opts.selectedFields, ...ID_ONLY });
   if (!p || typeof p.WebId !== 'string') {
     throw new PiError('PI_BAD_RESPONSE', `PI Web API answered GET /points?path=${path} without a WebId`);
   }

@@ -84,6 +84,9 @@ export async function readRecordedMany(
     boundaryType: opts.boundaryType ?? 'Inside',
     maxCount,
     selectedFields: fields,
+    // The streams' WebIds come back as asked (IDOnly, the agent's keys) whatever the server's
+    // configured default type (AVEVA webid-type.html), so matchStreams pairs them by id.
+    webIdType: 'IDOnly',
   };
   const unique = [...new Set(webIds)];
   const chunks = chunkWebIds(unique, client.urlLength(STREAMSETS_PATH, fixed), opts.maxWebIdsPerRequest ?? 100, opts.maxUrlLength ?? 8000);

@@ -1,44 +1,99 @@
 /**
- * PI Web API WebID 2.0 (piwebapi-fidelity.md §9): encode and decode Full, IDOnly and PathOnly ids.
- * Shared by the agent (which builds PathOnly ids from paths) and the simulator (which issues Full ids).
+ * PI Web API WebID 2.0: encode and decode Full, IDOnly, PathOnly, LocalIDOnly and DefaultIDOnly ids.
+ * Shared by the agent (which builds PathOnly ids from paths) and the simulator (which issues them).
+ *
+ * Sources: AVEVA, PI Web API Reference, "WebID Encoded Datatypes" (webid-encoded-datatypes.html:
+ * per object the fields of each type, e.g. an AF analysis is `Xs` + System ID + Analysis ID, its
+ * LocalIDOnly form drops the System ID), "WebID Encoding" (webid-encoding.html: Urlencoded Guid is
+ * `Guid.ToByteArray()` in URL-safe base64 without padding) and the example WebIDs of the 2018 SP1
+ * swagger (../shared/piwebapi), whose sizes fix each marker's layout (test/pi/webid-spec.test.ts).
+ * piwebapi-fidelity.md §9 summarises them.
  */
 
 export type WebIdType = 'Full' | 'IDOnly' | 'PathOnly' | 'LocalIDOnly' | 'DefaultIDOnly';
 
-/** Object markers used by pi-agent. `Ab` is followed by an owner marker (`E` element, `F` event frame). */
-export type WebIdMarker = 'DS' | 'DP' | 'RS' | 'RD' | 'Em' | 'Ab' | 'Fm' | 'ET';
+/**
+ * The id part of each marker: how many GUIDs a Full or IDOnly id carries (the server's first:
+ * the data server for `DS`/`DP`, the AF server (PISystem) for every AF object), whether an owner
+ * marker character follows the marker, and whether a PI point id follows the GUIDs. From the
+ * spec's examples: `I1RD`/`I1Em`/`I1ET`/`I1Fm` + 2 GUIDs (48 characters), `I1AbE` + 3 (71),
+ * `I1DP` + 1 GUID + point id (32), `I1DS`/`I1RS` + 1 (26), `I1MSR` + 2 (49).
+ */
+const LAYOUTS = {
+  // PI Data Archive: data server, point.
+  DS: { guids: 1, owner: false, pointId: false },
+  DP: { guids: 1, owner: false, pointId: true },
+  // AF: server, database, element, event frame, element template, attribute (owner E element, F event frame).
+  RS: { guids: 1, owner: false, pointId: false },
+  RD: { guids: 2, owner: false, pointId: false },
+  Em: { guids: 2, owner: false, pointId: false },
+  Fm: { guids: 2, owner: false, pointId: false },
+  ET: { guids: 2, owner: false, pointId: false },
+  Ab: { guids: 3, owner: true, pointId: false },
+  // Other AF objects of the spec's examples (categories, tables, units, analyses, notifications,
+  // security, enumerations, time rules, attribute templates): decoded so no id PI issues is "malformed".
+  AC: { guids: 2, owner: false, pointId: false },
+  AT: { guids: 3, owner: true, pointId: false },
+  BC: { guids: 2, owner: false, pointId: false },
+  Bl: { guids: 2, owner: false, pointId: false },
+  DC: { guids: 2, owner: false, pointId: false },
+  EC: { guids: 2, owner: false, pointId: false },
+  MS: { guids: 2, owner: true, pointId: false },
+  MV: { guids: 3, owner: true, pointId: false },
+  NC: { guids: 3, owner: true, pointId: false },
+  NR: { guids: 2, owner: false, pointId: false },
+  NS: { guids: 3, owner: true, pointId: false },
+  NT: { guids: 2, owner: false, pointId: false },
+  SI: { guids: 2, owner: false, pointId: false },
+  SM: { guids: 2, owner: false, pointId: false },
+  TP: { guids: 2, owner: false, pointId: false },
+  TR: { guids: 3, owner: true, pointId: false },
+  UC: { guids: 2, owner: false, pointId: false },
+  Ut: { guids: 2, owner: false, pointId: false },
+  XC: { guids: 2, owner: false, pointId: false },
+  XP: { guids: 2, owner: false, pointId: false },
+  XR: { guids: 3, owner: true, pointId: false },
+  Xs: { guids: 2, owner: false, pointId: false },
+  XT: { guids: 2, owner: false, pointId: false },
+} as const satisfies Record<string, { guids: number; owner: boolean; pointId: boolean }>;
+
+export type WebIdMarker = keyof typeof LAYOUTS;
 
 export interface WebIdParts {
   type: WebIdType;
   marker: WebIdMarker;
-  /** For `Ab`: whose attribute it is. */
-  owner?: 'E' | 'F';
-  /** GUIDs in canonical lower-case 8-4-4-4-12 form, outermost first (server, owner, object). */
+  /** The owner marker character of markers that have one (`Ab`: `E` element, `F` event frame). */
+  owner?: string;
+  /**
+   * GUIDs in canonical lower-case 8-4-4-4-12 form, outermost first: the server's, then (attributes)
+   * the owner's, then the object's. LocalIDOnly and DefaultIDOnly ids carry no server GUID.
+   */
   guids: string[];
   /** PI point id, for `DP`. */
   pointId?: number;
-  /** Path without the leading `\\`, upper-cased (absent for IDOnly). */
+  /** Path without the leading `\\`, upper-cased (Full and PathOnly only). */
   name?: string;
 }
 
 const TYPE_CHAR: Record<WebIdType, string> = { Full: 'F', IDOnly: 'I', PathOnly: 'P', LocalIDOnly: 'L', DefaultIDOnly: 'D' };
 const CHAR_TYPE: Record<string, WebIdType> = { F: 'Full', I: 'IDOnly', P: 'PathOnly', L: 'LocalIDOnly', D: 'DefaultIDOnly' };
 
-/** How many GUIDs (and whether a point id) the id part of each marker holds. */
-function idLayout(marker: WebIdMarker): { guids: number; pointId: boolean } {
-  switch (marker) {
-    case 'DS':
-    case 'RS':
-    case 'Em':
-    case 'Fm':
-    case 'ET':
-      return { guids: 1, pointId: false };
-    case 'DP':
-      return { guids: 1, pointId: true };
-    case 'RD':
-    case 'Ab':
-      return { guids: 2, pointId: false };
-  }
+/** How many GUIDs (and whether a point id) an id of this type and marker holds. */
+function idLayout(marker: WebIdMarker, type: WebIdType): { guids: number; pointId: boolean } {
+  const l = LAYOUTS[marker];
+  if (type === 'PathOnly') return { guids: 0, pointId: false };
+  // LocalIDOnly and DefaultIDOnly leave the (local or default) server's id out (webid-type.html).
+  const local = type === 'LocalIDOnly' || type === 'DefaultIDOnly';
+  return { guids: l.guids - (local ? 1 : 0), pointId: l.pointId };
+}
+
+function isMarker(m: string): m is WebIdMarker {
+  return Object.hasOwn(LAYOUTS, m);
+}
+
+/** Does this marker take an owner marker character? */
+export function hasOwnerMarker(marker: WebIdMarker): boolean {
+  return LAYOUTS[marker].owner;
 }
 
 export function b64url(buf: Buffer): string {
@@ -49,7 +104,7 @@ export function fromB64url(s: string): Buffer {
   return Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
-/** GUID → 16 bytes in Microsoft order (Guid.ToByteArray(), Python uuid.bytes_le). */
+/** GUID → 16 bytes in Microsoft order (Guid.ToByteArray(), Python uuid.bytes_le; webid-encoding.html). */
 export function guidToBytes(guid: string): Buffer {
   const hex = guid.replace(/[{}-]/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new TypeError(`not a GUID: ${guid}`);
@@ -73,22 +128,24 @@ export function bytesToGuid(bytes: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** The name payload: the path without its leading `\\`, upper-cased. */
+/** The name payload: the path without its leading `\\`, upper-cased (`ToUpperInvariant`, webid-encoded-datatypes.html). */
 export function namePayload(path: string): string {
   return path.replace(/^\\\\/, '').toUpperCase();
 }
 
 export function encodeWebId(p: WebIdParts): string {
-  const layout = idLayout(p.marker);
-  let s = TYPE_CHAR[p.type] + '1' + p.marker + (p.marker === 'Ab' ? (p.owner ?? 'E') : '');
-  if (p.type !== 'PathOnly') {
-    if (p.guids.length !== layout.guids) throw new TypeError(`${p.marker} WebID needs ${layout.guids} GUID(s)`);
-    for (const g of p.guids) s += b64url(guidToBytes(g));
-    if (layout.pointId) {
-      const b = Buffer.alloc(4);
-      b.writeInt32LE(p.pointId ?? 0);
-      s += b64url(b);
-    }
+  const layout = idLayout(p.marker, p.type);
+  let s = TYPE_CHAR[p.type] + '1' + p.marker;
+  if (hasOwnerMarker(p.marker)) {
+    if (!p.owner || p.owner.length !== 1) throw new TypeError(`${p.marker} WebID needs a one-character owner marker`);
+    s += p.owner;
+  }
+  if (p.guids.length !== layout.guids) throw new TypeError(`${p.type} ${p.marker} WebID needs ${layout.guids} GUID(s), got ${p.guids.length}`);
+  for (const g of p.guids) s += b64url(guidToBytes(g));
+  if (layout.pointId) {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(p.pointId ?? 0);
+    s += b64url(b);
   }
   if (p.type === 'Full' || p.type === 'PathOnly') {
     if (p.name === undefined) throw new TypeError(`${p.type} WebID needs a name`);
@@ -97,42 +154,39 @@ export function encodeWebId(p: WebIdParts): string {
   return s;
 }
 
-/** Decode a WebID; throws TypeError on anything malformed. */
+/** Decode a WebID 2.0; throws TypeError on anything malformed or of a marker this module does not know. */
 export function decodeWebId(webId: string): WebIdParts {
   const type = CHAR_TYPE[webId[0] ?? ''];
   if (!type || webId[1] !== '1') throw new TypeError(`not a WebID 2.0: ${webId}`);
-  const marker = webId.slice(2, 4) as WebIdMarker;
-  const known: WebIdMarker[] = ['DS', 'DP', 'RS', 'RD', 'Em', 'Ab', 'Fm', 'ET'];
-  if (!known.includes(marker)) throw new TypeError(`unknown WebID marker ${marker}`);
+  const marker = webId.slice(2, 4);
+  if (!isMarker(marker)) throw new TypeError(`unknown WebID marker ${marker}`);
   let pos = 4;
-  let owner: 'E' | 'F' | undefined;
-  if (marker === 'Ab') {
-    const o = webId[4];
-    if (o !== 'E' && o !== 'F') throw new TypeError(`unknown attribute owner marker in ${webId}`);
-    owner = o;
+  let owner: string | undefined;
+  if (hasOwnerMarker(marker)) {
+    owner = webId[4];
+    if (!owner || !/^[A-Za-z]$/.test(owner)) throw new TypeError(`missing owner marker in ${webId}`);
     pos = 5;
   }
-  const layout = idLayout(marker);
+  const layout = idLayout(marker, type);
   const guids: string[] = [];
   let pointId: number | undefined;
-  if (type !== 'PathOnly') {
-    for (let i = 0; i < layout.guids; i++) {
-      const chunk = webId.slice(pos, pos + 22);
-      if (chunk.length !== 22) throw new TypeError(`truncated WebID ${webId}`);
-      guids.push(bytesToGuid(fromB64url(chunk)));
-      pos += 22;
-    }
-    if (layout.pointId) {
-      const chunk = webId.slice(pos, pos + 6);
-      if (chunk.length !== 6) throw new TypeError(`truncated WebID ${webId}`);
-      pointId = fromB64url(chunk).readInt32LE(0);
-      pos += 6;
-    }
+  for (let i = 0; i < layout.guids; i++) {
+    const chunk = webId.slice(pos, pos + 22);
+    if (chunk.length !== 22 || !/^[A-Za-z0-9_-]+$/.test(chunk)) throw new TypeError(`truncated WebID ${webId}`);
+    guids.push(bytesToGuid(fromB64url(chunk)));
+    pos += 22;
+  }
+  if (layout.pointId) {
+    const chunk = webId.slice(pos, pos + 6);
+    if (chunk.length !== 6 || !/^[A-Za-z0-9_-]+$/.test(chunk)) throw new TypeError(`truncated WebID ${webId}`);
+    pointId = fromB64url(chunk).readInt32LE(0);
+    pos += 6;
   }
   let name: string | undefined;
   if (type === 'Full' || type === 'PathOnly') {
     const rest = webId.slice(pos);
-    if (!/^[A-Za-z0-9_-]*$/.test(rest)) throw new TypeError(`malformed WebID ${webId}`);
+    // A name payload is whole base64 characters: a length of 1 mod 4 cannot be one (RFC 4648 §5).
+    if (!/^[A-Za-z0-9_-]*$/.test(rest) || rest.length % 4 === 1) throw new TypeError(`malformed WebID ${webId}`);
     name = fromB64url(rest).toString('utf8');
   } else if (pos !== webId.length) {
     throw new TypeError(`malformed WebID ${webId}`);
@@ -145,7 +199,7 @@ export function decodeWebId(webId: string): WebIdParts {
 }
 
 /** PathOnly WebID built from a path alone: lets the agent address a tag without a lookup. */
-export function pathOnlyWebId(marker: WebIdMarker, path: string, owner?: 'E' | 'F'): string {
+export function pathOnlyWebId(marker: WebIdMarker, path: string, owner?: string): string {
   const parts: WebIdParts = { type: 'PathOnly', marker, guids: [], name: path };
   if (owner) parts.owner = owner;
   return encodeWebId(parts);
@@ -155,6 +209,9 @@ export function pathOnlyWebId(marker: WebIdMarker, path: string, owner?: 'E' | '
  * The IDOnly form of a Full WebID: the same object, without the name payload. The agent keys PI
  * points and AF objects by it, because a Full WebID embeds the path: a rename or move of the object
  * or of any ancestor would otherwise change the key and split one object's history in two (§9).
+ * Every GUID stays (the server's, the owner's, the object's): elements of one AF server differ only
+ * in the last one. The agent asks for `webIdType=IDOnly` wherever it keys by WebID and keeps what
+ * the server returns; this only turns the Full ids found elsewhere (Links, older answers) into keys.
  *
  * Anything that is not a Full WebID this module can decode (already IDOnly, PathOnly, LocalIDOnly,
  * a marker or version it does not know) is returned unchanged, never thrown on: PI accepts any id

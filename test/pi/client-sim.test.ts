@@ -38,7 +38,7 @@ t.test('findDataServer and getPointByPath', async (t) => {
   await t.rejects(findDataServer(client, 'NOPE'), { code: 'PI_NOT_FOUND' });
   const p = await getPointByPath(client, sim.tagPath(5));
   t.equal(p.Name, sim.tagName(5));
-  t.equal(p.WebId, sim.tagWebId(5));
+  t.equal(p.WebId, sim.tagWebId(5, 'IDOnly'), 'asked as IDOnly (issue 18)');
   await t.rejects(getPointByPath(client, '\\\\SIMPI\\NO_SUCH_TAG'), { code: 'PI_NOT_FOUND' });
 });
 
@@ -56,7 +56,8 @@ t.test('listPoints returns every point over several pages', async (t) => {
   );
   t.same(
     got.map((p) => p.WebId),
-    expected.map((i) => sim.tagWebId(i)),
+    expected.map((i) => sim.tagWebId(i, 'IDOnly')),
+    'asked as IDOnly (issue 18)',
   );
   t.equal(new Set(got.map((p) => p.WebId)).size, TAGS);
 

@@ -71,6 +71,7 @@ t.test('readRecordedMany sends the range, fields and maxCount, and chunks long l
     t.equal(u.searchParams.get('maxCount'), '500');
     t.equal(u.searchParams.get('boundaryType'), 'Inside');
     t.equal(u.searchParams.get('selectedFields'), STREAMSET_RECORDED_FIELDS);
+    t.equal(u.searchParams.get('webIdType'), 'IDOnly', "streams named as asked, whatever the server's default (issue 18)");
     const n = u.searchParams.getAll('webId').length;
     t.ok(n <= 100);
     total += n;

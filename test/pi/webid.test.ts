@@ -27,12 +27,13 @@ t.test('point WebIDs round-trip in every form', async (t) => {
   t.same(decodeWebId(p), { type: 'PathOnly', marker: 'DP', guids: [], name: 'SIMPI\\SINUSOID' });
 });
 
+// Attributes carry three GUIDs (AF server, owner, attribute) as the spec's examples show (issue 18).
 t.test('attribute WebIDs carry the owner marker', async (t) => {
   const parts = {
     type: 'Full' as const,
     marker: 'Ab' as const,
     owner: 'F' as const,
-    guids: ['6f40df05-d9cd-44f7-8d4a-3cb826d0f97d', '00000000-0000-0000-0000-000000000001'],
+    guids: ['6f40df05-d9cd-44f7-8d4a-3cb826d0f97d', '00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001'],
     name: 'AF\\DB\\EVENTFRAMES[X]|TEMP',
   };
   const s = encodeWebId(parts);
@@ -53,7 +54,7 @@ t.test('idOnlyWebId: a Full WebID of any object loses its name; anything else is
   const pointId = encodeWebId({ type: 'IDOnly', marker: 'DP', guids: [server], pointId: 42 });
   t.equal(idOnlyWebId(point), pointId, 'a point');
   t.equal(idOnlyWebId(pointId), pointId, 'already IDOnly');
-  const attr = { marker: 'Ab' as const, owner: 'E' as const, guids: [server, '00000000-0000-0000-0000-000000000001'] };
+  const attr = { marker: 'Ab' as const, owner: 'E' as const, guids: [server, '00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001'] };
   t.equal(idOnlyWebId(encodeWebId({ ...attr, type: 'Full', name: 'AF\\DB\\E|A' })), encodeWebId({ ...attr, type: 'IDOnly' }), 'an attribute keeps its owner marker');
   const path = pathOnlyWebId('DP', '\\\\SimPI\\Sinusoid');
   t.equal(idOnlyWebId(path), path, 'PathOnly has no id to keep');

@@ -89,8 +89,10 @@ t.test('element hierarchy, filters and WebID forms', async (t) => {
   );
 
   // The same element by IDOnly and PathOnly WebIDs, and the webIdType output option.
-  const id = decodeWebId(pump.body.WebId).guids[0]!;
-  const idOnly = encodeWebId({ type: 'IDOnly', marker: 'Em', guids: [id] });
+  // The AF server's GUID, then the element's (issue 18: the spec's `I1Em` example holds both).
+  const guids = decodeWebId(pump.body.WebId).guids;
+  t.same(guids[1], pump.body.Id);
+  const idOnly = encodeWebId({ type: 'IDOnly', marker: 'Em', guids });
   t.equal((await h.get(`/elements/${idOnly}`)).body.Id, pump.body.Id);
   t.equal((await h.get(`/elements/${pathOnlyWebId('Em', PUMP)}`)).body.Id, pump.body.Id);
   t.equal((await h.get(`/elements/${pump.body.WebId}`, { webIdType: 'IDOnly' })).body.WebId, idOnly);
@@ -99,7 +101,13 @@ t.test('element hierarchy, filters and WebID forms', async (t) => {
   t.equal((await harness().get(`/elements/${idOnly}`)).body.Path, PUMP);
 
   t.equal((await h.get('/elements/F1EmXXXX')).status, 400, 'malformed WebID');
-  t.equal((await h.get(`/elements/${encodeWebId({ type: 'IDOnly', marker: 'Em', guids: ['00000000-0000-0000-0000-000000000001'] })}`)).status, 404);
+  t.equal((await h.get(`/elements/${encodeWebId({ type: 'IDOnly', marker: 'Em', guids: [guids[0]!, '00000000-0000-0000-0000-000000000001'] })}`)).status, 404);
+  // An element GUID of this server under another AF server's GUID is nothing here.
+  t.equal(
+    (await h.get(`/elements/${encodeWebId({ type: 'IDOnly', marker: 'Em', guids: ['00000000-0000-0000-0000-000000000001', guids[1]!] })}`)).status,
+    404,
+    'another AF server',
+  );
   t.equal((await h.get(`/elements/${plant.WebId}`)).status, 400, 'a database WebID is not an element');
   const missing = await h.get('/elements', { path: `${PLANT}\\Enterprise 01\\Nope` });
   t.equal(missing.status, 404);
@@ -149,7 +157,7 @@ t.test('attributes: hidden, excluded, child attributes, PI Point references, val
     IsConfigurationItem: false,
   });
   t.equal(decodeWebId(temp.WebId).owner, 'E');
-  t.same(decodeWebId(temp.WebId).guids, [pump.Id, temp.Id]);
+  t.same(decodeWebId(temp.WebId).guids, [decodeWebId(pump.WebId).guids[0], pump.Id, temp.Id], 'AF server, owner element, attribute (issue 18)');
   const idx = h.af.pointIndexForAttribute(temp.WebId);
   t.type(idx, 'number');
   t.ok(idx! >= 0 && idx! < 200);
@@ -157,7 +165,11 @@ t.test('attributes: hidden, excluded, child attributes, PI Point references, val
   t.equal(temp.Links.Point, `/piwebapi/points/${tags.webId(idx!)}`);
   t.equal(temp.Links.RecordedData, `/piwebapi/streams/${temp.WebId}/recorded`);
   t.equal(h.af.pointIndexForAttribute(pathOnlyWebId('Ab', `${PUMP}|Temperature`, 'E')), idx, 'PathOnly');
-  t.equal(h.af.pointIndexForAttribute(encodeWebId({ type: 'IDOnly', marker: 'Ab', owner: 'E', guids: [pump.Id, temp.Id] })), idx, 'IDOnly');
+  t.equal(
+    h.af.pointIndexForAttribute(encodeWebId({ type: 'IDOnly', marker: 'Ab', owner: 'E', guids: [decodeWebId(pump.WebId).guids[0]!, pump.Id, temp.Id] })),
+    idx,
+    'IDOnly',
+  );
 
   const children = await h.get(`/attributes/${temp.WebId}/attributes`);
   t.same(

@@ -1,6 +1,6 @@
 /** The AF control API (`/sim/af/...`): changes show in the PI Web API routes and in the ground truth. */
 import t from 'tap';
-import { encodeWebId } from '../../agent/pi/webid.js';
+import { decodeWebId, encodeWebId } from '../../agent/pi/webid.js';
 import { harness } from './af-helpers.js';
 
 /** An early clock keeps the event frame history (and the truth lists) short. */
@@ -172,7 +172,7 @@ t.test('event frames: open, close, rename, re-template, set a value, delete', as
   t.equal((await h.get('/eventframes', { path: `${PLANT}\\EventFrames[Trip 1]` })).status, 404);
   t.equal((await h.post('/sim/af/eventframes/update', { eventFrame: upd.body.WebId, templateName: 'Pump' })).status, 400);
 
-  const idOnly = encodeWebId({ type: 'IDOnly', marker: 'Fm', guids: [opened.body.Id] });
+  const idOnly = encodeWebId({ type: 'IDOnly', marker: 'Fm', guids: [decodeWebId(opened.body.WebId).guids[0]!, opened.body.Id] });
   t.equal((await h.post('/sim/af/eventframes/delete', { eventFrame: idOnly })).status, 204);
   t.equal((await h.get(`/eventframes/${opened.body.WebId}`)).status, 404);
   t.equal((await h.get(`/attributes/${reason.WebId}`)).status, 404);

@@ -81,7 +81,9 @@ t.test('batch: 207, keys kept, ParentIds, JsonPath Resource, Parameters, Request
     bad: { Method: 'GET', Resource: `${base}/streams/NOTAWEBID/recorded` },
     child: { Method: 'GET', Resource: `${base}/streams/{0}/value`, Parameters: ['$.bad.Content.WebId'], ParentIds: ['bad'] },
     missing: { Method: 'GET', Resource: `${base}/nowhere` },
-    post: { Method: 'POST', Resource: `${base}/streamsets/updates?webId=${s.sim.tagWebId(0)}`, Content: '' },
+    // A writing sub-request carries its own X-Requested-With (CSRF defence, issue 18); without it 403.
+    post: { Method: 'POST', Resource: `${base}/streamsets/updates?webId=${s.sim.tagWebId(0)}`, Content: '', Headers: { 'X-Requested-With': 'XMLHttpRequest' } },
+    postNoCsrf: { Method: 'POST', Resource: `${base}/streamsets/updates?webId=${s.sim.tagWebId(1)}`, Content: '' },
   };
   const r = await post(s, '/batch', batch);
   t.equal(r.status, 207);
@@ -110,6 +112,8 @@ t.test('batch: 207, keys kept, ParentIds, JsonPath Resource, Parameters, Request
   t.match(b.missing.Content.Message, /No HTTP resource/);
   t.equal(b.post.Status, 200);
   t.equal(b.post.Content.Items[0].Status, 'Succeeded');
+  t.equal(b.postNoCsrf.Status, 403, "the outer POST's header does not cover a sub-request");
+  t.match(b.postNoCsrf.Content.Errors[0], /X-Requested-With/);
 });
 
 t.test('batch: several tokens fill a repeated query parameter; Content is parsed JSON', async (t) => {

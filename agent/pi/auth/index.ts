@@ -57,7 +57,7 @@ export async function createPiAuth(cfg: PiAuthConfig, opts: PiAuthOptions): Prom
       } catch (err) {
         throw err instanceof PiError ? err : kerberosUnavailable(err);
       }
-      return new KerberosAuth(k, servicePrincipal(opts.baseUrl, cfg.spn));
+      return new KerberosAuth(k, servicePrincipal(opts.baseUrl, cfg.spn), { delegate: cfg.delegate ?? false });
     }
     case 'ntlm':
       return new NtlmAuth({

@@ -16,7 +16,25 @@ import type { PiAuth, RawResponse, SendOnce } from './types.js';
 /** The part of the `kerberos` package this client uses. */
 export interface KerberosModule {
   GSS_MECH_OID_SPNEGO: number;
-  initializeClient(service: string, options?: { mechOID?: number }): Promise<KerberosClientContext>;
+  initializeClient(service: string, options?: { mechOID?: number; flags?: number }): Promise<KerberosClientContext>;
+}
+
+/**
+ * GSS request flags (RFC 2744 §3.9.1 values, as the `kerberos` package exports them; SSPI's
+ * ISC_REQ_DELEGATE, ISC_REQ_MUTUAL_AUTH and ISC_REQ_SEQUENCE_DETECT have the same values).
+ */
+export const GSS_C_DELEG_FLAG = 1;
+export const GSS_C_MUTUAL_FLAG = 2;
+export const GSS_C_SEQUENCE_FLAG = 8;
+
+export interface KerberosOptions {
+  /**
+   * Ask for a delegated credential (`pi.auth.delegate`): PI Web API then acts as the agent's account
+   * towards a Data Archive or AF server on another host (the Kerberos "double hop"). The domain
+   * decides what PI Web API may do with it (constrained delegation in Active Directory); the
+   * agent's ticket must be forwardable.
+   */
+  delegate: boolean;
 }
 
 export interface KerberosClientContext {
@@ -92,7 +110,18 @@ export class KerberosAuth implements PiAuth {
   constructor(
     private readonly k: KerberosModule,
     private readonly spn: string,
+    private readonly opts: KerberosOptions = { delegate: false },
   ) {}
+
+  /**
+   * GSS flags of each context. Without delegation the package's own default (mutual
+   * authentication and sequencing); with it the same plus GSS_C_DELEG_FLAG, which makes GSSAPI
+   * (or SSPI's ISC_REQ_DELEGATE) send a forwarded credential in the authenticator.
+   */
+  private flags(): { flags?: number } {
+    if (!this.opts.delegate) return {};
+    return { flags: GSS_C_DELEG_FLAG | GSS_C_MUTUAL_FLAG | GSS_C_SEQUENCE_FLAG };
+  }
 
   async send(sendOnce: SendOnce): Promise<RawResponse> {
     if (!this.preemptive) {
@@ -124,7 +153,7 @@ export class KerberosAuth implements PiAuth {
     let ctx: KerberosClientContext;
     let token: string;
     try {
-      ctx = await this.k.initializeClient(this.spn, { mechOID: this.k.GSS_MECH_OID_SPNEGO });
+      ctx = await this.k.initializeClient(this.spn, { mechOID: this.k.GSS_MECH_OID_SPNEGO, ...this.flags() });
       token = await ctx.step('');
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);

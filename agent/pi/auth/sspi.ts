@@ -6,7 +6,7 @@
  * SSPI calls: https://learn.microsoft.com/windows/win32/secauthn/acquirecredentialshandle--negotiate
  * and .../initializesecuritycontext--negotiate (SEC_E_OK, SEC_I_CONTINUE_NEEDED).
  */
-import type { KerberosClientContext, KerberosModule } from './kerberos.js';
+import { GSS_C_DELEG_FLAG, type KerberosClientContext, type KerberosModule } from './kerberos.js';
 
 /** The part of node-expose-sspi's addon (`lib/api.js`, `sspi`) used here. */
 export interface SspiAddon {
@@ -47,6 +47,8 @@ class SspiContext implements KerberosClientContext {
     private readonly addon: SspiAddon,
     private readonly credential: object,
     private readonly spn: string,
+    /** ISC_REQ_DELEGATE: a forwardable ticket goes with the token (pi.auth.delegate). */
+    private readonly delegate = false,
   ) {}
 
   step(challenge: string): Promise<string> {
@@ -55,7 +57,7 @@ class SspiContext implements KerberosClientContext {
         credential: this.credential,
         targetName: this.spn,
         cbMaxToken: MAX_TOKEN,
-        contextReq: ['ISC_REQ_MUTUAL_AUTH'],
+        contextReq: this.delegate ? ['ISC_REQ_MUTUAL_AUTH', 'ISC_REQ_DELEGATE'] : ['ISC_REQ_MUTUAL_AUTH'],
         targetDataRep: 'SECURITY_NATIVE_DREP',
       };
       if (challenge) {
@@ -98,10 +100,11 @@ class SspiContext implements KerberosClientContext {
 export function sspiKerberos(addon: SspiAddon): KerberosModule {
   return {
     GSS_MECH_OID_SPNEGO: 6,
-    initializeClient: (spn) =>
+    // GSS_C_DELEG_FLAG in the flags KerberosAuth passes maps to ISC_REQ_DELEGATE.
+    initializeClient: (spn, options) =>
       Promise.resolve().then(() => {
         const { credential } = addon.sspi.AcquireCredentialsHandle({ packageName: 'Negotiate', credentialUse: 'SECPKG_CRED_OUTBOUND' });
-        return new SspiContext(addon, credential, spn);
+        return new SspiContext(addon, credential, spn, ((options?.flags ?? 0) & GSS_C_DELEG_FLAG) !== 0);
       }),
   };
 }

@@ -44,6 +44,35 @@ export async function* pages<T>(client: PiClient, path: string, query: Query, si
   }
 }
 
+/** What one call of a collection without `startIndex` asks for: far beyond any real database's templates. */
+export const ONE_CALL_MAX = 100_000;
+
+/**
+ * Every item of a collection whose route takes no `startIndex`, in one call. The spec's
+ * `AssetDatabase_GetElementTemplates` (`/assetdatabases/{webId}/elementtemplates`) takes `field`,
+ * `maxCount`, `query`, `selectedFields`, `sortField`, `sortOrder` and `webIdType` only: a server
+ * ignores `startIndex` and answers with the first page again, so paging would never end
+ * (fidelity §6). A full answer may have been cut at `maxCount`: that fails loudly (PI_TRUNCATED),
+ * never a silent partial list (§11).
+ */
+export async function oneCall<T>(client: PiClient, path: string, query: Query, signal?: AbortSignal, max = ONE_CALL_MAX): Promise<T[]> {
+  signal?.throwIfAborted();
+  const res = await client.get<PiItems<T>>(path, { ...query, maxCount: max });
+  const url = client.urlOf(path);
+  const items = itemsOf<T>(res, url);
+  if (items.length >= max) {
+    throw new PiError(
+      'PI_TRUNCATED',
+      `PI Web API answered ${url} with ${items.length} items, the most one call asks for (${max}): the list may be cut short and this route cannot be paged`,
+      {
+        url,
+        limit: max,
+      },
+    );
+  }
+  return items;
+}
+
 function itemsOf<T>(res: unknown, url: string): T[] {
   const items = res !== null && typeof res === 'object' ? (res as { Items?: unknown }).Items : undefined;
   if (!Array.isArray(items)) throw new PiError('PI_BAD_RESPONSE', `PI Web API answered ${url} without an Items array`, { url, retryable: true });

@@ -15,7 +15,7 @@ function configured(config: AgentConfig): AfConfig {
 export async function checkDatabases(ctx: CheckContext, databases: readonly string[]): Promise<void> {
   for (const db of databases) {
     try {
-      await ctx.client.get('/assetdatabases', { path: db, selectedFields: 'WebId;Name' });
+      await ctx.client.get('/assetdatabases', { path: db, selectedFields: 'WebId;Name', webIdType: 'IDOnly' });
       ctx.ok(`AF database ${db} found`);
     } catch (err) {
       ctx.fail(`AF database ${db}`, err);

@@ -7,7 +7,7 @@ import type { PiClient } from '../../pi/client.js';
 import type { Store } from '../../store/store.js';
 import type { AfChanges } from './changes.js';
 import type { AfAttributeJson, AfDatabaseJson, AfElementJson, AfTemplateJson, AfValueJson } from './json.js';
-import { batchGet, batchItems, pages, type GetRequest } from './read.js';
+import { batchGet, batchItems, oneCall, pages, type GetRequest } from './read.js';
 import { attributeRow, elementRow, templateRow } from './rows.js';
 
 export interface WalkOptions {
@@ -45,15 +45,15 @@ export class DatabaseWalk {
     return new DatabaseWalk(o, changes, idOnlyWebId(db.WebId), db.Path || dbPath);
   }
 
+  /** Every element template in one call: the route has no `startIndex` to page with (read.ts oneCall). */
   async templates(): Promise<void> {
     const { o, changes, dbName } = this;
-    for await (const page of pages<AfTemplateJson>(o.client, `/assetdatabases/${encodeURIComponent(this.dbId)}/elementtemplates`, { ...ID_ONLY }, o.signal)) {
-      for (const t of page) {
-        const webId = idOnlyWebId(t.WebId);
-        changes.offer('template', webId, dbName, templateRow(o.site, dbName, webId, t), this.seen);
-      }
-      changes.commitIfDue();
+    const all = await oneCall<AfTemplateJson>(o.client, `/assetdatabases/${encodeURIComponent(this.dbId)}/elementtemplates`, { ...ID_ONLY }, o.signal);
+    for (const t of all) {
+      const webId = idOnlyWebId(t.WebId);
+      changes.offer('template', webId, dbName, templateRow(o.site, dbName, webId, t), this.seen);
     }
+    changes.commitIfDue();
   }
 
   /**

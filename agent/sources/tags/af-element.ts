@@ -212,7 +212,7 @@ export class PiElementPoints implements ElementPointSource {
     const links = [...refs.byLink.values()];
     const fetched = await batchGet<PiPoint>(
       this.client,
-      links.map((l) => ({ path: `/points/${encodeURIComponent(l.webId)}` })),
+      links.map((l) => ({ path: `/points/${encodeURIComponent(l.webId)}`, query: { ...ID_ONLY } })),
       [400, 404],
       this.signal,
     );
@@ -223,7 +223,7 @@ export class PiElementPoints implements ElementPointSource {
     const paths = [...refs.byPath.values()].filter((p) => !refs.out.points.some((x) => x.Path.toUpperCase() === p.path.toUpperCase()));
     const byPathRes = await batchGet<PiPoint>(
       this.client,
-      paths.map((p) => ({ path: '/points', query: { path: p.path } })),
+      paths.map((p) => ({ path: '/points', query: { path: p.path, ...ID_ONLY } })),
       [400, 404],
       this.signal,
     );
@@ -252,7 +252,7 @@ export class PiElementPoints implements ElementPointSource {
     if (segs.length < 3) return `the path must name an asset server, a database and an element; ${hint}`;
     const exists = async (route: string, p: string): Promise<boolean> => {
       try {
-        await this.client.get(route, { path: p, selectedFields: 'WebId' });
+        await this.client.get(route, { path: p, selectedFields: 'WebId', ...ID_ONLY });
         return true;
       } catch {
         return false;

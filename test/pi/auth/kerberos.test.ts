@@ -2,9 +2,18 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPiAuth } from '../../../agent/pi/auth/index.js';
-import { kerberosUnavailable, servicePrincipal } from '../../../agent/pi/auth/kerberos.js';
+import {
+  GSS_C_DELEG_FLAG,
+  GSS_C_MUTUAL_FLAG,
+  GSS_C_SEQUENCE_FLAG,
+  kerberosUnavailable,
+  loadKerberos,
+  servicePrincipal,
+  type KerberosModule,
+} from '../../../agent/pi/auth/kerberos.js';
 import { createSimAuth } from '../../sim/piwebapi/auth.js';
 import { kerberosAvailable, KERBEROS_SKIP_REASON, startKdc, type Kdc } from '../../helpers/kdc.js';
 import { errorText, json, newPool, sendOnceFor, startAuthServer } from './harness.js';
@@ -16,6 +25,50 @@ t.test('SPN: HTTP@host for GSSAPI, HTTP/host for SSPI, either spelling accepted'
   t.equal(servicePrincipal('https://x/piwebapi', 'HTTP/pi.corp.local', 'darwin'), 'HTTP@pi.corp.local');
   t.equal(servicePrincipal('https://x/piwebapi', 'HTTP@pi.corp.local', 'win32'), 'HTTP/pi.corp.local');
   t.equal(servicePrincipal('https://x/piwebapi', 'HTTP@pi.corp.local', 'linux'), 'HTTP@pi.corp.local');
+});
+
+t.test('pi.auth.delegate asks GSS for a delegated credential; without it the package default flags', async (t) => {
+  const calls: Array<{ service: string; options: unknown }> = [];
+  const fake: KerberosModule = {
+    GSS_MECH_OID_SPNEGO: 6,
+    initializeClient: (service, options) => {
+      calls.push({ service, options });
+      return Promise.resolve({ step: () => Promise.resolve('dG9rZW4='), contextComplete: true });
+    },
+  };
+  const ok = { status: 200, headers: {}, body: Buffer.alloc(0) };
+  const send = () => Promise.resolve(ok);
+  for (const delegate of [true, false, undefined]) {
+    const auth = await createPiAuth(
+      { type: 'kerberos', spn: 'HTTP/pi.corp.local', ...(delegate === undefined ? {} : { delegate }) },
+      { baseUrl: 'https://pi.corp.local/piwebapi', loadKerberos: () => Promise.resolve(fake) },
+    );
+    // A 401 with Negotiate first, so a token is made.
+    let n = 0;
+    await auth.send(() => Promise.resolve(n++ === 0 ? { status: 401, headers: { 'www-authenticate': ['Negotiate'] }, body: Buffer.alloc(0) } : ok));
+    await auth.send(send);
+  }
+  t.same(
+    calls.map((c) => c.options),
+    [
+      { mechOID: 6, flags: GSS_C_DELEG_FLAG | GSS_C_MUTUAL_FLAG | GSS_C_SEQUENCE_FLAG },
+      { mechOID: 6, flags: GSS_C_DELEG_FLAG | GSS_C_MUTUAL_FLAG | GSS_C_SEQUENCE_FLAG },
+      { mechOID: 6 },
+      { mechOID: 6 },
+      { mechOID: 6 },
+      { mechOID: 6 },
+    ],
+    'delegate: true on every context; false and absent: the package default (mutual, sequence)',
+  );
+  const real = await loadKerberos().catch(() => undefined);
+  if (real) {
+    const k = real as unknown as Record<string, number>;
+    t.same(
+      [k['GSS_C_DELEG_FLAG'], k['GSS_C_MUTUAL_FLAG'], k['GSS_C_SEQUENCE_FLAG']],
+      [GSS_C_DELEG_FLAG, GSS_C_MUTUAL_FLAG, GSS_C_SEQUENCE_FLAG],
+      "the kerberos package's own values",
+    );
+  }
 });
 
 t.test('no kerberos module: PI_KERBEROS_UNAVAILABLE says how to enable it', async (t) => {
@@ -86,6 +139,33 @@ t.test('Kerberos against a real KDC', { skip: kerberosAvailable() ? false : KERB
     t.equal(srv.seen.length, start + 3);
     t.equal(sim.stats.kerberosLogins, 2);
     t.not(srv.seen.at(-1)!.authorization, seen[1]!.authorization, 'a new token per request');
+  });
+
+  t.test('delegate: the token carries a forwarded TGT from the KDC (forwardable ticket, kdc.ts)', async (t) => {
+    const tokenOf = async (delegate: boolean): Promise<Buffer> => {
+      const auth = await createPiAuth({ type: 'kerberos', spn: 'HTTP/localhost', delegate }, { baseUrl: srv.baseUrl });
+      const start = srv.seen.length;
+      const res = await auth.send(send);
+      t.equal(res.status, 200);
+      t.equal(json(res).user, 'alice@TEST.LOCAL', `authenticated, delegate ${delegate}`);
+      return Buffer.from(srv.seen[start + 1]!.authorization!.replace(/^Negotiate /, ''), 'base64');
+    };
+    const trace = join(kdc.dir, 'krb5-trace.log');
+    process.env.KRB5_TRACE = trace;
+    t.teardown(() => {
+      delete process.env.KRB5_TRACE;
+    });
+    await tokenOf(false); // the service ticket is now in the cache
+    const mark0 = readFileSync(trace, 'utf8').length;
+    const plain = await tokenOf(false);
+    const mark1 = readFileSync(trace, 'utf8').length;
+    const delegated = await tokenOf(true);
+    const all = readFileSync(trace, 'utf8');
+    t.notMatch(all.slice(mark0, mark1), /krbtgt\/TEST\.LOCAL@TEST\.LOCAL/, 'no TGT asked for without delegation');
+    const traced = all.slice(mark1);
+    t.comment(`token sizes: ${plain.length} bytes without delegation, ${delegated.length} with`);
+    t.ok(delegated.length > plain.length + 300, 'the authenticator holds a KRB-CRED (the forwarded TGT)');
+    t.match(traced, /requesting krbtgt\/TEST\.LOCAL@TEST\.LOCAL/, 'GSSAPI asked the KDC for a TGT to forward (KRB5_TRACE)');
   });
 
   t.test('no ticket in the cache is PI_AUTH_FAILED naming the SPN', async (t) => {

@@ -128,3 +128,13 @@ t.test('on Windows, a missing SSPI module says what to use instead (not libkrb5-
     "Kerberos on Windows uses SSPI through the 'node-expose-sspi' module, which could not be loaded (native module node_expose_sspi is not part of this pi-agent binary). Use the release's pi-agent-win-x64.exe, which carries it, or set pi.auth.type to ntlm or basic.",
   );
 });
+
+t.test('pi.auth.delegate asks SSPI for a delegated credential (ISC_REQ_DELEGATE); without it, not', async (t) => {
+  for (const delegate of [true, false]) {
+    const { addon, calls } = fakeSspi(['SEC_E_OK']);
+    const auth = new KerberosAuth(sspiKerberos(addon), 'HTTP/piwebapi.plant.local', { delegate });
+    await auth.send(async (h) => (h.authorization ? res(200) : res(401, { 'www-authenticate': 'Negotiate' })));
+    const init = calls.find((c) => (c as unknown[])[0] === 'InitializeSecurityContext') as [string, { contextReq: string[] }];
+    t.same(init[1].contextReq, delegate ? ['ISC_REQ_MUTUAL_AUTH', 'ISC_REQ_DELEGATE'] : ['ISC_REQ_MUTUAL_AUTH'], `delegate: ${delegate}`);
+  }
+});

@@ -6,7 +6,7 @@
  * `truth*()` lists what a connector should end up with.
  */
 
-import { b64url, decodeWebId, encodeWebId, namePayload, type WebIdMarker, type WebIdParts, type WebIdType } from '../../../agent/pi/webid.js';
+import type { WebIdMarker, WebIdParts, WebIdType } from '../../../agent/pi/webid.js';
 import {
   DOWNTIME_REASONS,
   FRAMES_START,
@@ -21,6 +21,7 @@ import {
   type PlannedFrame,
 } from './af-gen.js';
 import { BadRequest, sameName, seededGuid, seededInt } from './af-util.js';
+import { objectGuid, onServer, webIds2, type SimObjectId, type SimWebIds } from './webids.js';
 
 export interface AfTags {
   count(): number;
@@ -48,6 +49,8 @@ export interface AfModelOptions {
   baseUrl?: () => string;
   /** Server time zone for `t`, `y` and naive times in queries (fidelity §4); default UTC. */
   timeZone?: string;
+  /** How this server writes WebIDs (webids.ts); default WebID 2.0, Full by default. */
+  webIds?: SimWebIds;
 }
 
 /** EndTime of a frame still in progress (fidelity §7). */
@@ -219,8 +222,10 @@ export class AfModel {
   private readonly frameStart: number | undefined;
   readonly baseUrl: () => string;
   readonly timeZone: string;
+  readonly webIds: SimWebIds;
 
   constructor(opts: AfModelOptions) {
+    this.webIds = opts.webIds ?? webIds2();
     this.seed = opts.seed;
     this.baseUrl = opts.baseUrl ?? (() => '/piwebapi');
     this.timeZone = opts.timeZone ?? 'UTC';
@@ -314,32 +319,33 @@ export class AfModel {
     return w;
   }
 
-  /** The id part never changes: encode it once (as the IDOnly form) and add the name payload per path. */
-  private readonly idOnly = new WeakMap<AfObject, string>();
+  /**
+   * What identifies an object in its WebID: every AF object's id starts with its AF server's GUID
+   * (the PISystem ID), an attribute's carries its owner's GUID and owner marker (`E` element, `F`
+   * event frame) before its own (webid-encoded-datatypes.html; the swagger's `I1Em`, `I1RD`,
+   * `I1ET`, `I1Fm` examples hold 2 GUIDs, `I1AbE` 3).
+   */
+  private idOf(o: AfObject): SimObjectId {
+    const server = this.server.guid;
+    switch (o.kind) {
+      case 'server':
+        return { marker: 'RS', guids: [server] };
+      case 'attribute':
+        return { marker: 'Ab', owner: o.owner.kind === 'element' ? 'E' : 'F', guids: [server, o.owner.guid, o.guid] };
+      default:
+        return { marker: MARKER[o.kind], guids: [server, o.guid] };
+    }
+  }
 
   private encodeFor(o: AfObject, type: WebIdType, path: string): string {
-    let id = this.idOnly.get(o);
-    if (id === undefined) {
-      const parts: WebIdParts = {
-        type: 'IDOnly',
-        marker: MARKER[o.kind],
-        guids: o.kind === 'database' ? [o.server.guid, o.guid] : o.kind === 'attribute' ? [o.owner.guid, o.guid] : [o.guid],
-      };
-      if (o.kind === 'attribute') parts.owner = o.owner.kind === 'element' ? 'E' : 'F';
-      id = encodeWebId(parts);
-      this.idOnly.set(o, id);
-    }
-    const prefix = 4 + (o.kind === 'attribute' ? 1 : 0);
-    const name = (): string => b64url(Buffer.from(namePayload(path), 'utf8'));
-    switch (type) {
-      case 'IDOnly':
-        return id;
-      case 'LocalIDOnly':
-        return 'L' + id.slice(1);
-      case 'PathOnly':
-        return 'P' + id.slice(1, prefix) + name();
-      default:
-        return 'F' + id.slice(1) + name();
+    return this.webIds.encode(this.idOf(o), type, path);
+  }
+
+  private decodeSafe(webId: string): WebIdParts | undefined {
+    try {
+      return this.webIds.decode(webId);
+    } catch {
+      return undefined;
     }
   }
 
@@ -350,7 +356,7 @@ export class AfModel {
   resolve<K extends AfObject['kind']>(webId: string, kind: K): Extract<AfObject, { kind: K }> | undefined {
     let parts: WebIdParts;
     try {
-      parts = decodeWebId(webId);
+      parts = this.webIds.decode(webId);
     } catch {
       throw new BadRequest(`Unknown or invalid WebID format: '${webId}'.`);
     }
@@ -361,7 +367,9 @@ export class AfModel {
 
   private lookup(parts: WebIdParts, kind: AfObject['kind']): AfObject | undefined {
     this.syncFrames();
-    const guid = parts.type === 'PathOnly' ? undefined : parts.guids[parts.guids.length - 1];
+    const guid = objectGuid(parts);
+    // An id naming another AF server's object (its first GUID) is nothing here.
+    if (guid !== undefined && !onServer(parts, this.server.guid)) return undefined;
     const fromGuid = (): AfObject | undefined => {
       const o = guid ? this.byGuid.get(guid) : undefined;
       return o && o.kind === kind && !('deleted' in o && o.deleted) ? o : undefined;
@@ -737,7 +745,7 @@ export class AfModel {
   attributesOfElement(webId: string): string[] | undefined {
     let owner: AfElement | AfFrame | undefined;
     try {
-      const kind = decodeWebId(webId).marker === 'Fm' ? 'frame' : 'element';
+      const kind = this.webIds.decode(webId).marker === 'Fm' ? 'frame' : 'element';
       owner = this.resolve(webId, kind);
     } catch {
       return undefined;
@@ -790,11 +798,31 @@ export class AfModel {
       if (o && (o.kind === 'database' || o.kind === 'element')) return o;
       throw new BadRequest(`No database or element '${ref}'.`, 404);
     }
-    return decodeSafe(ref)?.marker === 'RD' ? this.mustResolve(ref, 'database') : this.mustResolve(ref, 'element');
+    return this.decodeSafe(ref)?.marker === 'RD' ? this.mustResolve(ref, 'database') : this.mustResolve(ref, 'element');
   }
 
   private siblingsOf(parent: AfDatabase | AfElement): AfElement[] {
     return parent.kind === 'database' ? this.rootsOf(parent) : this.childrenOf(parent);
+  }
+
+  /** A new element template in a database (by WebID or path); 409 when the name is taken. */
+  addTemplate(o: { database: string; name: string; description?: string }): AfTemplate {
+    const db = this.mustResolve(o.database, 'database');
+    if (this.template(db, o.name)) throw new BadRequest(`An element template named '${o.name}' already exists.`, 409);
+    const tpl: AfTemplate = {
+      kind: 'template',
+      guid: this.newGuid('tpl'),
+      name: o.name,
+      description: o.description ?? '',
+      db,
+      instanceType: 'Element',
+      categories: [],
+      canBeAcknowledged: false,
+      severity: 'None',
+    };
+    db.templates.push(tpl);
+    this.register(tpl);
+    return tpl;
   }
 
   addElement(o: { parent: string; name: string; templateName?: string; description?: string; categoryNames?: string[] }): AfElement {
@@ -883,7 +911,7 @@ export class AfModel {
     isHidden?: boolean;
     isExcluded?: boolean;
   }): AfAttribute {
-    const parts = decodeSafe(o.owner);
+    const parts = this.decodeSafe(o.owner);
     let owner: AfElement | AfFrame;
     let parent: AfAttribute | undefined;
     if (o.owner.startsWith('\\\\')) {
@@ -1097,13 +1125,5 @@ export class AfModel {
       }
     }
     return out;
-  }
-}
-
-function decodeSafe(webId: string): WebIdParts | undefined {
-  try {
-    return decodeWebId(webId);
-  } catch {
-    return undefined;
   }
 }

@@ -6,7 +6,7 @@
 
 import type { WebIdType } from '../../../agent/pi/webid.js';
 import { AfModel, OPEN_END, type AfAttribute, type AfDatabase, type AfElement, type AfFrame, type AfObject, type AfServer, type AfTemplate } from './af-model.js';
-import { BadRequest, compareNames, guarded, nameMatcher, page, qBool, sameName } from './af-util.js';
+import { BadRequest, compareNames, guarded, nameMatcher, page, qBool, qInt, sameName } from './af-util.js';
 import { webIdTypeOf } from './fields.js';
 import { q, qAll, type Router, type SimRequest, type SimResponse } from './router.js';
 import { TimeParseError, formatUnits, msToUnits, parsePiTime, unitsToMs } from './time.js';
@@ -45,9 +45,8 @@ class View {
     readonly af: AfModel,
     readonly req: SimRequest,
   ) {
-    // Same reading as the core routes (unknown → Full); DefaultIDOnly means the server default, Full.
-    const t = webIdTypeOf(req);
-    this.type = t === 'DefaultIDOnly' ? 'Full' : t;
+    // Same reading as the core routes (unknown → Full; none → the server's configured default).
+    this.type = webIdTypeOf(req, af.webIds.defaultType);
   }
 
   wid(o: AfObject): string {
@@ -483,7 +482,10 @@ export function registerAfRoutes(router: Router, af: AfModel): void {
       d.templates.filter((t) => match(t.name)),
       { Name: (t) => t.name },
     );
-    return items(page(v.req, list).map((t) => v.template(t)));
+    // GetElementTemplates takes no startIndex (swagger AssetDatabase_GetElementTemplates: field,
+    // maxCount, query, selectedFields, sortField, sortOrder, webIdType): a real server ignores it
+    // and returns the first maxCount templates again (fidelity §6).
+    return items(list.slice(0, qInt(v.req, 'maxCount', 1000)).map((t) => v.template(t)));
   });
 
   plain('/elementtemplates', (v) => byPath(v, 'template', LABEL.template));

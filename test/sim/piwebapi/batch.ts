@@ -97,14 +97,26 @@ function toSubRequest(resource: string, method: string, entry: BatchEntry, paren
   let body: unknown;
   if (entry.Content !== undefined && entry.Content !== '') body = JSON.parse(entry.Content);
   const headers: SimRequest['headers'] = { ...parent.headers };
+  // The outer POST's X-Requested-With does not vouch for a sub-request: it needs its own (run()).
+  delete headers['x-requested-with'];
   for (const [k, v] of Object.entries(entry.Headers ?? {})) headers[k.toLowerCase()] = v;
   const req: SimRequest = { method: method.toUpperCase(), path, query: u.searchParams, headers, body };
   if (parent.user !== undefined) req.user = parent.user;
   return req;
 }
 
+/**
+ * EnableCSRFDefense (AVEVA PI Web API User Guide, "Other security settings"; default true): PI Web
+ * API checks that a POST, PUT, PATCH or DELETE request carries X-Requested-With. Strict here for
+ * sub-requests too (issue 18): each needs the header in its own Headers, else 403 like the outer call.
+ */
+const CSRF_CHECKED = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 async function run(router: Router, req: SimRequest): Promise<BatchResult> {
   if (req.path.toLowerCase() === '/batch') return { Status: 400, Headers: JSON_HEADERS, Content: { Errors: ['A batch request cannot contain a batch request.'] } };
+  if (CSRF_CHECKED.has(req.method) && req.headers['x-requested-with'] === undefined) {
+    return { Status: 403, Headers: JSON_HEADERS, Content: { Errors: ["The request requires the 'X-Requested-With' header (CSRF defence)."] } };
+  }
   let res: SimResponse;
   try {
     res = await dispatchShaped(router, req);

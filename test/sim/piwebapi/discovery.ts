@@ -1,14 +1,14 @@
 /** Landing page, system info, data server and PI point discovery routes (fidelity §1–§2). */
 import type { WebIdType } from '../../../agent/pi/webid.js';
-import { decodeWebId, encodeWebId } from '../../../agent/pi/webid.js';
 import { webIdTypeOf } from './fields.js';
+import { onServer } from './webids.js';
 import { nameFilterToRegExp } from './namefilter.js';
 import { errors, q, type Router, type SimRequest, type SimResponse } from './router.js';
 import { SimError, type Simulator } from './simulator.js';
 
+/** A data server's id is its GUID; its name payload the server's name (fidelity §9 sample `F1DS…`, the spec's `I1DS` example). */
 export function dataServerWebId(sim: Simulator, type: WebIdType = 'Full'): string {
-  const t = type === 'DefaultIDOnly' ? 'Full' : type === 'LocalIDOnly' ? 'IDOnly' : type;
-  return encodeWebId({ type: t, marker: 'DS', guids: [sim.serverGuid], name: sim.serverName });
+  return sim.webIds.encode({ marker: 'DS', guids: [sim.serverGuid] }, type, `\\\\${sim.serverName}`);
 }
 
 export function dataServerJson(sim: Simulator, type: WebIdType): Record<string, unknown> {
@@ -143,7 +143,7 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
     'GET',
     '/dataservers',
     guard((req) => {
-      const type = webIdTypeOf(req);
+      const type = webIdTypeOf(req, sim.webIds.defaultType);
       const path = q(req, 'path');
       if (path !== undefined) {
         const name = path.replace(/^\\\\/, '').replace(/^PIServers\[(.*)\]$/i, '$1');
@@ -159,7 +159,7 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
     '/dataservers/{webId}',
     guard((req, p) => {
       checkDataServer(sim, p.webId!);
-      return { status: 200, body: dataServerJson(sim, webIdTypeOf(req)) };
+      return { status: 200, body: dataServerJson(sim, webIdTypeOf(req, sim.webIds.defaultType)) };
     }),
   );
 
@@ -168,7 +168,7 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
     '/dataservers/{webId}/points',
     guard((req, p) => {
       checkDataServer(sim, p.webId!);
-      const type = webIdTypeOf(req);
+      const type = webIdTypeOf(req, sim.webIds.defaultType);
       const nameFilter = q(req, 'nameFilter') ?? '*';
       const sourceFilter = q(req, 'sourceFilter');
       const startIndex = intParam(req, 'startIndex', 0);
@@ -200,14 +200,14 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
       if (path === undefined) throw new SimError(400, "The 'path' parameter is required.");
       const i = sim.tags.indexByPath(path);
       if (i === undefined) throw new SimError(404, `PI Point not found '${path}'.`);
-      return { status: 200, body: pointJson(sim, i, webIdTypeOf(req)) };
+      return { status: 200, body: pointJson(sim, i, webIdTypeOf(req, sim.webIds.defaultType)) };
     }),
   );
 
   router.add(
     'GET',
     '/points/{webId}',
-    guard((req, p) => ({ status: 200, body: pointJson(sim, lookupPoint(sim, p.webId!), webIdTypeOf(req)) })),
+    guard((req, p) => ({ status: 200, body: pointJson(sim, lookupPoint(sim, p.webId!), webIdTypeOf(req, sim.webIds.defaultType)) })),
   );
 
   router.add(
@@ -241,12 +241,12 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
 function checkDataServer(sim: Simulator, webId: string): void {
   let parts;
   try {
-    parts = decodeWebId(webId);
+    parts = sim.webIds.decode(webId);
   } catch {
     throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
   }
   const ok =
     parts.marker === 'DS' &&
-    (parts.type === 'PathOnly' ? (parts.name ?? '').replace(/^PIServers\[(.*)\]$/i, '$1').toUpperCase() === sim.serverName : parts.guids[0] === sim.serverGuid);
+    (parts.type === 'PathOnly' ? (parts.name ?? '').replace(/^PIServers\[(.*)\]$/i, '$1').toUpperCase() === sim.serverName : onServer(parts, sim.serverGuid));
   if (!ok) throw new SimError(404, `The specified data server was not found. WebId: '${webId}'.`);
 }

@@ -87,9 +87,12 @@ function pruneObject(v: unknown, tree: FieldTree, memo: Map<string, FieldTree | 
   return out;
 }
 
-/** The requested `webIdType` (default Full); unknown values fall back to Full. */
-export function webIdTypeOf(req: SimRequest): WebIdType {
-  const v = (q(req, 'webIdType') ?? 'Full').toLowerCase();
+/**
+ * The requested `webIdType`; without one the server's configured default (`WebIDType` setting,
+ * webid-type.html), Full unless configured. Unknown values fall back to Full.
+ */
+export function webIdTypeOf(req: SimRequest, dflt: WebIdType = 'Full'): WebIdType {
+  const v = (q(req, 'webIdType') ?? dflt).toLowerCase();
   switch (v) {
     case 'idonly':
       return 'IDOnly';

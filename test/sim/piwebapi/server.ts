@@ -43,6 +43,7 @@ interface AfModule {
     now: () => number;
     tags: { count(): number; name(i: number): string; path(i: number): string; webId(i: number): string };
     baseUrl?: () => string;
+    webIds?: Simulator['webIds'];
   }) => AfHooks;
   registerAfRoutes(router: Router, af: AfHooks): void;
 }
@@ -79,6 +80,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<{ si
         webId: (i) => sim.tagWebId(i),
       },
       baseUrl: () => sim.baseUrl,
+      webIds: sim.webIds,
     });
     af.registerAfRoutes(router, model);
     sim.af = model;
@@ -207,7 +209,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<RunningSim>
     }
     const method = (req.method ?? 'GET').toUpperCase();
     if (!isControl && method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && req.headers['x-requested-with'] === undefined) {
-      // CSRF defence (fidelity §5): on by default in PI Web API.
+      // CSRF defence (fidelity §5; AVEVA PI Web API User Guide, "Other security settings":
+      // EnableCSRFDefense, default true, checks X-Requested-With on POST, PUT, PATCH and DELETE).
       sendJson(res, { status: 403, body: { Errors: ["The request requires the 'X-Requested-With' header (CSRF defence)."] } });
       return;
     }

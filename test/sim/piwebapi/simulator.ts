@@ -3,10 +3,11 @@
  * recorded values, a simulated clock, and the control API (late data, edits, deletions, tag changes,
  * faults) used by tests in-process and over `/sim/...`.
  */
-import { decodeWebId, type WebIdType } from '../../../agent/pi/webid.js';
+import type { WebIdType } from '../../../agent/pi/webid.js';
 import { FaultInjector, type FaultRule } from './faults.js';
 import { newServedStats, type LatencyOptions, type ServedStats } from './latency.js';
 import { seededGuid } from './prng.js';
+import { webIds2, type SimWebIds } from './webids.js';
 import { Series, SYSTEM_STATES, toJson, type EventData, type PiValue, type SimEvent, type TimedValueJson } from './series.js';
 import { SERVER_NAME, TagCatalog, type PointType, type TagKind, type TagMeta, type TagMix } from './tags.js';
 import { formatUnits, msToUnits, parsePiTime, unitsToMs, UNITS_PER_SECOND } from './time.js';
@@ -32,6 +33,8 @@ export interface SimulatorOptions {
   latency?: LatencyOptions;
   /** `false`: no stream-updates routes, like PI Web API before 2018 SP1 (fidelity §8); default true. */
   streamUpdates?: boolean;
+  /** How the server writes WebIDs (webids.ts); default WebID 2.0 with Full as the configured default type. */
+  webIds?: SimWebIds;
 }
 
 /**
@@ -84,6 +87,8 @@ export class Simulator {
   readonly maxReturnedItemsPerCall: number;
   readonly historyStart: number;
   readonly serverGuid: string;
+  /** How this server writes and reads WebIDs (webids.ts). */
+  readonly webIds: SimWebIds;
   readonly serverName = SERVER_NAME;
   readonly tags: TagCatalog;
   readonly series: Series;
@@ -119,7 +124,8 @@ export class Simulator {
     if (!Number.isFinite(this.startMs) || !Number.isFinite(this.historyStart)) throw new Error('invalid now/historyStart');
     this.realtime = opts.realtime ?? false;
     this.serverGuid = seededGuid(this.seed, 0x5e7e7);
-    this.tags = new TagCatalog(this.seed, opts.tags ?? 300, this.serverGuid, opts.mix ?? 'test');
+    this.webIds = opts.webIds ?? webIds2();
+    this.tags = new TagCatalog(this.seed, opts.tags ?? 300, this.serverGuid, opts.mix ?? 'test', this.webIds);
     this.series = new Series(this.seed, this.tags, this.historyStart, opts.intervalSec === undefined ? {} : { intervalSec: opts.intervalSec });
     this.latency = opts.latency;
     this.faults = new FaultInjector(this.seed, opts.rateLimit);
@@ -211,7 +217,7 @@ export class Simulator {
   resolveStream(webId: string): { index: number; attribute: boolean } {
     let parts;
     try {
-      parts = decodeWebId(webId);
+      parts = this.webIds.decode(webId);
     } catch {
       throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
     }

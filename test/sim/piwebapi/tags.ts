@@ -2,7 +2,8 @@
  * The simulated PI point catalog. Point metadata is a pure function of (seed, index) so 100,000
  * tags cost no memory; only what the control API changes (renames, deletions, added tags) is stored.
  */
-import { decodeWebId, encodeWebId, type WebIdType } from '../../../agent/pi/webid.js';
+import type { WebIdType } from '../../../agent/pi/webid.js';
+import { onServer, webIds2, type SimWebIds } from './webids.js';
 import { hash32 } from './prng.js';
 
 export const SERVER_NAME = 'SIMPI';
@@ -192,6 +193,8 @@ export class TagCatalog {
     readonly baseCount: number,
     serverGuid: string,
     readonly mix: TagMix = 'test',
+    /** How the server writes WebIDs (webids.ts). */
+    readonly webIds: SimWebIds = webIds2(),
   ) {
     this.serverGuid = serverGuid;
     this.pad = Math.max(5, String(Math.max(0, baseCount - 1)).length);
@@ -237,9 +240,9 @@ export class TagCatalog {
     return `\\\\${SERVER_NAME}\\${this.name(i)}`;
   }
 
+  /** A point's id is its data server's GUID and its point id (the spec's `I1DP` example: 32 characters). */
   webId(i: number, type: WebIdType = 'Full'): string {
-    const t = type === 'DefaultIDOnly' ? 'Full' : type === 'LocalIDOnly' ? 'IDOnly' : type;
-    return encodeWebId({ type: t, marker: 'DP', guids: [this.serverGuid], pointId: i + 1, name: this.path(i) });
+    return this.webIds.encode({ marker: 'DP', guids: [this.serverGuid], pointId: i + 1 }, type, this.path(i));
   }
 
   meta(i: number): TagMeta {
@@ -299,10 +302,10 @@ export class TagCatalog {
    * (fidelity §9). Returns undefined for a well-formed id of no live point; throws on garbage.
    */
   indexByWebId(webId: string): number | undefined {
-    const p = decodeWebId(webId);
+    const p = this.webIds.decode(webId);
     if (p.marker !== 'DP') return undefined;
     if (p.type === 'PathOnly') return p.name === undefined ? undefined : this.indexByPath(p.name);
-    if (p.guids[0] !== this.serverGuid || p.pointId === undefined) return undefined;
+    if (!onServer(p, this.serverGuid) || p.pointId === undefined) return undefined;
     const i = p.pointId - 1;
     return this.exists(i) ? i : undefined;
   }

@@ -1,0 +1,60 @@
+/**
+ * How the simulated server writes and reads WebIDs: one scheme object, passed to everything that
+ * issues ids (data server, points, AF objects), so a server profile can swap the format (PI Web API
+ * 2016 R2 writes WebID 1.0; WebID 2.0 came with 2017 R2, AVEVA "PI Web API - Using Web ID 2.0").
+ *
+ * WebID 2.0 (webid-encoded-datatypes.html, swagger-2018sp1.json examples; agent/pi/webid.ts):
+ * every AF object's id carries its AF server's GUID first, an attribute its owner's GUID too.
+ * `defaultType` is the server's `WebIDType` configuration setting: what a request without
+ * `webIdType` gets (webid-type.html: "The default type is configurable"); Full out of the box.
+ */
+import { decodeWebId, encodeWebId, type WebIdMarker, type WebIdParts, type WebIdType } from '../../../agent/pi/webid.js';
+
+/** What identifies an object: every GUID a Full id carries (the server's first), point id, owner marker. */
+export interface SimObjectId {
+  marker: WebIdMarker;
+  owner?: string;
+  guids: string[];
+  pointId?: number;
+}
+
+export interface SimWebIds {
+  /** The WebID format this server writes. */
+  readonly version: '2.0';
+  /** The server's configured default `webIdType` (requests that send none). */
+  readonly defaultType: WebIdType;
+  /** The object's WebID of this type; `path` is its full path (`\\SERVER\...`). */
+  encode(id: SimObjectId, type: WebIdType, path: string): string;
+  /** Any id this server accepts; throws TypeError on a malformed one. */
+  decode(webId: string): WebIdParts;
+}
+
+/** WebID 2.0, as PI Web API 2017 R2 and later write it. */
+export function webIds2(defaultType: WebIdType = 'Full'): SimWebIds {
+  return {
+    version: '2.0',
+    defaultType,
+    encode(id, type, path) {
+      const parts: WebIdParts = { type, marker: id.marker, guids: id.guids };
+      if (id.owner !== undefined) parts.owner = id.owner;
+      if (id.pointId !== undefined) parts.pointId = id.pointId;
+      // PathOnly has no ids; LocalIDOnly and DefaultIDOnly leave the server's out (webid-type.html).
+      if (type === 'PathOnly') parts.guids = [];
+      else if (type === 'LocalIDOnly' || type === 'DefaultIDOnly') parts.guids = id.guids.slice(1);
+      if (type === 'Full' || type === 'PathOnly') parts.name = path;
+      return encodeWebId(parts);
+    },
+    decode: decodeWebId,
+  };
+}
+
+/** The object's own GUID in a decoded id (the last), undefined for PathOnly or a point. */
+export function objectGuid(p: WebIdParts): string | undefined {
+  return p.type === 'PathOnly' ? undefined : p.guids[p.guids.length - 1];
+}
+
+/** Does a decoded id name this server (by GUID, or implicitly: LocalIDOnly and DefaultIDOnly carry none)? */
+export function onServer(p: WebIdParts, serverGuid: string): boolean {
+  if (p.type === 'LocalIDOnly' || p.type === 'DefaultIDOnly') return true;
+  return p.guids[0] === serverGuid;
+}
