@@ -1,5 +1,6 @@
 /** The Databricks sink's part of the config file: `sink: { type: databricks }`. */
 import { identifier, nonEmpty, str, type ObjectSpec, type Spec } from '../../config/fields.js';
+import { PARQUET_FIELD, type SinkParquetConfig } from '../../config/parquet.js';
 
 export type DatabricksAuthConfig = { type: 'token'; token: string } | { type: 'oauth'; client_id: string; client_secret: string };
 
@@ -19,6 +20,7 @@ export interface DatabricksSinkConfig {
   max_upload_bytes: number;
   /** Interval of `pi_agent_status` rows, milliseconds. */
   heartbeat_interval: number;
+  parquet: SinkParquetConfig;
 }
 
 const databricksAuth: Spec = {
@@ -69,5 +71,6 @@ export const DATABRICKS_SINK_SPEC: ObjectSpec = {
     volume: { spec: identifier('Volume for uploaded batch files', 'pi_agent'), required: true },
     max_upload_bytes: { spec: { kind: 'size', description: 'Largest coalesced upload unit', example: '256MB' }, default: '256MB' },
     heartbeat_interval: { spec: { kind: 'duration', description: 'Interval of pi_agent_status rows', example: '60s' }, default: '60s' },
+    parquet: PARQUET_FIELD,
   },
 };
