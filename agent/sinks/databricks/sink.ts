@@ -21,6 +21,7 @@ import { ClientCredentials, type TokenFailure } from '../../oauth/client-credent
 import type { Logger } from '../../observe/log.js';
 import { forEachLimited } from '../../pool.js';
 import { dropRows, supersededRows } from './arrow.js';
+import { classify, errorMessage } from './classify.js';
 import type { Sink, SinkFile, SinkUnit } from '../types.js';
 
 type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
@@ -326,9 +327,25 @@ export class DatabricksSink implements Sink {
     });
   }
 
-  /** Runs one statement and returns its rows; `staging` allows PUT/GET/REMOVE from stagingDir. */
+  /**
+   * Runs one statement and returns its rows; `staging` allows PUT/GET/REMOVE from stagingDir. A
+   * session the warehouse closed (idle) ran nothing: open a new one and run the statement again,
+   * once (the advice in databricks/databricks-sql-python#400). Every statement here is idempotent.
+   */
   private async run(sql: string, staging = false): Promise<Record<string, unknown>[]> {
     const session = await this.connect();
+    try {
+      return await this.runIn(session, sql, staging);
+    } catch (err) {
+      if (!classify(err, this.opts.auth.type).sessionClosed) throw err;
+      // Several statements may find the same closed session: only the first drops it.
+      if (this.session === session) void this.disconnect(true);
+      this.opts.logger?.info({ err: errorMessage(err) }, 'the warehouse closed the idle session; reconnecting');
+      return this.runIn(await this.connect(), sql, staging);
+    }
+  }
+
+  private async runIn(session: Session, sql: string, staging: boolean): Promise<Record<string, unknown>[]> {
     const op = await session.executeStatement(sql, staging ? { stagingAllowedLocalPath: this.opts.stagingDir } : {});
     try {
       return (await op.fetchAll()) as Record<string, unknown>[];
@@ -344,7 +361,7 @@ export class DatabricksSink implements Sink {
     } catch (err) {
       void this.disconnect(true);
       if (err instanceof SinkError) throw err;
-      const e = classify(err);
+      const e = classify(err, this.opts.auth.type);
       // A 401 with OAuth is an expired access token: the next try fetches a new one. With a
       // personal access token it is permanent until an operator replaces the token: the data stays
       // buffered and the service retries slowly (agent/service/run.ts), status shows the error.
@@ -355,32 +372,4 @@ export class DatabricksSink implements Sink {
       throw new SinkError(e.code, `Databricks ${what} failed: ${errorMessage(err)}${e.hint}`, { cause: err, retryable });
     }
   }
-}
-
-/** The driver's message on one line (Databricks puts newlines in some, e.g. INSUFFICIENT_PERMISSIONS): status and logs show one line. */
-function errorMessage(err: unknown): string {
-  const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String(err.message) : String(err);
-  return msg.replace(/\s*\n\s*/g, ' ');
-}
-
-/** Maps a driver error onto the sink's error codes. Outages and throttling are retryable. */
-function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED' | 'SINK_PERMISSION_DENIED' | 'SINK_FAILED'; retryable: boolean; hint: string } {
-  const e = err as { statusCode?: unknown; code?: unknown; type?: unknown };
-  const msg = errorMessage(err);
-  const status = typeof e.statusCode === 'number' ? e.statusCode : Number(/(?:status code:|HTTP error) (\d{3})/.exec(msg)?.[1] ?? NaN);
-  if (status === 401) return { code: 'SINK_AUTH_FAILED', retryable: false, hint: ' (token rejected or expired; check sink.auth)' };
-  if (status === 403) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the principal lacks a grant on the catalog, schema, volume or warehouse)' };
-  if (status === 429 || status >= 500) return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
-  if (/certificate|self[- ]signed|CERT_/i.test(msg))
-    return { code: 'SINK_FAILED', retryable: false, hint: ' (TLS verification failed; set sink.ca to the CA bundle that signs the workspace certificate)' };
-  if (
-    e.type === 'system' ||
-    e.type === 'request-timeout' ||
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|Premature close|timed out/i.test(msg)
-  ) {
-    return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
-  }
-  if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg)) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: '' };
-  if (/\[INTERNAL_ERROR\]|TEMPORARILY_UNAVAILABLE|CONCURRENT/i.test(msg)) return { code: 'SINK_FAILED', retryable: true, hint: '' };
-  return { code: 'SINK_FAILED', retryable: false, hint: '' };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S]`
+ * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--session-idle-ms MS]`
  * Prints one line once it accepts connections (design.md, Contracts); SIGINT/SIGTERM close cleanly.
  */
 import { resolve } from 'node:path';
@@ -13,11 +13,12 @@ const { values } = parseArgs({
     token: { type: 'string' },
     'oauth-client-id': { type: 'string' },
     'oauth-client-secret': { type: 'string' },
+    'session-idle-ms': { type: 'string' },
   },
 });
 
 if (values.data === undefined) {
-  process.stderr.write('usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S]\n');
+  process.stderr.write('usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--session-idle-ms MS]\n');
   process.exit(2);
 }
 const port = Number(values.port);
@@ -30,6 +31,15 @@ const opts: WarehouseOptions = { port, dataDir: resolve(values.data) };
 if (values.token !== undefined) opts.token = values.token;
 if (values['oauth-client-id'] !== undefined && values['oauth-client-secret'] !== undefined) {
   opts.oauth = { clientId: values['oauth-client-id'], clientSecret: values['oauth-client-secret'] };
+}
+
+if (values['session-idle-ms'] !== undefined) {
+  const ms = Number(values['session-idle-ms']);
+  if (!Number.isInteger(ms) || ms < 0) {
+    process.stderr.write(`databricks-emulator: --session-idle-ms must be a whole number of milliseconds, got ${values['session-idle-ms']}\n`);
+    process.exit(2);
+  }
+  opts.sessionIdleMs = ms;
 }
 
 const w = await startWarehouse(opts);
