@@ -30,6 +30,18 @@ export function concatBatches(parts: Uint8Array[], opts: { rowGroupRows?: number
   return out.finish();
 }
 
+/**
+ * A batch written again with `opts`' encodings (rows, order and values unchanged), a row group at a
+ * time. For batches sealed before an encoding change, e.g. with BYTE_STREAM_SPLIT doubles before
+ * issue 17 made that an opt-in.
+ */
+export function rewriteBatch(part: Uint8Array, opts: ParquetOptions = {}): Uint8Array {
+  const out = new ConcatSlices(fileColumns(part), SLICE_ROWS, { byteStreamSplit: opts.byteStreamSplit === true });
+  const groups = fileLayout(part).groups;
+  for (let g = 0; g < groups; g++) out.add(readArrow(part, g));
+  return out.finish();
+}
+
 /** The slice being filled from input row groups, and the slices written so far. */
 class ConcatSlices {
   private readonly cols: Col[];

@@ -1,7 +1,7 @@
 /**
  * The Databricks sink (design.md "Destination"): the batch files of an upload unit are staged as
  * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<unit>/<batch id>.parquet`
- * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, never re-encoded),
+ * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, re-encoded only if it has an encoding Databricks may not read),
  * then committed idempotently: insert-only units with one `COPY INTO ... FILES = (...)` (Delta's
  * per-table load history skips files already loaded, and the COPY is one transaction), units with
  * updates/deletes with one `MERGE` reading the unit's folder, on the table's row key (re-running it
@@ -13,6 +13,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { DBSQLClient } from '@databricks/sql';
+import { rewriteBatch } from '../../batch/concat.js';
+import { footerEncodings } from '../../batch/footer.js';
 import { TABLES, type ColumnType, type TableDef, type TableName } from '../../batch/tables.js';
 import type { AgentConfig } from '../../config/types.js';
 import type { DatabricksAuthConfig } from './config.js';
@@ -43,6 +45,8 @@ export interface DatabricksSinkOptions {
   stagingDir: string;
   /** Largest coalesced upload unit (sink.max_upload_bytes); forward.ts's default when absent. */
   maxUploadBytes?: number;
+  /** sink.parquet.byte_stream_split: stage BYTE_STREAM_SPLIT batches as they are (else rewritten). */
+  byteStreamSplit?: boolean;
   logger?: Logger;
 }
 
@@ -51,6 +55,9 @@ export interface DatabricksSinkOptions {
  * upserted, with deletions marked"); in every other table a delete removes the row.
  */
 const MARK_DELETIONS: ReadonlySet<TableName> = new Set<TableName>(['pi_af_elements', 'pi_af_attributes', 'pi_af_templates']);
+
+/** parquet.thrift Encoding.BYTE_STREAM_SPLIT */
+const BYTE_STREAM_SPLIT = 9;
 
 /** Staged files PUT at the same time (each holds one batch in memory). */
 const PUT_CONCURRENCY = 4;
@@ -100,6 +107,7 @@ export class DatabricksSink implements Sink {
       site: config.site,
       stagingDir: path.join(config.state_dir, 'databricks-staging'),
       maxUploadBytes: sink.max_upload_bytes,
+      byteStreamSplit: sink.parquet.byte_stream_split,
     };
     if (sink.ca !== undefined) {
       try {
@@ -198,7 +206,8 @@ export class DatabricksSink implements Sink {
     await this.step(`upload of ${unit.name}`, () =>
       forEachLimited(unit.files, PUT_CONCURRENCY, async (f, i) => {
         const drop = dropped?.[i];
-        const data = drop ? dropRows(f.read(), drop) : f.read();
+        const src = this.readable(f.read());
+        const data = drop ? dropRows(src, drop) : src;
         const local = path.join(this.opts.stagingDir, `${unit.name}.${f.id}.${randomBytes(4).toString('hex')}.parquet`);
         try {
           await writeFile(local, data);
@@ -217,6 +226,14 @@ export class DatabricksSink implements Sink {
     await forEachLimited(unit.files, PUT_CONCURRENCY, (f) => this.run(`REMOVE ${lit(`${dir}/${fileName(f)}`)}`, true)).catch((err: unknown) => {
       this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
     });
+  }
+
+  /**
+   * A batch sealed with BYTE_STREAM_SPLIT doubles (the default before issue 17) is written again
+   * with encodings every Databricks reader takes (agent/batch/write.ts), unless the opt-in is on.
+   */
+  private readable(data: Uint8Array): Uint8Array {
+    return this.opts.byteStreamSplit === true || !footerEncodings(data).has(BYTE_STREAM_SPLIT) ? data : rewriteBatch(data);
   }
 
   private copySql(table: TableName, dir: string, files: string[]): string {

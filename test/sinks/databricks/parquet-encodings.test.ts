@@ -14,14 +14,14 @@ import { encodeBatch } from '../../../agent/batch/encode.js';
 import { TABLES, type Op, type Row } from '../../../agent/batch/tables.js';
 import { READABLE_ENCODINGS } from '../../../agent/batch/write.js';
 import { SinkError } from '../../../agent/errors.js';
-import { DatabricksSink } from '../../../agent/sinks/databricks/sink.js';
+import { DatabricksSink, type DatabricksSinkOptions } from '../../../agent/sinks/databricks/sink.js';
 import type { SinkUnit } from '../../../agent/sinks/types.js';
 import { Store } from '../../../agent/store/store.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-enc-'));
 const w = await startWarehouse({ dataDir: join(root, 'data') });
-const sink = new DatabricksSink({
+const opts: DatabricksSinkOptions = {
   host: w.host,
   port: w.port,
   httpPath: w.path,
@@ -32,11 +32,15 @@ const sink = new DatabricksSink({
   volume: 'pi_agent',
   site: 'plant-a',
   stagingDir: join(root, 'staging'),
-});
+};
+const sink = new DatabricksSink(opts);
+/** With sink.parquet.byte_stream_split: stages BYTE_STREAM_SPLIT batches as they are. */
+const bssSink = new DatabricksSink({ ...opts, stagingDir: join(root, 'staging-bss'), byteStreamSplit: true });
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 t.teardown(async () => {
   duck.closeSync();
   await sink.close();
+  await bssSink.close();
   await w.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -103,7 +107,7 @@ t.test('opt-in: BYTE_STREAM_SPLIT in the footer, and COPY INTO refuses it as Dat
   const data = encodeBatch(TABLES.pi_timeseries, rows('BSS', 3000), { byteStreamSplit: true });
   const enc = await encodings(data);
   t.same(enc.value_double, ['BYTE_STREAM_SPLIT', 'RLE']);
-  const err = await sink.upload(unitOf('plant-a-pi_timeseries-2-2', data, 3000, ['insert'])).then(
+  const err = await bssSink.upload(unitOf('plant-a-pi_timeseries-2-2', data, 3000, ['insert'])).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -120,8 +124,27 @@ t.test('opt-in: BYTE_STREAM_SPLIT in the footer, and COPY INTO refuses it as Dat
 
 t.test('opt-in file in a MERGE (read_files) is refused the same way', async (t) => {
   const data = encodeBatch(TABLES.pi_timeseries, rows('BSSM', 2000, 'update'), { byteStreamSplit: true });
-  await t.rejects(sink.upload(unitOf('plant-a-pi_timeseries-3-3', data, 2000, ['update'])), /FAILED_READ_FILE\.NO_HINT.*Unsupported encoding: BYTE_STREAM_SPLIT/);
+  await t.rejects(bssSink.upload(unitOf('plant-a-pi_timeseries-3-3', data, 2000, ['update'])), /FAILED_READ_FILE\.NO_HINT.*Unsupported encoding: BYTE_STREAM_SPLIT/);
   t.equal(await count('BSSM'), 0);
+});
+
+t.test('without the opt-in, a batch buffered with BYTE_STREAM_SPLIT (before the upgrade) is rewritten and loads exactly', async (t) => {
+  for (const [name, ops] of [
+    ['plant-a-pi_timeseries-4-4', ['insert']],
+    ['plant-a-pi_timeseries-5-5', ['update']],
+  ] as const) {
+    const tag = `OLD-${ops[0]}`;
+    const data = encodeBatch(TABLES.pi_timeseries, rows(tag, 2500, ops[0]), { byteStreamSplit: true });
+    t.same((await encodings(data)).value_double, ['BYTE_STREAM_SPLIT', 'RLE'], 'the buffered batch has it');
+    await sink.upload(unitOf(name, data, 2500, [...ops]));
+    t.equal(await count(tag), 2500, `${ops[0]}: every row`);
+    const back = await w.query(`SELECT value_double AS v FROM pi.pi_timeseries WHERE tag_webid = '${tag}' ORDER BY timestamp`);
+    t.same(
+      back.map((r) => r.v),
+      rows(tag, 2500).map((r) => r.value_double),
+      `${ops[0]}: exact values`,
+    );
+  }
 });
 
 t.test('the opt-in reaches the store (sealed batches) and concat (directory sink); the default does not', async (t) => {
