@@ -11,7 +11,11 @@
  * nothing.
  *
  *   node --import tsx scripts/bench-batch.ts [--rows 1000000] [--tags 1000] [--only plant,random,interleaved]
- *        [--encoder DIR] [--json]
+ *        [--parquet default,bss] [--encoder DIR] [--json]
+ *
+ * --parquet runs each scenario once per writer choice: `default` (encodings every Databricks reader
+ * takes), `bss` (the sink.parquet.byte_stream_split opt-in: doubles BYTE_STREAM_SPLIT where smaller,
+ * the default before issue 17). Both in one run compare them on the same machine load.
  *
  * --encoder DIR loads another version of agent/batch to compare before/after: sealBatch and
  * encodeBatch from DIR/encode.ts, decodeBatch and concatBatches from DIR/decode.ts and
@@ -151,6 +155,7 @@ export function randomRows(tags: number, events: number, seed = 2): Row[] {
 
 interface ScenarioResult {
   name: string;
+  parquet: string;
   rows: number;
   bytes: number;
   bytes_per_value: number;
@@ -171,8 +176,9 @@ interface ScenarioResult {
 
 const MB = 1024 * 1024;
 
-async function child(name: string, n: number, tags: number, encoderDir: string | undefined): Promise<ScenarioResult> {
+async function child(name: string, n: number, tags: number, encoderDir: string | undefined, variant: string): Promise<ScenarioResult> {
   const enc = await loadEncoder(encoderDir);
+  const opts = { byteStreamSplit: variant === 'bss' };
   const parquet = await import('parquet-wasm');
   const table = TABLES.pi_timeseries;
   const events = Math.ceil(n / tags);
@@ -184,13 +190,13 @@ async function child(name: string, n: number, tags: number, encoderDir: string |
       .sort((a, b) => (a.r.timestamp as number) - (b.r.timestamp as number) || a.i - b.i)
       .map((x) => x.r);
   // Warm up the WebAssembly module and the JIT on another slice of the same shape.
-  enc.sealBatch(table, rows.slice(0, 2000));
+  enc.sealBatch(table, rows.slice(0, 2000), opts);
   (globalThis as { gc?: () => void }).gc?.();
   const rssBefore = process.memoryUsage().rss;
   const maxBefore = process.resourceUsage().maxRSS * 1024;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const sealed = enc.sealBatch(table, rows);
+  const sealed = enc.sealBatch(table, rows, opts);
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   // resourceUsage().maxRSS is in KiB.
@@ -203,12 +209,13 @@ async function child(name: string, n: number, tags: number, encoderDir: string |
   back.length = 0;
   const tenth = Math.ceil(rows.length / 10);
   const parts: Uint8Array[] = [];
-  for (let i = 0; i < rows.length; i += tenth) parts.push(enc.encodeBatch(table, rows.slice(i, i + tenth)));
+  for (let i = 0; i < rows.length; i += tenth) parts.push(enc.encodeBatch(table, rows.slice(i, i + tenth), opts));
   const t2 = performance.now();
-  enc.concatBatches(parts);
+  enc.concatBatches(parts, opts);
   const concatWall = performance.now() - t2;
   return {
     name,
+    parquet: variant,
     rows: rows.length,
     bytes: sealed.data.length,
     bytes_per_value: sealed.data.length / rows.length,
@@ -233,6 +240,7 @@ async function main(): Promise<void> {
       tags: { type: 'string', default: '1000' },
       only: { type: 'string', default: 'plant,random' },
       encoder: { type: 'string' },
+      parquet: { type: 'string', default: 'default' },
       json: { type: 'boolean', default: false },
       child: { type: 'string' },
     },
@@ -240,16 +248,18 @@ async function main(): Promise<void> {
   const n = Number(values.rows);
   const tags = Number(values.tags);
   if (values.child) {
-    process.stdout.write(`${JSON.stringify(await child(values.child, n, tags, values.encoder))}\n`);
+    process.stdout.write(`${JSON.stringify(await child(values.child, n, tags, values.encoder, values.parquet))}\n`);
     return;
   }
   const results: ScenarioResult[] = [];
   for (const name of values.only.split(',')) {
-    const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, '--rows', String(n), '--tags', String(tags)];
-    if (values.encoder) args.push('--encoder', values.encoder);
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
-    if (r.status !== 0) throw new Error(`scenario ${name} failed (exit ${r.status})`);
-    results.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as ScenarioResult);
+    for (const variant of values.parquet.split(',')) {
+      const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, '--rows', String(n), '--tags', String(tags), '--parquet', variant];
+      if (values.encoder) args.push('--encoder', values.encoder);
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+      if (r.status !== 0) throw new Error(`scenario ${name} (${variant}) failed (exit ${r.status})`);
+      results.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as ScenarioResult);
+    }
   }
   const machine = { cpus: (await import('node:os')).cpus().length, node: process.version, load: (await import('node:os')).loadavg().map((l) => +l.toFixed(1)) };
   if (values.json) {
@@ -257,10 +267,10 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`encoder ${values.encoder ?? 'agent/batch'}; ${machine.cpus} CPUs, Node ${machine.node}, load ${machine.load.join(' ')}`);
-  console.log('scenario  rows       B/value  rows/s wall/cpu    encode wall/cpu ms  RSS before/peak/encode MB  wasm MB  decode ms  concat(10) ms');
+  console.log('scenario  parquet  rows       B/value  rows/s wall/cpu    encode wall/cpu ms  RSS before/peak/encode MB  wasm MB  decode ms  concat(10) ms');
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(9)} ${String(r.rows).padEnd(10)} ${r.bytes_per_value.toFixed(2).padEnd(8)} ${`${r.rows_per_s} / ${r.rows_per_cpu_s}`.padEnd(18)} ` +
+      `${r.name.padEnd(9)} ${r.parquet.padEnd(8)} ${String(r.rows).padEnd(10)} ${r.bytes_per_value.toFixed(2).padEnd(8)} ${`${r.rows_per_s} / ${r.rows_per_cpu_s}`.padEnd(18)} ` +
         `${`${r.encode_wall_ms} / ${r.encode_cpu_ms}`.padEnd(19)} ${`${r.rss_before_mb} / ${r.peak_rss_mb} / ${r.encode_rss_mb}`.padEnd(26)} ` +
         `${String(r.wasm_memory_mb).padEnd(8)} ${String(r.decode_wall_ms).padEnd(10)} ${r.concat_wall_ms}`,
     );

@@ -7,7 +7,7 @@ import { AgentError } from '../errors.js';
 import { newCol, type Col, type ColumnSpec } from './columns.js';
 import { appendRange, checkColumns, fileColumns, fileLayout, readArrow } from './read.js';
 import { MIN_SLICE_ROWS, SLICE_BYTES, SLICE_ROWS, WIDTH } from './slice.js';
-import { joinSlices, writeSlice } from './write.js';
+import { joinSlices, writeSlice, type ParquetOptions } from './write.js';
 
 /**
  * Concatenates Parquet batches of one table (same schema) into one file; rows keep their order.
@@ -16,16 +16,29 @@ import { joinSlices, writeSlice } from './write.js';
  * written as a row group (small batches merge into full row groups, which compress better), and
  * the row groups are joined, so memory is one slice and one input row group, whatever the unit's
  * size. Parts written by earlier versions of the encoder (plain strings) merge with current ones.
+ * The result is written with `opts`' encodings (ParquetOptions), whatever the parts had.
  */
-export function concatBatches(parts: Uint8Array[], opts: { rowGroupRows?: number } = {}): Uint8Array {
+export function concatBatches(parts: Uint8Array[], opts: { rowGroupRows?: number } & ParquetOptions = {}): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const sliceRows = Math.max(1, opts.rowGroupRows ?? SLICE_ROWS);
   if (parts.length === 0) throw new AgentError('BATCH_ENCODE_FAILED', 'no batches to concatenate');
-  const out = new ConcatSlices(fileColumns(parts[0]!), sliceRows);
+  const out = new ConcatSlices(fileColumns(parts[0]!), sliceRows, { byteStreamSplit: opts.byteStreamSplit === true });
   for (const part of parts) {
     const groups = fileLayout(part).groups;
     for (let g = 0; g < groups; g++) out.add(readArrow(part, g));
   }
+  return out.finish();
+}
+
+/**
+ * A batch written again with `opts`' encodings (rows, order and values unchanged), a row group at a
+ * time. For batches sealed before an encoding change, e.g. with BYTE_STREAM_SPLIT doubles before
+ * issue 17 made that an opt-in.
+ */
+export function rewriteBatch(part: Uint8Array, opts: ParquetOptions = {}): Uint8Array {
+  const out = new ConcatSlices(fileColumns(part), SLICE_ROWS, { byteStreamSplit: opts.byteStreamSplit === true });
+  const groups = fileLayout(part).groups;
+  for (let g = 0; g < groups; g++) out.add(readArrow(part, g));
   return out.finish();
 }
 
@@ -44,6 +57,7 @@ class ConcatSlices {
   constructor(
     private readonly specs: ColumnSpec[],
     private readonly sliceRows: number,
+    private readonly parquetOpts: ParquetOptions,
   ) {
     this.cols = specs.map((s) => newCol(s, sliceRows));
     this.indexes = this.cols.map(() => new Map<string, number>());
@@ -79,7 +93,7 @@ class ConcatSlices {
   }
 
   private flush(): void {
-    this.files.push(writeSlice('concat', this.cols, { from: 0, length: this.fill }));
+    this.files.push(writeSlice('concat', this.cols, { from: 0, length: this.fill }, this.parquetOpts));
     for (const c of this.cols) {
       c.valid.fill(0, 0, this.fill);
       c.nulls = 0;

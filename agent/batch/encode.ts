@@ -6,17 +6,17 @@
  * (SLICE_ROWS rows or ~SLICE_BYTES of column data, one Parquet row group each: slice.ts), one
  * compiled pass reads the rows in that order into reused typed arrays (columns.ts; strings as
  * dictionary codes: a tag WebID, site, unit or op crosses into WebAssembly once per slice, not once
- * per row), parquet-wasm writes the slice with zstd and time-series encodings (write.ts), and the
- * slices' row groups are joined into one file (footer.ts). Memory is a slice's, whatever the batch
- * size.
+ * per row), parquet-wasm writes the slice with zstd and time-series encodings that every
+ * Databricks reader takes (write.ts), and the slices' row groups are joined into one file
+ * (footer.ts). Memory is a slice's, whatever the batch size.
  */
 import { describe, fail, SliceColumns } from './columns.js';
 import { rowOrder } from './order.js';
 import { MIN_SLICE_ROWS, SLICE_BYTES, SLICE_ROWS, sliceBytes } from './slice.js';
 import type { Op, Row, TableDef, TableName } from './tables.js';
-import { joinSlices, writeSlice } from './write.js';
+import { joinSlices, writeSlice, type ParquetOptions } from './write.js';
 
-export interface EncodeOptions {
+export interface EncodeOptions extends ParquetOptions {
   /** Stable-sort rows by the table's `clusterBy` columns before writing (default true). */
   sort?: boolean;
   /** Rows per Parquet row group (default 131072); each is encoded on its own (bounded memory). */
@@ -49,7 +49,7 @@ export function schemaFingerprint(table: TableDef): string {
  * written as one row group. The encoder's memory is then a slice's, whatever the batch size.
  * Collects the distinct `op` values into `ops` when given.
  */
-function encodeRows(table: TableDef, rows: Row[], order: Uint32Array | undefined, sliceRows: number, ops?: Set<string>): Uint8Array {
+function encodeRows(table: TableDef, rows: Row[], order: Uint32Array | undefined, sliceRows: number, parquetOpts: ParquetOptions, ops?: Set<string>): Uint8Array {
   const n = rows.length;
   const slice = new SliceColumns(table, rows, order, Math.min(sliceRows, Math.max(n, 1)));
   const opCol = slice.cols.find((c) => c.spec.name === 'op');
@@ -66,7 +66,7 @@ function encodeRows(table: TableDef, rows: Row[], order: Uint32Array | undefined
       slice.fill(from, len);
     }
     if (ops && opCol) for (const op of opCol.dict!) ops.add(op);
-    files.push(writeSlice(table.name, slice.cols, { from: 0, length: len }));
+    files.push(writeSlice(table.name, slice.cols, { from: 0, length: len }, parquetOpts));
   }
   return joinSlices(table.name, files);
 }
@@ -78,14 +78,14 @@ function encodeRows(table: TableDef, rows: Row[], order: Uint32Array | undefined
  */
 export function encodeBatch(table: TableDef, rows: Row[], opts: EncodeOptions = {}): Uint8Array {
   const order = opts.sort === false ? undefined : rowOrder(table, rows);
-  return encodeRows(table, rows, order, Math.max(1, opts.rowGroupRows ?? SLICE_ROWS));
+  return encodeRows(table, rows, order, Math.max(1, opts.rowGroupRows ?? SLICE_ROWS), opts);
 }
 
 /** Encodes rows and describes the batch for the store (ops, first/last row key, schema). */
-export function sealBatch(table: TableDef, rows: Row[]): SealedBatch {
+export function sealBatch(table: TableDef, rows: Row[], opts: ParquetOptions = {}): SealedBatch {
   const order = rowOrder(table, rows);
   const seen = new Set<string>();
-  const data = encodeRows(table, rows, order, SLICE_ROWS, seen);
+  const data = encodeRows(table, rows, order, SLICE_ROWS, opts, seen);
   const ops = new Set<Op>();
   for (const op of seen) {
     if (!OPS.has(op)) fail(table.name, `column op must be insert, update or delete, got ${describe(op)}`);

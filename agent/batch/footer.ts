@@ -29,6 +29,21 @@ export function footerLayout(bytes: Uint8Array): { rows: number; groups: number 
   return { rows: Number((tfield(meta, 3)?.value as bigint | undefined) ?? 0n), groups: ((tfield(meta, 4)?.value as TList | undefined)?.items ?? []).length };
 }
 
+/**
+ * Every encoding a file's column chunks use, as parquet.thrift numbers (FileMetaData.row_groups →
+ * RowGroup.columns → ColumnChunk.meta_data → ColumnMetaData.encodings), e.g. 9 = BYTE_STREAM_SPLIT.
+ */
+export function footerEncodings(bytes: Uint8Array): Set<number> {
+  const out = new Set<number>();
+  for (const g of ((tfield(readFooter(bytes).meta, 4)?.value as TList | undefined)?.items ?? []) as TStruct[]) {
+    for (const c of ((tfield(g, 1)?.value as TList | undefined)?.items ?? []) as TStruct[]) {
+      const cm = tfield(c, 3)?.value as TStruct | undefined;
+      for (const e of ((cm && tfield(cm, 2)?.value) as TList | undefined)?.items ?? []) out.add(Number(e));
+    }
+  }
+  return out;
+}
+
 /** Adds `delta` to the i64 fields `ids` of a struct (absolute file offsets). */
 function shiftOffsets(s: TStruct, ids: number[], delta: bigint): void {
   for (const f of s.fields) if (ids.includes(f.id) && f.type === T_I64) f.value = (f.value as bigint) + delta;

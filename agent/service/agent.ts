@@ -15,7 +15,12 @@ export interface Agent extends SourceContext {
 }
 
 export function openStore(config: AgentConfig): Store {
-  return Store.open({ stateDir: config.state_dir, site: config.site, maxBufferBytes: config.buffer.max_bytes });
+  return Store.open({
+    stateDir: config.state_dir,
+    site: config.site,
+    maxBufferBytes: config.buffer.max_bytes,
+    parquet: { byteStreamSplit: config.sink.parquet.byte_stream_split },
+  });
 }
 
 export async function openAgent(config: AgentConfig, logger: Logger): Promise<Agent> {

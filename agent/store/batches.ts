@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { sealBatch, type SealedBatch } from '../batch/encode.js';
+import type { ParquetOptions } from '../batch/write.js';
 import { TABLES, type Row, type TableName } from '../batch/tables.js';
 import { progressJson, type ProgressEntry } from './progress-table.js';
 import { iso, prepared, storeFailed } from './sqlite.js';
@@ -26,8 +27,8 @@ export interface BufferStats {
  * commits the batches, the progress and the progress deletions in one immediate transaction.
  * Either all of it is durable when this returns, or none of it.
  */
-export function commitStep(db: Database.Database, step: StepTable[], progress: ProgressEntry[], deleteKeys: string[]): void {
-  const sealed: SealedBatch[] = step.filter((s) => s.rows.length > 0).map((s) => sealBatch(TABLES[s.table], s.rows));
+export function commitStep(db: Database.Database, step: StepTable[], progress: ProgressEntry[], deleteKeys: string[], parquet: ParquetOptions = {}): void {
+  const sealed: SealedBatch[] = step.filter((s) => s.rows.length > 0).map((s) => sealBatch(TABLES[s.table], s.rows, parquet));
   const values = progressJson(progress);
   const now = Date.now();
   const insertBatch = prepared(

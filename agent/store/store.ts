@@ -16,6 +16,7 @@ import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TableName } from '../batch/tables.js';
+import type { ParquetOptions } from '../batch/write.js';
 import { NoStoreError, StoreError } from '../errors.js';
 import { bufferBytes, bufferStats, commitStep, type BufferStats, type StepTable } from './batches.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
@@ -46,6 +47,8 @@ export interface StoreOptions {
   nativeBinding?: string | object;
   /** Keep committed ledger rows this long (default 7 days). */
   ledgerRetentionMs?: number;
+  /** How batches are written (sink.parquet): default encodings every Databricks reader takes. */
+  parquet?: ParquetOptions;
 }
 
 export class Store {
@@ -56,6 +59,7 @@ export class Store {
   private readonly site: string;
   private readonly lock: WriterLock | undefined;
   private readonly ledgerRetentionMs: number;
+  private readonly parquet: ParquetOptions;
   private commitsSincePrune = 0;
 
   private constructor(db: Database.Database, file: string, opts: StoreOptions, lock: WriterLock | undefined) {
@@ -66,6 +70,7 @@ export class Store {
     this.lock = lock;
     this.maxBufferBytes = opts.maxBufferBytes ?? 1024 ** 3;
     this.ledgerRetentionMs = opts.ledgerRetentionMs ?? 7 * 24 * 3600 * 1000;
+    this.parquet = opts.parquet ?? {};
   }
 
   /** Opens (creating and migrating as needed) the store for writing. Throws STORE_LOCKED if another process writes it. */
@@ -127,7 +132,7 @@ export class Store {
 
   /** A step's batches, progress and progress deletions, durable together or not at all (batches.ts). */
   commitStep(step: StepTable[], progress: ProgressEntry[], deleteKeys: string[] = []): void {
-    commitStep(this.db, step, progress, deleteKeys);
+    commitStep(this.db, step, progress, deleteKeys, this.parquet);
   }
 
   getProgress<T>(key: string): T | undefined {

@@ -176,13 +176,14 @@ t.test('DuckDB reads every value of an encoded batch exactly (as Databricks woul
   sameDoubles(t, got, want, 'DuckDB');
   t.same(sealed.ops, ['delete', 'insert', 'update']);
 
-  // The encodings chosen for time series, all standard Parquet that Spark/parquet-mr reads.
+  // The encodings chosen for time series, all of them read by Spark's vectorized reader since 3.3.
   const meta = (await conn.runAndReadAll(`SELECT path_in_schema AS col, encodings, compression FROM parquet_metadata('${file}')`)).getRowObjectsJS();
   const enc = Object.fromEntries(meta.map((m) => [String(m.col), String(m.encodings)]));
   t.match(enc.timestamp, /DELTA_BINARY_PACKED/);
   t.match(enc.ordinal, /DELTA_BINARY_PACKED/);
   t.match(enc.value_int, /DELTA_BINARY_PACKED/);
-  t.match(enc.value_double, /PLAIN|BYTE_STREAM_SPLIT/);
+  t.match(enc.value_double, /PLAIN/);
+  t.notMatch(enc.value_double, /BYTE_STREAM_SPLIT/);
   t.match(enc.tag_webid, /RLE_DICTIONARY/);
   t.ok(
     meta.every((m) => m.compression === 'ZSTD'),
@@ -204,7 +205,7 @@ t.test('DuckDB reads every value of an encoded batch exactly (as Databricks woul
   t.match(String(fm[0]!.created_by), /^pi-agent version \d+\.\d+\.\d+\S* \(build pi-agent\)$/);
 });
 
-t.test('doubles: BYTE_STREAM_SPLIT for noisy values, PLAIN for repeating quantised ones; both read exactly', async (t) => {
+t.test('doubles, byteStreamSplit opt-in: BYTE_STREAM_SPLIT for noisy values, PLAIN for repeating quantised ones; default PLAIN; all read exactly', async (t) => {
   const { conn, dir } = await duck(t);
   let seed = 5;
   const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -212,12 +213,13 @@ t.test('doubles: BYTE_STREAM_SPLIT for noisy values, PLAIN for repeating quantis
   const steps = Array.from({ length: 3000 }, (_, i) =>
     tsRow({ tag_webid: `Q${i % 3}`, timestamp: i, value_double: Math.fround(20 + Math.round(Math.sin(i / 300) * 20) / 10) }),
   );
-  for (const [name, rows, encoding] of [
-    ['noisy', noisy, 'BYTE_STREAM_SPLIT'],
-    ['steps', steps, 'PLAIN'],
+  for (const [name, rows, encoding, byteStreamSplit] of [
+    ['noisy', noisy, 'BYTE_STREAM_SPLIT', true],
+    ['steps', steps, 'PLAIN', true],
+    ['noisy-default', noisy, 'PLAIN', false],
   ] as const) {
     const file = path.join(dir, `${name}.parquet`);
-    writeFileSync(file, encodeBatch(TS, rows));
+    writeFileSync(file, encodeBatch(TS, rows, { byteStreamSplit }));
     const meta = (await conn.runAndReadAll(`SELECT encodings FROM parquet_metadata('${file}') WHERE path_in_schema = 'value_double'`)).getRowObjectsJS();
     t.match(String(meta[0]!.encodings), new RegExp(encoding), `${name}: ${encoding}`);
     const got = await duckRows(conn, file);

@@ -170,7 +170,7 @@ t.test('a bad config exits 2 with every problem as file:line:col and no stack tr
     r.stderr,
     `pi-agent: CONFIG_INVALID: 2 problems in the config:
 ${BAD}:4:3: unknown key 'concurency' in pi — did you mean 'concurrency'?
-${BAD}:5:37: unknown key 'compress' in sink — known keys here: path
+${BAD}:5:37: unknown key 'compress' in sink — known keys here: path, parquet
 `,
   );
   t.notMatch(r.stderr, /^\s+at /m);

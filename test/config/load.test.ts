@@ -82,7 +82,7 @@ t.test('the minimal config of design.md loads, with defaults filled in', async (
     rescan_every: 3_600_000,
   });
   t.same(c.buffer, { max_bytes: 2 * 1024 ** 3 });
-  t.same(c.sink, { type: 'directory', path: join(dir, 'out') });
+  t.same(c.sink, { type: 'directory', path: join(dir, 'out'), parquet: { byte_stream_split: false } });
   t.same(c.warnings, [`${file}:4:8: pi.url uses plain http:// (allowed only because 127.0.0.1 is this machine)`]);
 });
 
@@ -192,6 +192,7 @@ sink:
     volume: 'pi_agent',
     max_upload_bytes: 256 * 1024 * 1024,
     heartbeat_interval: 60_000,
+    parquet: { byte_stream_split: false },
   });
   const redact = redactor(c);
   t.equal(redact('sent dapi-token-from-file and oidc-secret-value, "oidc-secret-value"'), 'sent *** and ***, "***"');

@@ -1,6 +1,7 @@
 /** The Databricks sink's part of the config file: `sink: { type: databricks }`. */
 import { identifier, nameList, nonEmpty, str, type ObjectSpec, type Spec } from '../../config/fields.js';
 import { sinkSection } from '../../config/sections.js';
+import { PARQUET_FIELD, type SinkParquetConfig } from '../../config/parquet.js';
 
 export type DatabricksAuthConfig = { type: 'token'; token: string } | { type: 'oauth'; client_id: string; client_secret: string };
 
@@ -30,6 +31,7 @@ export interface DatabricksSinkConfig {
   /** Interval of `pi_agent_status` rows, milliseconds. */
   heartbeat_interval: number;
   proxy?: ProxyConfig;
+  parquet: SinkParquetConfig;
 }
 
 const proxySpec: ObjectSpec = {
@@ -94,6 +96,7 @@ export const DATABRICKS_SINK_SPEC: ObjectSpec = {
     max_upload_bytes: { spec: { kind: 'size', description: 'Largest coalesced upload unit', example: '256MB' }, default: '256MB' },
     heartbeat_interval: { spec: { kind: 'duration', description: 'Interval of pi_agent_status rows', example: '60s' }, default: '60s' },
     proxy: { spec: proxySpec },
+    parquet: PARQUET_FIELD,
   },
 };
 

@@ -1,7 +1,7 @@
 /**
  * The Databricks sink (design.md "Destination"): the batch files of an upload unit are staged as
  * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<unit>/<batch id>.parquet`
- * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, never re-encoded),
+ * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, re-encoded only if it has an encoding Databricks may not read),
  * then committed idempotently: insert-only units with one `COPY INTO ... FILES = (...)` (Delta's
  * per-table load history skips files already loaded, and the COPY is one transaction), units with
  * updates/deletes with one `MERGE` reading the unit's folder, on the table's row key (re-running it
@@ -13,6 +13,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { DBSQLClient } from '@databricks/sql';
+import { rewriteBatch } from '../../batch/concat.js';
+import { footerEncodings } from '../../batch/footer.js';
 import { TABLES, type TableDef, type TableName } from '../../batch/tables.js';
 import type { AgentConfig } from '../../config/types.js';
 import type { DatabricksAuthConfig, ProxyConfig } from './config.js';
@@ -21,6 +23,7 @@ import { ClientCredentials, type TokenFailure } from '../../oauth/client-credent
 import type { Logger } from '../../observe/log.js';
 import { forEachLimited } from '../../pool.js';
 import { dropRows, supersededRows } from './arrow.js';
+import { classify, errorMessage } from './classify.js';
 import { cannotCreate, grantSql, lit, lookupSql, missingSteps, objectSql, PRINCIPAL_PLACEHOLDER, q, tableName } from './objects.js';
 import { SinkProxy } from './proxy.js';
 import type { Sink, SinkFile, SinkUnit } from '../types.js';
@@ -46,6 +49,8 @@ export interface DatabricksSinkOptions {
   maxUploadBytes?: number;
   /** The plant's HTTP proxy for the warehouse, the token endpoint and the presigned uploads (proxy.ts). */
   proxy?: ProxyConfig;
+  /** sink.parquet.byte_stream_split: stage BYTE_STREAM_SPLIT batches as they are (else rewritten). */
+  byteStreamSplit?: boolean;
   logger?: Logger;
 }
 
@@ -54,6 +59,9 @@ export interface DatabricksSinkOptions {
  * upserted, with deletions marked"); in every other table a delete removes the row.
  */
 const MARK_DELETIONS: ReadonlySet<TableName> = new Set<TableName>(['pi_af_elements', 'pi_af_attributes', 'pi_af_templates']);
+
+/** parquet.thrift Encoding.BYTE_STREAM_SPLIT */
+const BYTE_STREAM_SPLIT = 9;
 
 /** Staged files PUT at the same time (each holds one batch in memory). */
 const PUT_CONCURRENCY = 4;
@@ -92,6 +100,7 @@ export class DatabricksSink implements Sink {
       stagingDir: path.join(config.state_dir, 'databricks-staging'),
       maxUploadBytes: sink.max_upload_bytes,
       ...(sink.proxy ? { proxy: sink.proxy } : {}),
+      byteStreamSplit: sink.parquet.byte_stream_split,
     };
     if (sink.ca !== undefined) {
       try {
@@ -145,7 +154,7 @@ export class DatabricksSink implements Sink {
         try {
           await this.run(s.sql);
         } catch (err) {
-          if (classify(err).code === 'SINK_PERMISSION_DENIED') throw cannotCreate(s, errorMessage(err));
+          if (classify(err, this.opts.auth.type).code === 'SINK_PERMISSION_DENIED') throw cannotCreate(s, errorMessage(err));
           throw err;
         }
       }
@@ -166,7 +175,8 @@ export class DatabricksSink implements Sink {
     await this.step(`upload of ${unit.name}`, () =>
       forEachLimited(unit.files, PUT_CONCURRENCY, async (f, i) => {
         const drop = dropped?.[i];
-        const data = drop ? dropRows(f.read(), drop) : f.read();
+        const src = this.readable(f.read());
+        const data = drop ? dropRows(src, drop) : src;
         const local = path.join(this.opts.stagingDir, `${unit.name}.${f.id}.${randomBytes(4).toString('hex')}.parquet`);
         try {
           await writeFile(local, data);
@@ -185,6 +195,14 @@ export class DatabricksSink implements Sink {
     await forEachLimited(unit.files, PUT_CONCURRENCY, (f) => this.run(`REMOVE ${lit(`${dir}/${fileName(f)}`)}`, true)).catch((err: unknown) => {
       this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
     });
+  }
+
+  /**
+   * A batch sealed with BYTE_STREAM_SPLIT doubles (the default before issue 17) is written again
+   * with encodings every Databricks reader takes (agent/batch/write.ts), unless the opt-in is on.
+   */
+  private readable(data: Uint8Array): Uint8Array {
+    return this.opts.byteStreamSplit === true || !footerEncodings(data).has(BYTE_STREAM_SPLIT) ? data : rewriteBatch(data);
   }
 
   private copySql(table: TableName, dir: string, files: string[]): string {
@@ -297,9 +315,25 @@ export class DatabricksSink implements Sink {
     });
   }
 
-  /** Runs one statement and returns its rows; `staging` allows PUT/GET/REMOVE from stagingDir. */
+  /**
+   * Runs one statement and returns its rows; `staging` allows PUT/GET/REMOVE from stagingDir. A
+   * session the warehouse closed (idle) ran nothing: open a new one and run the statement again,
+   * once (the advice in databricks/databricks-sql-python#400). Every statement here is idempotent.
+   */
   private async run(sql: string, staging = false): Promise<Record<string, unknown>[]> {
     const session = await this.connect();
+    try {
+      return await this.runIn(session, sql, staging);
+    } catch (err) {
+      if (!classify(err, this.opts.auth.type).sessionClosed) throw err;
+      // Several statements may find the same closed session: only the first drops it.
+      if (this.session === session) void this.disconnect(true);
+      this.opts.logger?.info({ err: errorMessage(err) }, 'the warehouse closed the idle session; reconnecting');
+      return this.runIn(await this.connect(), sql, staging);
+    }
+  }
+
+  private async runIn(session: Session, sql: string, staging: boolean): Promise<Record<string, unknown>[]> {
     const op = await session.executeStatement(sql, staging ? { stagingAllowedLocalPath: this.opts.stagingDir } : {});
     try {
       return (await op.fetchAll()) as Record<string, unknown>[];
@@ -317,7 +351,7 @@ export class DatabricksSink implements Sink {
       if (err instanceof SinkError) throw err;
       const viaProxy = this.proxy?.failure(err, what);
       if (viaProxy) throw viaProxy;
-      const e = classify(err);
+      const e = classify(err, this.opts.auth.type);
       // A 401 with OAuth is an expired access token: the next try fetches a new one. With a
       // personal access token it is permanent until an operator replaces the token: the data stays
       // buffered and the service retries slowly (agent/service/run.ts), status shows the error.
@@ -328,36 +362,4 @@ export class DatabricksSink implements Sink {
       throw new SinkError(e.code, `Databricks ${what} failed: ${errorMessage(err)}${e.hint}`, { cause: err, retryable });
     }
   }
-}
-
-/** The driver's message on one line (Databricks puts newlines in some, e.g. INSUFFICIENT_PERMISSIONS): status and logs show one line. */
-function errorMessage(err: unknown): string {
-  const msg = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String(err.message) : String(err);
-  // A presigned URL's query is its credential (SAS sig=, X-Amz-Signature=): never in logs or status.
-  return msg.replace(/\s*\n\s*/g, ' ').replace(/(https?:\/\/[^\s?]+)\?[^\s,]*/g, '$1?…');
-}
-
-/** Maps a driver error onto the sink's error codes. Outages and throttling are retryable. */
-function classify(err: unknown): { code: 'SINK_UNREACHABLE' | 'SINK_AUTH_FAILED' | 'SINK_PERMISSION_DENIED' | 'SINK_FAILED'; retryable: boolean; hint: string } {
-  const e = err as { statusCode?: unknown; code?: unknown; type?: unknown };
-  const msg = errorMessage(err);
-  const status = typeof e.statusCode === 'number' ? e.statusCode : Number(/(?:status code:|HTTP error) (\d{3})/.exec(msg)?.[1] ?? NaN);
-  if (status === 401) return { code: 'SINK_AUTH_FAILED', retryable: false, hint: ' (token rejected or expired; check sink.auth)' };
-  if (status === 403) return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the principal lacks a grant on the catalog, schema, volume or warehouse)' };
-  if (status === 429 || status >= 500) return { code: 'SINK_UNREACHABLE', retryable: true, hint: '' };
-  if (/certificate|self[- ]signed|CERT_/i.test(msg))
-    return { code: 'SINK_FAILED', retryable: false, hint: ' (TLS verification failed; set sink.ca to the CA bundle that signs the workspace certificate)' };
-  if (
-    e.type === 'system' ||
-    e.type === 'request-timeout' ||
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|Premature close|timed out/i.test(msg)
-  ) {
-    // Presigned uploads go to cloud storage, another host than the workspace: often the first that needs the proxy.
-    const dns = /ENOTFOUND|EAI_AGAIN/.test(msg) ? ' (a host name does not resolve; if this network reaches the cloud through a proxy, set sink.proxy)' : '';
-    return { code: 'SINK_UNREACHABLE', retryable: true, hint: dns };
-  }
-  if (/PERMISSION_DENIED|INSUFFICIENT_PERMISSIONS/.test(msg))
-    return { code: 'SINK_PERMISSION_DENIED', retryable: false, hint: ' (the SQL that pi-agent setup --print-sql prints grants the agent exactly its privileges)' };
-  if (/\[INTERNAL_ERROR\]|TEMPORARILY_UNAVAILABLE|CONCURRENT/i.test(msg)) return { code: 'SINK_FAILED', retryable: true, hint: '' };
-  return { code: 'SINK_FAILED', retryable: false, hint: '' };
 }

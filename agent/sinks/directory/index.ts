@@ -5,6 +5,6 @@ import type { DirectorySinkConfig } from './config.js';
 export const directorySink: SinkKind<DirectorySinkConfig> = {
   async open(config) {
     const { DirectorySink } = await import('./sink.js');
-    return new DirectorySink(config.sink.path);
+    return new DirectorySink(config.sink.path, { byteStreamSplit: config.sink.parquet.byte_stream_split });
   },
 };

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { concatBatches } from '../../batch/concat.js';
+import type { ParquetOptions } from '../../batch/write.js';
 import { SinkError } from '../../errors.js';
 import type { Sink, SinkUnit } from '../types.js';
 
@@ -16,7 +17,10 @@ export class DirectorySink implements Sink {
   readonly path: string;
   readonly label: string;
 
-  constructor(dir: string) {
+  constructor(
+    dir: string,
+    private readonly parquet: ParquetOptions = {},
+  ) {
     this.path = path.resolve(dir);
     this.label = `directory sink ${dir}`;
   }
@@ -73,7 +77,14 @@ export class DirectorySink implements Sink {
       const fh = await open(temp, 'w');
       try {
         // One file per unit, as consumers of the folder expect: coalesced batches are merged here.
-        await fh.writeFile(unit.files.length === 1 ? unit.files[0]!.read() : concatBatches(unit.files.map((f) => f.read())));
+        await fh.writeFile(
+          unit.files.length === 1
+            ? unit.files[0]!.read()
+            : concatBatches(
+                unit.files.map((f) => f.read()),
+                this.parquet,
+              ),
+        );
         await fh.sync();
       } finally {
         await fh.close();

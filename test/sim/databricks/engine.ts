@@ -8,6 +8,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ADMIN, PrivilegeModel, grantStatement, type Privilege, type Securable } from './privileges.js';
+import { refuseUnreadableEncodings, volumePathOf } from './parquet-check.js';
 import { Cursor, SqlError, emit, parseError, quoteIdent, quoteString, splitCommas, tokenize, type Token } from './sql.js';
 
 /** Databricks type names as they appear in results and DESCRIBE. */
@@ -502,6 +503,8 @@ export class Warehouse {
         if (!existsSync(full) || !(await stat(full)).isFile()) {
           throw new SqlError(`[PATH_NOT_FOUND] Path does not exist: ${from.replace(/\/$/, '')}/${rel}. SQLSTATE: 42K03`, '42K03');
         }
+        // A file with an encoding Databricks cannot read fails the COPY, as on Databricks.
+        await refuseUnreadableEncodings(this.conn, full, volumePathOf(dir, from));
         const fileCols = await this.parquetColumns(full);
         const targetNames = new Set(target.map((t) => t.name));
         if (mergeSchema) {
@@ -569,7 +572,9 @@ export class Warehouse {
     }
     const local = await this.volumePath(path);
     if (!existsSync(local)) throw new SqlError(`[PATH_NOT_FOUND] Path does not exist: ${path}. SQLSTATE: 42K03`, '42K03');
-    const glob = (await stat(local)).isDirectory() ? join(local, '**', '*.parquet') : local;
+    const isDir = (await stat(local)).isDirectory();
+    const glob = isDir ? join(local, '**', '*.parquet') : local;
+    await refuseUnreadableEncodings(this.conn, glob, isDir ? volumePathOf(local, path) : () => path);
     return `(SELECT * FROM read_parquet(${quoteString(glob)}))`;
   }
 

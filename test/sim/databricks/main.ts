@@ -1,5 +1,5 @@
 /**
- * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H]`
+ * `npm run databricks-emulator -- --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H] [--session-idle-ms MS]`
  * Prints one line once it accepts connections (design.md, Contracts); SIGINT/SIGTERM close cleanly.
  */
 import { resolve } from 'node:path';
@@ -15,12 +15,13 @@ const { values } = parseArgs({
     'oauth-client-secret': { type: 'string' },
     principal: { type: 'string', multiple: true },
     'staging-host': { type: 'string' },
+    'session-idle-ms': { type: 'string' },
   },
 });
 
 if (values.data === undefined) {
   process.stderr.write(
-    'usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H]\n',
+    'usage: databricks-emulator --port P --data DIR [--token T] [--oauth-client-id ID --oauth-client-secret S] [--principal TOKEN=NAME ...] [--staging-host H] [--session-idle-ms MS]\n',
   );
   process.exit(2);
 }
@@ -46,6 +47,15 @@ for (const p of values.principal ?? []) {
 }
 
 if (values['staging-host'] !== undefined) opts.stagingHost = values['staging-host'];
+if (values['session-idle-ms'] !== undefined) {
+  const ms = Number(values['session-idle-ms']);
+  if (!Number.isInteger(ms) || ms < 0) {
+    process.stderr.write(`databricks-emulator: --session-idle-ms must be a whole number of milliseconds, got ${values['session-idle-ms']}\n`);
+    process.exit(2);
+  }
+  opts.sessionIdleMs = ms;
+}
+
 const w = await startWarehouse(opts);
 process.stdout.write(`databricks-emulator host=${w.host} port=${w.port} path=${w.path} token=${w.token} ca=${w.caPath}\n`);
 

@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { makeTestCerts, type TestCerts } from '../tls.js';
 import { Warehouse, type DbxType, type StatementResult } from './engine.js';
 import { ADMIN } from './privileges.js';
+import { DEFAULT_SESSION_IDLE_MS, invalidSessionMessage, Sessions } from './sessions.js';
 import { SqlError } from './sql.js';
 
 const require = createRequire(import.meta.url);
@@ -62,8 +63,16 @@ export interface FaultControl {
   /** The next COPY INTO / MERGE fails: 'before' = nothing applied, error returned (e.g. after an
    * upload succeeded); 'after' = applied, then the connection is cut before the client gets a reply. */
   failNextCommit(when: 'before' | 'after'): void;
-  /** Every token (PAT or OAuth) is answered 401 until cleared. */
+  /** Every token (PAT or OAuth) is refused (HTTP 401, or badTokenStatus) until cleared. */
   expireTokens(on: boolean): void;
+  /** Forget every OAuth token issued so far: a client still sending one sends a bad token. */
+  revokeTokens(): void;
+  /** The HTTP status of a refused token: 401 (default) or 403 "Invalid access token." (see route). */
+  badTokenStatus(status: 401 | 403): void;
+  /** Close sessions idle for longer than this (default opts.sessionIdleMs, else 8 h: sessions.ts). */
+  sessionIdle(ms: number): void;
+  /** Close every open session now; the next statement in one fails "Invalid SessionHandle". */
+  expireSessions(): void;
   /** COPY INTO / MERGE into these tables (names, any case) fail `[INSUFFICIENT_PERMISSIONS]` (no MODIFY grant); [] clears. */
   denyWrites(tables: string[]): void;
   reset(): void;
@@ -90,6 +99,8 @@ export interface WarehouseOptions {
    * The certificate covers it and every `*.emulator.invalid` name.
    */
   stagingHost?: string;
+  /** Close a session idle for longer than this (default 8 h, sessions.ts). */
+  sessionIdleMs?: number;
 }
 
 export interface RunningWarehouse {
@@ -207,7 +218,8 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   const warehouse = await Warehouse.open(opts.dataDir);
   const path = `/sql/1.0/warehouses/${warehouseId}`;
   const oauthTokens = new Map<string, number>(); // token → expiry (ms)
-  const sessions = new Set<string>();
+  const sessions = new Sessions(opts.sessionIdleMs);
+  let tokensIssued = 0;
   const operations = new Map<string, Operation>();
   const presigned = new Map<string, Presigned>();
 
@@ -219,6 +231,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     slowMs: 0,
     commit: null as null | 'before' | 'after',
     expired: false,
+    badTokenStatus: 401 as 401 | 403,
   };
   let port = opts.port ?? 0;
 
@@ -251,6 +264,22 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     if (status === 503) headers['retry-after'] = '1';
     res.writeHead(status, headers);
     res.end(message);
+  };
+
+  /**
+   * A missing, bad, revoked or expired token. 401 by default; with badTokenStatus(403), 403 as
+   * Databricks answers an invalid or expired token: header `X-Databricks-Reason-Phrase: Invalid access
+   * token.` and body `{"error_code": 403, "message": "Invalid access token."}` (a captured response in
+   * databricks/databricks-sdk-go#873; also DataThirstLtd/databricks.vsts.tools#26, "Error 403 Invalid
+   * access token.").
+   */
+  const refuseToken = (res: ServerResponse, why: 'missing' | 'bad' | 'expired'): void => {
+    if (f.badTokenStatus === 403) {
+      res.writeHead(403, { 'content-type': 'application/json; charset=utf-8', 'x-databricks-reason-phrase': 'Invalid access token.' });
+      res.end(JSON.stringify({ error_code: 403, message: 'Invalid access token.' }));
+      return;
+    }
+    sendError(res, 401, why === 'expired' ? 'Unauthorized: access token expired' : 'Unauthorized: invalid access token');
   };
 
   // ---------- statements ----------
@@ -336,14 +365,16 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
   function handlerFor(ctx: ThriftCtx): Handler {
     const sessionOf = (req: ThriftReq): string | null => {
       const k = key(req.sessionHandle?.sessionId?.guid);
-      return sessions.has(k) ? k : null;
+      if (sessions.use(k)) return k;
+      for (const [id, op] of operations) if (op.sessionKey === k) operations.delete(id);
+      return null;
     };
     const opOf = (req: ThriftReq): Operation | undefined => operations.get(key(req.operationHandle?.operationId?.guid));
     const invalidOp = () => ({ status: { statusCode: T.TStatusCode.INVALID_HANDLE_STATUS, errorMessage: 'Invalid OperationHandle' } });
     return {
       OpenSession: async (_req) => {
         const guid = newGuid();
-        sessions.add(key(guid));
+        sessions.open(key(guid));
         return {
           status: ok(),
           serverProtocolVersion: T.TProtocolVersion.SPARK_CLI_SERVICE_PROTOCOL_V8,
@@ -354,14 +385,14 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
       },
       CloseSession: async (req) => {
         const k = key(req.sessionHandle?.sessionId?.guid);
-        sessions.delete(k);
+        sessions.close(k);
         for (const [id, op] of operations) if (op.sessionKey === k) operations.delete(id);
         return { status: ok() };
       },
       ExecuteStatement: async (req) => {
         const s = sessionOf(req);
-        if (s === null)
-          return { status: { statusCode: T.TStatusCode.INVALID_HANDLE_STATUS, errorMessage: 'Invalid SessionHandle: the session was closed or never opened' } };
+        // A closed (idle, expired) or unknown session: sessions.ts has Databricks' answer.
+        if (s === null) return { status: { statusCode: T.TStatusCode.ERROR_STATUS, errorMessage: invalidSessionMessage(key(req.sessionHandle?.sessionId?.guid)) } };
         const guid = newGuid();
         const op = startOperation(s, req.statement ?? '', ctx);
         operations.set(key(guid), op);
@@ -517,6 +548,7 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
       // JWT-shaped so clients that read `exp` from the token (the driver's token providers) can.
       const access = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: id, scope: form.get('scope') ?? 'all-apis', iat: now, exp: now + 3600 })}.${randomBytes(16).toString('base64url')}`;
       oauthTokens.set(access, Date.now() + 3600_000);
+      tokensIssued++;
       json(res, 200, { access_token: access, token_type: 'Bearer', expires_in: 3600, scope: form.get('scope') ?? 'all-apis' });
       return true;
     }
@@ -546,6 +578,18 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     expireTokens: (on) => {
       f.expired = on;
     },
+    revokeTokens: () => {
+      oauthTokens.clear();
+    },
+    badTokenStatus: (status) => {
+      f.badTokenStatus = status;
+    },
+    sessionIdle: (ms) => {
+      sessions.idleMs = ms;
+    },
+    expireSessions: () => {
+      sessions.expireAll();
+    },
     denyWrites: (tables) => {
       warehouse.deniedTables.clear();
       for (const t of tables) warehouse.deniedTables.add(t.toLowerCase());
@@ -556,6 +600,8 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
       f.slowMs = 0;
       f.commit = null;
       f.expired = false;
+      f.badTokenStatus = 401;
+      sessions.idleMs = opts.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
       warehouse.deniedTables.clear();
     },
     state: () => ({
@@ -566,11 +612,18 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
       slow_ms: f.slowMs,
       fail_commit: f.commit,
       expire_tokens: f.expired,
+      bad_token_status: f.badTokenStatus,
+      session_idle_ms: sessions.idleMs,
+      sessions_opened: sessions.opened,
+      oauth_tokens_issued: tokensIssued,
       deny_writes: [...warehouse.deniedTables],
     }),
   };
 
-  /** POST /_emulator/faults {refuse_ms?, http_status?, count?, scope?, slow_ms?, fail_commit?, expire_tokens?, deny_writes?, reset?} */
+  /**
+   * POST /_emulator/faults {refuse_ms?, http_status?, count?, scope?, slow_ms?, fail_commit?, expire_tokens?, revoke_tokens?,
+   * bad_token_status?, session_idle_ms?, expire_sessions?, deny_writes?, reset?}
+   */
   async function serveControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Record<string, unknown>;
     try {
@@ -590,6 +643,10 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     if (typeof body.slow_ms === 'number') faults.slowStatements(body.slow_ms);
     if (body.fail_commit === 'before' || body.fail_commit === 'after') faults.failNextCommit(body.fail_commit);
     if (typeof body.expire_tokens === 'boolean') faults.expireTokens(body.expire_tokens);
+    if (body.revoke_tokens === true) faults.revokeTokens();
+    if (body.bad_token_status === 401 || body.bad_token_status === 403) faults.badTokenStatus(body.bad_token_status);
+    if (typeof body.session_idle_ms === 'number') faults.sessionIdle(body.session_idle_ms);
+    if (body.expire_sessions === true) faults.expireSessions();
     if (Array.isArray(body.deny_writes)) faults.denyWrites(body.deny_writes.map(String));
     const refuseMs = typeof body.refuse_ms === 'number' ? body.refuse_ms : 0;
     json(res, 200, { ...faults.state(), refuse_ms: refuseMs });
@@ -620,18 +677,13 @@ export async function startWarehouse(opts: WarehouseOptions): Promise<RunningWar
     }
     if (req.method === 'POST' && (url.pathname === path || url.pathname === '/_emulator/faults')) {
       const a = authorized(req);
-      if (a === 'missing' || a === 'bad') {
-        await readBody(req);
-        sendError(res, 401, 'Unauthorized: invalid access token');
-        return;
-      }
-      if (url.pathname === '/_emulator/faults') {
+      if (url.pathname === '/_emulator/faults' && a !== 'missing' && a !== 'bad') {
         await serveControl(req, res);
         return;
       }
-      if (a === 'expired') {
+      if (a !== 'ok') {
         await readBody(req);
-        sendError(res, 401, 'Unauthorized: access token expired');
+        refuseToken(res, a);
         return;
       }
       const injected = injectedStatus('thrift');
