@@ -21,6 +21,12 @@ export interface SinkUnit {
   /** Ledger name, `<site>-<table>-<firstBatchId>-<lastBatchId>`; stable across retries and crashes. */
   name: string;
   table: TableName;
+  /**
+   * Id of the store that made the unit (Store.storeId). A sink that names files at the destination
+   * puts it in their names: a store made after a lost state directory then never re-uses a name
+   * another store used (Databricks' COPY INTO would skip such a file as loaded).
+   */
+  store?: string;
   rows: number;
   /** The unit's batch files, oldest first (rows of one key keep this order). */
   files: SinkFile[];

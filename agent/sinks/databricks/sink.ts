@@ -1,6 +1,7 @@
 /**
  * The Databricks sink (design.md "Destination"): the batch files of an upload unit are staged as
- * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<unit>/<batch id>.parquet`
+ * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<store id>/<unit>/<batch id>.parquet`
+ * (the store id keeps a store made after a lost state directory off every path an earlier store used)
  * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, never re-encoded),
  * then committed idempotently: insert-only units with one `COPY INTO ... FILES = (...)` (Delta's
  * per-table load history skips files already loaded, and the COPY is one transaction), units with
@@ -187,7 +188,9 @@ export class DatabricksSink implements Sink {
   async upload(unit: SinkUnit): Promise<void> {
     const def = TABLES[unit.table];
     const merge = [...unit.ops].some((op) => op !== 'insert');
-    const dir = `${this.volumeDir(unit.table)}/${unit.name}`;
+    // COPY INTO skips a path it loaded before, forever, even if the file changed: the store's id in
+    // the path keeps a new store (a lost state directory) off the paths of every earlier store.
+    const dir = unit.store === undefined ? `${this.volumeDir(unit.table)}/${unit.name}` : `${this.volumeDir(unit.table)}/${unit.store}/${unit.name}`;
     const fileName = (f: SinkFile): string => `${f.id}.parquet`;
     // MERGE fails when two source rows match one target row (platform-notes "COPY INTO and MERGE"):
     // keep the last row per key, in batch order. Every file is staged even if left empty, so a
