@@ -4,6 +4,7 @@ import { describeError } from '../errors.js';
 import { enabledSources } from '../sources/index.js';
 import { openAgent, type Agent } from './agent.js';
 import { writeHeartbeat } from './heartbeat.js';
+import { recoverSource } from './recovery.js';
 import type { CommandIo, Outcome } from './outcome.js';
 import { uploadBuffered } from './upload.js';
 
@@ -26,7 +27,12 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
       note(what, describeError(err));
     }
   };
-  for (const source of enabledSources(agent.config)) await attempt(source.name, async () => (await source.runCycle(agent, signal)).problems);
+  for (const source of enabledSources(agent.config)) {
+    await attempt(source.name, async () => {
+      await recoverSource(agent, source);
+      return (await source.runCycle(agent, signal)).problems;
+    });
+  }
   await attempt('heartbeat', async () => {
     writeHeartbeat(agent.config, agent.store);
     return [];

@@ -17,6 +17,7 @@ import { startControlServer, type ControlReply } from './control.js';
 import { openAgent, type Agent } from './agent.js';
 import { writeHeartbeat } from './heartbeat.js';
 import { agentMetrics } from './metrics.js';
+import { recoverSource } from './recovery.js';
 import { serveMetrics } from '../observe/metrics.js';
 import type { Outcome } from './outcome.js';
 import { flushUnits, uploadBuffered } from './upload.js';
@@ -59,6 +60,7 @@ function sourceCycles(
       }
       busy = true;
       try {
+        await recoverSource(agent, source);
         after(await track(source.runCycle(agent, signal)));
       } catch (err) {
         agent.logger.error({ source: source.name, err: describeError(err) }, `${source.name} cycle failed`);

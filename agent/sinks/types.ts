@@ -60,6 +60,13 @@ export interface Sink extends UploadTarget {
   setupSql(): string[];
   /** Creates what is missing; resolves to the line `setup` prints. */
   setup(): Promise<string>;
+  /**
+   * What the destination already holds of this site's time series: the latest event timestamp (µs)
+   * per tag WebID. Asked once, by a store with no time-series progress (a new or lost state
+   * directory), to resume there (service/recovery.ts). Absent: the sink cannot say (a folder), and
+   * nothing is recovered.
+   */
+  timeseriesHeads?(): Promise<Map<string, number>>;
 }
 
 /** A kind of sink, by its `sink.type` (sinks/index.ts lists them): how to open one from config. */

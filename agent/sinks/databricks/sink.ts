@@ -22,6 +22,7 @@ import { ClientCredentials, type TokenFailure } from '../../oauth/client-credent
 import type { Logger } from '../../observe/log.js';
 import { forEachLimited } from '../../pool.js';
 import { dropRows, supersededRows } from './arrow.js';
+import { headsOf, headsSql } from './recovery.js';
 import type { Sink, SinkFile, SinkUnit } from '../types.js';
 
 type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
@@ -188,9 +189,8 @@ export class DatabricksSink implements Sink {
   async upload(unit: SinkUnit): Promise<void> {
     const def = TABLES[unit.table];
     const merge = [...unit.ops].some((op) => op !== 'insert');
-    // COPY INTO skips a path it loaded before, forever, even if the file changed: the store's id in
-    // the path keeps a new store (a lost state directory) off the paths of every earlier store.
-    const dir = unit.store === undefined ? `${this.volumeDir(unit.table)}/${unit.name}` : `${this.volumeDir(unit.table)}/${unit.store}/${unit.name}`;
+    // COPY INTO skips a path it loaded before, even if changed: the store id keeps a new store off old paths.
+    const dir = `${this.volumeDir(unit.table)}/${unit.store === undefined ? '' : `${unit.store}/`}${unit.name}`;
     const fileName = (f: SinkFile): string => `${f.id}.parquet`;
     // MERGE fails when two source rows match one target row (platform-notes "COPY INTO and MERGE"):
     // keep the last row per key, in batch order. Every file is staged even if left empty, so a
@@ -219,6 +219,12 @@ export class DatabricksSink implements Sink {
     await forEachLimited(unit.files, PUT_CONCURRENCY, (f) => this.run(`REMOVE ${lit(`${dir}/${fileName(f)}`)}`, true)).catch((err: unknown) => {
       this.opts.logger?.warn({ unit: unit.name, err: errorMessage(err) }, 'could not remove a committed staging file; it is harmless');
     });
+  }
+
+  /** Latest event per tag of this site in pi_timeseries, µs (recovery.ts); creates missing tables first. */
+  async timeseriesHeads(): Promise<Map<string, number>> {
+    await this.prepare();
+    return headsOf(await this.step('read of what pi_timeseries holds of this site', () => this.run(headsSql(this.tableName('pi_timeseries'), this.opts.site))));
   }
 
   private copySql(table: TableName, dir: string, files: string[]): string {

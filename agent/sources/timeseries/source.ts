@@ -17,6 +17,7 @@ import { recordingFailure, type CheckContext, type CycleReport, type Source, typ
 import { knownTags, piNowUs, resolveTags, tagCount, tagPath } from '../tags/source.js';
 import { extractTimeseries, type ExtractOptions, type ExtractResult } from './extract.js';
 import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UPDATES_STATE, type UpdatesState } from './progress.js';
+import { RECOVERY, recoveryNote, timeseriesRecovery } from './recovery.js';
 import { reconcileUpdates, type ReconcileResult } from './updates.js';
 
 /** Requests in flight for recorded values (PI's load and the agent's memory both grow with it). */
@@ -260,7 +261,8 @@ async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<voi
 
 export const timeseriesSource: Source = {
   name: 'timeseries',
-  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE],
+  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE, RECOVERY],
+  recovery: timeseriesRecovery,
   pausesWhenFull: true,
   resetsTags: true,
   enabled: (config) => config.timeseries !== undefined,
@@ -283,7 +285,8 @@ export const timeseriesSource: Source = {
   status(store, config) {
     const out: { tags: number; notes?: string[] } = { tags: tagCount(store) };
     if (config.timeseries) {
-      const notes = lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date());
+      const recovered = recoveryNote(store);
+      const notes = [...(recovered ? [recovered] : []), ...lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date())];
       if (notes.length > 0) out.notes = notes;
     }
     return out;

@@ -99,6 +99,9 @@ export class Warehouse {
       PRIMARY KEY (table_schema, table_name, file_path))`);
     await conn.run(`CREATE TABLE IF NOT EXISTS _emulator.volumes (catalog VARCHAR, schema VARCHAR, volume VARCHAR, PRIMARY KEY (catalog, schema, volume))`);
     await conn.run(`CREATE TABLE IF NOT EXISTS _emulator.clustering (table_schema VARCHAR, table_name VARCHAR, columns VARCHAR, PRIMARY KEY (table_schema, table_name))`);
+    // Databricks SQL functions DuckDB names otherwise. unix_micros(TIMESTAMP) → BIGINT µs since the
+    // epoch: https://docs.databricks.com/aws/en/sql/language-manual/functions/unix_micros
+    await conn.run(`CREATE OR REPLACE MACRO unix_micros(ts) AS epoch_us(ts)`);
     return w;
   }
 

@@ -1,0 +1,51 @@
+/**
+ * The time series after a lost or new state directory (sources/source.ts SourceRecovery): when the
+ * store holds no tag heads and the destination already holds events of this site, each tag resumes
+ * at its latest event there instead of `timeseries.start`. Its head is set like a rewind
+ * (progress.ts rewindTimeseries): position at that event, `r` (replayUntil) just after it, no digest
+ * and no re-read time. The first cycle then re-reads the lookback window behind it (or from that
+ * event, if older) and sends what it reads up to that event as upserts (MERGE on the row key: the
+ * overlap lands once), newer events as inserts. What happened is kept for `pi-agent status`.
+ */
+import { ProgressCell } from '../../store/progress.js';
+import type { Store } from '../../store/store.js';
+import type { SourceRecovery } from '../source.js';
+import { LIVE, OWNER } from './progress.js';
+
+/** What the recovery found, once per store: when, how many tags, their latest event. */
+export interface RecoveryState {
+  /** When the destination was asked (ISO). */
+  at: string;
+  /** Tags of this site the destination held events of (0: nothing, a first install). */
+  tags: number;
+  /** The latest event among them (ISO), absent with 0 tags. */
+  latest?: string;
+}
+
+export const RECOVERY = new ProgressCell<RecoveryState>(OWNER, 'recovery');
+
+const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
+
+export const timeseriesRecovery: SourceRecovery = {
+  needed: (store) => RECOVERY.get(store) === undefined && LIVE.count(store) === 0,
+  seed(store, heads, at) {
+    let latest = -Infinity;
+    const progress = [...heads].map(([webId, us]) => {
+      latest = Math.max(latest, us);
+      // Events before `r` may be at the destination: upserts. Events at `pos` are read again.
+      return LIVE.entry(webId, { pos: us, r: us + 1 });
+    });
+    const state: RecoveryState = { at: at.toISOString(), tags: heads.size, ...(heads.size > 0 ? { latest: iso(latest) } : {}) };
+    store.commitStep([], [...progress, RECOVERY.entry(state)]);
+    return heads.size === 0
+      ? 'timeseries: the destination holds no events of this site; reading from timeseries.start'
+      : `timeseries: progress recovered from the destination: ${heads.size} tag(s), latest event ${state.latest}; the overlap is re-sent as upserts`;
+  },
+};
+
+/** The status line of a recovery that found events, else nothing. */
+export function recoveryNote(store: Pick<Store, 'getProgress'>): string | undefined {
+  const r = RECOVERY.get(store);
+  if (!r || r.tags === 0) return undefined;
+  return `progress recovered from the warehouse at ${r.at}: ${r.tags.toLocaleString('en-US')} tag(s), latest ${r.latest}`;
+}
