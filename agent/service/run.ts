@@ -18,6 +18,7 @@ import { openAgent, type Agent } from './agent.js';
 import { writeHeartbeat } from './heartbeat.js';
 import { agentMetrics } from './metrics.js';
 import { recoverSource } from './recovery.js';
+import { claimSite } from './takeover.js';
 import { serveMetrics } from '../observe/metrics.js';
 import type { Outcome } from './outcome.js';
 import { flushUnits, uploadBuffered } from './upload.js';
@@ -87,8 +88,12 @@ function startHeartbeat(agent: Agent): NodeJS.Timeout {
   return timer;
 }
 
-export async function runService(config: AgentConfig, logger: Logger, signal: AbortSignal): Promise<Outcome> {
+export async function runService(config: AgentConfig, logger: Logger, signal: AbortSignal, opts: { takeOver?: boolean } = {}): Promise<Outcome> {
   const agent = await openAgent(config, logger);
+  await claimSite(agent, opts).catch(async (err: unknown) => {
+    await agent.close();
+    throw err;
+  });
   const uploader = new Uploader();
   const running = new Set<Promise<unknown>>();
   let wakeSink: (() => void) | undefined;

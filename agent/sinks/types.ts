@@ -67,6 +67,21 @@ export interface Sink extends UploadTarget {
    * nothing is recovered.
    */
   timeseriesHeads?(): Promise<Map<string, number>>;
+  /**
+   * The stores that wrote a heartbeat for this site at or after `sinceUs` (µs), each with its latest
+   * beat (service/takeover.ts). Absent: the sink cannot say, and nothing is refused.
+   */
+  recentBeats?(sinceUs: number): Promise<SiteBeat[]>;
+}
+
+/** One store's latest heartbeat for this site at the destination (pi_agent_status). */
+export interface SiteBeat {
+  storeId: string;
+  host: string | null;
+  /** `index/count`, null when not sharded. */
+  shard: string | null;
+  /** The beat's reported_at, µs. */
+  atUs: number;
 }
 
 /** A kind of sink, by its `sink.type` (sinks/index.ts lists them): how to open one from config. */

@@ -1,8 +1,7 @@
 /**
  * The Databricks sink (design.md "Destination"): the batch files of an upload unit are staged as
  * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<store id>/<unit>/<batch id>.parquet`
- * (the store id keeps a store made after a lost state directory off every path an earlier store used)
- * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, never re-encoded),
+ * (a store made after a lost state directory never uses an earlier store's path) (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, never re-encoded),
  * then committed idempotently: insert-only units with one `COPY INTO ... FILES = (...)` (Delta's
  * per-table load history skips files already loaded, and the COPY is one transaction), units with
  * updates/deletes with one `MERGE` reading the unit's folder, on the table's row key (re-running it
@@ -22,8 +21,8 @@ import { ClientCredentials, type TokenFailure } from '../../oauth/client-credent
 import type { Logger } from '../../observe/log.js';
 import { forEachLimited } from '../../pool.js';
 import { dropRows, supersededRows } from './arrow.js';
-import { headsOf, headsSql } from './recovery.js';
-import type { Sink, SinkFile, SinkUnit } from '../types.js';
+import { beatsOf, beatsSql, headsOf, headsSql } from './recovery.js';
+import type { Sink, SinkFile, SinkUnit, SiteBeat } from '../types.js';
 
 type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
 
@@ -221,10 +220,14 @@ export class DatabricksSink implements Sink {
     });
   }
 
-  /** Latest event per tag of this site in pi_timeseries, µs (recovery.ts); creates missing tables first. */
-  async timeseriesHeads(): Promise<Map<string, number>> {
+  /** Latest event per tag of this site in pi_timeseries (µs); stores that beat for it since `sinceUs` (recovery.ts). */
+  readonly timeseriesHeads = (): Promise<Map<string, number>> => this.read('pi_timeseries', (t) => headsSql(t, this.opts.site), headsOf);
+  readonly recentBeats = (sinceUs: number): Promise<SiteBeat[]> => this.read('pi_agent_status', (t) => beatsSql(t, this.opts.site, sinceUs), beatsOf);
+
+  /** A read of what `table` holds (the tables are created first when missing). */
+  private async read<T>(table: TableName, sql: (name: string) => string, parse: (rows: Record<string, unknown>[]) => T): Promise<T> {
     await this.prepare();
-    return headsOf(await this.step('read of what pi_timeseries holds of this site', () => this.run(headsSql(this.tableName('pi_timeseries'), this.opts.site))));
+    return parse(await this.step(`read of ${table}`, () => this.run(sql(this.tableName(table)))));
   }
 
   private copySql(table: TableName, dir: string, files: string[]): string {
