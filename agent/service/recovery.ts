@@ -24,6 +24,6 @@ export async function recoverSource(agent: Pick<Agent, 'store' | 'sink' | 'logge
         { cause: err, retryable: isRetryable(err) },
       );
     }
-    agent.logger.info({ source: source.name, tags: heads.size }, recovery.seed(agent.store, heads, new Date()));
+    agent.logger.info({ source: source.name, tags: heads.size }, recovery.seed(agent.store, agent.config, heads, new Date()));
   });
 }

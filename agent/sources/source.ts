@@ -68,7 +68,7 @@ export interface SourceRecovery {
    * `heads`, the latest event timestamp (µs) per tag WebID (empty: nothing held). What it re-reads
    * of that is sent as upserts, never as inserts. Resolves to the line logged.
    */
-  seed(store: Store, heads: ReadonlyMap<string, number>, at: Date): string;
+  seed(store: Store, config: AgentConfig, heads: ReadonlyMap<string, number>, at: Date): string;
 }
 
 /** What `pi-agent status` shows of a source beside its recorded success and error. */

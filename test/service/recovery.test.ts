@@ -12,6 +12,7 @@ import { SinkError } from '../../agent/errors.js';
 import { bareLogger } from '../../agent/observe/log.js';
 import { recoverSource } from '../../agent/service/recovery.js';
 import type { Sink } from '../../agent/sinks/types.js';
+import { inShard } from '../../agent/sources/tags/discover.js';
 import { LIVE } from '../../agent/sources/timeseries/progress.js';
 import { RECOVERY } from '../../agent/sources/timeseries/recovery.js';
 import { timeseriesSource } from '../../agent/sources/timeseries/source.js';
@@ -49,6 +50,18 @@ t.test('the destination holds events: each tag resumes at its latest, re-read as
   t.match(RECOVERY.get(store), { tags: 2, latest: '2026-01-01T01:00:05.000Z' });
   await recoverSource({ store, sink, logger, config }, timeseriesSource);
   t.equal(asked, 1, 'a store with progress never asks again');
+});
+
+t.test('a sharded agent seeds only the tags of its shard', async (t) => {
+  const store = openStore(t);
+  const shards = { count: 2, index: 1 };
+  const webIds = Array.from({ length: 20 }, (_, i) => `W${i}`);
+  const mine = webIds.filter((w) => inShard(w, shards));
+  t.ok(mine.length > 0 && mine.length < webIds.length, 'both shards have tags');
+  const sink = sinkWith(async () => new Map(webIds.map((w) => [w, US])));
+  await recoverSource({ store, sink, logger, config: { ...config, timeseries: { shards } } as AgentConfig }, timeseriesSource);
+  t.same([...LIVE.entries(store).keys()].sort(), mine.map((w) => LIVE.key(w)).sort());
+  t.match(RECOVERY.get(store), { tags: mine.length });
 });
 
 t.test('nothing held, or a sink that cannot say: marked as asked, nothing seeded, status quiet', async (t) => {

@@ -10,6 +10,7 @@
 import { ProgressCell } from '../../store/progress.js';
 import type { Store } from '../../store/store.js';
 import type { SourceRecovery } from '../source.js';
+import { inShard } from '../tags/discover.js';
 import { LIVE, OWNER } from './progress.js';
 
 /** What the recovery found, once per store: when, how many tags, their latest event. */
@@ -28,7 +29,9 @@ const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString(
 
 export const timeseriesRecovery: SourceRecovery = {
   needed: (store) => RECOVERY.get(store) === undefined && LIVE.count(store) === 0,
-  seed(store, heads, at) {
+  seed(store, config, allHeads, at) {
+    // Sharded agents share a site: only this shard's tags (the tags source keeps the same ones).
+    const heads = new Map([...allHeads].filter(([webId]) => inShard(webId, config.timeseries?.shards)));
     let latest = -Infinity;
     const progress = [...heads].map(([webId, us]) => {
       latest = Math.max(latest, us);
