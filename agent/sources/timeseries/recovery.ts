@@ -23,7 +23,7 @@ export interface RecoveryState {
   latest?: string;
 }
 
-export const RECOVERY = new ProgressCell<RecoveryState>(OWNER, 'recovery');
+export const RECOVERY = new ProgressCell<RecoveryState>(OWNER, 'recovery:timeseries');
 
 const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
 
