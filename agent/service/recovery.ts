@@ -9,7 +9,10 @@ import type { Source } from '../sources/index.js';
 import { recordingFailure } from '../sources/source.js';
 import type { Agent } from './agent.js';
 
-/** Seeds `source`'s progress from the destination when it needs it; throws (retryable) while the sink cannot say. */
+/**
+ * Seeds `source`'s progress from the destination when it needs it. While the sink cannot say, the
+ * source goes ahead blind (everything up to now as upserts) when it can, else this throws (retryable).
+ */
 export async function recoverSource(agent: Pick<Agent, 'store' | 'sink' | 'logger' | 'config'>, source: Source): Promise<void> {
   const recovery = source.recovery;
   if (!recovery?.needed(agent.store)) return;
@@ -18,6 +21,11 @@ export async function recoverSource(agent: Pick<Agent, 'store' | 'sink' | 'logge
     try {
       heads = agent.sink.timeseriesHeads ? await agent.sink.timeseriesHeads() : new Map<string, number>();
     } catch (err) {
+      const line = recovery.blind(agent.store, new Date());
+      if (line !== undefined) {
+        agent.logger.warn({ source: source.name, err: describeError(err) }, line);
+        return;
+      }
       throw new AgentError(
         err instanceof AgentError ? err.code : 'SINK_FAILED',
         `${source.name} waits: this store has no ${source.name} progress yet (a new or lost state directory), and what ${agent.sink.label} already holds of site ${agent.config.site} could not be read, so extraction cannot resume where it was: ${describeError(err)}`,

@@ -69,6 +69,12 @@ export interface SourceRecovery {
    * of that is sent as upserts, never as inserts. Resolves to the line logged.
    */
   seed(store: Store, config: AgentConfig, heads: ReadonlyMap<string, number>, at: Date): string;
+  /**
+   * The destination cannot say now (an outage at first start): extraction goes ahead, and what it
+   * reads up to `at` goes out as upserts, never as inserts. Resolves to the line logged, or
+   * undefined when that is not safe yet (then the cycle waits for the destination).
+   */
+  blind(store: Store, at: Date): string | undefined;
 }
 
 /** What `pi-agent status` shows of a source beside its recorded success and error. */

@@ -13,6 +13,7 @@ import { bareLogger } from '../../agent/observe/log.js';
 import { recoverSource } from '../../agent/service/recovery.js';
 import type { Sink } from '../../agent/sinks/types.js';
 import { inShard } from '../../agent/sources/tags/discover.js';
+import { TAGS } from '../../agent/sources/tags/progress.js';
 import { LIVE } from '../../agent/sources/timeseries/progress.js';
 import { RECOVERY } from '../../agent/sources/timeseries/recovery.js';
 import { timeseriesSource } from '../../agent/sources/timeseries/source.js';
@@ -64,6 +65,25 @@ t.test('a sharded agent seeds only the tags of its shard', async (t) => {
   t.match(RECOVERY.get(store), { tags: mine.length });
 });
 
+t.test('the sink cannot be reached but the tags are known: extraction goes ahead, everything up to now as upserts', async (t) => {
+  const store = openStore(t);
+  store.commitStep([], [TAGS.entry('W1', { webId: 'W1', name: 'T1', path: '\\\\S\\T1', pointType: 'Float32', hash: 'h' })]);
+  const sink = sinkWith(async () => {
+    throw new SinkError('SINK_UNREACHABLE', 'Databricks read failed: connect ECONNREFUSED');
+  });
+  const before = Date.now() * 1000;
+  await recoverSource({ store, sink, logger, config }, timeseriesSource);
+  const head = LIVE.get(store, 'W1');
+  t.equal(head?.pos, null, 'read from timeseries.start');
+  t.ok(head?.r !== undefined && head.r >= before && head.r <= Date.now() * 1000, 'sent as upserts up to now');
+  t.match(RECOVERY.get(store), { tags: 1, blind: true });
+  t.equal(timeseriesSource.recovery!.needed(store), false, 'not asked again');
+  t.match(
+    timeseriesSource.status!(store, { ...config, timeseries: { lookback: 7_200_000, stream_updates: 'off', lookback_every: 'auto' } } as AgentConfig).notes?.[0],
+    /^the warehouse could not be asked at first start/,
+  );
+});
+
 t.test('nothing held, or a sink that cannot say: marked as asked, nothing seeded, status quiet', async (t) => {
   for (const sink of [sinkWith(async () => new Map()), sinkWith()]) {
     const store = openStore(t);
@@ -75,7 +95,7 @@ t.test('nothing held, or a sink that cannot say: marked as asked, nothing seeded
   }
 });
 
-t.test('the sink cannot be reached: a retryable error naming why, nothing seeded, asked again next time', async (t) => {
+t.test('the sink cannot be reached and no tag is known yet: a retryable error naming why, nothing seeded, asked again next time', async (t) => {
   const store = openStore(t);
   let fail = true;
   const sink = sinkWith(async () => {

@@ -11,6 +11,7 @@ import { ProgressCell } from '../../store/progress.js';
 import type { Store } from '../../store/store.js';
 import type { SourceRecovery } from '../source.js';
 import { inShard } from '../tags/discover.js';
+import { knownTags } from '../tags/source.js';
 import { LIVE, OWNER } from './progress.js';
 
 /** What the recovery found, once per store: when, how many tags, their latest event. */
@@ -21,6 +22,8 @@ export interface RecoveryState {
   tags: number;
   /** The latest event among them (ISO), absent with 0 tags. */
   latest?: string;
+  /** The destination could not be asked: every known tag's history up to `at` goes as upserts. */
+  blind?: true;
 }
 
 export const RECOVERY = new ProgressCell<RecoveryState>(OWNER, 'recovery:timeseries');
@@ -44,11 +47,22 @@ export const timeseriesRecovery: SourceRecovery = {
       ? 'timeseries: the destination holds no events of this site; reading from timeseries.start'
       : `timeseries: progress recovered from the destination: ${heads.size} tag(s), latest event ${state.latest}; the overlap is re-sent as upserts`;
   },
+  blind(store, at) {
+    // Without the tag list (discovery has not run or failed) a tag could still start as inserts.
+    const tags = knownTags(store);
+    if (tags.length === 0) return undefined;
+    const untilUs = at.getTime() * 1000;
+    const progress = tags.map((t) => LIVE.entry(t.webId, { pos: null, r: untilUs }));
+    store.commitStep([], [...progress, RECOVERY.entry({ at: at.toISOString(), tags: tags.length, blind: true })]);
+    return `timeseries: the destination could not be asked what it holds of this site; reading ${tags.length} tag(s) from timeseries.start, everything up to ${at.toISOString()} sent as upserts (MERGE)`;
+  },
 };
 
 /** The status line of a recovery that found events, else nothing. */
 export function recoveryNote(store: Pick<Store, 'getProgress'>): string | undefined {
   const r = RECOVERY.get(store);
   if (!r || r.tags === 0) return undefined;
+  if (r.blind)
+    return `the warehouse could not be asked at first start (${r.at}): ${r.tags.toLocaleString('en-US')} tag(s) read from timeseries.start, sent as upserts up to then`;
   return `progress recovered from the warehouse at ${r.at}: ${r.tags.toLocaleString('en-US')} tag(s), latest ${r.latest}`;
 }
