@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'STORE_FAILED'
   | 'STORE_TOO_NEW'
   | 'STORE_LOCKED'
+  | 'SITE_TAKEN'
   | 'BUFFER_FULL'
   | 'BATCH_ENCODE_FAILED'
   | 'SINK_UNREACHABLE'

@@ -11,6 +11,12 @@ export function agentId(config: AgentConfig): string {
   return `${hostname()}:${config.state_dir}`;
 }
 
+/** The time-series shard as `index/count`, null when not sharded: agents of one site on different shards are no conflict. */
+export function shardOf(config: AgentConfig): string | null {
+  const s = config.timeseries?.shards;
+  return s ? `${s.index}/${s.count}` : null;
+}
+
 export function writeHeartbeat(config: AgentConfig, store: Store, at: Date = new Date()): void {
   const sources = store.sourceStatuses();
   const lags = sources.map((s) => s.lag_seconds).filter((l): l is number => typeof l === 'number');
@@ -36,6 +42,9 @@ export function writeHeartbeat(config: AgentConfig, store: Store, at: Date = new
             buffer_rows: buf.pending_rows,
             buffer_bytes: buf.bytes,
             last_error: errors.length ? `${errors[0]!.name}: ${errors[0]!.last_error}` : sinkError,
+            store_id: store.storeId,
+            host: hostname(),
+            shard: shardOf(config),
             ingested_at: us,
             op: 'insert',
           },

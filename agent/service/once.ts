@@ -4,6 +4,8 @@ import { describeError } from '../errors.js';
 import { enabledSources } from '../sources/index.js';
 import { openAgent, type Agent } from './agent.js';
 import { writeHeartbeat } from './heartbeat.js';
+import { recoverSource } from './recovery.js';
+import { claimSite } from './takeover.js';
 import type { CommandIo, Outcome } from './outcome.js';
 import { uploadBuffered } from './upload.js';
 
@@ -26,7 +28,12 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
       note(what, describeError(err));
     }
   };
-  for (const source of await enabledSources(agent.config)) await attempt(source.name, async () => (await source.runCycle(agent, signal)).problems);
+  for (const source of await enabledSources(agent.config)) {
+    await attempt(source.name, async () => {
+      await recoverSource(agent, source);
+      return (await source.runCycle(agent, signal)).problems;
+    });
+  }
   await attempt('heartbeat', async () => {
     writeHeartbeat(agent.config, agent.store);
     return [];
@@ -41,9 +48,10 @@ export async function runOnce(agent: Agent, signal?: AbortSignal): Promise<OnceR
 }
 
 /** The `run --once` command: open, one pass, report each problem, close. */
-export async function runAgentOnce(config: AgentConfig, io: CommandIo): Promise<Outcome> {
+export async function runAgentOnce(config: AgentConfig, io: CommandIo, opts: { takeOver?: boolean } = {}): Promise<Outcome> {
   const agent = await openAgent(config, io.logger);
   try {
+    await claimSite(agent, opts);
     const r = await runOnce(agent, io.signal);
     if (io.signal.aborted) return 'interrupted';
     for (const p of r.problems) io.print(`pi-agent: ${p}\n`);

@@ -17,6 +17,8 @@ import { startControlServer, type ControlReply } from './control.js';
 import { openAgent, type Agent } from './agent.js';
 import { writeHeartbeat } from './heartbeat.js';
 import { agentMetrics } from './metrics.js';
+import { recoverSource } from './recovery.js';
+import { claimSite } from './takeover.js';
 import { serveMetrics } from '../observe/metrics.js';
 import type { Outcome } from './outcome.js';
 import { flushUnits, uploadBuffered } from './upload.js';
@@ -59,6 +61,7 @@ async function sourceCycles(
       }
       busy = true;
       try {
+        await recoverSource(agent, source);
         after(await track(source.runCycle(agent, signal)));
       } catch (err) {
         agent.logger.error({ source: source.name, err: describeError(err) }, `${source.name} cycle failed`);
@@ -85,8 +88,12 @@ function startHeartbeat(agent: Agent): NodeJS.Timeout {
   return timer;
 }
 
-export async function runService(config: AgentConfig, logger: Logger, signal: AbortSignal): Promise<Outcome> {
+export async function runService(config: AgentConfig, logger: Logger, signal: AbortSignal, opts: { takeOver?: boolean } = {}): Promise<Outcome> {
   const agent = await openAgent(config, logger);
+  await claimSite(agent, opts).catch(async (err: unknown) => {
+    await agent.close();
+    throw err;
+  });
   const uploader = new Uploader();
   const running = new Set<Promise<unknown>>();
   let wakeSink: (() => void) | undefined;

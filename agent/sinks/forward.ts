@@ -101,7 +101,7 @@ export async function forwardAll(store: Store, sink: UploadTarget, opts: Forward
     // previous pass's 'idle' or 'ok'. Each unit's outcome below replaces it.
     store.recordSinkState(sink.type, 'uploading');
     try {
-      await sink.upload({ name: unit.name, table: unit.table, rows: unit.rows, files: store.unitFiles(unit), ops: unit.ops });
+      await sink.upload({ name: unit.name, table: unit.table, store: store.storeId, rows: unit.rows, files: store.unitFiles(unit), ops: unit.ops });
     } catch (err) {
       const message = describeError(err);
       store.recordUnitFailure(unit.name, message);

@@ -21,6 +21,12 @@ export interface SinkUnit {
   /** Ledger name, `<site>-<table>-<firstBatchId>-<lastBatchId>`; stable across retries and crashes. */
   name: string;
   table: TableName;
+  /**
+   * Id of the store that made the unit (Store.storeId). A sink that names files at the destination
+   * puts it in their names: a store made after a lost state directory then never re-uses a name
+   * another store used (Databricks' COPY INTO would skip such a file as loaded).
+   */
+  store?: string;
   rows: number;
   /** The unit's batch files, oldest first (rows of one key keep this order). */
   files: SinkFile[];
@@ -57,6 +63,28 @@ export interface Sink extends UploadTarget {
   setupSql(opts?: { principal?: string }): string[];
   /** Creates what is missing; resolves to the line `setup` prints. */
   setup(): Promise<string>;
+  /**
+   * What the destination already holds of this site's time series: the latest event timestamp (µs)
+   * per tag WebID. Asked once, by a store with no time-series progress (a new or lost state
+   * directory), to resume there (service/recovery.ts). Absent: the sink cannot say (a folder), and
+   * nothing is recovered.
+   */
+  timeseriesHeads?(): Promise<Map<string, number>>;
+  /**
+   * The stores that wrote a heartbeat for this site at or after `sinceUs` (µs), each with its latest
+   * beat (service/takeover.ts). Absent: the sink cannot say, and nothing is refused.
+   */
+  recentBeats?(sinceUs: number): Promise<SiteBeat[]>;
+}
+
+/** One store's latest heartbeat for this site at the destination (pi_agent_status). */
+export interface SiteBeat {
+  storeId: string;
+  host: string | null;
+  /** `index/count`, null when not sharded. */
+  shard: string | null;
+  /** The beat's reported_at, µs. */
+  atUs: number;
 }
 
 /** A kind of sink, by its `sink.type` (sinks/sections.ts lists them): how to open one from config. */

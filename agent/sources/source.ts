@@ -55,6 +55,28 @@ export interface ResetRequest {
   to?: string;
 }
 
+/**
+ * A source's way back after a lost or new state directory while the destination already holds rows
+ * of this site (service/recovery.ts): without it, it would read history again from its start and
+ * send it as plain inserts, duplicating what the tables hold.
+ */
+export interface SourceRecovery {
+  /** true when the store holds no progress of the source and has not asked the destination yet. */
+  needed(store: Store): boolean;
+  /**
+   * Seeds the source's progress, in one commit, from what the destination holds of this site:
+   * `heads`, the latest event timestamp (µs) per tag WebID (empty: nothing held). What it re-reads
+   * of that is sent as upserts, never as inserts. Resolves to the line logged.
+   */
+  seed(store: Store, config: AgentConfig, heads: ReadonlyMap<string, number>, at: Date): string;
+  /**
+   * The destination cannot say now (an outage at first start): extraction goes ahead, and what it
+   * reads up to `at` goes out as upserts, never as inserts. Resolves to the line logged, or
+   * undefined when that is not safe yet (then the cycle waits for the destination).
+   */
+  blind(store: Store, at: Date): string | undefined;
+}
+
 /** What `pi-agent status` shows of a source beside its recorded success and error. */
 export interface SourceStatusDetail {
   tags?: number;
@@ -84,6 +106,8 @@ export interface Source {
   status?(store: Store, config: AgentConfig): SourceStatusDetail;
   /** Its part of `pi-agent check`. */
   check?(ctx: CheckContext): Promise<void>;
+  /** How it resumes from what the destination holds when its progress was lost (SourceRecovery). */
+  readonly recovery?: SourceRecovery;
 }
 
 /** Deletes every key of a source's progress; the count of entries removed. */

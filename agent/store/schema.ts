@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
+import { ensureStoreId } from './store-id.js';
 
 /** Page size for new stores: batches are blobs of tens of KiB to MiB, bigger pages mean fewer overflow pages. */
 const PAGE_SIZE = 8192;
@@ -80,6 +81,8 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
     db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES ('batches', ?)`).run(Date.now());
     db.prepare(`INSERT INTO meta (key, value) VALUES ('created_at', ?)`).run(new Date().toISOString());
   },
+  // 2: the store's id (store-id.ts), for stores created before it existed; new stores get theirs here too.
+  (db) => ensureStoreId(db),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

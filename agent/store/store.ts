@@ -23,6 +23,7 @@ import { acquireWriterLock, type WriterLock } from './lock.js';
 import { countProgressByPrefix, deleteProgress, readProgress, readProgressByPrefix, type ProgressEntry } from './progress-table.js';
 import { checkVersion, initNewFile, migrate, SCHEMA_VERSION } from './schema.js';
 import { storeFailed } from './sqlite.js';
+import { readStoreId } from './store-id.js';
 import * as status from './status-records.js';
 import type { SinkStatus, SourceStatus } from './status-records.js';
 import * as units from './units.js';
@@ -55,6 +56,8 @@ export class Store {
   readonly file: string;
   readonly readonly: boolean;
   readonly maxBufferBytes: number;
+  /** Made with the store and kept in it (store-id.ts): what tells this store's names from another's. */
+  readonly storeId: string;
   private readonly db: Database.Database;
   private readonly site: string;
   private readonly lock: WriterLock | undefined;
@@ -71,6 +74,7 @@ export class Store {
     this.maxBufferBytes = opts.maxBufferBytes ?? 1024 ** 3;
     this.ledgerRetentionMs = opts.ledgerRetentionMs ?? 7 * 24 * 3600 * 1000;
     this.parquet = opts.parquet ?? {};
+    this.storeId = readStoreId(db);
   }
 
   /** Opens (creating and migrating as needed) the store for writing. Throws STORE_LOCKED if another process writes it. */

@@ -40,6 +40,14 @@ t.test('pi_agent_status rows carry the exact agent state of each run', async (t)
       s.close();
     }
   };
+  const storeId = () => {
+    const s = Store.openReadonly({ stateDir: env.stateDir });
+    try {
+      return s.storeId;
+    } finally {
+      s.close();
+    }
+  };
   let ledger: Ledger = { maxId: 0, open: new Set() };
   /** What the beat of the run that just ended must say about the buffer: the batches not committed when it was written. */
   const expectedBuffer = () => {
@@ -70,6 +78,9 @@ t.test('pi_agent_status rows carry the exact agent state of each run', async (t)
         sources_json: src.map((s) => ({ name: s.name, lag_seconds: s.lag_seconds, last_success: s.last_success, last_error: s.last_error })),
         ...buffer,
         last_error: lastError,
+        store_id: storeId(),
+        host: hostname(),
+        shard: null,
         op: 'insert',
         reported_at: undefined,
         ingested_at: undefined,

@@ -18,7 +18,7 @@ const keyOf = (p: ProgressSpace<unknown> | ProgressCell<unknown>): string => ('p
 t.test('every source owns its progress under the prefixes stores hold today', async (t) => {
   const pinned: Record<string, string[]> = {
     tags: ['tag:'],
-    timeseries: ['ts:', 'dg:', 'su:', 'updates:state', 'ur:'],
+    timeseries: ['ts:', 'dg:', 'su:', 'updates:state', 'ur:', 'recovery:timeseries'],
     af: ['aft:', 'afe:', 'afa:'],
     event_frames: ['ef:', 'efw:'],
   };

@@ -1,7 +1,7 @@
 /**
  * The Databricks sink (design.md "Destination"): the batch files of an upload unit are staged as
- * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<unit>/<batch id>.parquet`
- * (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, re-encoded only if it has an encoding Databricks may not read),
+ * they are in a Unity Catalog volume folder per unit, `<site>/<table>/<store id>/<unit>/<batch id>.parquet`
+ * (a store made after a lost state directory never uses an earlier store's path) (`PUT ... OVERWRITE` through @databricks/sql, one file at a time in memory, re-encoded only if it has an encoding Databricks may not read),
  * then committed idempotently: insert-only units with one `COPY INTO ... FILES = (...)` (Delta's
  * per-table load history skips files already loaded, and the COPY is one transaction), units with
  * updates/deletes with one `MERGE` reading the unit's folder, on the table's row key (re-running it
@@ -26,7 +26,8 @@ import { dropRows, supersededRows } from './arrow.js';
 import { classify, errorMessage } from './classify.js';
 import { cannotCreate, grantSql, lit, lookupSql, missingSteps, objectSql, PRINCIPAL_PLACEHOLDER, q, tableName } from './objects.js';
 import { SinkProxy } from './proxy.js';
-import type { Sink, SinkFile, SinkUnit } from '../types.js';
+import { beatsOf, beatsSql, headsOf, headsSql } from './recovery.js';
+import type { Sink, SinkFile, SinkUnit, SiteBeat } from '../types.js';
 
 type Session = Awaited<ReturnType<DBSQLClient['openSession']>>;
 
@@ -165,7 +166,8 @@ export class DatabricksSink implements Sink {
   async upload(unit: SinkUnit): Promise<void> {
     const def = TABLES[unit.table];
     const merge = [...unit.ops].some((op) => op !== 'insert');
-    const dir = `${this.volumeDir(unit.table)}/${unit.name}`;
+    // COPY INTO skips a path it loaded before, even if changed: the store id keeps a new store off old paths.
+    const dir = `${this.volumeDir(unit.table)}/${unit.store === undefined ? '' : `${unit.store}/`}${unit.name}`;
     const fileName = (f: SinkFile): string => `${f.id}.parquet`;
     // MERGE fails when two source rows match one target row (platform-notes "COPY INTO and MERGE"):
     // keep the last row per key, in batch order. Every file is staged even if left empty, so a
@@ -203,6 +205,16 @@ export class DatabricksSink implements Sink {
    */
   private readable(data: Uint8Array): Uint8Array {
     return this.opts.byteStreamSplit === true || !footerEncodings(data).has(BYTE_STREAM_SPLIT) ? data : rewriteBatch(data);
+  }
+
+  /** Latest event per tag of this site in pi_timeseries (µs); stores that beat for it since `sinceUs` (recovery.ts). */
+  readonly timeseriesHeads = (): Promise<Map<string, number>> => this.read('pi_timeseries', (t) => headsSql(t, this.opts.site), headsOf);
+  readonly recentBeats = (sinceUs: number): Promise<SiteBeat[]> => this.read('pi_agent_status', (t) => beatsSql(t, this.opts.site, sinceUs), beatsOf);
+
+  /** A read of what `table` holds (the tables are created first when missing). */
+  private async read<T>(table: TableName, sql: (name: string) => string, parse: (rows: Record<string, unknown>[]) => T): Promise<T> {
+    await this.prepare();
+    return parse(await this.step(`read of ${table}`, () => this.run(sql(this.tableName(table)))));
   }
 
   private copySql(table: TableName, dir: string, files: string[]): string {

@@ -18,6 +18,7 @@ import { recordingFailure, type CheckContext, type CycleReport, type Source, typ
 import { knownTags, piNowUs, resolveTags, tagCount, tagPath } from '../tags/source.js';
 import { extractTimeseries, type ExtractOptions, type ExtractResult } from './extract.js';
 import { DIGEST_BUCKETS, LIVE, MARKERS, rewindTimeseries, UNREADABLE, UPDATES_STATE, type UpdatesState } from './progress.js';
+import { RECOVERY, recoveryNote, timeseriesRecovery } from './recovery.js';
 import { reconcileUpdates, type ReconcileResult } from './updates.js';
 import { readableTags, recordUnreadable, unreadableNotes } from './unreadable.js';
 
@@ -289,7 +290,8 @@ async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<voi
 
 export const timeseriesSource: Source = {
   name: timeseriesSection.name,
-  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE, UNREADABLE],
+  progress: [LIVE, DIGEST_BUCKETS, MARKERS, UPDATES_STATE, UNREADABLE, RECOVERY],
+  recovery: timeseriesRecovery,
   pausesWhenFull: true,
   resetsTags: timeseriesSection.resetsTags,
   enabled: (config) => config.timeseries !== undefined,
@@ -313,7 +315,8 @@ export const timeseriesSource: Source = {
     const out: SourceStatusDetail = { tags: tagCount(store) };
     if (config.timeseries) {
       const skipped = unreadableNotes(store, (w) => tagPath(store, w));
-      const notes = [...skipped.notes, ...lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date())];
+      const recovered = recoveryNote(store);
+      const notes = [...(recovered ? [recovered] : []), ...skipped.notes, ...lateDataNotes(config.timeseries, UPDATES_STATE.get(store), new Date())];
       if (notes.length > 0) out.notes = notes;
       if (skipped.tags.length > 0) out.unreadable_tags = skipped.tags;
     }

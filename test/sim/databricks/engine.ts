@@ -108,6 +108,9 @@ export class Warehouse {
       `CREATE OR REPLACE VIEW _emulator.information_schema_volumes AS SELECT lower(catalog) AS volume_catalog, lower(schema) AS volume_schema, lower(volume) AS volume_name, 'MANAGED' AS volume_type FROM _emulator.volumes`,
     );
     await conn.run(`CREATE TABLE IF NOT EXISTS _emulator.clustering (table_schema VARCHAR, table_name VARCHAR, columns VARCHAR, PRIMARY KEY (table_schema, table_name))`);
+    // Databricks SQL functions DuckDB names otherwise. unix_micros(TIMESTAMP) → BIGINT µs since the
+    // epoch: https://docs.databricks.com/aws/en/sql/language-manual/functions/unix_micros
+    await conn.run(`CREATE OR REPLACE MACRO unix_micros(ts) AS epoch_us(ts)`);
     return w;
   }
 
