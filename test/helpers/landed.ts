@@ -9,11 +9,15 @@ import { TABLES, type TableName } from '../../agent/batch/tables.js';
 
 export type LandedRow = Record<string, string | number | boolean | null>;
 
-/** Unit files in commit order: `<site>-<table>-<firstBatch>-<lastBatch>.parquet`. */
+/** Unit files in commit order: `<site>-<table>-<firstBatch>-<lastBatch>.<store id>.parquet`. */
 export function unitFiles(dir: string, table: TableName): string[] {
   const d = path.join(dir, table);
   if (!existsSync(d)) return [];
-  const first = (f: string) => Number(/-(\d+)-(\d+)\.parquet$/.exec(f)?.[1] ?? 0);
+  const first = (f: string): number => {
+    const m = /-(\d+)-(\d+)(?:\.[0-9a-f]+)?\.parquet$/.exec(f);
+    if (!m) throw new Error(`${f} is not named like a unit file: the change log's order would be lost`);
+    return Number(m[1]);
+  };
   return readdirSync(d)
     .filter((f) => f.endsWith('.parquet'))
     .sort((a, b) => first(a) - first(b))

@@ -1,5 +1,5 @@
 /**
- * The directory sink: a local folder of Parquet files, `<path>/<table>/<unit name>.parquet` (the
+ * The directory sink: a local folder of Parquet files, `<path>/<table>/<unit name>.<store id>.parquet` (the
  * embedded default and the air-gapped option). A file appears complete or not at all (temp file in
  * the same folder, fsync, rename, fsync the folder), and writing a name again replaces the file, so
  * re-uploading a unit after a crash is idempotent.
@@ -57,14 +57,18 @@ export class DirectorySink implements Sink {
     }
   }
 
-  /** The file a unit lands in. */
-  fileFor(unit: Pick<SinkUnit, 'name' | 'table'>): string {
-    return path.join(this.path, unit.table, `${unit.name}.parquet`);
+  /**
+   * The file a unit lands in, `<unit name>.<store id>.parquet`: a store made after a lost state
+   * directory numbers its batches anew, and without its id a name could meet an earlier store's file
+   * and replace it (lost rows); with it the files only repeat rows, which the change log's keys absorb.
+   */
+  fileFor(unit: Pick<SinkUnit, 'name' | 'table' | 'store'>): string {
+    return path.join(this.path, unit.table, `${unit.name}${unit.store === undefined ? '' : `.${unit.store}`}.parquet`);
   }
 
   async upload(unit: SinkUnit): Promise<void> {
     // Names come from the site in the config: never let one escape the folder.
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(unit.name)) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(unit.name) || (unit.store !== undefined && !/^[0-9a-f]+$/.test(unit.store))) {
       throw new SinkError('SINK_FAILED', `upload name ${JSON.stringify(unit.name)} is not a safe file name (site names may use letters, digits, '.', '_' and '-')`, {
         retryable: false,
       });

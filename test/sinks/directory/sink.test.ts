@@ -58,7 +58,7 @@ t.test('forwardAll drains the store into <path>/<table>/<name>.parquet, readable
   t.equal(store.sinkStatus('directory').state, 'ok');
   const tsFiles = readdirSync(path.join(out, 'pi_timeseries')).sort();
   t.equal(tsFiles.length, 2);
-  t.match(tsFiles[0], /^plant-a-pi_timeseries-\d+-\d+\.parquet$/);
+  t.match(tsFiles[0], new RegExp(`^plant-a-pi_timeseries-\\d+-\\d+\\.${store.storeId}\\.parquet$`), 'unit name and store id');
   t.same(readdirSync(path.join(out, 'pi_tags')).length, 1);
 
   const conn = await duck(t);
@@ -97,6 +97,17 @@ t.test('re-uploading a name overwrites the file (idempotent); stale temp files a
   const { readFileSync } = await import('node:fs');
   t.same([...readFileSync(sink.fileFor(unit))], [4, 5]);
   await t.rejects(sink.upload({ ...unit, name: '../escape' }), { code: 'SINK_FAILED', retryable: false });
+  await t.rejects(sink.upload({ ...unit, store: '../x' }), { code: 'SINK_FAILED', retryable: false });
+
+  // A store made after a lost state directory numbers its units anew: the same unit name from two
+  // stores lands in two files, never replacing the first store's rows.
+  await sink.upload({ ...unit, store: '0123456789abcdef', files: [file([7])] });
+  await sink.upload({ ...unit, store: 'fedcba9876543210', files: [file([8])] });
+  t.same(readdirSync(path.join(dir, 'pi_timeseries')).sort(), [
+    'plant-a-pi_timeseries-1-2.0123456789abcdef.parquet',
+    'plant-a-pi_timeseries-1-2.fedcba9876543210.parquet',
+    'plant-a-pi_timeseries-1-2.parquet',
+  ]);
   await sink.close();
 });
 
