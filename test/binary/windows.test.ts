@@ -17,6 +17,8 @@
 import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildStatus } from '../../agent/service/status.js';
 import { landedTable } from '../helpers/landed.js';
@@ -159,6 +161,35 @@ t.test('the Windows executable builds here and runs under wine', { skip, timeout
   );
   const k = await runExe(['check', '--config', krbConfig], env.dir);
   t.match(k.stdout, /all checks passed/, `check with Kerberos (SSPI addon loaded): ${k.stdout}${k.stderr.slice(-1000)}`);
+
+  // SSPI's error path: a server that asks for Negotiate and refuses every token. wine has no domain,
+  // so no ticket can be had; whatever SSPI answers, `check` fails with PI_AUTH_FAILED naming the SPN,
+  // exits 1 and never points at the Linux package (libkrb5-dev).
+  const refusing = createServer((req, res) => {
+    req.resume();
+    res.writeHead(401, { 'www-authenticate': 'Negotiate', 'content-type': 'application/json' }).end('{"Errors":["Unauthorized"]}');
+  });
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => refusing.close(() => resolve())));
+  const refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/piwebapi`;
+  const krbRefused = path.join(env.dir, 'kerberos-refused.yaml');
+  writeFileSync(
+    krbRefused,
+    simAgentYaml(env, {
+      piUrl: refusingUrl,
+      pi: { auth: '{ type: kerberos, spn: HTTP/localhost }' },
+      timeseries: { start: START, lookback: '1h', lookback_every: '0s' },
+    }),
+    { mode: 0o600 },
+  );
+  const kr = await runExe(['check', '--config', krbRefused], env.dir);
+  const krText = `${kr.stdout}${kr.stderr}`;
+  t.equal(kr.code, 1, `check against a server refusing Negotiate exits 1: ${krText.slice(-1500)}`);
+  t.match(krText, /PI_AUTH_FAILED/, 'the failure is an authentication failure');
+  t.match(krText, /HTTP\/localhost/, 'it names the SPN');
+  t.match(krText, /setspn -Q/, 'the hint is for Windows (SPN, service account, domain controller)');
+  t.notMatch(krText, /libkrb5|krb5-devel|kinit|KRB5_CLIENT_KTNAME|Segmentation|Assertion/, 'no Linux hint, no crash');
+  t.notMatch(krText, /\uFFFD/, 'one printable line');
 
   // The long-running service: status sees it, a second writer is refused, flush goes through the pipe.
   sim.sim.advance('10m');

@@ -35,6 +35,25 @@ export interface KerberosOptions {
    * agent's ticket must be forwardable.
    */
   delegate: boolean;
+  /** Where the agent runs (default this process): the hints differ (SSPI on Windows, GSSAPI elsewhere). */
+  platform?: NodeJS.Platform;
+}
+
+/** What to check when no service ticket can be had, where the agent runs. */
+function ticketHint(platform: NodeJS.Platform): string {
+  return platform === 'win32'
+    ? 'Check that the service runs as a domain account (or gMSA) that PI Web API trusts (not LocalSystem on a machine outside the domain), that a domain controller is reachable, ' +
+        "that the SPN is registered on PI Web API's service account (setspn -Q HTTP/<host>; set pi.auth.spn if PI Web API uses another name) and, for pi.auth.delegate, that the account may be delegated."
+    : "Check that the agent's account has Kerberos credentials (kinit, or a keytab in KRB5_CLIENT_KTNAME), that the KDC is reachable and that the SPN exists (set pi.auth.spn if PI Web API uses another name).";
+}
+
+/** An error text from GSSAPI or SSPI on one printable line (wine's SSPI messages carry stray bytes). */
+function printable(text: string): string {
+  return text
+    .replace(/[^\x20-\x7e\u00a0-\uffef]+/g, ' ')
+    .replace(/\uFFFD+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export interface KerberosClientContext {
@@ -156,13 +175,8 @@ export class KerberosAuth implements PiAuth {
       ctx = await this.k.initializeClient(this.spn, { mechOID: this.k.GSS_MECH_OID_SPNEGO, ...this.flags() });
       token = await ctx.step('');
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw authFailed(
-        `Kerberos could not get a service ticket for ${this.spn}: ${reason}`,
-        "Check that the agent's account has Kerberos credentials (kinit, or a keytab in KRB5_CLIENT_KTNAME), that the KDC is reachable and that the SPN exists (set pi.auth.spn if PI Web API uses another name).",
-        undefined,
-        err,
-      );
+      const reason = printable(err instanceof Error ? err.message : String(err));
+      throw authFailed(`Kerberos could not get a service ticket for ${this.spn}: ${reason}`, ticketHint(this.opts.platform ?? process.platform), undefined, err);
     }
     const res = await sendOnce({ authorization: `Negotiate ${token}` });
     const mutual = res.status < 400 ? findChallenge(res, 'Negotiate')?.token : undefined;

@@ -138,3 +138,17 @@ t.test('pi.auth.delegate asks SSPI for a delegated credential (ISC_REQ_DELEGATE)
     t.same(init[1].contextReq, delegate ? ['ISC_REQ_MUTUAL_AUTH', 'ISC_REQ_DELEGATE'] : ['ISC_REQ_MUTUAL_AUTH'], `delegate: ${delegate}`);
   }
 });
+
+t.test('on Windows, a refused ticket says what to check there (account, domain controller, SPN, delegation), never kinit', async (t) => {
+  const { addon } = fakeSspi(['SEC_E_TARGET_UNKNOWN']);
+  const auth = new KerberosAuth(sspiKerberos(addon), 'HTTP/piwebapi.plant.local', { delegate: false, platform: 'win32' });
+  const err = (await auth
+    .send(async () => res(401, { 'www-authenticate': 'Negotiate' }))
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
+  t.match(err, { code: 'PI_AUTH_FAILED' });
+  t.match(err.message, /domain account \(or gMSA\).*domain controller.*setspn -Q HTTP\/<host>.*delegated/);
+  t.notMatch(err.message, /kinit|KRB5_CLIENT_KTNAME|libkrb5/);
+});
