@@ -78,3 +78,15 @@ export const NEWEST_SIM_VERSION: SimVersionName = '2023';
 export function isSimVersion(v: string): v is SimVersionName {
   return Object.prototype.hasOwnProperty.call(SIM_VERSIONS, v);
 }
+
+/**
+ * The release a simulator started without `version` behaves as: `PI_SIM_VERSION` from the
+ * environment (so any test file can be run against another release, e.g.
+ * `PI_SIM_VERSION=2018SP1 npx tap test/sources/af/extract.test.ts`), else the newest.
+ */
+export function defaultSimVersion(): SimVersionName {
+  const env = process.env['PI_SIM_VERSION'];
+  if (env === undefined || env === '') return NEWEST_SIM_VERSION;
+  if (!isSimVersion(env)) throw new Error(`PI_SIM_VERSION=${env} is not one of ${SIM_VERSION_NAMES.join(', ')}`);
+  return env;
+}
