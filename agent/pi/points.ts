@@ -4,7 +4,9 @@
  */
 import { PiError } from '../errors.js';
 import type { PiClient } from './client.js';
-import type { DataServer, PiItems, PiPoint } from './types.js';
+import { postBatch } from './batch.js';
+import type { BatchRequest, DataServer, PiItems, PiPoint } from './types.js';
+import { piVersion } from './version.js';
 
 /**
  * Every read that returns WebIDs names the type it wants: a server's configured default
@@ -36,16 +38,32 @@ export interface ListPointsOptions {
 
 /**
  * Every point of a data server matching the filters, paging with `startIndex` until a page comes
- * back shorter than `pageSize`.
+ * back shorter than `pageSize`. `sourceFilter` is sent to a server that honours it; elsewhere (it is
+ * not a parameter in the 2018 SP1 spec, and such a server returns every point) or when the release
+ * is unknown, each point's `pointsource` attribute is read (through /batch) and matched here.
  */
 export async function* listPoints(client: PiClient, serverWebId: string, opts: ListPointsOptions = {}): AsyncIterable<PiPoint> {
   const pageSize = opts.pageSize ?? 1000;
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  const src = opts.sourceFilter;
+  if (src === undefined || (await piVersion(client))?.features.sourceFilter) {
+    yield* pointPages(client, serverWebId, opts, pageSize, src);
+    return;
+  }
+  const re = piFilterRegExp(src);
+  // A bigger page when filtering here: a caller's page of 1 (check's sample) would be a request a point.
+  for await (const page of pagesOf(pointPages(client, serverWebId, opts, Math.max(pageSize, 1000), undefined), 500)) {
+    const sources = await pointSources(client, page);
+    for (const p of page) if (re.test(sources.get(p.WebId) ?? '')) yield p;
+  }
+}
+
+async function* pointPages(client: PiClient, serverWebId: string, opts: ListPointsOptions, pageSize: number, sourceFilter: string | undefined): AsyncIterable<PiPoint> {
   let startIndex = 0;
   for (;;) {
     const page = await client.get<PiItems<PiPoint>>(`/dataservers/${encodeURIComponent(serverWebId)}/points`, {
       nameFilter: opts.nameFilter ?? '*',
-      sourceFilter: opts.sourceFilter,
+      sourceFilter,
       startIndex,
       maxCount: pageSize,
       selectedFields: opts.selectedFields,
@@ -58,6 +76,49 @@ export async function* listPoints(client: PiClient, serverWebId: string, opts: L
     if (page.Items.length < pageSize) return;
     startIndex += page.Items.length;
   }
+}
+
+async function* pagesOf<T>(items: AsyncIterable<T>, size: number): AsyncIterable<T[]> {
+  let page: T[] = [];
+  for await (const it of items) {
+    page.push(it);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+/**
+ * Each point's PointSource: GET points/{webId}/attributes/pointsource (swagger-2018sp1.json Point
+ * GetAttributeByName), one /batch for the page. A point whose attribute cannot be read fails the
+ * listing: a selection is never silently short.
+ */
+async function pointSources(client: PiClient, points: readonly PiPoint[]): Promise<Map<string, string>> {
+  const base = client.urlOf('/points/');
+  const batch: Record<string, BatchRequest> = {};
+  points.forEach((p, i) => {
+    batch[String(i)] = { Method: 'GET', Resource: `${base}${encodeURIComponent(p.WebId)}/attributes/pointsource?selectedFields=Value` };
+  });
+  const res = await postBatch(client, batch);
+  const out = new Map<string, string>();
+  points.forEach((p, i) => {
+    const e = res[String(i)]!;
+    if (e.error) throw e.error;
+    const v = (e.content as { Value?: unknown } | undefined)?.Value;
+    out.set(p.WebId, typeof v === 'string' ? v : String(v ?? ''));
+  });
+  return out;
+}
+
+/**
+ * A PI filter (`*`, `?`; piwebapi-fidelity.md §1) as a case-insensitive anchored pattern; anything
+ * else matches itself.
+ */
+export function piFilterRegExp(filter: string): RegExp {
+  const body = [...filter].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))).join('');
+  return new RegExp(`^${body}$`, 'is');
 }
 
 /** `\\SERVER\TAG` → the point. PI_NOT_FOUND when it does not exist. */

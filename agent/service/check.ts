@@ -1,9 +1,10 @@
 /** `pi-agent check`: the config, PI Web API (each source's part) and the sink, one line per check. */
 import type { AgentConfig } from '../config/types.js';
-import { describeError } from '../errors.js';
+import { describeError, PiError } from '../errors.js';
 import { openSink } from '../sinks/index.js';
 import { enabledSources, type CheckContext } from '../sources/index.js';
 import { openPi } from '../sources/pi.js';
+import { describePiVersion, piVersion, unsupportedReason } from '../pi/version.js';
 import type { CommandIo, Outcome } from './outcome.js';
 
 export interface CheckOptions extends Omit<CommandIo, 'signal'> {
@@ -34,6 +35,15 @@ async function checkPi(config: AgentConfig, report: Report): Promise<void> {
     client = await openPi(config);
     const sys = await client.get<{ ProductTitle?: string; ProductVersion?: string }>('/system');
     report.ok(`PI Web API ${config.pi.url} answers (${sys.ProductTitle ?? 'PI Web API'} ${sys.ProductVersion ?? ''}`.trimEnd() + `, auth ${config.pi.auth.type})`);
+    const v = await piVersion(client);
+    if (v) {
+      const why = unsupportedReason(v);
+      if (why) {
+        report.fail(`PI Web API ${v.release} (${v.version})`, new PiError('PI_VERSION_UNSUPPORTED', why));
+        return;
+      }
+      report.ok(describePiVersion(v));
+    } else report.warn('PI Web API did not say its version (GET /system has no ProductVersion): features are probed');
     const ctx: CheckContext = { ...report, config, client };
     for (const source of await enabledSources(config)) await source.check?.(ctx);
   } catch (err) {

@@ -13,6 +13,7 @@ import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
 import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
 import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
 import { pollOutcomeOf, pollSubRequest, registerUpdates, type RegisterOutcome } from '../pi/updates.js';
+import { piVersion, requireSupportedPi } from '../pi/version.js';
 import type { PointDirectory } from './tags/discover.js';
 import type { RecordedReader, RecordedRequest, RecordedResult } from './timeseries/extract.js';
 import type { PolledStream, PollItem, UpdatesFeed } from './timeseries/updates.js';
@@ -92,7 +93,17 @@ function recordedResultOf(entry: BatchResult): RecordedResult {
 /** Stream updates (fidelity §8) for the change detector, one `/batch` per call. */
 export class PiUpdatesFeed implements UpdatesFeed {
   constructor(private readonly client: PiClient) {}
-  register(webIds: string[]): Promise<Map<string, RegisterOutcome>> {
+  /**
+   * Registration as the server's release allows (agent/pi/version.ts, read once): before 2018 SP1
+   * every stream is `unsupported` without asking; an unknown release is probed (registerUpdates).
+   */
+  async register(webIds: string[]): Promise<Map<string, RegisterOutcome>> {
+    const v = await piVersion(this.client);
+    if (v && v.features.streamUpdates !== 'current') {
+      const what = v.features.streamUpdates === 'preview' ? 'has stream updates as a preview only' : 'has no stream updates';
+      const error = new PiError('PI_NOT_FOUND', `this PI Web API ${v.release} (${v.version}) ${what}; it needs PI Web API 2018 SP1 or later`);
+      return new Map(webIds.map((w) => [w, { kind: 'unsupported', error }]));
+    }
     return registerUpdates(this.client, webIds);
   }
   /**
@@ -124,6 +135,7 @@ export class PiPointDirectory implements PointDirectory {
   async dataServer(name: string): Promise<DataServer> {
     let ds = this.servers.get(name.toUpperCase());
     if (!ds) {
+      await requireSupportedPi(this.client);
       ds = await findDataServer(this.client, name);
       this.servers.set(name.toUpperCase(), ds);
     }
@@ -135,7 +147,8 @@ export class PiPointDirectory implements PointDirectory {
     yield* listPoints(this.client, ds.WebId, filter);
   }
 
-  pointByPath(path: string): Promise<PiPoint> {
+  async pointByPath(path: string): Promise<PiPoint> {
+    await requireSupportedPi(this.client);
     return getPointByPath(this.client, path);
   }
 }

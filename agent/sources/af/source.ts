@@ -4,6 +4,7 @@ import { afSection, type AfConfig } from './config.js';
 import { AgentError } from '../../errors.js';
 import { clearProgress, recordingFailure, type CheckContext, type Source } from '../source.js';
 import { extractAf } from './extract.js';
+import { requireSupportedPi } from '../../pi/version.js';
 import { AF_ATTRIBUTES, AF_ELEMENTS, AF_TEMPLATES } from './progress.js';
 
 function configured(config: AgentConfig): AfConfig {
@@ -32,9 +33,11 @@ export const afSource: Source = {
   schedule: (config) => configured(config).schedule,
   async runCycle(ctx, signal) {
     const af = configured(ctx.config);
-    const r = await recordingFailure(ctx.store, 'af', () =>
-      extractAf({ site: ctx.config.site, client: ctx.client, store: ctx.store, databases: af.databases, ...(signal ? { signal } : {}) }),
-    );
+    const r = await recordingFailure(ctx.store, 'af', async () => {
+      // A release whose WebIDs the agent cannot read is refused by name (agent/pi/version.ts).
+      await requireSupportedPi(ctx.client);
+      return extractAf({ site: ctx.config.site, client: ctx.client, store: ctx.store, databases: af.databases, ...(signal ? { signal } : {}) });
+    });
     if (!r.paused) ctx.store.recordSourceSuccess('af', { lagSeconds: null });
     ctx.logger.info({ source: 'af', ...r }, r.paused ? 'AF cycle paused: buffer full' : 'AF cycle done');
     return { problems: r.paused ? ['BUFFER_FULL: the outbound buffer is full: AF extraction paused until the sink catches up'] : [] };

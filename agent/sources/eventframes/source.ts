@@ -3,6 +3,7 @@ import type { AgentConfig } from '../../config/types.js';
 import { eventFramesSection, type EventFramesConfig } from './config.js';
 import { AgentError } from '../../errors.js';
 import { parsePiTimestamp } from '../../pi/time.js';
+import { requireSupportedPi } from '../../pi/version.js';
 import { checkDatabases } from '../af/source.js';
 import { clearProgress, recordingFailure, type Source, type SourceContext } from '../source.js';
 import { knownTags, piNowUs } from '../tags/source.js';
@@ -42,7 +43,10 @@ export const eventFramesSource: Source = {
   schedule: (config) => configured(config).schedule,
   async runCycle(ctx, signal) {
     const ef = configured(ctx.config);
-    const r = await recordingFailure(ctx.store, 'event_frames', async () => extractEventFrames(await extractOptions(ctx, ef, signal)));
+    const r = await recordingFailure(ctx.store, 'event_frames', async () => {
+      await requireSupportedPi(ctx.client); // WebID 1.0 releases refused by name (agent/pi/version.ts)
+      return extractEventFrames(await extractOptions(ctx, ef, signal));
+    });
     if (!r.paused) ctx.store.recordSourceSuccess('event_frames', { lagSeconds: 0 });
     ctx.logger.info({ source: 'event_frames', ...r }, r.paused ? 'event frame cycle paused: buffer full' : 'event frame cycle done');
     return { problems: r.paused ? ['BUFFER_FULL: the outbound buffer is full: event frame extraction paused until the sink catches up'] : [] };

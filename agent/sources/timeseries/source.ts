@@ -11,7 +11,6 @@ import { relativeTime, span } from '../../observe/status.js';
 import type { PiClient } from '../../pi/client.js';
 import { readRecorded } from '../../pi/recorded.js';
 import { parsePiTimestamp } from '../../pi/time.js';
-import { registerUpdates } from '../../pi/updates.js';
 import type { Store } from '../../store/store.js';
 import { BatchRecordedReader, parseTimeUs, PiUpdatesFeed } from '../pi.js';
 import { recordingFailure, type CheckContext, type CycleReport, type Source, type SourceContext, type SourceStatusDetail } from '../source.js';
@@ -280,7 +279,8 @@ async function checkSample(ctx: CheckContext, ts: TimeseriesConfig): Promise<voi
   if (ts.stream_updates === 'off') return;
   // Not a failure either way: without stream updates only the lookback window is checked.
   try {
-    const reg = (await registerUpdates(ctx.client, [sample])).get(sample);
+    // As the run does: decided by the server's release where it says one (agent/pi/version.ts).
+    const reg = (await new PiUpdatesFeed(ctx.client).register([sample])).get(sample);
     if (reg?.kind === 'ok') ctx.ok('stream updates available: changes older than the lookback window are found');
     else ctx.warn(`stream updates: ${reg?.error.message ?? 'no answer'}; changes older than the lookback window will not be detected`);
   } catch (err) {

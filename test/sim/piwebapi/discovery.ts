@@ -125,19 +125,25 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
     };
   });
 
+  // The release's answers (versions.ts); shapes: swagger-2018sp1.json System Landing (ProductTitle,
+  // ProductVersion) and GET system/versions (a map of component name to version information).
   router.add('GET', '/system', () => ({
     status: 200,
     body: {
       Links: { Self: `${sim.baseUrl}/system` },
-      ProductTitle: 'PI Web API 2018 SP1 (simulator)',
-      ProductVersion: '1.11.1.5383',
+      ProductTitle: `${sim.version.title} (simulator)`,
+      ProductVersion: sim.version.productVersion,
     },
   }));
 
-  router.add('GET', '/system/versions', () => ({
-    status: 200,
-    body: { 'OSIsoft.REST.Core': { FullVersion: '1.11.1.5383', MajorMinorRevision: '1.11.1', Build: '5383' } },
-  }));
+  router.add('GET', '/system/versions', () => {
+    const full = sim.version.productVersion;
+    const parts = full.split('.');
+    return {
+      status: 200,
+      body: { 'OSIsoft.REST.Core': { FullVersion: full, MajorMinorRevision: parts.slice(0, 3).join('.'), Build: parts[3] ?? '' } },
+    };
+  });
 
   router.add(
     'GET',
@@ -170,7 +176,8 @@ export function registerDiscoveryRoutes(router: Router, sim: Simulator): void {
       checkDataServer(sim, p.webId!);
       const type = webIdTypeOf(req, sim.webIds.defaultType);
       const nameFilter = q(req, 'nameFilter') ?? '*';
-      const sourceFilter = q(req, 'sourceFilter');
+      // Releases before sourceFilter (not a parameter in the 2018 SP1 spec) ignore it: every point (versions.ts).
+      const sourceFilter = sim.version.sourceFilter ? q(req, 'sourceFilter') : undefined;
       const startIndex = intParam(req, 'startIndex', 0);
       const maxCount = intParam(req, 'maxCount', 1000);
       if (startIndex < 0 || maxCount < 0) throw new SimError(400, 'startIndex and maxCount must not be negative.');

@@ -2,7 +2,8 @@
  * `npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE]
  *   [--now ISO] [--realtime] [--https [--cert FILE --key FILE]] [--history-start ISO]
  *   [--max-items N] [--rate-limit N] [--interval SEC] [--mix test|plant]
- *   [--latency REQUEST_MS[,STREAM_MS[,VALUE_US[,PARALLELISM]]]]`
+ *   [--latency REQUEST_MS[,STREAM_MS[,VALUE_US[,PARALLELISM]]]]
+ *   [--version 2016R2|2017R2|2018|2018SP1|2019SP1|2021|2023]` (default the newest; versions.ts)
  * Prints one line with the base URL once the simulator accepts requests (design.md, contracts).
  */
 import { execFileSync } from 'node:child_process';
@@ -13,10 +14,11 @@ import type { SimAuth, SimAuthMode } from './auth-types.js';
 import { parseLatency } from './latency.js';
 import { startSimulator, type SimOptions } from './server.js';
 import { isValidZone } from './time.js';
+import { isSimVersion, SIM_VERSION_NAMES } from './versions.js';
 
 function usage(msg: string): never {
   process.stderr.write(
-    `sim: ${msg}\nusage: npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE] [--now ISO] [--realtime] [--https] [--interval SEC] [--mix test|plant] [--latency MS[,STREAM_MS[,VALUE_US[,PAR]]]]\n`,
+    `sim: ${msg}\nusage: npm run sim -- --port P --tags N --seed S [--auth none|basic|bearer|negotiate|ntlm] [--tz ZONE] [--now ISO] [--realtime] [--https] [--interval SEC] [--mix test|plant] [--latency MS[,STREAM_MS[,VALUE_US[,PAR]]]] [--version ${SIM_VERSION_NAMES.join('|')}]\n`,
   );
   process.exit(2);
 }
@@ -125,6 +127,12 @@ async function main(): Promise<void> {
     }
   }
 
+  const version = str(args, 'version');
+  if (version !== undefined) {
+    if (!isSimVersion(version)) usage(`unknown --version '${version}' (one of ${SIM_VERSION_NAMES.join(', ')})`);
+    opts.version = version;
+  }
+
   let tlsDir: string | undefined;
   if (args.has('https')) {
     const certFile = str(args, 'cert');
@@ -158,7 +166,9 @@ async function main(): Promise<void> {
 
   const running = await startSimulator(opts);
   const extra = tlsDir ? ` cert=${join(tlsDir, 'cert.pem')}` : '';
-  process.stdout.write(`pi-web-api-simulator listening on ${running.url} tags=${running.sim.tagCount()} seed=${running.sim.seed} auth=${authArg}${extra}\n`);
+  process.stdout.write(
+    `pi-web-api-simulator listening on ${running.url} tags=${running.sim.tagCount()} seed=${running.sim.seed} auth=${authArg} version=${running.sim.version.name}${extra}\n`,
+  );
 
   let stopping = false;
   const stop = (): void => {

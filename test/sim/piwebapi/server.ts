@@ -66,7 +66,8 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<{ si
   const router = new Router();
   registerDiscoveryRoutes(router, sim);
   registerStreamRoutes(router, sim);
-  if (opts.streamUpdates !== false) registerUpdateRoutes(router, sim);
+  // Before 2018 there are no stream-updates routes (versions.ts).
+  if (opts.streamUpdates !== false && sim.version.streamUpdates !== 'absent') registerUpdateRoutes(router, sim);
   registerBatchRoute(router, sim);
   const af = await loadAf();
   if (af) {

@@ -8,6 +8,7 @@ import { FaultInjector, type FaultRule } from './faults.js';
 import { newServedStats, type LatencyOptions, type ServedStats } from './latency.js';
 import { seededGuid } from './prng.js';
 import { webIds2, type SimWebIds } from './webids.js';
+import { defaultSimVersion, SIM_VERSIONS, type SimVersionName, type SimVersionProfile } from './versions.js';
 import { Series, SYSTEM_STATES, toJson, type EventData, type PiValue, type SimEvent, type TimedValueJson } from './series.js';
 import { SERVER_NAME, TagCatalog, type PointType, type TagKind, type TagMeta, type TagMix } from './tags.js';
 import { formatUnits, msToUnits, parsePiTime, unitsToMs, UNITS_PER_SECOND } from './time.js';
@@ -35,6 +36,8 @@ export interface SimulatorOptions {
   streamUpdates?: boolean;
   /** How the server writes WebIDs (webids.ts); default WebID 2.0 with Full as the configured default type. */
   webIds?: SimWebIds;
+  /** The PI Web API release to behave as (versions.ts); default `PI_SIM_VERSION` from the environment, else the newest. */
+  version?: SimVersionName;
 }
 
 /**
@@ -89,6 +92,8 @@ export class Simulator {
   readonly serverGuid: string;
   /** How this server writes and reads WebIDs (webids.ts). */
   readonly webIds: SimWebIds;
+  /** The PI Web API release this server behaves as (versions.ts). */
+  readonly version: SimVersionProfile;
   readonly serverName = SERVER_NAME;
   readonly tags: TagCatalog;
   readonly series: Series;
@@ -125,6 +130,7 @@ export class Simulator {
     this.realtime = opts.realtime ?? false;
     this.serverGuid = seededGuid(this.seed, 0x5e7e7);
     this.webIds = opts.webIds ?? webIds2();
+    this.version = SIM_VERSIONS[opts.version ?? defaultSimVersion()];
     this.tags = new TagCatalog(this.seed, opts.tags ?? 300, this.serverGuid, opts.mix ?? 'test', this.webIds);
     this.series = new Series(this.seed, this.tags, this.historyStart, opts.intervalSec === undefined ? {} : { intervalSec: opts.intervalSec });
     this.latency = opts.latency;
