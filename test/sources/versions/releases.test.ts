@@ -6,14 +6,14 @@
  * run against any release with `PI_SIM_VERSION=<name>`.
  */
 import t, { type Test } from 'tap';
-import { landedTable } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../helpers/agent-env.js';
-import { afSource } from '../../agent/sources/af/source.js';
-import { eventFramesSource } from '../../agent/sources/eventframes/source.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
-import type { SimVersionName } from '../sim/piwebapi/versions.js';
-import { check } from '../../agent/service/check.js';
-import { bareLogger } from '../../agent/observe/log.js';
+import { landedTable } from '../../helpers/landed.js';
+import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
+import { afSource } from '../../../agent/sources/af/source.js';
+import { eventFramesSource } from '../../../agent/sources/eventframes/source.js';
+import { startSimulator } from '../../sim/piwebapi/server.js';
+import type { SimVersionName } from '../../sim/piwebapi/versions.js';
+import { check } from '../../../agent/service/check.js';
+import { bareLogger } from '../../../agent/observe/log.js';
 
 const START = '2026-01-01T00:00:00Z';
 const SUPPORTED: SimVersionName[] = ['2017R2', '2018', '2018SP1', '2019SP1', '2021', '2023'];
