@@ -6,7 +6,7 @@
  * a stopped table is skipped until its retry time, and a one-unit-at-a-time caller (flush) still
  * uploads every other table before it hears about the stopped one.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -17,6 +17,7 @@ import { blockedTablesOf, forwardAll } from '../../agent/sinks/forward.js';
 import { Store } from '../../agent/store/store.js';
 import { startWarehouse } from '../sim/databricks/server.js';
 import { assertExact, duplicateKeys, once, startRig, warehouseRows } from './dbx-env.js';
+import { emulatorSinkOptions } from '../helpers/dbx-sink.js';
 
 t.test('no MODIFY on pi_tags: the other tables load exactly, pi_tags waits, then arrives once', async (t) => {
   const { sim, w, env } = await startRig(t, { tags: 4, now: '2026-01-01T00:30:00Z' });
@@ -64,18 +65,7 @@ t.test('forwardAll: a stopped table is skipped until its retry time; one-unit ca
   const root = await mkdtemp(join(tmpdir(), 'pi-agent-tblerr-'));
   const w = await startWarehouse({ dataDir: join(root, 'w') });
   const store = Store.open({ stateDir: join(root, 'state'), site: 'plant-a' });
-  const sink = new DatabricksSink({
-    host: w.host,
-    port: w.port,
-    httpPath: w.path,
-    auth: { type: 'token', token: w.token },
-    caPem: await readFile(w.caPath, 'utf8'),
-    catalog: 'main',
-    schema: 'pi',
-    volume: 'pi_agent',
-    site: 'plant-a',
-    stagingDir: join(root, 'staging'),
-  });
+  const sink = new DatabricksSink(await emulatorSinkOptions(w, root));
   t.teardown(async () => {
     await sink.close();
     store.close();

@@ -4,7 +4,7 @@
  * refuses such a file with Databricks' error (test/sim/databricks/parquet-check.ts), through the
  * REAL @databricks/sql driver. Encodings are read from the footer (DuckDB's parquet_metadata).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -18,21 +18,11 @@ import { DatabricksSink, type DatabricksSinkOptions } from '../../../agent/sinks
 import type { SinkUnit } from '../../../agent/sinks/types.js';
 import { Store } from '../../../agent/store/store.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
+import { emulatorSinkOptions } from '../../helpers/dbx-sink.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-enc-'));
 const w = await startWarehouse({ dataDir: join(root, 'data') });
-const opts: DatabricksSinkOptions = {
-  host: w.host,
-  port: w.port,
-  httpPath: w.path,
-  auth: { type: 'token', token: w.token },
-  caPem: await readFile(w.caPath, 'utf8'),
-  catalog: 'main',
-  schema: 'pi',
-  volume: 'pi_agent',
-  site: 'plant-a',
-  stagingDir: join(root, 'staging'),
-};
+const opts: DatabricksSinkOptions = await emulatorSinkOptions(w, root);
 const sink = new DatabricksSink(opts);
 /** With sink.parquet.byte_stream_split: stages BYTE_STREAM_SPLIT batches as they are. */
 const bssSink = new DatabricksSink({ ...opts, stagingDir: join(root, 'staging-bss'), byteStreamSplit: true });

@@ -6,7 +6,7 @@
  *   missing grant) with the hint for the credential in use; a cached OAuth token is dropped and a
  *   new one fetched.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,22 +18,12 @@ import { blockedTablesOf, forwardAll } from '../../../agent/sinks/forward.js';
 import { Store } from '../../../agent/store/store.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
 import { connect } from '../../sim/databricks/test-client.js';
+import { emulatorSinkOptions } from '../../helpers/dbx-sink.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-sess-'));
 const oauth = { clientId: 'sp-pi-agent', clientSecret: 'sp-secret-value' };
 const w = await startWarehouse({ dataDir: join(root, 'data'), oauth });
-const base: DatabricksSinkOptions = {
-  host: w.host,
-  port: w.port,
-  httpPath: w.path,
-  auth: { type: 'token', token: w.token },
-  caPem: await readFile(w.caPath, 'utf8'),
-  catalog: 'main',
-  schema: 'pi',
-  volume: 'pi_agent',
-  site: 'plant-a',
-  stagingDir: join(root, 'staging'),
-};
+const base: DatabricksSinkOptions = await emulatorSinkOptions(w, root);
 const closers: (() => unknown)[] = [];
 const makeSink = (over: Partial<DatabricksSinkOptions> = {}) => {
   const s = new DatabricksSink({ ...base, stagingDir: join(root, `staging-${closers.length}`), ...over });

@@ -4,7 +4,7 @@
  * loaded, even if the file changed (the emulator keeps that rule, test/sim/databricks/engine.ts).
  * Against the warehouse emulator with the real @databricks/sql driver.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -13,21 +13,11 @@ import { TABLES, type Row } from '../../../agent/batch/tables.js';
 import { DatabricksSink } from '../../../agent/sinks/databricks/sink.js';
 import type { SinkUnit } from '../../../agent/sinks/types.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
+import { emulatorSinkOptions } from '../../helpers/dbx-sink.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-store-path-'));
 const w = await startWarehouse({ dataDir: join(root, 'data') });
-const sink = new DatabricksSink({
-  host: w.host,
-  port: w.port,
-  httpPath: w.path,
-  auth: { type: 'token', token: w.token },
-  caPem: await readFile(w.caPath, 'utf8'),
-  catalog: 'main',
-  schema: 'pi',
-  volume: 'pi_agent',
-  site: 'plant-a',
-  stagingDir: join(root, 'staging'),
-});
+const sink = new DatabricksSink(await emulatorSinkOptions(w, root));
 t.teardown(async () => {
   await sink.close();
   await w.close();
