@@ -101,7 +101,7 @@ export function piVersion(client: PiClient): Promise<PiVersion | undefined> {
     p = client.get<{ ProductVersion?: unknown }>('/system').then(
       (sys) => {
         const v = parsePiVersion(typeof sys?.ProductVersion === 'string' ? sys.ProductVersion : undefined);
-        if (v && !v.features.webId2) client.webIds.activate();
+        if (v) client.webIds.setFormat(v.features.webId2 ? '2.0' : '1.0');
         return v;
       },
       (err: unknown) => {

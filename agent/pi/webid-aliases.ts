@@ -37,10 +37,14 @@ export class WebIdAliases {
 
   constructor(private readonly store?: WebIdAliasStore) {}
 
-  /** The server writes WebID 1.0: translate from now on. */
-  activate(): void {
+  /**
+   * The server's release says which format it writes (pi/version.ts). A 2.0 server stops the
+   * translation even with pairs in the store (PI Web API upgraded from 2017): its own ids are the
+   * keys, and it would read the old 1.0 ids too.
+   */
+  setFormat(format: '1.0' | '2.0'): void {
     this.load();
-    this.format = '1.0';
+    this.format = format;
   }
 
   get isActive(): boolean {
@@ -85,7 +89,7 @@ export class WebIdAliases {
     if (this.loaded) return;
     this.loaded = true;
     for (const [k, w] of this.store?.load() ?? []) this.byKey.set(k, w);
-    if (this.byKey.size > 0) this.format = '1.0';
+    if (this.byKey.size > 0 && this.format === 'unknown') this.format = '1.0';
   }
 
   private keyOf(webId: string, fresh: [string, string][]): string {

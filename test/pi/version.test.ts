@@ -1,7 +1,7 @@
 /**
  * The PI Web API release read once from /system (agent/pi/version.ts) and what the agent does with
  * it: point_source filtered by the agent where the server ignores sourceFilter, stream updates off
- * before 2018 SP1, WebID 1.0 releases refused; against the simulator's release profiles.
+ * before 2018 SP1, WebID 1.0 releases translated, releases before 2016 R2 refused; against the simulator's release profiles.
  */
 import t, { type Test } from 'tap';
 import { PiClient } from '../../agent/pi/client.js';

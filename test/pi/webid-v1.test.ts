@@ -120,6 +120,10 @@ t.test('WebIdAliases: answers are rewritten to keys, requests back to the server
   const b = new WebIdAliases({ load: () => saved, save: () => undefined });
   t.ok(b.isActive, 'pairs in the store mean a 1.0 server');
   t.equal(b.outbound(`/streams/${point.key}/value`), `/streams/${point.id}/value`);
+  // PI Web API upgraded to a 2.0 release: its release turns the translation off, pairs or not.
+  b.setFormat('2.0');
+  t.notOk(b.isActive);
+  t.equal(b.outbound(`/streams/${point.key}/value`), `/streams/${point.key}/value`);
 
   // A 2.0 server: decided by its first WebId, never walked.
   const c = new WebIdAliases();

@@ -108,3 +108,24 @@ t.test('2016 R2: a restarted agent reads its tags by key before discovery runs a
     t.same(landed.get(idOnly(sim.sim.tagWebId(i))), want, `${sim.sim.tagName(i)}: ${want.length} events, none twice`);
   }
 });
+
+t.test('PI Web API upgraded from 2017 to 2017 R2: the same keys, nothing twice', async (t) => {
+  const { sim, env } = await setup(t, '2017');
+  t.same(await runAgentOnce(env), { ok: true, problems: [] });
+  const port = Number(new URL(sim.url).port);
+  await sim.close();
+  // The same server (same seed: same GUIDs, point ids, data) after the upgrade, at the same address.
+  const upgraded = await startSimulator({ port, tags: 15, seed: 11, historyStart: START, now: '2026-01-01T01:00:00Z', version: '2017R2' });
+  t.teardown(() => upgraded.close());
+  upgraded.sim.advance('20m');
+  t.same(await runAgentOnce(env), { ok: true, problems: [] });
+  const calc = [3, 10];
+  const tags = await landedTable(env.outDir, 'pi_tags');
+  t.same([...tags.keys()].length, 2, 'pi_tags: still one row per tag');
+  const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
+  t.same([...landed.keys()].sort(), calc.map((i) => idOnly(upgraded.sim.tagWebId(i))).sort(), 'the keys 2017 R2 gives are the ones 2017 had');
+  for (const i of calc) {
+    const want = expectedEvents(upgraded.sim.truth(i, START, upgraded.sim.nowIso()));
+    t.same(landed.get(idOnly(upgraded.sim.tagWebId(i))), want, `${upgraded.sim.tagName(i)}: ${want.length} events, none twice`);
+  }
+});
