@@ -40,15 +40,18 @@ t.test('a store from before the id (schema version 1) gets one on open and keeps
   const s = Store.open({ stateDir: dir, site: 'plant-a' });
   s.commitStep([], [{ key: 'ts:W1', value: { pos: 42 } }]);
   s.close();
-  // Make it what a version-1 store is: no store_id in meta, user_version 1.
+  // Make it what a version-1 store is: no store_id in meta, no pi_webids (schema 3), user_version 1.
   const raw = new Database(path.join(dir, STORE_FILE));
   raw.prepare(`DELETE FROM meta WHERE key = 'store_id'`).run();
+  raw.exec(`DROP TABLE pi_webids`);
   raw.pragma('user_version = 1');
   raw.close();
   t.throws(() => Store.openReadonly({ stateDir: dir }), { message: /start the agent once to upgrade it/ }, 'status asks for the upgrade');
   const up = Store.open({ stateDir: dir, site: 'plant-a' });
   t.match(up.storeId, /^[0-9a-f]{16}$/);
   t.same(up.getProgress('ts:W1'), { pos: 42 }, 'progress kept');
+  up.webIdAliases().save([['I1DPkey', 'P0id']]);
+  t.same(up.webIdAliases().load(), [['I1DPkey', 'P0id']], 'schema 3 (pi_webids) added by the same upgrade');
   const id = up.storeId;
   up.close();
   const again = Store.open({ stateDir: dir, site: 'plant-a' });
