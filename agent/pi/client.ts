@@ -15,6 +15,7 @@ import { buildQuery, createPool, parseBaseUrl, sendRequest } from './http.js';
 import type { PiEndpoint, Query } from './http.js';
 import { DEFAULT_RETRY_POLICY, nextRetry } from './retry.js';
 import type { RetryPolicy } from './retry.js';
+import { WebIdAliases, type WebIdAliasStore } from './webid-aliases.js';
 
 export interface RequestInfo {
   method: string;
@@ -54,6 +55,8 @@ export interface PiClientOptions {
   onRequest?: (info: RequestInfo) => void;
   /** How to wait between attempts; tests pass one that records the delays instead of waiting. */
   sleep?: (ms: number) => Promise<void>;
+  /** Where a WebID 1.0 server's ids persist against their keys (pi/webid-aliases.ts); in memory without. */
+  webIdAliases?: WebIdAliasStore;
 }
 
 export interface PiClientStats {
@@ -70,6 +73,8 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 
 export class PiClient {
   readonly stats: PiClientStats = { requests: 0, bytesReceived: 0, retries: 0, errorsByCode: {} };
+  /** Keys ↔ a WebID 1.0 server's own ids, translated at the wire (pi/webid-aliases.ts). */
+  readonly webIds: WebIdAliases;
   private readonly endpoint: PiEndpoint;
   private readonly pool: Pool;
   private readonly limiter: Limiter;
@@ -98,6 +103,7 @@ export class PiClient {
       retryAfterCapMs: opts.retryAfterCapMs ?? DEFAULT_RETRY_POLICY.retryAfterCapMs,
     };
     this.sleep = opts.sleep ?? ((ms) => sleepMs(ms, undefined, { signal: this.stopping.signal }));
+    this.webIds = new WebIdAliases(opts.webIdAliases);
   }
 
   /** `https://host:port`, without credentials. */
@@ -112,7 +118,7 @@ export class PiClient {
 
   /** Length of the URL a GET of `path` with `query` sends (to keep streamset URLs short, fidelity §3). */
   urlLength(path: string, query?: Query): number {
-    return this.endpoint.origin.length + this.endpoint.basePath.length + path.length + buildQuery(query).length;
+    return this.endpoint.origin.length + this.endpoint.basePath.length + this.webIds.outbound(path + buildQuery(query)).length;
   }
 
   /**
@@ -138,7 +144,7 @@ export class PiClient {
     await Promise.allSettled([this.pool.close(), this.opts.auth.close()]);
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, query: Query | undefined, body: string | undefined): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST', path: string, query: Query | undefined, keyedBody: string | undefined): Promise<T> {
     if (this.closed) throw new PiError('INTERNAL', `PI client already closed (${method} ${path})`);
     const fullPath = this.endpoint.basePath + (path.startsWith('/') ? path : `/${path}`);
     const where = `${method} ${fullPath}`;
@@ -149,7 +155,9 @@ export class PiClient {
       headers['content-type'] = 'application/json; charset=utf-8';
       headers['x-requested-with'] = 'XMLHttpRequest';
     }
-    const pathAndQuery = fullPath + buildQuery(query);
+    // Keys go out as a WebID 1.0 server's own ids (nothing changes on a 2.0 server).
+    const pathAndQuery = this.webIds.outbound(fullPath + buildQuery(query));
+    const body = keyedBody === undefined ? undefined : this.webIds.outbound(keyedBody);
     const done = { retries: 0, serverRetries: 0 };
 
     for (let attempt = 1; ; attempt++) {
@@ -227,7 +235,8 @@ export class PiClient {
       const status = typeof sc === 'number' && sc >= 400 ? sc : 500;
       return { ok: false, failure: statusFailure(status, json, `${where} (WebException in a ${res.status} body)`, url) };
     }
-    return { ok: true, value: json as T };
+    this.webIds.sniff(text);
+    return { ok: true, value: this.webIds.inbound(json) as T };
   }
 
   private thrownFailure(err: unknown, where: string, url: string): Failure {

@@ -7,8 +7,9 @@
  *   numbers (2016 R2 1.8, 2017 1.9, 2017 R2 1.10, 2018 1.11.0, 2019 1.12, 2019 SP1 1.13, 2021 1.15,
  *   2023 1.19) follow OSIsoft's numbering as users report it; they are not confirmed by an AVEVA
  *   document, so a version between known ones is named by its number only.
- * - WebID 2.0 (what agent/pi/webid.ts reads) came with 2017 R2 (AVEVA "PI Web API - Using Web ID
- *   2.0"); 2016 R2 and 2017 write WebID 1.0, which the agent does not read: refused.
+ * - WebID 2.0 came with 2017 R2 (AVEVA "PI Web API - Using Web ID 2.0"); 2016 R2 and 2017 write
+ *   WebID 1.0: on them the client translates between the agent's keys and the server's ids
+ *   (pi/webid-aliases.ts). Releases before 2016 R2 are refused: not modelled or tested.
  * - Stream updates: a preview (CTP) in 2018 (PI Developers Club, "What's new in PI Web API 2018?");
  *   2018 SP1 changed it (PI Developers Club, "Stream Updates: new features in PI Web API 2018 SP1":
  *   metadata-change Exceptions and marker errors, which the agent relies on to know a signup ended).
@@ -72,8 +73,9 @@ export function parsePiVersion(text: string | undefined): PiVersion | undefined 
 
 /** Why the agent cannot work with this release (undefined when it can). */
 export function unsupportedReason(v: PiVersion): string | undefined {
-  if (!v.features.webId2) {
-    return `PI Web API ${v.release} (${v.version}) writes WebID 1.0, which pi-agent does not read; it needs PI Web API 2017 R2 or later (WebID 2.0)`;
+  const [maj, min] = v.version.split('.').map(Number) as [number, number];
+  if (maj < 1 || (maj === 1 && min < 8)) {
+    return `PI Web API ${v.release} (${v.version}) is older than any release pi-agent is tested with; it needs PI Web API 2016 R2 (1.8) or later`;
   }
   return undefined;
 }
@@ -82,7 +84,8 @@ export function unsupportedReason(v: PiVersion): string | undefined {
 export function describePiVersion(v: PiVersion): string {
   const su = { absent: 'off (none before 2018 SP1)', preview: 'off (2018 has a preview only; needs 2018 SP1)', current: 'on' }[v.features.streamUpdates];
   const sf = v.features.sourceFilter ? 'sourceFilter by the server' : 'point_source checked by pi-agent (pointsource attribute)';
-  return `PI Web API ${v.release} (${v.version}): stream updates ${su}, ${sf}`;
+  const ids = v.features.webId2 ? '' : ', WebID 1.0 (translated by pi-agent)';
+  return `PI Web API ${v.release} (${v.version}): stream updates ${su}, ${sf}${ids}`;
 }
 
 /** The System Landing fields the agent reads (swagger-2018sp1.json System Landing). */
@@ -120,7 +123,11 @@ export function piVersion(client: PiClient): Promise<PiVersion | undefined> {
   let p = read.get(client);
   if (!p) {
     p = piSystem(client).then(
-      (sys) => parsePiVersion(typeof sys?.ProductVersion === 'string' ? sys.ProductVersion : undefined),
+      (sys) => {
+        const v = parsePiVersion(typeof sys?.ProductVersion === 'string' ? sys.ProductVersion : undefined);
+        if (v) client.webIds.setFormat(v.features.webId2 ? '2.0' : '1.0');
+        return v;
+      },
       (err: unknown) => {
         if (err instanceof PiError && (err.status === 404 || err.status === 403)) return undefined;
         read.delete(client);

@@ -198,6 +198,62 @@ export function decodeWebId(webId: string): WebIdParts {
   return parts;
 }
 
+/**
+ * WebID 1.0, what PI Web API 2016 R2 and 2017 write (2.0 came with 2017 R2; AVEVA, "WebID": ids
+ * created by 2017 and earlier still address their objects on later releases). AVEVA never
+ * published its layout; it is read here from ids real servers returned, quoted in public code:
+ * a one-character object marker, the version character `0`, then the fields of a Full 2.0 id of
+ * the same object (GUIDs as Urlencoded Guids, a point id, the upper-cased path as Urlencoded UTF-8):
+ * - `P0` + data server GUID + point id + `SERVER\TAG` (a point of `\\UTIL-PI-P`);
+ * - `s0` + data server GUID + `SERVER` (lower-case `s`, in five servers' URLs);
+ * - `D0` + AF server GUID + database GUID + `AFSERVER\DB`;
+ * - `E0` + AF server GUID + element GUID + element path;
+ * - `T0` + AF server GUID + template GUID + `AFSERVER\DB\ELEMENTTEMPLATES[NAME]`;
+ * - `A0E` + AF server, element and attribute GUIDs + `...\ELEMENT|ATTRIBUTE` (owner marker `E`).
+ * Event frames and their attributes were seen in no such answer. Their layouts are taken to follow
+ * the same rule (`F0` + AF server GUID + event frame GUID + path; `A0F` + three GUIDs + path):
+ * the agent must key event frames by something a rename does not change. Were a real server to
+ * write them otherwise, the key is still made of the id's own characters before the path, and the
+ * client still sends the server's id (webid-aliases.ts): a wrong guess costs at worst what keeping
+ * the server's id as the key costs (a new key on a rename), never a failed read. Asset servers are
+ * not keyed by the agent: no layout.
+ */
+export type WebId1Markers = Readonly<Record<string, { marker: WebIdMarker }>>;
+
+export const WEBID1_MARKERS: WebId1Markers = {
+  P: { marker: 'DP' },
+  s: { marker: 'DS' },
+  D: { marker: 'RD' },
+  E: { marker: 'Em' },
+  T: { marker: 'ET' },
+  A: { marker: 'Ab' }, // owner `E` (seen) or `F` (assumed, above)
+  F: { marker: 'Fm' }, // assumed, above
+};
+
+/** Does this look like a WebID 1.0 (marker character, then `0`)? Says nothing about its layout. */
+export function isWebId1(webId: string): boolean {
+  return /^[A-Za-z]0[A-Za-z0-9_-]+$/.test(webId);
+}
+
+/**
+ * Decode a WebID 1.0 of a known layout (above) into the parts of the Full 2.0 id of the same
+ * object; throws TypeError on anything else. `markers` replaces the table (the simulator adds its
+ * stand-ins for the layouts not known here).
+ */
+export function decodeWebId1(webId: string, markers: WebId1Markers = WEBID1_MARKERS): WebIdParts {
+  if (!isWebId1(webId)) throw new TypeError(`not a WebID 1.0: ${webId}`);
+  const known = Object.hasOwn(markers, webId[0]!) ? markers[webId[0]!] : undefined;
+  if (!known) throw new TypeError(`WebID 1.0 of an unknown layout: ${webId}`);
+  // The same fields as a Full 2.0 id (an owner marker included): re-read the tail behind a 2.0 head.
+  return decodeWebId(`F1${known.marker}${webId.slice(2)}`);
+}
+
+/** The WebID 1.0 of an object (the simulator's 2016 R2 profile); `char` names the marker character. */
+export function encodeWebId1(p: Omit<WebIdParts, 'type'>, char: string): string {
+  const full = encodeWebId({ ...p, type: 'Full' });
+  return `${char}0${full.slice(4)}`;
+}
+
 /** PathOnly WebID built from a path alone: lets the agent address a tag without a lookup. */
 export function pathOnlyWebId(marker: WebIdMarker, path: string, owner?: string): string {
   const parts: WebIdParts = { type: 'PathOnly', marker, guids: [], name: path };
@@ -212,6 +268,9 @@ export function pathOnlyWebId(marker: WebIdMarker, path: string, owner?: string)
  * Every GUID stays (the server's, the owner's, the object's): elements of one AF server differ only
  * in the last one. The agent asks for `webIdType=IDOnly` wherever it keys by WebID and keeps what
  * the server returns; this only turns the Full ids found elsewhere (Links, older answers) into keys.
+ * A WebID 1.0 of a known layout (2016 R2 and 2017 write no other) becomes the IDOnly 2.0 id of the
+ * same object: the key a later release gives it too, so an upgrade of PI Web API keeps every key.
+ * The PI client turns such keys back into the server's own 1.0 ids (pi/webid-aliases.ts).
  *
  * Anything that is not a Full WebID this module can decode (already IDOnly, PathOnly, LocalIDOnly,
  * a marker or version it does not know) is returned unchanged, never thrown on: PI accepts any id
@@ -224,7 +283,7 @@ export function idOnlyWebId(webId: string | undefined): string | undefined {
   if (webId === undefined) return undefined;
   let p: WebIdParts;
   try {
-    p = decodeWebId(webId);
+    p = isWebId1(webId) ? decodeWebId1(webId) : decodeWebId(webId);
   } catch {
     return webId;
   }

@@ -26,7 +26,7 @@ export function openStore(config: AgentConfig): Store {
 export async function openAgent(config: AgentConfig, logger: Logger): Promise<Agent> {
   const store = openStore(config);
   try {
-    const client = await openPi(config);
+    const client = await openPi(config, undefined, store.webIdAliases());
     const directory = new PiPointDirectory(client);
     const sink = await openSink(config, logger);
     return {

@@ -12,6 +12,7 @@ import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
 import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
 import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
 import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
+import type { WebIdAliasStore } from '../pi/webid-aliases.js';
 import { pollOutcomeOf, pollSubRequest, registerUpdates, type RegisterOutcome } from '../pi/updates.js';
 import { piVersion, requireSupportedPi } from '../pi/version.js';
 import type { PointDirectory } from './tags/discover.js';
@@ -19,7 +20,7 @@ import type { RecordedReader, RecordedRequest, RecordedResult } from './timeseri
 import type { PolledStream, PollItem, UpdatesFeed } from './timeseries/updates.js';
 import type { PiValueItem } from './timeseries/values.js';
 
-export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo) => void): Promise<PiClient> {
+export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo) => void, webIdAliases?: WebIdAliasStore): Promise<PiClient> {
   const ca = config.pi.ca ? readFileSync(config.pi.ca) : undefined;
   const authOpts: { baseUrl: string; ca?: Buffer } = { baseUrl: config.pi.url };
   if (ca) authOpts.ca = ca;
@@ -33,6 +34,7 @@ export async function openPi(config: AgentConfig, onRequest?: (info: RequestInfo
   };
   if (ca) opts.ca = ca;
   if (onRequest) opts.onRequest = onRequest;
+  if (webIdAliases) opts.webIdAliases = webIdAliases;
   return new PiClient(opts);
 }
 

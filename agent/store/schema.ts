@@ -83,6 +83,10 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
   },
   // 2: the store's id (store-id.ts), for stores created before it existed; new stores get theirs here too.
   (db) => ensureStoreId(db),
+  // 3: a WebID 1.0 server's ids (PI Web API 2016 R2, 2017) against the agent's keys (pi/webid-aliases.ts).
+  (db) => {
+    db.exec(`CREATE TABLE pi_webids (key TEXT PRIMARY KEY, webid TEXT NOT NULL) WITHOUT ROWID;`);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -235,6 +235,21 @@ export class Store {
   }
 
   /** Pending (not yet committed) upload units, oldest first: for status and `flush`. */
+  /**
+   * A WebID 1.0 server's ids against the agent's keys (pi/webid-aliases.ts): read once when the PI
+   * client starts, each new or changed pair saved as the answer that carried it arrives.
+   */
+  webIdAliases(): { load(): [string, string][]; save(pairs: [string, string][]): void } {
+    const upsert = this.db.prepare(`INSERT INTO pi_webids (key, webid) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET webid = excluded.webid`);
+    const saveAll = this.db.transaction((pairs: [string, string][]) => {
+      for (const [k, w] of pairs) upsert.run(k, w);
+    });
+    return {
+      load: () => (this.db.prepare(`SELECT key, webid FROM pi_webids`).all() as { key: string; webid: string }[]).map((r) => [r.key, r.webid]),
+      save: (pairs) => saveAll(pairs),
+    };
+  }
+
   pendingUnits(): UploadUnit[] {
     return units.pendingUnits(this.db);
   }

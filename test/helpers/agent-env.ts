@@ -11,7 +11,7 @@ import { bareLogger } from '../../agent/observe/log.js';
 import { openAgent, type Agent } from '../../agent/service/agent.js';
 import { runOnce, type OnceResult } from '../../agent/service/once.js';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { decodeWebId, encodeWebId } from '../../agent/pi/webid.js';
+import { decodeWebId, decodeWebId1, encodeWebId, isWebId1 } from '../../agent/pi/webid.js';
 import type { TimedValueJson } from '../sim/piwebapi/series.js';
 import type { LandedRow } from './landed.js';
 
@@ -42,9 +42,9 @@ export function makeAgentEnv(yamlBody: (paths: { outDir: string; stateDir: strin
   };
 }
 
-/** The IDOnly WebID the agent keys a simulator tag by. */
+/** The IDOnly WebID the agent keys a simulator tag by (a WebID 1.0 of 2016 R2 and 2017 too). */
 export function idOnly(fullWebId: string): string {
-  const p = decodeWebId(fullWebId);
+  const p = isWebId1(fullWebId) ? decodeWebId1(fullWebId) : decodeWebId(fullWebId);
   return encodeWebId({ type: 'IDOnly', marker: 'DP', guids: p.guids, pointId: p.pointId ?? 0 });
 }
 

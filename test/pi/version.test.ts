@@ -1,12 +1,12 @@
 /**
  * The PI Web API release read once from /system (agent/pi/version.ts) and what the agent does with
  * it: point_source filtered by the agent where the server ignores sourceFilter, stream updates off
- * before 2018 SP1, WebID 1.0 releases refused; against the simulator's release profiles.
+ * before 2018 SP1, WebID 1.0 releases translated, releases before 2016 R2 refused; against the simulator's release profiles.
  */
 import t, { type Test } from 'tap';
 import { PiClient } from '../../agent/pi/client.js';
 import { findDataServer, listPoints, piFilterRegExp } from '../../agent/pi/points.js';
-import { describePiVersion, parsePiVersion, piVersion, requireSupportedPi } from '../../agent/pi/version.js';
+import { describePiVersion, parsePiVersion, piVersion, requireSupportedPi, unsupportedReason } from '../../agent/pi/version.js';
 import { PiPointDirectory, PiUpdatesFeed } from '../../agent/sources/pi.js';
 import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
 import type { SimVersionName } from '../sim/piwebapi/versions.js';
@@ -103,9 +103,16 @@ t.test('before 2018 SP1 stream updates are not asked for; 2018 SP1 registers', a
   t.match((await new PiUpdatesFeed(client).register([w])).get(w), { kind: 'ok' });
 });
 
-t.test('2016 R2 (WebID 1.0) is refused clearly before discovery', async (t) => {
+t.test('2016 R2 (WebID 1.0) is taken: the client translates its ids; releases before it are refused by name', async (t) => {
   const { client } = await open(t, '2016R2', 3);
-  const msg = /PI Web API 2016 R2 \(1\.8\.0\.3059\) writes WebID 1\.0, which pi-agent does not read; it needs PI Web API 2017 R2 or later/;
-  await t.rejects(requireSupportedPi(client), { code: 'PI_VERSION_UNSUPPORTED', message: msg });
-  await t.rejects(new PiPointDirectory(client).dataServer('SIMPI'), { code: 'PI_VERSION_UNSUPPORTED', message: msg });
+  t.match(await requireSupportedPi(client), { release: '2016 R2', features: { webId2: false } });
+  t.ok(client.webIds.isActive, 'reading the release turned the translation on');
+  const ds = await new PiPointDirectory(client).dataServer('SIMPI');
+  t.match(ds.WebId, /^I1DS/, 'the data server comes back by its IDOnly 2.0 key');
+  t.equal(
+    unsupportedReason(parsePiVersion('1.7.0.1234')!),
+    'PI Web API 2016 (1.7.0.1234) is older than any release pi-agent is tested with; it needs PI Web API 2016 R2 (1.8) or later',
+  );
+  t.equal(unsupportedReason(parsePiVersion('1.8.0.3059')!), undefined);
+  t.equal(unsupportedReason(parsePiVersion('1.9.1.12')!), undefined);
 });

@@ -48,3 +48,26 @@ t.test('2017 R2 has no stream-updates routes; 2018 has them', async (t) => {
   t.equal(ok.status, 200);
   t.equal(ok.json.Status, 'Succeeded');
 });
+
+t.test('2016 R2 and 2017 write WebID 1.0 whatever webIdType asks, and read no 2.0 id; later releases read both', async (t) => {
+  for (const version of ['2016R2', '2017'] as const) {
+    const old = await sim(t, { tags: 3, version });
+    const ds = (await get(old, '/dataservers?webIdType=IDOnly')).json.Items[0];
+    t.match(ds.WebId, /^s0/, `${version}: data server`);
+    const pts = (await get(old, `/dataservers/${ds.WebId}/points?webIdType=IDOnly`)).json.Items;
+    t.same(
+      pts.map((p: { WebId: string }) => p.WebId),
+      [0, 1, 2].map((i) => old.sim.tagWebId(i)),
+    );
+    t.match(pts[0].WebId, /^P0/, `${version}: points`);
+    const idOnly = `I1DP${pts[0].WebId.slice(2, 30)}`;
+    t.equal((await get(old, `/streams/${idOnly}/value`)).status, 400, `${version}: a 2.0 id is not read`);
+    t.equal((await get(old, `/streams/${pts[0].WebId}/value`)).status, 200);
+  }
+  const now = await sim(t, { tags: 3, version: '2017R2' });
+  const old = await sim(t, { tags: 3, version: '2016R2' });
+  // The same seed: the same GUIDs and point ids, so the 1.0 id of 2016 R2 names the same point.
+  const r = await get(now, `/streams/${old.sim.tagWebId(1)}/value`);
+  t.equal(r.status, 200, '2017 R2 reads a 1.0 id an older release issued');
+  t.same(r.json, (await get(now, `/streams/${now.sim.tagWebId(1)}/value`)).json);
+});

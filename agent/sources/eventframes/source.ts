@@ -44,7 +44,7 @@ export const eventFramesSource: Source = {
   async runCycle(ctx, signal) {
     const ef = configured(ctx.config);
     const r = await recordingFailure(ctx.store, 'event_frames', async () => {
-      await requireSupportedPi(ctx.client); // WebID 1.0 releases refused by name (agent/pi/version.ts)
+      await requireSupportedPi(ctx.client); // releases before 2016 R2 refused by name; 1.0 ids translated (agent/pi/version.ts)
       return extractEventFrames(await extractOptions(ctx, ef, signal));
     });
     if (!r.paused) ctx.store.recordSourceSuccess('event_frames', { lagSeconds: 0 });

@@ -101,7 +101,13 @@ export function intParam(req: SimRequest, name: string, dflt: number): number {
 }
 
 function lookupPoint(sim: Simulator, webId: string): number {
-  if (!/^[FIPLD]1DP/.test(webId)) throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
+  let marker: string;
+  try {
+    marker = sim.webIds.decode(webId).marker; // the release's own format(s): webids.ts
+  } catch {
+    throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
+  }
+  if (marker !== 'DP') throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
   return sim.resolveStream(webId).index;
 }
 

@@ -3,7 +3,7 @@
  *   [--now ISO] [--realtime] [--https [--cert FILE --key FILE]] [--history-start ISO]
  *   [--max-items N] [--rate-limit N] [--interval SEC] [--mix test|plant]
  *   [--latency REQUEST_MS[,STREAM_MS[,VALUE_US[,PARALLELISM]]]]
- *   [--version 2016R2|2017R2|2018|2018SP1|2019SP1|2021|2023]` (default the newest; versions.ts)
+ *   [--version 2016R2|2017|2017R2|2018|2018SP1|2019SP1|2021|2023]` (default the newest; versions.ts)
  * Prints one line with the base URL once the simulator accepts requests (design.md, contracts).
  */
 import { execFileSync } from 'node:child_process';

@@ -7,7 +7,7 @@ import type { WebIdType } from '../../../agent/pi/webid.js';
 import { FaultInjector, type FaultRule } from './faults.js';
 import { newServedStats, type LatencyOptions, type ServedStats } from './latency.js';
 import { seededGuid } from './prng.js';
-import { webIds2, type SimWebIds } from './webids.js';
+import { webIds1, webIds2, type SimWebIds } from './webids.js';
 import { defaultSimVersion, SIM_VERSIONS, type SimVersionName, type SimVersionProfile } from './versions.js';
 import { Series, SYSTEM_STATES, toJson, type EventData, type PiValue, type SimEvent, type TimedValueJson } from './series.js';
 import { SERVER_NAME, TagCatalog, type PointType, type TagKind, type TagMeta, type TagMix } from './tags.js';
@@ -129,8 +129,9 @@ export class Simulator {
     if (!Number.isFinite(this.startMs) || !Number.isFinite(this.historyStart)) throw new Error('invalid now/historyStart');
     this.realtime = opts.realtime ?? false;
     this.serverGuid = seededGuid(this.seed, 0x5e7e7);
-    this.webIds = opts.webIds ?? webIds2();
     this.version = SIM_VERSIONS[opts.version ?? defaultSimVersion()];
+    // The release's WebID format (versions.ts); a test may hand in another scheme.
+    this.webIds = opts.webIds ?? (this.version.webIdVersion === '1.0' ? webIds1() : webIds2());
     this.tags = new TagCatalog(this.seed, opts.tags ?? 300, this.serverGuid, opts.mix ?? 'test', this.webIds);
     this.series = new Series(this.seed, this.tags, this.historyStart, opts.intervalSec === undefined ? {} : { intervalSec: opts.intervalSec });
     this.latency = opts.latency;

@@ -159,7 +159,13 @@ export function registerStreamRoutes(router: Router, sim: Simulator): void {
 
   /** Static AF attributes have a value but no series (fidelity §6). */
   const staticValue = (webId: string): SimResponse | undefined => {
-    if (!webId.slice(2, 4).startsWith('Ab')) return undefined;
+    let marker: string | undefined;
+    try {
+      marker = sim.webIds.decode(webId).marker; // a 1.0 id has its marker elsewhere (webids.ts)
+    } catch {
+      return undefined;
+    }
+    if (marker !== 'Ab') return undefined;
     const v = sim.af?.staticValue?.(webId);
     if (!v) return undefined;
     return {

@@ -6,13 +6,12 @@
  * Sources:
  * - Product versions (`/system` ProductVersion, `/system/versions` FullVersion): 2018 SP1 =
  *   1.11.1.5383 is the info.version of ../shared/piwebapi/swagger-2018sp1.json. The major.minor of
- *   the others (2016 R2 1.8, 2017 R2 1.10, 2018 1.11.0, 2019 SP1 1.13, 2021 1.15, 2023 1.19) follow
+ *   the others (2016 R2 1.8, 2017 1.9, 2017 R2 1.10, 2018 1.11.0, 2019 SP1 1.13, 2021 1.15, 2023 1.19) follow
  *   OSIsoft's numbering as reported by users; they could not be confirmed in an AVEVA document,
  *   and the build numbers here are illustrative (only 5383 is from a spec).
  * - WebID: 2.0 (and the `webIdType` parameter) came with PI Web API 2017 R2 (AVEVA "PI Web API -
- *   Using Web ID 2.0"); 2016 R2 writes WebID 1.0. The simulator does not encode WebID 1.0 ids: its
- *   2016 R2 profile answers `/system` and `/system/versions` as 2016 R2 (all the agent needs to
- *   refuse that release before it reads any id) and otherwise still writes WebID 2.0.
+ *   Using Web ID 2.0"); 2016 R2 and 2017 write WebID 1.0 (webids.ts webIds1: the layouts real
+ *   servers' answers show) and read no 2.0 id.
  * - Stream updates: a Community Technology Preview in 2018 (PI Developers Club, "What's new in PI
  *   Web API 2018?": "Stream Updates (CTP)"); changed in 2018 SP1 (PI Developers Club, "Stream
  *   Updates: new features in PI Web API 2018 SP1": metadata-change Exceptions, marker errors always
@@ -26,7 +25,7 @@
  *   modelled): the agent does not use stream updates on 2018.
  */
 
-export type SimVersionName = '2016R2' | '2017R2' | '2018' | '2018SP1' | '2019SP1' | '2021' | '2023';
+export type SimVersionName = '2016R2' | '2017' | '2017R2' | '2018' | '2018SP1' | '2019SP1' | '2021' | '2023';
 
 export interface SimVersionProfile {
   name: SimVersionName;
@@ -64,6 +63,7 @@ function profile(
 
 export const SIM_VERSIONS: Readonly<Record<SimVersionName, SimVersionProfile>> = {
   '2016R2': profile('2016R2', 'PI Web API 2016 R2', '1.8.0.3059', { webId1: true, streamUpdates: 'absent', sourceFilter: false }),
+  '2017': profile('2017', 'PI Web API 2017', '1.9.0.266', { webId1: true, streamUpdates: 'absent', sourceFilter: false }),
   '2017R2': profile('2017R2', 'PI Web API 2017 R2', '1.10.0.2090', { streamUpdates: 'absent', sourceFilter: false }),
   '2018': profile('2018', 'PI Web API 2018', '1.11.0.3902', { streamUpdates: 'preview', sourceFilter: false }),
   '2018SP1': profile('2018SP1', 'PI Web API 2018 SP1', '1.11.1.5383', { streamUpdates: 'current', sourceFilter: false }),

@@ -8,7 +8,18 @@
  * `defaultType` is the server's `WebIDType` configuration setting: what a request without
  * `webIdType` gets (webid-type.html: "The default type is configurable"); Full out of the box.
  */
-import { decodeWebId, encodeWebId, type WebIdMarker, type WebIdParts, type WebIdType } from '../../../agent/pi/webid.js';
+import {
+  decodeWebId,
+  decodeWebId1,
+  encodeWebId,
+  encodeWebId1,
+  isWebId1,
+  WEBID1_MARKERS,
+  type WebId1Markers,
+  type WebIdMarker,
+  type WebIdParts,
+  type WebIdType,
+} from '../../../agent/pi/webid.js';
 
 /** What identifies an object: every GUID a Full id carries (the server's first), point id, owner marker. */
 export interface SimObjectId {
@@ -20,7 +31,7 @@ export interface SimObjectId {
 
 export interface SimWebIds {
   /** The WebID format this server writes. */
-  readonly version: '2.0';
+  readonly version: '1.0' | '2.0';
   /** The server's configured default `webIdType` (requests that send none). */
   readonly defaultType: WebIdType;
   /** The object's WebID of this type; `path` is its full path (`\\SERVER\...`). */
@@ -29,7 +40,42 @@ export interface SimWebIds {
   decode(webId: string): WebIdParts;
 }
 
-/** WebID 2.0, as PI Web API 2017 R2 and later write it. */
+/**
+ * WebID 1.0 layouts: agent/pi/webid.ts has the ones real servers' answers show (points, data
+ * servers, databases, elements, element templates, element attributes) and the ones it assumes
+ * (event frames, their attributes). No public answer of a 1.0 server showed an asset server: the
+ * simulator writes a stand-in in the same shape (`R0` + GUID + name); the agent never keys by it.
+ */
+const SIM_WEBID1: WebId1Markers = { ...WEBID1_MARKERS, R: { marker: 'RS' } };
+const WEBID1_CHAR: Partial<Record<WebIdMarker, string>> = { DP: 'P', DS: 's', RD: 'D', Em: 'E', ET: 'T', Ab: 'A', RS: 'R', Fm: 'F' };
+
+/**
+ * WebID 1.0, as PI Web API 2016 R2 and 2017 write it: one format, whatever `webIdType` asks (that
+ * parameter came with 2.0 in 2017 R2, AVEVA "PI Web API - Using Web ID 2.0"; a server ignores a
+ * parameter it does not know). A 2.0 id means nothing to such a server: 400, as for any id it
+ * cannot parse.
+ */
+export function webIds1(): SimWebIds {
+  return {
+    version: '1.0',
+    defaultType: 'Full',
+    encode(id, _type, path) {
+      const char = WEBID1_CHAR[id.marker];
+      if (char === undefined) throw new TypeError(`no WebID 1.0 layout for ${id.marker}`);
+      const parts: Omit<WebIdParts, 'type'> = { marker: id.marker, guids: id.guids, name: path };
+      if (id.owner !== undefined) parts.owner = id.owner;
+      if (id.pointId !== undefined) parts.pointId = id.pointId;
+      return encodeWebId1(parts, char);
+    },
+    decode: (webId) => decodeWebId1(webId, SIM_WEBID1),
+  };
+}
+
+/**
+ * WebID 2.0, as PI Web API 2017 R2 and later write it. They still read the 1.0 ids older releases
+ * issued (AVEVA, "WebID": ids created by PI Web API 2017 and earlier and persisted can be
+ * interpreted by 2017 R2 and later).
+ */
 export function webIds2(defaultType: WebIdType = 'Full'): SimWebIds {
   return {
     version: '2.0',
@@ -44,7 +90,7 @@ export function webIds2(defaultType: WebIdType = 'Full'): SimWebIds {
       if (type === 'Full' || type === 'PathOnly') parts.name = path;
       return encodeWebId(parts);
     },
-    decode: decodeWebId,
+    decode: (webId) => (isWebId1(webId) ? decodeWebId1(webId, SIM_WEBID1) : decodeWebId(webId)),
   };
 }
 

@@ -1,22 +1,23 @@
 /**
  * One short exact time-series run against each PI Web API release profile of the simulator
  * (test/sim/piwebapi/versions.ts), through a `point_source` selector: on releases that ignore
- * `sourceFilter` the agent's own pointsource check must keep the selection exact. 2016 R2 (WebID
- * 1.0) is refused with a message naming the release and what is needed. The full end-to-end files
- * run against any release with `PI_SIM_VERSION=<name>`.
+ * `sourceFilter` the agent's own pointsource check must keep the selection exact; on 2016 R2 and
+ * 2017 (WebID 1.0) through the client's id translation too. The full end-to-end files run against
+ * every release in CI (test/sources/versions/<release>.test.ts).
  */
 import t, { type Test } from 'tap';
 import { landedTable } from '../../helpers/landed.js';
 import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
-import { afSource } from '../../../agent/sources/af/source.js';
-import { eventFramesSource } from '../../../agent/sources/eventframes/source.js';
+import { timeseriesSource } from '../../../agent/sources/timeseries/source.js';
+import { openStore } from '../../../agent/service/agent.js';
+import { runOnce } from '../../../agent/service/once.js';
 import { startSimulator } from '../../sim/piwebapi/server.js';
 import type { SimVersionName } from '../../sim/piwebapi/versions.js';
 import { check } from '../../../agent/service/check.js';
 import { bareLogger } from '../../../agent/observe/log.js';
 
 const START = '2026-01-01T00:00:00Z';
-const SUPPORTED: SimVersionName[] = ['2017R2', '2018', '2018SP1', '2019SP1', '2021', '2023'];
+const SUPPORTED: SimVersionName[] = ['2016R2', '2017', '2017R2', '2018', '2018SP1', '2019SP1', '2021', '2023'];
 
 async function setup(t: Test, version: SimVersionName, extra?: string) {
   const sim = await startSimulator({ port: 0, tags: 15, seed: 11, historyStart: START, now: '2026-01-01T01:00:00Z', version });
@@ -52,12 +53,6 @@ for (const version of SUPPORTED) {
   });
 }
 
-t.test('PI Web API 2016 R2 (WebID 1.0): refused, naming the release and what is needed', async (t) => {
-  const { env } = await setup(t, '2016R2');
-  const r = await runAgentOnce(env).catch((err: unknown) => err);
-  t.match(JSON.stringify(r, Object.getOwnPropertyNames(r)), /PI Web API 2016 R2 \(1\.8\.0\.3059\) writes WebID 1\.0.*needs PI Web API 2017 R2 or later/);
-});
-
 async function checkLines(env: Awaited<ReturnType<typeof setup>>['env']): Promise<string[]> {
   let out = '';
   await check(env.config(), { pi: true, sink: false, print: (s) => (out += s), logger: bareLogger('silent') });
@@ -86,19 +81,55 @@ t.test('check names the release and the features it uses', async (t) => {
   const v2016 = await checkLines((await setup(t, '2016R2')).env);
   t.ok(
     v2016.includes(
-      'FAIL  PI Web API 2016 R2 (1.8.0.3059): PI_VERSION_UNSUPPORTED: PI Web API 2016 R2 (1.8.0.3059) writes WebID 1.0, which pi-agent does not read; it needs PI Web API 2017 R2 or later (WebID 2.0)',
+      'ok    PI Web API 2016 R2 (1.8.0.3059): stream updates off (none before 2018 SP1), point_source checked by pi-agent (pointsource attribute), WebID 1.0 (translated by pi-agent)',
     ),
     v2016.join('\n'),
   );
-  t.equal(v2016.at(-1), '1 check(s) failed');
+  t.notOk(
+    v2016.some((l) => l.startsWith('FAIL')),
+    v2016.join('\n'),
+  );
 });
 
-t.test('2016 R2: the AF and event frame sources refuse it by name too', async (t) => {
-  const db = "['\\\\SIMAF\\Plant']";
-  const { env } = await setup(t, '2016R2', `af:\n  databases: ${db}\nevent_frames:\n  databases: ${db}\n  start: "2026-01-01T00:00:00Z"\n`);
+t.test('2016 R2: a restarted agent reads its tags by key before discovery runs again (WebID 1.0 ids kept in the store)', async (t) => {
+  const { sim, env } = await setup(t, '2016R2');
+  t.same(await runAgentOnce(env), { ok: true, problems: [] });
+  const calc = [3, 10];
+  // The store holds the server's own id of each selected tag against its key.
+  const store = openStore(env.config());
+  const pairs = new Map(store.webIdAliases().load());
+  store.close();
+  for (const i of calc) t.equal(pairs.get(idOnly(sim.sim.tagWebId(i))), sim.sim.tagWebId(i), `${sim.sim.tagName(i)}: its WebID 1.0 kept`);
+  sim.sim.advance('20m');
   await withAgent(env, async (agent) => {
-    for (const source of [afSource, eventFramesSource]) {
-      await t.rejects(source.runCycle(agent), { code: 'PI_VERSION_UNSUPPORTED', message: /PI Web API 2016 R2 \(1\.8\.0\.3059\) writes WebID 1\.0/ }, source.name);
-    }
+    // Time series alone, first: its reads go out by the keys in the store, as the server's ids.
+    t.match(await timeseriesSource.runCycle(agent, new AbortController().signal), { problems: [] });
+    t.same(await runOnce(agent), { ok: true, problems: [] });
   });
+  const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
+  for (const i of calc) {
+    const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
+    t.same(landed.get(idOnly(sim.sim.tagWebId(i))), want, `${sim.sim.tagName(i)}: ${want.length} events, none twice`);
+  }
+});
+
+t.test('PI Web API upgraded from 2017 to 2017 R2: the same keys, nothing twice', async (t) => {
+  const { sim, env } = await setup(t, '2017');
+  t.same(await runAgentOnce(env), { ok: true, problems: [] });
+  const port = Number(new URL(sim.url).port);
+  await sim.close();
+  // The same server (same seed: same GUIDs, point ids, data) after the upgrade, at the same address.
+  const upgraded = await startSimulator({ port, tags: 15, seed: 11, historyStart: START, now: '2026-01-01T01:00:00Z', version: '2017R2' });
+  t.teardown(() => upgraded.close());
+  upgraded.sim.advance('20m');
+  t.same(await runAgentOnce(env), { ok: true, problems: [] });
+  const calc = [3, 10];
+  const tags = await landedTable(env.outDir, 'pi_tags');
+  t.same([...tags.keys()].length, 2, 'pi_tags: still one row per tag');
+  const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
+  t.same([...landed.keys()].sort(), calc.map((i) => idOnly(upgraded.sim.tagWebId(i))).sort(), 'the keys 2017 R2 gives are the ones 2017 had');
+  for (const i of calc) {
+    const want = expectedEvents(upgraded.sim.truth(i, START, upgraded.sim.nowIso()));
+    t.same(landed.get(idOnly(upgraded.sim.tagWebId(i))), want, `${upgraded.sim.tagName(i)}: ${want.length} events, none twice`);
+  }
 });

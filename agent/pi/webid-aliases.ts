@@ -1,0 +1,135 @@
+/**
+ * WebID 1.0 servers (PI Web API 2016 R2 and 2017): the agent keys every object by its IDOnly 2.0
+ * WebID (pi/webid.ts idOnlyWebId), which such a server does not read. The PI client translates at
+ * the wire, so no source knows the difference:
+ * - inbound, every 1.0 id of a known layout in an answer (`WebId`, `...WebId`, `...WebIds`, the
+ *   ids inside `Links` URLs) becomes its key, and the pair (key → the server's id) is remembered;
+ * - outbound, a remembered key in a request's path, query or /batch body goes out as the
+ *   server's own id.
+ *
+ * A 1.0 id embeds the object's path, so the same object's id changes on a rename: its key does
+ * not, and the newest id the server wrote is the one sent (the older one still addresses it too;
+ * AVEVA, "WebID": ids created by 2017 and earlier remain valid). Pairs are kept in the store
+ * (`pi_webids`) so a restarted agent can read the tags it knows before discovery runs again.
+ */
+import { idOnlyWebId, isWebId1 } from './webid.js';
+
+/** Where the pairs persist (the store's `pi_webids` table); absent in `check`, which keeps them in memory. */
+export interface WebIdAliasStore {
+  load(): Iterable<[key: string, webId: string]>;
+  save(pairs: [key: string, webId: string][]): void;
+}
+
+/** The first WebId of an answer: its version character tells a 1.0 server from a 2.0 one. */
+const FIRST_WEBID = /"WebId"\s*:\s*"[A-Za-z]([01])/;
+
+/** Keys in request text: IDOnly 2.0 ids are URL-safe base64, at least 26 characters (`I1DS` + a GUID). */
+const TOKEN = /[A-Za-z0-9_-]{26,}/g;
+
+export class WebIdAliases {
+  private readonly byKey = new Map<string, string>();
+  private loaded = false;
+  /**
+   * Which WebIDs the server writes: known from its release (pi/version.ts), from pairs loaded, or
+   * else from the first WebId an answer carries (sniff); unknown until then.
+   */
+  private format: 'unknown' | '1.0' | '2.0' = 'unknown';
+
+  constructor(private readonly store?: WebIdAliasStore) {}
+
+  /**
+   * The server's release says which format it writes (pi/version.ts). A 2.0 server stops the
+   * translation even with pairs in the store (PI Web API upgraded from 2017): its own ids are the
+   * keys, and it would read the old 1.0 ids too.
+   */
+  setFormat(format: '1.0' | '2.0'): void {
+    this.load();
+    this.format = format;
+  }
+
+  get isActive(): boolean {
+    this.load();
+    return this.format === '1.0';
+  }
+
+  /**
+   * Until the format is known, the raw text of each answer is searched for its first WebId (one
+   * search per answer, none once known): a call made before the release was read (a source run
+   * on its own, `check`) still translates.
+   */
+  sniff(text: string): void {
+    if (this.format !== 'unknown') return;
+    this.load();
+    if (this.format !== 'unknown') return;
+    const m = FIRST_WEBID.exec(text);
+    if (m) this.format = m[1] === '0' ? '1.0' : '2.0';
+  }
+
+  /** The server's id for a key (the key itself when none is known). */
+  webIdOf(key: string): string {
+    return this.byKey.get(key) ?? key;
+  }
+
+  /** Request text (path and query, or a JSON body) with every known key replaced by the server's id. */
+  outbound(text: string): string {
+    if (!this.isActive || this.byKey.size === 0) return text;
+    return text.replace(TOKEN, (t) => this.byKey.get(t) ?? t);
+  }
+
+  /** Rewrites the 1.0 ids of an answer to keys, in place, and remembers each new pair. */
+  inbound<T>(json: T): T {
+    if (!this.isActive || json === null || typeof json !== 'object') return json;
+    const fresh: [string, string][] = [];
+    this.walk(json, fresh);
+    if (fresh.length > 0) this.store?.save(fresh);
+    return json;
+  }
+
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (const [k, w] of this.store?.load() ?? []) this.byKey.set(k, w);
+    if (this.byKey.size > 0 && this.format === 'unknown') this.format = '1.0';
+  }
+
+  private keyOf(webId: string, fresh: [string, string][]): string {
+    if (!isWebId1(webId)) return webId;
+    const key = idOnlyWebId(webId);
+    if (key === webId) return webId; // a layout not known (pi/webid.ts): kept as the server wrote it
+    if (this.byKey.get(key) !== webId) {
+      this.byKey.set(key, webId);
+      fresh.push([key, webId]);
+    }
+    return key;
+  }
+
+  private linkOf(url: string, fresh: [string, string][]): string {
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rewritten = path
+      .split('/')
+      .map((seg) => this.keyOf(seg, fresh))
+      .join('/');
+    return q < 0 ? rewritten : rewritten + url.slice(q);
+  }
+
+  private walk(node: object, fresh: [string, string][]): void {
+    if (Array.isArray(node)) {
+      for (const v of node) if (v !== null && typeof v === 'object') this.walk(v as object, fresh);
+      return;
+    }
+    const o = node as Record<string, unknown>;
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v === 'string') {
+        if (k.endsWith('WebId')) o[k] = this.keyOf(v, fresh);
+      } else if (Array.isArray(v) && k.endsWith('WebIds')) {
+        o[k] = (v as unknown[]).map((w) => (typeof w === 'string' ? this.keyOf(w, fresh) : w));
+      } else if (k === 'Links' && v !== null && typeof v === 'object') {
+        const links = v as Record<string, unknown>;
+        for (const [lk, lv] of Object.entries(links)) if (typeof lv === 'string') links[lk] = this.linkOf(lv, fresh);
+      } else if (v !== null && typeof v === 'object') {
+        this.walk(v, fresh);
+      }
+    }
+  }
+}
