@@ -23,13 +23,23 @@ export interface SourceSection<C extends object, S> {
   readonly typed?: C;
 }
 
-/** A sink's section: the `sink` variant of its `type`, typed `C`; `load` resolves to its kind (`K`). */
-export interface SinkSection<C extends { type: string }, K> {
+/** A sink's section as its kind writes it: the `sink` variant of its `type`, typed `C`; `load` resolves to its kind (`K`). */
+export interface SinkSectionDef<C extends { type: string }, K> {
   readonly type: C['type'];
   readonly spec: ObjectSpec;
   /** How often the agent writes its `pi_agent_status` heartbeat row, milliseconds. */
   readonly heartbeatIntervalMs: (sink: C) => number;
   readonly load: () => Promise<K>;
+}
+
+/**
+ * A sink's section as sinks/sections.ts lists it (sinkSection makes it from its definition): its
+ * heartbeatIntervalMs takes the configured `sink` whatever its kind, so that sinks/index.ts asks the
+ * configured kind's section without naming the kind; a `sink` of another type is refused.
+ */
+export interface SinkSection<C extends { type: string }, K> extends Omit<SinkSectionDef<C, K>, 'heartbeatIntervalMs'> {
+  readonly heartbeatIntervalMs: (sink: { type: string }) => number;
+  /** Carries `C` for the typed config; never set. */
   readonly typed?: C;
 }
 
@@ -39,10 +49,19 @@ export const sourceSection =
   <S>(section: SourceSection<C, S>): SourceSection<C, S> =>
     section;
 
+/** `sinkSection<DirectorySinkConfig>()({ ... })`: the config type is given, the loaded type inferred. */
 export const sinkSection =
   <C extends { type: string }>() =>
-  <K>(section: SinkSection<C, K>): SinkSection<C, K> =>
-    section;
+  <K>(def: SinkSectionDef<C, K>): SinkSection<C, K> => {
+    const isOwn = (sink: { type: string }): sink is C => sink.type === def.type;
+    return {
+      ...def,
+      heartbeatIntervalMs: (sink) => {
+        if (!isOwn(sink)) throw new Error(`sink.type ${sink.type} is not ${def.type}`);
+        return def.heartbeatIntervalMs(sink);
+      },
+    };
+  };
 
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 

@@ -88,17 +88,41 @@ export function describePiVersion(v: PiVersion): string {
   return `PI Web API ${v.release} (${v.version}): stream updates ${su}, ${sf}${ids}`;
 }
 
+/** The System Landing fields the agent reads (swagger-2018sp1.json System Landing). */
+export interface PiSystem {
+  ProductTitle?: string;
+  ProductVersion?: string;
+}
+
+const landing = new WeakMap<PiClient, Promise<PiSystem>>();
 const read = new WeakMap<PiClient, Promise<PiVersion | undefined>>();
 
 /**
- * The server's release, read once per client (GET /system). Undefined when the server does not say
+ * GET /system, read once per client: `check` prints it and piVersion parses it from the same
+ * answer. A failed read (any error, 404 and 403 too) rejects and is not remembered.
+ */
+export function piSystem(client: PiClient): Promise<PiSystem> {
+  let p = landing.get(client);
+  if (!p) {
+    p = client.get<PiSystem>('/system');
+    const mine = p;
+    mine.catch(() => {
+      if (landing.get(client) === mine) landing.delete(client);
+    });
+    landing.set(client, p);
+  }
+  return p;
+}
+
+/**
+ * The server's release, read once per client (piSystem). Undefined when the server does not say
  * (no /system, or no ProductVersion): the caller then falls back to what it did before (a probe for
  * stream updates, its own point_source check). A failed read is not remembered: asked again next time.
  */
 export function piVersion(client: PiClient): Promise<PiVersion | undefined> {
   let p = read.get(client);
   if (!p) {
-    p = client.get<{ ProductVersion?: unknown }>('/system').then(
+    p = piSystem(client).then(
       (sys) => {
         const v = parsePiVersion(typeof sys?.ProductVersion === 'string' ? sys.ProductVersion : undefined);
         if (v) client.webIds.setFormat(v.features.webId2 ? '2.0' : '1.0');

@@ -4,7 +4,7 @@ import { describeError, PiError } from '../errors.js';
 import { openSink } from '../sinks/index.js';
 import { enabledSources, type CheckContext } from '../sources/index.js';
 import { openPi } from '../sources/pi.js';
-import { describePiVersion, piVersion, unsupportedReason } from '../pi/version.js';
+import { describePiVersion, piSystem, piVersion, unsupportedReason } from '../pi/version.js';
 import type { CommandIo, Outcome } from './outcome.js';
 
 export interface CheckOptions extends Omit<CommandIo, 'signal'> {
@@ -33,7 +33,7 @@ async function checkPi(config: AgentConfig, report: Report): Promise<void> {
   let client;
   try {
     client = await openPi(config);
-    const sys = await client.get<{ ProductTitle?: string; ProductVersion?: string }>('/system');
+    const sys = await piSystem(client);
     report.ok(`PI Web API ${config.pi.url} answers (${sys.ProductTitle ?? 'PI Web API'} ${sys.ProductVersion ?? ''}`.trimEnd() + `, auth ${config.pi.auth.type})`);
     const v = await piVersion(client);
     if (v) {

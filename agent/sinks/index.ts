@@ -22,8 +22,7 @@ export async function openSink(config: AgentConfig, logger?: Logger): Promise<Si
 
 /** Interval of the heartbeat rows for the configured sink, milliseconds. */
 export function heartbeatIntervalMs(config: AgentConfig): number {
-  const section = sectionOf(config) as { heartbeatIntervalMs(sink: AgentConfig['sink']): number };
-  return section.heartbeatIntervalMs(config.sink);
+  return sectionOf(config).heartbeatIntervalMs(config.sink);
 }
 
 export type { Sink, SinkKind, SinkUnit, UploadTarget } from './types.js';

@@ -9,34 +9,9 @@ import { concatBatches } from '../../agent/batch/concat.js';
 import { decodeBatch } from '../../agent/batch/decode.js';
 import { encodeBatch, sealBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
-import { checkOffsetIndexes } from '../helpers/batch.js';
+import { checkOffsetIndexes, tsRow } from '../helpers/batch.js';
 
 const TS = TABLES.pi_timeseries;
-
-function tsRow(over: Partial<Row>): Row {
-  return {
-    site: 'plant-a',
-    tag_webid: 'W1',
-    timestamp: 1_780_000_000_000_000,
-    ordinal: 0,
-    value_double: null,
-    value_int: null,
-    value_string: null,
-    value_bool: null,
-    value_timestamp: null,
-    digital_name: null,
-    digital_code: null,
-    is_system_state: false,
-    good: true,
-    questionable: false,
-    substituted: false,
-    annotated: false,
-    units: null,
-    ingested_at: 1_795_000_000_123_456,
-    op: 'insert',
-    ...over,
-  };
-}
 
 /** A small plant: Float32 values quantised to instrument resolution, Float64, ints, digital, strings at 5 s. */
 function plant(tags: number, events: number): Row[] {

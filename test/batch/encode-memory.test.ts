@@ -10,6 +10,7 @@ import { concatBatches } from '../../agent/batch/concat.js';
 import { decodeBatch } from '../../agent/batch/decode.js';
 import { encodeBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
+import { tsRow } from '../helpers/batch.js';
 
 const wasmMB = (): number => (parquet as unknown as { wasmMemory(): { buffer: ArrayBuffer } }).wasmMemory().buffer.byteLength / 1048576;
 
@@ -23,27 +24,15 @@ t.test('concatBatches of 120,000 time-series rows cuts its slices by bytes too',
   const parts: Uint8Array[] = [];
   const want: Row[] = [];
   for (let b = 0; b < 16; b++) {
-    const rows: Row[] = Array.from({ length: 7_500 }, (_, i) => ({
-      site: 'plant-a',
-      tag_webid: `F1DPmN2abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH${String(b * 11 + Math.floor(i / 721)).padStart(6, '0')}`,
-      timestamp: 1_780_000_000_000_000 + (i % 721) * 5_000_000,
-      ordinal: 0,
-      value_double: Math.round(Math.sin(i / 50) * 1000) / 10,
-      value_int: null,
-      value_string: null,
-      value_bool: null,
-      value_timestamp: null,
-      digital_name: null,
-      digital_code: null,
-      is_system_state: false,
-      good: true,
-      questionable: false,
-      substituted: false,
-      annotated: false,
-      units: 'degC',
-      ingested_at: 1_795_000_000_000_000,
-      op: 'insert',
-    }));
+    const rows: Row[] = Array.from({ length: 7_500 }, (_, i) =>
+      tsRow({
+        tag_webid: `F1DPmN2abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH${String(b * 11 + Math.floor(i / 721)).padStart(6, '0')}`,
+        timestamp: 1_780_000_000_000_000 + (i % 721) * 5_000_000,
+        value_double: Math.round(Math.sin(i / 50) * 1000) / 10,
+        units: 'degC',
+        ingested_at: 1_795_000_000_000_000,
+      }),
+    );
     parts.push(encodeBatch(TABLES.pi_timeseries, rows));
     want.push(...rows);
   }

@@ -8,34 +8,12 @@ import { decodeBatch } from '../../agent/batch/decode.js';
 import { encodeBatch, sealBatch } from '../../agent/batch/encode.js';
 import { TABLES, type Row } from '../../agent/batch/tables.js';
 import { AgentError } from '../../agent/errors.js';
+import { tsRow as fullRow } from '../helpers/batch.js';
 
 const TS = TABLES.pi_timeseries;
 
-/** A full pi_timeseries row with every column present (decodeBatch returns every column). */
-function tsRow(over: Partial<Row>): Row {
-  return {
-    site: 'plant-a',
-    tag_webid: 'W1',
-    timestamp: 1_780_000_000_000_000,
-    ordinal: 0,
-    value_double: null,
-    value_int: null,
-    value_string: null,
-    value_bool: null,
-    value_timestamp: null,
-    digital_name: null,
-    digital_code: null,
-    is_system_state: null,
-    good: true,
-    questionable: false,
-    substituted: false,
-    annotated: false,
-    units: null,
-    ingested_at: 1_795_000_000_123_456,
-    op: 'insert',
-    ...over,
-  };
-}
+/** The helper's row with is_system_state null: these rows leave that nullable boolean unset. */
+const tsRow = (over: Partial<Row>): Row => fullRow({ is_system_state: null, ...over });
 
 const mixed: Row[] = [
   tsRow({ tag_webid: 'A', timestamp: 1_780_000_000_000_001, value_double: 1.5, units: 'degC' }),

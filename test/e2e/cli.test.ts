@@ -5,30 +5,16 @@
  * in any output or log file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import t from 'tap';
 import { buildStatus } from '../../agent/service/status.js';
 import { assertExact, startRig } from './dbx-env.js';
+import { bundle } from '../helpers/bundle.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const outDir = path.join(root, 'node_modules', '.cache', 'pi-agent-e2e');
-mkdirSync(outDir, { recursive: true });
-const cli = path.join(outDir, `cli-${process.pid}.mjs`);
-await build({
-  entryPoints: [path.join(root, 'agent/cli/main.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  packages: 'external',
-  outfile: cli,
-  logLevel: 'warning',
-});
-t.teardown(() => rmSync(cli, { force: true }));
+const cli = await bundle(t, fileURLToPath(new URL('../../agent/cli/main.ts', import.meta.url)));
 
 interface Ran {
   code: number | null;

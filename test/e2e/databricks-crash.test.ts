@@ -6,29 +6,12 @@
  * hold every truth row exactly once: nothing lost, nothing duplicated.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import t from 'tap';
 import { compareWarehouse, startRig, warehouseRows } from './dbx-env.js';
+import { bundle } from '../helpers/bundle.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-// Inside node_modules so the bundle's bare imports (better-sqlite3, @databricks/sql...) resolve.
-const outDir = path.join(root, 'node_modules', '.cache', 'pi-agent-e2e');
-mkdirSync(outDir, { recursive: true });
-const worker = path.join(outDir, `crash-worker-${process.pid}.mjs`);
-await build({
-  entryPoints: [path.join(here, 'crash-worker.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  packages: 'external',
-  outfile: worker,
-  logLevel: 'warning',
-});
-t.teardown(() => rmSync(worker, { force: true }));
+const worker = await bundle(t, fileURLToPath(new URL('./crash-worker.ts', import.meta.url)));
 
 // Deterministic "random" kill points (mulberry32), so a failure can be replayed.
 let seed = 0x5eed4;

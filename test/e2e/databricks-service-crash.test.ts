@@ -6,29 +6,13 @@
  * Then one clean run: the warehouse must hold every truth row exactly once.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import t from 'tap';
 import { buildStatus } from '../../agent/service/status.js';
 import { compareWarehouse, once, startRig } from './dbx-env.js';
+import { bundle } from '../helpers/bundle.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const outDir = path.join(root, 'node_modules', '.cache', 'pi-agent-e2e');
-mkdirSync(outDir, { recursive: true });
-const worker = path.join(outDir, `service-crash-worker-${process.pid}.mjs`);
-await build({
-  entryPoints: [path.join(here, 'service-crash-worker.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  packages: 'external',
-  outfile: worker,
-  logLevel: 'warning',
-});
-t.teardown(() => rmSync(worker, { force: true }));
+const worker = await bundle(t, fileURLToPath(new URL('./service-crash-worker.ts', import.meta.url)));
 
 // Deterministic kill points (mulberry32), so a failure can be replayed.
 let seed = 0x5e41c;

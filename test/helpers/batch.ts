@@ -1,8 +1,39 @@
 /**
- * Checks on batch files that the agent itself never needs: the tests use them to prove that files
- * joined or rewritten by agent/batch (footer.ts) are valid Parquet.
+ * Batch rows and checks on batch files that the agent itself never needs: the tests build
+ * pi_timeseries rows with tsRow and use checkOffsetIndexes to prove that files joined or rewritten
+ * by agent/batch (footer.ts) are valid Parquet.
  */
+import type { Row } from '../../agent/batch/tables.js';
 import { ThriftReader, tfield, type TList, type TStruct } from '../../agent/batch/thrift.js';
+
+/**
+ * A full pi_timeseries row with every column present (decodeBatch returns every column): a good
+ * value of tag W1 with no value set, the columns in `over` on top.
+ */
+export function tsRow(over: Partial<Row>): Row {
+  return {
+    site: 'plant-a',
+    tag_webid: 'W1',
+    timestamp: 1_780_000_000_000_000,
+    ordinal: 0,
+    value_double: null,
+    value_int: null,
+    value_string: null,
+    value_bool: null,
+    value_timestamp: null,
+    digital_name: null,
+    digital_code: null,
+    is_system_state: false,
+    good: true,
+    questionable: false,
+    substituted: false,
+    annotated: false,
+    units: null,
+    ingested_at: 1_795_000_000_123_456,
+    op: 'insert',
+    ...over,
+  };
+}
 
 /**
  * Checks every offset index entry of a Parquet file against the pages it points to: the location

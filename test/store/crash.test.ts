@@ -3,45 +3,20 @@
  * directory sink is SIGKILLed at random points, again and again, then restarted to drain. DuckDB
  * must then find every generated row exactly once in the Parquet files.
  *
- * The child is bundled with esbuild (our TypeScript only; dependencies stay external, resolved to
- * absolute paths) so that each of the many restarts starts in a fraction of the time tsx needs.
+ * The child is bundled with esbuild (test/helpers/bundle.ts) so that each of the many restarts
+ * starts in a fraction of the time tsx needs.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { build } from 'esbuild';
 import { Store } from '../../agent/store/store.js';
+import { bundle } from '../helpers/bundle.js';
 
 const KILLS = 20;
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-
-async function bundleChild(dir: string): Promise<string> {
-  const outfile = path.join(dir, 'crash-child.mjs');
-  await build({
-    entryPoints: [path.join(here, 'crash-child.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-    plugins: [
-      {
-        name: 'absolute-externals',
-        setup(b) {
-          b.onResolve({ filter: /^(better-sqlite3|parquet-wasm)$/ }, (args) => ({ path: require.resolve(args.path), external: true }));
-        },
-      },
-    ],
-  });
-  return outfile;
-}
 
 interface Run {
   out: string;
@@ -80,7 +55,7 @@ t.test(`SIGKILLed ${KILLS} times, the directory holds every row exactly once`, a
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const stateDir = path.join(dir, 'state');
   const outDir = path.join(dir, 'out');
-  const script = await bundleChild(dir);
+  const script = await bundle(t, fileURLToPath(new URL('./crash-child.ts', import.meta.url)));
 
   let killed = 0;
   let unitsBeforeKill = 0;

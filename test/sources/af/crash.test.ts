@@ -5,26 +5,17 @@
  * workers rescan event frames hourly on the simulated clock, the final run always).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 import t from 'tap';
 import { prng } from '../../sim/piwebapi/af-util.js';
 import { Destination, PLANT, differences, setup } from '../../helpers/af-harness.js';
 import { expectedAttributes, expectedElements, actualAf } from '../../helpers/af-expect.js';
 import { compareFrames, START_US } from '../../helpers/eventframes-expect.js';
-
-const SOURCE = fileURLToPath(new URL('./crash-worker.ts', import.meta.url));
-// Bundled once (packages stay external, resolved from the repo's node_modules): a child then starts
-// in a fraction of the time `--import tsx` needs to compile the sources on every start.
-const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/pi-agent-tests', import.meta.url));
-const WORKER = path.join(CACHE, `af-crash-worker-${process.pid}.mjs`);
+import { bundle } from '../../helpers/bundle.js';
 
 t.test('SIGKILL at random points, then a complete run: exact tables', async (t) => {
-  mkdirSync(CACHE, { recursive: true });
-  buildSync({ entryPoints: [SOURCE], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: WORKER, logLevel: 'error' });
-  t.teardown(() => rmSync(WORKER, { force: true }));
+  // Bundled once: a child then starts in a fraction of the time `--import tsx` needs.
+  const worker = await bundle(t, fileURLToPath(new URL('./crash-worker.ts', import.meta.url)));
   const env = await setup({ seed: 5 });
   t.teardown(() => env.close());
   const af = env.af;
@@ -48,7 +39,7 @@ t.test('SIGKILL at random points, then a complete run: exact tables', async (t) 
       const child = spawn(
         process.execPath,
         [
-          WORKER,
+          worker,
           JSON.stringify({ url: env.sim.url, stateDir: env.stateDir, nowUs: sim.nowMs() * 1000, startUs: START_US, loop, rescanEveryUs: loop ? 3_600_000_000 : 0 }),
         ],
         {

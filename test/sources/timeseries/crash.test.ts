@@ -5,23 +5,18 @@
  * between runs, so every run has extraction and upload work to be killed in.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 import t from 'tap';
 import { landedTable } from '../../helpers/landed.js';
 import { applyChangeLog, readChangeLog, type LandedRow } from '../../helpers/landed.js';
 import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
 import { prng } from '../../sim/piwebapi/af-util.js';
 import { startSimulator } from '../../sim/piwebapi/server.js';
+import { bundle } from '../../helpers/bundle.js';
 
 const START = '2026-01-01T00:00:00Z';
 const KILLS = 20;
-const SOURCE = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-// Bundled once (packages external): a child starts far faster than with `--import tsx`.
-const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/pi-agent-tests/', import.meta.url));
-const CHILD = path.join(CACHE, `timeseries-crash-child-${process.pid}.mjs`);
 
 /** `ms`: from `open` (the agent is open) to exit. */
 interface ChildRun {
@@ -59,9 +54,8 @@ t.test('a tag left behind for longer than the lookback resumes exactly at its po
 t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equals the archive, no duplicates`, async (t) => {
   // Each child needs a couple of seconds to start on a busy 2-core machine, 20+ times.
   t.setTimeout(480_000);
-  mkdirSync(CACHE, { recursive: true });
-  buildSync({ entryPoints: [SOURCE], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: CHILD, logLevel: 'error' });
-  t.teardown(() => rmSync(CHILD, { force: true }));
+  // Bundled once (packages external): a child starts far faster than with `--import tsx`.
+  const script = await bundle(t, fileURLToPath(new URL('./crash-child.ts', import.meta.url)));
 
   // 16 tags, one FAST (~200 events/min): 40 min of backlog, then 1-2 min of new data per run, so
   // kills land in extraction (paging by 200) and in the upload after it.
@@ -89,7 +83,7 @@ t.test(`SIGKILL ${KILLS} times during extraction and upload: the change log equa
   const runChild = (killAfterMs?: number): Promise<ChildRun> =>
     new Promise((resolve, reject) => {
       let openAt = 0;
-      const child = spawn(process.execPath, [CHILD, env.configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [script, env.configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.add(child);
       let out = '';
       let timer: NodeJS.Timeout | undefined;

@@ -60,9 +60,13 @@ async function checkLines(env: Awaited<ReturnType<typeof setup>>['env']): Promis
 }
 
 t.test('check names the release and the features it uses', async (t) => {
-  const lines = await checkLines((await setup(t, '2018SP1')).env);
+  const sp1 = await setup(t, '2018SP1');
+  // A fault that changes nothing (no delay) counts the GET /system requests.
+  sp1.sim.sim.setFaults([{ kind: 'slow', route: '/system', method: 'GET', delayMs: 0 }]);
+  const lines = await checkLines(sp1.env);
   t.ok(lines.includes('ok    PI Web API 2018 SP1 (1.11.1.5383): stream updates on, point_source checked by pi-agent (pointsource attribute)'), lines.join('\n'));
   t.ok(lines.includes('ok    stream updates available: changes older than the lookback window are found'));
+  t.equal(sp1.sim.sim.faults.list()[0]!.fired, 1, 'check reads GET /system once');
   const old = await checkLines((await setup(t, '2017R2')).env);
   t.ok(
     old.includes('ok    PI Web API 2017 R2 (1.10.0.2090): stream updates off (none before 2018 SP1), point_source checked by pi-agent (pointsource attribute)'),
