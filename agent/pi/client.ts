@@ -236,7 +236,7 @@ export class PiClient {
       return { ok: false, failure: statusFailure(status, json, `${where} (WebException in a ${res.status} body)`, url) };
     }
     this.webIds.sniff(text);
-    return { ok: true, value: this.webIds.inbound(json) as T };
+    return { ok: true, value: this.webIds.inbound(json, text) as T };
   }
 
   private thrownFailure(err: unknown, where: string, url: string): Failure {

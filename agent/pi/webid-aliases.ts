@@ -23,6 +23,12 @@ export interface WebIdAliasStore {
 /** The first WebId of an answer: its version character tells a 1.0 server from a 2.0 one. */
 const FIRST_WEBID = /"WebId"\s*:\s*"[A-Za-z]([01])/;
 
+/**
+ * Could the answer hold a 1.0 id at all: a quote, slash or `=`, a marker character, `0`, then at
+ * least a GUID's worth of URL-safe base64. Recorded values hold none: their pages are not walked.
+ */
+const MAY_HOLD_WEBID1 = /["/=][A-Za-z]0[A-Za-z0-9_-]{20}/;
+
 /** Keys in request text: IDOnly 2.0 ids are URL-safe base64, at least 26 characters (`I1DS` + a GUID). */
 const TOKEN = /[A-Za-z0-9_-]{26,}/g;
 
@@ -76,9 +82,13 @@ export class WebIdAliases {
     return text.replace(TOKEN, (t) => this.byKey.get(t) ?? t);
   }
 
-  /** Rewrites the 1.0 ids of an answer to keys, in place, and remembers each new pair. */
-  inbound<T>(json: T): T {
+  /**
+   * Rewrites the 1.0 ids of an answer to keys, in place, and remembers each new pair. `text`, the
+   * answer as it came, spares the walk of one that cannot hold any.
+   */
+  inbound<T>(json: T, text?: string): T {
     if (!this.isActive || json === null || typeof json !== 'object') return json;
+    if (text !== undefined && !MAY_HOLD_WEBID1.test(text)) return json;
     const fresh: [string, string][] = [];
     this.walk(json, fresh);
     if (fresh.length > 0) this.store?.save(fresh);

@@ -10,7 +10,7 @@ import { PLANT, SITE, UTILITIES, newClient } from '../../helpers/af-harness.js';
 
 const args = JSON.parse(process.argv[2]!) as { url: string; stateDir: string; nowUs: number; startUs: number; loop: boolean; rescanEveryUs: number };
 const store = Store.open({ stateDir: args.stateDir, site: SITE });
-const client = await newClient(args.url);
+const client = await newClient(args.url, store);
 process.stdout.write('ready\n');
 for (let n = 1; ; n++) {
   await extractAf({ site: SITE, client, store, databases: [PLANT, UTILITIES], commitEvery: 200 });
