@@ -15,6 +15,36 @@ import { piVersion } from './version.js';
  */
 const ID_ONLY = { webIdType: 'IDOnly' } as const;
 
+/**
+ * What discovery keeps of a point (sources/tags/discover.ts): every field but `Links` and
+ * `DisplayDigits`. The links are most of a listed point's bytes (nine URLs, each with the WebID,
+ * which on a WebID 1.0 server carries the path too): docs/benchmarks.md, tag discovery by release.
+ */
+export const DISCOVERY_POINT_FIELDS = [
+  'WebId',
+  'Id',
+  'Name',
+  'Path',
+  'Descriptor',
+  'PointClass',
+  'PointType',
+  'DigitalSetName',
+  'EngineeringUnits',
+  'Span',
+  'Zero',
+  'Step',
+  'Future',
+]
+  .map((f) => `Items.${f}`)
+  .join(';');
+
+/**
+ * `pointsource` batches in flight at once while the listing goes on (a release that ignores
+ * `sourceFilter`). The client's own limit (pi.concurrency) still bounds the requests; the server
+ * answers the same sub-requests either way, only sooner.
+ */
+const SOURCE_BATCHES_IN_FLIGHT = 4;
+
 /** `NAME`, `\\NAME` or `\\PIServers[NAME]` → the data server. PI_NOT_FOUND when it does not exist. */
 export async function findDataServer(client: PiClient, name: string): Promise<DataServer> {
   const path = name.startsWith('\\\\') ? name : `\\\\${name}`;
@@ -51,11 +81,22 @@ export async function* listPoints(client: PiClient, serverWebId: string, opts: L
     return;
   }
   const re = piFilterRegExp(src);
+  const matching = async (page: PiPoint[]): Promise<PiPoint[]> => {
+    const sources = await pointSources(client, page);
+    return page.filter((p) => re.test(sources.get(p.WebId) ?? ''));
+  };
+  // Pages are checked a few at once and yielded in listing order. Each promise is marked handled
+  // when made: one failing while an earlier one is awaited is not an unhandled rejection; it is
+  // thrown when its turn comes (or never, when the caller stops first).
+  const inFlight: Promise<PiPoint[]>[] = [];
   // A bigger page when filtering here: a caller's page of 1 (check's sample) would be a request a point.
   for await (const page of pagesOf(pointPages(client, serverWebId, opts, Math.max(pageSize, 1000), undefined), 500)) {
-    const sources = await pointSources(client, page);
-    for (const p of page) if (re.test(sources.get(p.WebId) ?? '')) yield p;
+    const checked = matching(page);
+    checked.catch(() => undefined);
+    inFlight.push(checked);
+    if (inFlight.length >= SOURCE_BATCHES_IN_FLIGHT) yield* await inFlight.shift()!;
   }
+  while (inFlight.length > 0) yield* await inFlight.shift()!;
 }
 
 async function* pointPages(client: PiClient, serverWebId: string, opts: ListPointsOptions, pageSize: number, sourceFilter: string | undefined): AsyncIterable<PiPoint> {

@@ -8,7 +8,7 @@ import { PiError } from '../errors.js';
 import { createPiAuth } from '../pi/auth/index.js';
 import { postBatch, type BatchResult } from '../pi/batch.js';
 import { PiClient, type RequestInfo } from '../pi/client.js';
-import { findDataServer, getPointByPath, listPoints } from '../pi/points.js';
+import { DISCOVERY_POINT_FIELDS, findDataServer, getPointByPath, listPoints } from '../pi/points.js';
 import { STREAM_RECORDED_FIELDS } from '../pi/recorded.js';
 import { formatPiTime, parsePiTimestamp } from '../pi/time.js';
 import type { BatchRequest, DataServer, PiPoint } from '../pi/types.js';
@@ -146,7 +146,7 @@ export class PiPointDirectory implements PointDirectory {
 
   async *listPoints(dataserver: string, filter: { nameFilter?: string; sourceFilter?: string }): AsyncIterable<PiPoint> {
     const ds = await this.dataServer(dataserver);
-    yield* listPoints(this.client, ds.WebId, filter);
+    yield* listPoints(this.client, ds.WebId, { ...filter, selectedFields: DISCOVERY_POINT_FIELDS });
   }
 
   async pointByPath(path: string): Promise<PiPoint> {

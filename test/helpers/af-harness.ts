@@ -22,7 +22,12 @@ export const UTILITIES = '\\\\SIMAF\\Utilities';
 
 /** A PI client as the agent opens one; `store` keeps a WebID 1.0 server's ids across processes (service/agent.ts does the same). */
 export async function newClient(baseUrl: string, store?: Store): Promise<PiClient> {
-  const opts: ConstructorParameters<typeof PiClient>[0] = { baseUrl, auth: await createPiAuth({ type: 'anonymous' }, { baseUrl }), retryBaseDelayMs: 10, retryMaxDelayMs: 50 };
+  const opts: ConstructorParameters<typeof PiClient>[0] = {
+    baseUrl,
+    auth: await createPiAuth({ type: 'anonymous' }, { baseUrl }),
+    retryBaseDelayMs: 10,
+    retryMaxDelayMs: 50,
+  };
   if (store) opts.webIdAliases = store.webIdAliases();
   return new PiClient(opts);
 }

@@ -137,3 +137,70 @@ t.test('a failed /batch call as a whole rejects', async (t) => {
   const { client } = await setup(t, (_req, res) => json(res, 413, { Errors: ['too large'] }));
   await t.rejects(postBatch(client, { a: { Method: 'GET', Resource: 'x' } }), { code: 'PI_LIMIT_EXCEEDED' });
 });
+
+/** A 2018 SP1 server (sourceFilter ignored): points listed by page, `pointsource` read through /batch. */
+function sourceCheckingServer(total: number, failFrom?: number) {
+  const all = Array.from({ length: total }, (_, i) => point(i));
+  let inFlight = 0;
+  const stats = { maxInFlight: 0, batches: 0 };
+  const script: Script = async (req, res) => {
+    const u = new URL(req.url, 'http://x');
+    if (u.pathname.endsWith('/system')) return json(res, 200, { ProductVersion: '1.11.1.5383' });
+    if (u.pathname.endsWith('/points')) {
+      const si = Number(u.searchParams.get('startIndex'));
+      return json(res, 200, { Items: all.slice(si, si + Number(u.searchParams.get('maxCount'))) });
+    }
+    stats.batches++;
+    inFlight++;
+    stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
+    await new Promise((r) => setTimeout(r, 20));
+    inFlight--;
+    const body = JSON.parse(req.body) as Record<string, { Resource: string }>;
+    const out: Record<string, unknown> = {};
+    for (const [k, r] of Object.entries(body)) {
+      const i = Number(/\/points\/W(\d+)\//.exec(r.Resource)![1]);
+      out[k] =
+        failFrom !== undefined && i >= failFrom
+          ? { Status: 403, Headers: {}, Content: { Errors: ['no read access'] } }
+          : { Status: 200, Headers: {}, Content: { Value: i % 3 === 0 ? 'OPC' : 'X' } };
+    }
+    json(res, 207, out);
+  };
+  return { script, stats };
+}
+
+t.test('a release that ignores sourceFilter: pointsource checked a few pages at once, yielded in listing order', async (t) => {
+  const { script, stats } = sourceCheckingServer(3200);
+  const { client } = await setup(t, script);
+  const got: number[] = [];
+  for await (const p of listPoints(client, 'DS', { sourceFilter: 'opc' })) got.push(p.Id);
+  t.same(
+    got,
+    Array.from({ length: 3200 }, (_, i) => i).filter((i) => i % 3 === 0),
+  );
+  t.equal(stats.batches, 7, 'one /batch per 500 points');
+  t.ok(stats.maxInFlight > 1 && stats.maxInFlight <= 4, `batches overlapped (${stats.maxInFlight} at once, at most 4)`);
+});
+
+t.test('a failing pointsource batch fails the listing, after the pages before it, with no unhandled rejection', async (t) => {
+  const { script } = sourceCheckingServer(3000, 1500);
+  const { client } = await setup(t, script);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
+  const got: number[] = [];
+  await t.rejects(
+    (async () => {
+      for await (const p of listPoints(client, 'DS', { sourceFilter: 'OPC' })) got.push(p.Id);
+    })(),
+    { code: 'PI_FORBIDDEN' },
+  );
+  t.same(
+    got,
+    Array.from({ length: 1500 }, (_, i) => i).filter((i) => i % 3 === 0),
+    'the pages before the failing one, in order',
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(unhandled, []);
+});

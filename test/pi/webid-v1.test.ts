@@ -5,7 +5,8 @@
  */
 import t, { type Test } from 'tap';
 import { PiClient } from '../../agent/pi/client.js';
-import { decodeWebId1, encodeWebId1, idOnlyWebId, isWebId1 } from '../../agent/pi/webid.js';
+import { randomUUID } from 'node:crypto';
+import { decodeWebId1, encodeWebId, encodeWebId1, idOnlyWebId, isWebId1, webId1Key, type WebIdMarker } from '../../agent/pi/webid.js';
 import { WebIdAliases } from '../../agent/pi/webid-aliases.js';
 import { findDataServer, listPoints } from '../../agent/pi/points.js';
 import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
@@ -65,6 +66,38 @@ t.test('real servers’ WebID 1.0 ids: decoded, keyed as IDOnly 2.0, written bac
   t.equal(idOnlyWebId('Q0abcdefghijklmnopqrstuvwxyz'), 'Q0abcdefghijklmnopqrstuvwxyz');
   t.equal(idOnlyWebId('P0short'), 'P0short');
   t.notOk(isWebId1('I1DP9KoOKByvc0-uxyvoTV1UfQ61oCAA'), 'a 2.0 id is not a 1.0 one');
+});
+
+t.test('webId1Key (string moves only) gives what a full decode and an IDOnly encode give', async (t) => {
+  const layouts: [string, WebIdMarker, number, string?][] = [
+    ['P', 'DP', 1],
+    ['s', 'DS', 1],
+    ['D', 'RD', 2],
+    ['E', 'Em', 2],
+    ['T', 'ET', 2],
+    ['A', 'Ab', 3, 'E'],
+    ['A', 'Ab', 3, 'F'],
+    ['F', 'Fm', 2],
+  ];
+  let n = 0;
+  for (const [char, marker, guids, owner] of layouts) {
+    for (let i = 0; i < 50; i++) {
+      const parts = {
+        marker,
+        guids: Array.from({ length: guids }, () => randomUUID()),
+        name: `SERVER\\Ünït ${i}|${'x'.repeat(i)}`,
+        ...(owner ? { owner } : {}),
+        ...(marker === 'DP' ? { pointId: i * 7919 } : {}),
+      };
+      const id = encodeWebId1(parts, char);
+      const { name: _name, type: _type, ...rest } = decodeWebId1(id);
+      if (webId1Key(id) !== encodeWebId({ ...rest, type: 'IDOnly' })) t.fail(`${id}: ${webId1Key(id)}`);
+      n++;
+    }
+  }
+  t.equal(n, 400, '400 ids of every layout agree');
+  t.equal(webId1Key('P0short'), undefined, 'too short for its layout');
+  t.equal(webId1Key('I1DP9KoOKByvc0-uxyvoTV1UfQ61oCAA'), undefined, 'a 2.0 id');
 });
 
 t.test('WebIdAliases: answers are rewritten to keys, requests back to the server’s ids, pairs kept', async (t) => {
