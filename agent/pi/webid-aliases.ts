@@ -14,9 +14,15 @@
  */
 import { idOnlyWebId, isWebId1 } from './webid.js';
 
-/** Where the pairs persist (the store's `pi_webids` table); absent in `check`, which keeps them in memory. */
+/**
+ * Where the pairs persist: the store's `pi_webids` table, read one key at a time (the pairs of a
+ * long-running agent grow with every event frame attribute it saw: they stay on disk). Absent in
+ * `check`, which keeps its few in memory.
+ */
 export interface WebIdAliasStore {
-  load(): Iterable<[key: string, webId: string]>;
+  /** Is any pair kept, i.e. did this server write WebID 1.0 before? */
+  hasAny(): boolean;
+  get(key: string): string | undefined;
   save(pairs: [key: string, webId: string][]): void;
 }
 
@@ -32,12 +38,16 @@ const MAY_HOLD_WEBID1 = /["/=][A-Za-z]0[A-Za-z0-9_-]{20}/;
 /** Keys in request text: IDOnly 2.0 ids are URL-safe base64, at least 26 characters (`I1DS` + a GUID). */
 const TOKEN = /[A-Za-z0-9_-]{26,}/g;
 
+/** Pairs held in memory at most (least recently used dropped first); the store has all of them. */
+const CACHED_PAIRS = 50_000;
+
 export class WebIdAliases {
-  private readonly byKey = new Map<string, string>();
-  private loaded = false;
+  /** key → the server's id; every pair when there is no store, the recently used ones otherwise. */
+  private readonly cache = new Map<string, string>();
+  private formatRead = false;
   /**
-   * Which WebIDs the server writes: known from its release (pi/version.ts), from pairs loaded, or
-   * else from the first WebId an answer carries (sniff); unknown until then.
+   * Which WebIDs the server writes: known from its release (pi/version.ts), from pairs in the
+   * store, or else from the first WebId an answer carries (sniff); unknown until then.
    */
   private format: 'unknown' | '1.0' | '2.0' = 'unknown';
 
@@ -49,12 +59,12 @@ export class WebIdAliases {
    * keys, and it would read the old 1.0 ids too.
    */
   setFormat(format: '1.0' | '2.0'): void {
-    this.load();
+    this.formatRead = true;
     this.format = format;
   }
 
   get isActive(): boolean {
-    this.load();
+    this.fromStore();
     return this.format === '1.0';
   }
 
@@ -64,8 +74,7 @@ export class WebIdAliases {
    * on its own, `check`) still translates.
    */
   sniff(text: string): void {
-    if (this.format !== 'unknown') return;
-    this.load();
+    this.fromStore();
     if (this.format !== 'unknown') return;
     const m = FIRST_WEBID.exec(text);
     if (m) this.format = m[1] === '0' ? '1.0' : '2.0';
@@ -73,13 +82,13 @@ export class WebIdAliases {
 
   /** The server's id for a key (the key itself when none is known). */
   webIdOf(key: string): string {
-    return this.byKey.get(key) ?? key;
+    return this.lookup(key) ?? key;
   }
 
   /** Request text (path and query, or a JSON body) with every known key replaced by the server's id. */
   outbound(text: string): string {
-    if (!this.isActive || this.byKey.size === 0) return text;
-    return text.replace(TOKEN, (t) => this.byKey.get(t) ?? t);
+    if (!this.isActive) return text;
+    return text.replace(TOKEN, (t) => this.lookup(t) ?? t);
   }
 
   /**
@@ -95,19 +104,38 @@ export class WebIdAliases {
     return json;
   }
 
-  private load(): void {
-    if (this.loaded) return;
-    this.loaded = true;
-    for (const [k, w] of this.store?.load() ?? []) this.byKey.set(k, w);
-    if (this.byKey.size > 0 && this.format === 'unknown') this.format = '1.0';
+  /** Pairs in the store mean a 1.0 server, unless its release said otherwise. Asked once. */
+  private fromStore(): void {
+    if (this.formatRead) return;
+    this.formatRead = true;
+    if (this.format === 'unknown' && this.store?.hasAny()) this.format = '1.0';
+  }
+
+  private lookup(key: string): string | undefined {
+    const hit = this.cache.get(key);
+    if (hit !== undefined) {
+      // Most recently used last: the first entry is the one to drop.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const stored = this.store?.get(key);
+    if (stored !== undefined) this.remember(key, stored);
+    return stored;
+  }
+
+  private remember(key: string, webId: string): void {
+    this.cache.delete(key);
+    if (this.store && this.cache.size >= CACHED_PAIRS) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, webId);
   }
 
   private keyOf(webId: string, fresh: [string, string][]): string {
     if (!isWebId1(webId)) return webId;
     const key = idOnlyWebId(webId);
     if (key === webId) return webId; // a layout not known (pi/webid.ts): kept as the server wrote it
-    if (this.byKey.get(key) !== webId) {
-      this.byKey.set(key, webId);
+    if (this.lookup(key) !== webId) {
+      this.remember(key, webId);
       fresh.push([key, webId]);
     }
     return key;

@@ -236,17 +236,21 @@ export class Store {
 
   /** Pending (not yet committed) upload units, oldest first: for status and `flush`. */
   /**
-   * A WebID 1.0 server's ids against the agent's keys (pi/webid-aliases.ts): read once when the PI
-   * client starts, each new or changed pair saved as the answer that carried it arrives.
+   * A WebID 1.0 server's ids against the agent's keys (pi/webid-aliases.ts): looked up one key at
+   * a time, each new or changed pair saved as the answer that carried it arrives. `all` is for
+   * inspection (tests).
    */
-  webIdAliases(): { load(): [string, string][]; save(pairs: [string, string][]): void } {
+  webIdAliases(): { hasAny(): boolean; get(key: string): string | undefined; save(pairs: [string, string][]): void; all(): [string, string][] } {
+    const one = this.db.prepare(`SELECT webid FROM pi_webids WHERE key = ?`).pluck();
     const upsert = this.db.prepare(`INSERT INTO pi_webids (key, webid) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET webid = excluded.webid`);
     const saveAll = this.db.transaction((pairs: [string, string][]) => {
       for (const [k, w] of pairs) upsert.run(k, w);
     });
     return {
-      load: () => (this.db.prepare(`SELECT key, webid FROM pi_webids`).all() as { key: string; webid: string }[]).map((r) => [r.key, r.webid]),
+      hasAny: () => this.db.prepare(`SELECT 1 FROM pi_webids LIMIT 1`).get() !== undefined,
+      get: (key) => one.get(key) as string | undefined,
       save: (pairs) => saveAll(pairs),
+      all: () => (this.db.prepare(`SELECT key, webid FROM pi_webids ORDER BY key`).all() as { key: string; webid: string }[]).map((r) => [r.key, r.webid]),
     };
   }
 

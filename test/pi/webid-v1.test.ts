@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { PiClient } from '../../agent/pi/client.js';
 import { randomUUID } from 'node:crypto';
 import { decodeWebId1, encodeWebId, encodeWebId1, idOnlyWebId, isWebId1, webId1Key, type WebIdMarker } from '../../agent/pi/webid.js';
-import { WebIdAliases } from '../../agent/pi/webid-aliases.js';
+import { WebIdAliases, type WebIdAliasStore } from '../../agent/pi/webid-aliases.js';
 import { findDataServer, listPoints } from '../../agent/pi/points.js';
 import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
 import { anonymousAuth } from '../helpers/scripted-server.js';
@@ -100,9 +100,25 @@ t.test('webId1Key (string moves only) gives what a full decode and an IDOnly enc
   t.equal(webId1Key('I1DP9KoOKByvc0-uxyvoTV1UfQ61oCAA'), undefined, 'a 2.0 id');
 });
 
-t.test('WebIdAliases: answers are rewritten to keys, requests back to the server’s ids, pairs kept', async (t) => {
+/** A store of pairs in memory, as the store's `pi_webids` table answers; `saved` lists every save. */
+function memStore(pairs: [string, string][] = []): WebIdAliasStore & { saved: [string, string][] } {
+  const m = new Map(pairs);
   const saved: [string, string][] = [];
-  const a = new WebIdAliases({ load: () => [], save: (pairs) => saved.push(...pairs) });
+  return {
+    saved,
+    hasAny: () => m.size > 0,
+    get: (k) => m.get(k),
+    save: (ps) => {
+      saved.push(...ps);
+      for (const [k, w] of ps) m.set(k, w);
+    },
+  };
+}
+
+t.test('WebIdAliases: answers are rewritten to keys, requests back to the server’s ids, pairs kept', async (t) => {
+  const store = memStore();
+  const saved = store.saved;
+  const a = new WebIdAliases(store);
   const [point, ds, el] = [REAL[0], REAL[1], REAL[3]];
   // Nothing is touched before the server is known to write 1.0 ids.
   const before = { WebId: point.id };
@@ -150,7 +166,7 @@ t.test('WebIdAliases: answers are rewritten to keys, requests back to the server
   );
 
   // A new client over the same pairs translates from its first request.
-  const b = new WebIdAliases({ load: () => saved, save: () => undefined });
+  const b = new WebIdAliases(memStore(saved));
   t.ok(b.isActive, 'pairs in the store mean a 1.0 server');
   t.equal(b.outbound(`/streams/${point.key}/value`), `/streams/${point.id}/value`);
   // PI Web API upgraded to a 2.0 release: its release turns the translation off, pairs or not.
@@ -164,6 +180,22 @@ t.test('WebIdAliases: answers are rewritten to keys, requests back to the server
   const two = { WebId: point.id };
   c.inbound(two);
   t.equal(two.WebId, point.id, 'no translation once the server is known to write 2.0');
+});
+
+t.test('WebIdAliases: more pairs than it holds in memory, every one still found (the store has them)', async (t) => {
+  const store = memStore();
+  const a = new WebIdAliases(store);
+  a.setFormat('1.0');
+  const ids = Array.from({ length: 60_000 }, (_, i) =>
+    encodeWebId1({ marker: 'DP', guids: ['280eaaf4-af1c-4f73-aec7-2be84d5d547d'], pointId: i, name: `SRV\\T${i}` }, 'P'),
+  );
+  const answer = { Items: ids.map((WebId) => ({ WebId })) };
+  a.inbound(answer);
+  t.equal(store.saved.length, 60_000, 'every pair saved');
+  const keys = answer.Items.map((it) => it.WebId);
+  t.equal(new Set(keys).size, 60_000);
+  // The first keys were dropped from memory long ago: they come back from the store.
+  for (const i of [0, 1, 9_999, 30_000, 59_999]) t.equal(a.webIdOf(keys[i]!), ids[i], `pair ${i}`);
 });
 
 async function open(t: Test): Promise<{ running: RunningSim; client: PiClient }> {

@@ -51,7 +51,10 @@ t.test('a store from before the id (schema version 1) gets one on open and keeps
   t.match(up.storeId, /^[0-9a-f]{16}$/);
   t.same(up.getProgress('ts:W1'), { pos: 42 }, 'progress kept');
   up.webIdAliases().save([['I1DPkey', 'P0id']]);
-  t.same(up.webIdAliases().load(), [['I1DPkey', 'P0id']], 'schema 3 (pi_webids) added by the same upgrade');
+  t.same(up.webIdAliases().all(), [['I1DPkey', 'P0id']], 'schema 3 (pi_webids) added by the same upgrade');
+  t.equal(up.webIdAliases().get('I1DPkey'), 'P0id');
+  t.equal(up.webIdAliases().get('I1DPother'), undefined);
+  t.ok(up.webIdAliases().hasAny());
   const id = up.storeId;
   up.close();
   const again = Store.open({ stateDir: dir, site: 'plant-a' });

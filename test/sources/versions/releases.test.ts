@@ -97,7 +97,7 @@ t.test('2016 R2: a restarted agent reads its tags by key before discovery runs a
   const calc = [3, 10];
   // The store holds the server's own id of each selected tag against its key.
   const store = openStore(env.config());
-  const pairs = new Map(store.webIdAliases().load());
+  const pairs = new Map(store.webIdAliases().all());
   store.close();
   for (const i of calc) t.equal(pairs.get(idOnly(sim.sim.tagWebId(i))), sim.sim.tagWebId(i), `${sim.sim.tagName(i)}: its WebID 1.0 kept`);
   sim.sim.advance('20m');
