@@ -1,6 +1,7 @@
 /**
- * PI Web API WebID 2.0: encode and decode Full, IDOnly, PathOnly, LocalIDOnly and DefaultIDOnly ids.
- * Shared by the agent (which builds PathOnly ids from paths) and the simulator (which issues them).
+ * PI Web API WebID 2.0: encode and decode Full, IDOnly, PathOnly, LocalIDOnly and DefaultIDOnly ids;
+ * and WebID 1.0 (2016 R2, 2017) as far as real servers' ids show it (further down), with the keys
+ * the agent makes of both. Shared by the agent and the simulator (which issues them).
  *
  * Sources: AVEVA, PI Web API Reference, "WebID Encoded Datatypes" (webid-encoded-datatypes.html:
  * per object the fields of each type, e.g. an AF analysis is `Xs` + System ID + Analysis ID, its
