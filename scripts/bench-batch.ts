@@ -31,6 +31,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TABLES, type Row } from '../agent/batch/tables.js';
+import { tsRow } from '../test/helpers/batch.js';
 
 type Encoder = typeof import('../agent/batch/encode.js') & typeof import('../agent/batch/decode.js') & typeof import('../agent/batch/concat.js');
 
@@ -63,27 +64,7 @@ function webid(t: number): string {
 }
 
 function baseRow(tag: string, ts: number, units: string | null): Row {
-  return {
-    site: 'plant-a',
-    tag_webid: tag,
-    timestamp: ts,
-    ordinal: 0,
-    value_double: null,
-    value_int: null,
-    value_string: null,
-    value_bool: null,
-    value_timestamp: null,
-    digital_name: null,
-    digital_code: null,
-    is_system_state: false,
-    good: true,
-    questionable: false,
-    substituted: false,
-    annotated: false,
-    units,
-    ingested_at: INGESTED_US,
-    op: 'insert',
-  };
+  return tsRow({ tag_webid: tag, timestamp: ts, units, ingested_at: INGESTED_US });
 }
 
 /**
