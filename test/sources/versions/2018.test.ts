@@ -1,12 +1,4 @@
-/**
- * The end-to-end time-series, AF and event frame tests, exact, against the simulator behaving as
- * PI Web API 2018 (test/sim/piwebapi/versions.ts; the files themselves run as the newest release).
- * The environment is set before the files load: the simulator reads it when it starts.
- */
-process.env['PI_SIM_VERSION'] = '2018';
-const { default: t } = await import('tap');
-const { defaultSimVersion } = await import('../../sim/piwebapi/versions.js');
-t.equal(defaultSimVersion(), '2018', 'simulators in these files start as 2018');
-await import('../timeseries/e2e.test.js');
-await import('../af/extract.test.js');
-await import('../eventframes/extract.test.js');
+/** The end-to-end files, exact, against PI Web API 2018 (matrix.ts). */
+import { runAgainst } from './matrix.js';
+
+await runAgainst('2018');
