@@ -12,7 +12,7 @@
  * AVEVA, "WebID": ids created by 2017 and earlier remain valid). Pairs are kept in the store
  * (`pi_webids`) so a restarted agent can read the tags it knows before discovery runs again.
  */
-import { idOnlyWebId, isWebId1 } from './webid.js';
+import { webId1Key } from './webid.js';
 
 /**
  * Where the pairs persist: the store's `pi_webids` table, read one key at a time (the pairs of a
@@ -131,9 +131,8 @@ export class WebIdAliases {
   }
 
   private keyOf(webId: string, fresh: [string, string][]): string {
-    if (!isWebId1(webId)) return webId;
-    const key = idOnlyWebId(webId);
-    if (key === webId) return webId; // a layout not known (pi/webid.ts): kept as the server wrote it
+    const key = webId1Key(webId);
+    if (key === undefined) return webId; // not a 1.0 id of a known layout (pi/webid.ts): kept as written
     if (this.lookup(key) !== webId) {
       this.remember(key, webId);
       fresh.push([key, webId]);

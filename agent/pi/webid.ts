@@ -306,7 +306,8 @@ export function idOnlyWebId(webId: string): string;
 export function idOnlyWebId(webId: string | undefined): string | undefined;
 export function idOnlyWebId(webId: string | undefined): string | undefined {
   if (webId === undefined) return undefined;
-  if (isWebId1(webId)) return webId1Key(webId) ?? webId;
+  const key1 = webId1Key(webId);
+  if (key1 !== undefined) return key1;
   let p: WebIdParts;
   try {
     p = decodeWebId(webId);
