@@ -5,17 +5,10 @@
  */
 import t from 'tap';
 import { postBatch } from '../../agent/pi/batch.js';
-import { PiClient } from '../../agent/pi/client.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
-import { anonymousAuth } from '../helpers/scripted-server.js';
+import { simWithClient } from '../helpers/sim-client.js';
 
 t.test('a POST sub-request gets X-Requested-With; GETs are sent as they are', async (t) => {
-  const running = await startSimulator({ port: 0, tags: 5, seed: 3 });
-  const client = new PiClient({ baseUrl: running.url, auth: anonymousAuth, timeoutMs: 5000 });
-  t.teardown(async () => {
-    await client.close();
-    await running.close();
-  });
+  const { running, client } = await simWithClient(t, { tags: 5, seed: 3 });
   running.sim.batchBodies = [];
   const w = running.sim.tagWebId(0);
   const res = await postBatch(client, {

@@ -5,21 +5,14 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { PiClient } from '../../agent/pi/client.js';
 import { findDataServer, getPointByPath, listPoints } from '../../agent/pi/points.js';
 import type { WebIdType } from '../../agent/pi/webid.js';
 import { decodeWebId, idOnlyWebId } from '../../agent/pi/webid.js';
-import { startSimulator } from '../sim/piwebapi/server.js';
 import { webIds2 } from '../sim/piwebapi/webids.js';
-import { anonymousAuth } from '../helpers/scripted-server.js';
+import { simWithClient } from '../helpers/sim-client.js';
 
 async function keysFrom(t: Test, dflt: WebIdType): Promise<{ listed: string[]; byPath: string; ds: string; expected: string[] }> {
-  const running = await startSimulator({ port: 0, tags: 12, seed: 5, webIds: webIds2(dflt) });
-  const client = new PiClient({ baseUrl: running.url, auth: anonymousAuth, timeoutMs: 5000 });
-  t.teardown(async () => {
-    await client.close();
-    await running.close();
-  });
+  const { running, client } = await simWithClient(t, { tags: 12, seed: 5, webIds: webIds2(dflt) });
   const ds = await findDataServer(client, 'SIMPI');
   const listed: string[] = [];
   for await (const p of listPoints(client, ds.WebId, { pageSize: 5 })) listed.push(idOnlyWebId(p.WebId));

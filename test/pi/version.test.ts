@@ -4,23 +4,13 @@
  * before 2018 SP1, WebID 1.0 releases translated, releases before 2016 R2 refused; against the simulator's release profiles.
  */
 import t, { type Test } from 'tap';
-import { PiClient } from '../../agent/pi/client.js';
 import { findDataServer, listPoints, piFilterRegExp } from '../../agent/pi/points.js';
 import { describePiVersion, parsePiVersion, piVersion, requireSupportedPi, unsupportedReason } from '../../agent/pi/version.js';
 import { PiPointDirectory, PiUpdatesFeed } from '../../agent/sources/pi.js';
-import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
 import type { SimVersionName } from '../sim/piwebapi/versions.js';
-import { anonymousAuth } from '../helpers/scripted-server.js';
+import { simWithClient } from '../helpers/sim-client.js';
 
-async function open(t: Test, version: SimVersionName, tags = 40): Promise<{ running: RunningSim; client: PiClient }> {
-  const running = await startSimulator({ port: 0, tags, seed: 7, version });
-  const client = new PiClient({ baseUrl: running.url, auth: anonymousAuth, timeoutMs: 5000 });
-  t.teardown(async () => {
-    await client.close();
-    await running.close();
-  });
-  return { running, client };
-}
+const open = (t: Test, version: SimVersionName, tags = 40) => simWithClient(t, { tags, seed: 7, version });
 
 t.test('parsePiVersion: release names and features', async (t) => {
   t.match(parsePiVersion('1.11.1.5383'), { version: '1.11.1.5383', release: '2018 SP1', features: { webId2: true, streamUpdates: 'current', sourceFilter: false } });

@@ -3,14 +3,14 @@
  * keys the agent makes of them, and the client's translation at the wire (pi/webid-aliases.ts)
  * against the simulator's 2016 R2 profile, which reads no 2.0 id.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { PiClient } from '../../agent/pi/client.js';
 import { randomUUID } from 'node:crypto';
 import { decodeWebId1, encodeWebId, encodeWebId1, idOnlyWebId, isWebId1, webId1Key, type WebIdMarker } from '../../agent/pi/webid.js';
 import { WebIdAliases, type WebIdAliasStore } from '../../agent/pi/webid-aliases.js';
 import { findDataServer, listPoints } from '../../agent/pi/points.js';
-import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
 import { anonymousAuth } from '../helpers/scripted-server.js';
+import { simWithClient } from '../helpers/sim-client.js';
 
 /**
  * Ids PI Web API servers of 2017 and earlier returned, as quoted in public code (their GUIDs and
@@ -198,18 +198,8 @@ t.test('WebIdAliases: more pairs than it holds in memory, every one still found 
   for (const i of [0, 1, 9_999, 30_000, 59_999]) t.equal(a.webIdOf(keys[i]!), ids[i], `pair ${i}`);
 });
 
-async function open(t: Test): Promise<{ running: RunningSim; client: PiClient }> {
-  const running = await startSimulator({ port: 0, tags: 12, seed: 5, version: '2016R2' });
-  const client = new PiClient({ baseUrl: running.url, auth: anonymousAuth, timeoutMs: 5000 });
-  t.teardown(async () => {
-    await client.close();
-    await running.close();
-  });
-  return { running, client };
-}
-
 t.test('against 2016 R2: keys in, keys out; a 2.0 id the server never issued is refused', async (t) => {
-  const { running, client } = await open(t);
+  const { running, client } = await simWithClient(t, { tags: 12, seed: 5, version: '2016R2' });
   const ds = await findDataServer(client, 'SIMPI');
   t.match(ds.WebId, /^I1DS/);
   const points = [];
