@@ -1,10 +1,29 @@
 /**
  * Batch rows and checks on batch files that the agent itself never needs: the tests build
- * pi_timeseries rows with tsRow and use checkOffsetIndexes to prove that files joined or rewritten
+ * pi_timeseries rows with tsRow or secondRows and use checkOffsetIndexes to prove that files joined or rewritten
  * by agent/batch (footer.ts) are valid Parquet.
  */
-import type { Row } from '../../agent/batch/tables.js';
+import type { Op, Row } from '../../agent/batch/tables.js';
 import { ThriftReader, tfield, type TList, type TStruct } from '../../agent/batch/thrift.js';
+
+/**
+ * `n` good pi_timeseries rows of one tag, one a second from `t0` (µs), with a double from
+ * `value(i)` (default i + 0.5) and only the columns that carry something (the rest are null when
+ * encoded): the series the sink tests upload.
+ */
+export function secondRows(tag: string, n: number, o: { t0: number; ingestedAt: number; op?: Op; value?: (i: number) => number }): Row[] {
+  const value = o.value ?? ((i: number) => i + 0.5);
+  return Array.from({ length: n }, (_, i) => ({
+    site: 'plant-a',
+    tag_webid: tag,
+    timestamp: o.t0 + i * 1_000_000,
+    ordinal: 0,
+    value_double: value(i),
+    good: true,
+    ingested_at: o.ingestedAt,
+    op: o.op ?? 'insert',
+  }));
+}
 
 /**
  * A full pi_timeseries row with every column present (decodeBatch returns every column): a good

@@ -19,6 +19,7 @@ import type { SinkUnit } from '../../../agent/sinks/types.js';
 import { Store } from '../../../agent/store/store.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
 import { emulatorSinkOptions } from '../../helpers/dbx-sink.js';
+import { secondRows } from '../../helpers/batch.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-enc-'));
 const w = await startWarehouse({ dataDir: join(root, 'data') });
@@ -39,16 +40,7 @@ const T0 = Date.UTC(2026, 0, 1) * 1000;
 const ING = Date.UTC(2026, 11, 5) * 1000;
 /** Noisy doubles (full-entropy mantissas): BYTE_STREAM_SPLIT compresses them better than PLAIN. */
 const rows = (tag: string, n: number, op: Op = 'insert'): Row[] =>
-  Array.from({ length: n }, (_, i) => ({
-    site: 'plant-a',
-    tag_webid: tag,
-    timestamp: T0 + i * 1_000_000,
-    ordinal: 0,
-    value_double: 50 + Math.sin(i / 10) * 20 + ((i * 7919) % 1000) / 997,
-    good: true,
-    ingested_at: ING,
-    op,
-  }));
+  secondRows(tag, n, { t0: T0, ingestedAt: ING, op, value: (i) => 50 + Math.sin(i / 10) * 20 + ((i * 7919) % 1000) / 997 });
 
 /** Column → encodings of its chunks (every row group), from the footer. */
 let fileNo = 0;

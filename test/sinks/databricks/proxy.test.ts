@@ -4,7 +4,7 @@
  * is called `workspace.emulator.invalid` (`.invalid` never resolves, RFC 6761 §6.4): only the proxy
  * maps them to 127.0.0.1, so any connection that bypasses it fails instead of passing unnoticed.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,33 +18,23 @@ import { DatabricksSink, type DatabricksSinkOptions } from '../../../agent/sinks
 import type { SinkUnit } from '../../../agent/sinks/types.js';
 import { startConnectProxy } from '../../helpers/connect-proxy.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
+import { emulatorSinkOptions } from '../../helpers/dbx-sink.js';
+import { secondRows } from '../../helpers/batch.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-proxy-'));
 const oauth = { clientId: 'sp-pi-agent', clientSecret: 'sp-secret-value' };
 const STORAGE = 'files.emulator.invalid';
 const WORKSPACE = 'workspace.emulator.invalid';
 const w = await startWarehouse({ dataDir: join(root, 'data'), oauth, stagingHost: STORAGE });
-const caPem = await readFile(w.caPath, 'utf8');
 const login = { username: 'svc-pi-agent', password: 'pr0xy-p@ss:word/1' };
 const proxy = await startConnectProxy({ login, map: { '*.emulator.invalid': '127.0.0.1' } });
 const strict = await startConnectProxy({ map: { '*.emulator.invalid': '127.0.0.1' }, deny: [STORAGE] });
 
 const sinks: DatabricksSink[] = [];
 let dirs = 0;
+const base = await emulatorSinkOptions(w, root, { host: WORKSPACE });
 const makeSink = (over: Partial<DatabricksSinkOptions>) => {
-  const s = new DatabricksSink({
-    host: WORKSPACE,
-    port: w.port,
-    httpPath: w.path,
-    auth: { type: 'token', token: w.token },
-    caPem,
-    catalog: 'main',
-    schema: 'pi',
-    volume: 'pi_agent',
-    site: 'plant-a',
-    stagingDir: join(root, `staging-${++dirs}`),
-    ...over,
-  });
+  const s = new DatabricksSink({ ...base, stagingDir: join(root, `staging-${++dirs}`), ...over });
   sinks.push(s);
   return s;
 };
@@ -60,17 +50,7 @@ t.beforeEach(() => proxy.tunnels.clear());
 
 const T0 = Date.UTC(2026, 0, 1) * 1000;
 const ING = Date.UTC(2026, 10, 26) * 1000;
-const rows = (tag: string, n: number): Row[] =>
-  Array.from({ length: n }, (_, i) => ({
-    site: 'plant-a',
-    tag_webid: tag,
-    timestamp: T0 + i * 1_000_000,
-    ordinal: 0,
-    value_double: i + 0.5,
-    good: true,
-    ingested_at: ING,
-    op: 'insert',
-  }));
+const rows = (tag: string, n: number): Row[] => secondRows(tag, n, { t0: T0, ingestedAt: ING });
 const unit = (name: string, ...batches: Row[][]): SinkUnit => {
   const files = batches.map((r, i) => {
     const data = encodeBatch(TABLES.pi_timeseries, r);

@@ -19,6 +19,7 @@ import { Store } from '../../../agent/store/store.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
 import { connect } from '../../sim/databricks/test-client.js';
 import { emulatorSinkOptions } from '../../helpers/dbx-sink.js';
+import { secondRows } from '../../helpers/batch.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-sess-'));
 const oauth = { clientId: 'sp-pi-agent', clientSecret: 'sp-secret-value' };
@@ -43,17 +44,7 @@ t.teardown(async () => {
 t.afterEach(() => w.faults.reset());
 
 const T0 = Date.UTC(2026, 0, 1) * 1000;
-const rows = (tag: string, n: number, op: Op = 'insert'): Row[] =>
-  Array.from({ length: n }, (_, i) => ({
-    site: 'plant-a',
-    tag_webid: tag,
-    timestamp: T0 + i * 1_000_000,
-    ordinal: 0,
-    value_double: i + 0.5,
-    good: true,
-    ingested_at: T0,
-    op,
-  }));
+const rows = (tag: string, n: number, op: Op = 'insert'): Row[] => secondRows(tag, n, { t0: T0, ingestedAt: T0, op });
 const count = async (tag: string) => Number((await w.query(`SELECT count(*) AS n FROM pi.pi_timeseries WHERE tag_webid = '${tag}'`))[0]!.n);
 const state = () => w.faults.state() as { sessions_opened: number; oauth_tokens_issued: number };
 

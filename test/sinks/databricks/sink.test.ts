@@ -2,7 +2,7 @@
  * The Databricks sink against the warehouse emulator (the REAL @databricks/sql driver underneath):
  * setup DDL, COPY INTO and MERGE commits, idempotent re-uploads, and errors mapped to SinkError.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -12,23 +12,12 @@ import { SinkError } from '../../../agent/errors.js';
 import { DatabricksSink, type DatabricksSinkOptions } from '../../../agent/sinks/databricks/sink.js';
 import type { SinkUnit } from '../../../agent/sinks/types.js';
 import { startWarehouse } from '../../sim/databricks/server.js';
+import { emulatorSinkOptions } from '../../helpers/dbx-sink.js';
 
 const root = await mkdtemp(join(tmpdir(), 'dbx-sink-'));
 const oauth = { clientId: 'sp-pi-agent', clientSecret: 'sp-secret-value' };
 const w = await startWarehouse({ dataDir: join(root, 'data'), oauth });
-const caPem = await readFile(w.caPath, 'utf8');
-const base: DatabricksSinkOptions = {
-  host: w.host,
-  port: w.port,
-  httpPath: w.path,
-  auth: { type: 'token', token: w.token },
-  caPem,
-  catalog: 'main',
-  schema: 'pi',
-  volume: 'pi_agent',
-  site: 'plant-a',
-  stagingDir: join(root, 'staging'),
-};
+const base = await emulatorSinkOptions(w, root);
 const sinks: DatabricksSink[] = [];
 const makeSink = (over: Partial<DatabricksSinkOptions> = {}) => {
   const s = new DatabricksSink({ ...base, ...over });
