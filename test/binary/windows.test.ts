@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildStatus } from '../../agent/service/status.js';
 import { landedTable } from '../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../helpers/agent-env.js';
+import { compareWithArchive, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, type AgentEnv } from '../helpers/agent-env.js';
 import { startSimulator } from '../sim/piwebapi/server.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -90,14 +90,7 @@ const runExe = (args: string[], cwd: string) => startExe(args, cwd).done;
 
 async function compareAll(t: Test, sim: Awaited<ReturnType<typeof startSimulator>>, env: AgentEnv, label: string): Promise<number> {
   const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
-  let events = 0;
-  let equal = 0;
-  for (let i = 0; i < sim.sim.tagCount(); i++) {
-    const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
-    const got = landed.get(idOnly(sim.sim.tagWebId(i))) ?? [];
-    events += want.length;
-    if (t.same(got, want, `${label}: ${sim.sim.tagName(i)}: ${want.length} events`)) equal++;
-  }
+  const { events, equal } = compareWithArchive(t, sim.sim, landed, { start: START, label });
   t.equal(equal, sim.sim.tagCount(), `${label}: all ${events} events of ${sim.sim.tagCount()} tags landed exactly once`);
   return events;
 }

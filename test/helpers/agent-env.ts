@@ -12,7 +12,9 @@ import { openAgent, type Agent } from '../../agent/service/agent.js';
 import { runOnce, type OnceResult } from '../../agent/service/once.js';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
 import { decodeWebId, decodeWebId1, encodeWebId, isWebId1 } from '../../agent/pi/webid.js';
+import type { Test } from 'tap';
 import type { TimedValueJson } from '../sim/piwebapi/series.js';
+import type { Simulator } from '../sim/piwebapi/simulator.js';
 import type { LandedRow } from './landed.js';
 
 export interface AgentEnv {
@@ -90,6 +92,29 @@ export function landedEventsByTag(rows: Iterable<LandedRow>): Map<string, unknow
     out.set(k, list.map(landedEvent));
   }
   return out;
+}
+
+/**
+ * Each simulator tag's landed events (`landed`, by key: landedEventsByTag) against its archive from
+ * `start` to `end` (default the simulator's now), one exact assertion a tag, `label` before its
+ * name. Returns the archive's event count and how many tags were equal.
+ */
+export function compareWithArchive(
+  t: Test,
+  sim: Simulator,
+  landed: Map<string, unknown[]>,
+  o: { start: string; end?: string; label?: string },
+): { events: number; equal: number } {
+  const end = o.end ?? sim.nowIso();
+  let events = 0;
+  let equal = 0;
+  for (let i = 0; i < sim.tagCount(); i++) {
+    const want = expectedEvents(sim.truth(i, o.start, end));
+    const got = landed.get(idOnly(sim.tagWebId(i))) ?? [];
+    events += want.length;
+    if (t.same(got, want, `${o.label ? `${o.label}: ` : ''}${sim.tagName(i)}: ${want.length} events equal the archive`)) equal++;
+  }
+  return { events, equal };
 }
 
 type YamlFields = Record<string, string | number | boolean>;

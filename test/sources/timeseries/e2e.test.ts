@@ -4,7 +4,7 @@
  */
 import t, { type Test } from 'tap';
 import { landedTable } from '../../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
+import { compareWithArchive, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
 import { startSimulator } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
@@ -30,14 +30,7 @@ const once = runAgentOnce;
 
 async function compareAll(t: Test, sim: Awaited<ReturnType<typeof startSimulator>>, outDir: string, endIso: string, start = START) {
   const landed = landedEventsByTag((await landedTable(outDir, 'pi_timeseries')).values());
-  let events = 0;
-  for (let i = 0; i < sim.sim.tagCount(); i++) {
-    const want = expectedEvents(sim.sim.truth(i, start, endIso));
-    const got = landed.get(idOnly(sim.sim.tagWebId(i))) ?? [];
-    events += want.length;
-    t.same(got, want, `${sim.sim.tagName(i)}: ${want.length} events equal the archive`);
-  }
-  return events;
+  return compareWithArchive(t, sim.sim, landed, { start, end: endIso }).events;
 }
 
 t.test('every event of every tag kind lands exactly once, paging far past maxCount', async (t) => {

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import type { OnceResult } from '../../../agent/service/once.js';
 import { landedTable, readChangeLog } from '../../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
+import { compareWithArchive, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml } from '../../helpers/agent-env.js';
 import type { FaultRule } from '../../sim/piwebapi/faults.js';
 import { startSimulator, type RunningSim, type SimOptions } from '../../sim/piwebapi/server.js';
 
@@ -32,15 +32,7 @@ const once = runAgentOnce;
 
 async function compareAll(t: Test, sim: RunningSim, outDir: string): Promise<number> {
   const landed = landedEventsByTag((await landedTable(outDir, 'pi_timeseries')).values());
-  let events = 0;
-  let equal = 0;
-  for (let i = 0; i < sim.sim.tagCount(); i++) {
-    const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
-    const got = landed.get(idOnly(sim.sim.tagWebId(i))) ?? [];
-    events += want.length;
-    t.same(got, want, `${sim.sim.tagName(i)}: ${want.length} events equal the archive`);
-    if (JSON.stringify(got) === JSON.stringify(want)) equal++;
-  }
+  const { events, equal } = compareWithArchive(t, sim.sim, landed, { start: START });
   t.equal(equal, sim.sim.tagCount(), 'every tag equal');
   return events;
 }
