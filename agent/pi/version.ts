@@ -36,6 +36,8 @@ export interface PiVersion {
   version: string;
   /** e.g. `2018 SP1`, or `1.14` when the number is not a known release. */
   release: string;
+  /** 2016 R2 (1.8) or later: a release pi-agent is tested with. */
+  tested: boolean;
   features: PiFeatures;
 }
 
@@ -63,6 +65,7 @@ export function parsePiVersion(text: string | undefined): PiVersion | undefined 
   return {
     version: text!.trim(),
     release: known ? known[3] : `${maj}.${min}`,
+    tested: at(1, 8),
     features: {
       webId2: at(1, 10),
       streamUpdates: at(1, 11, 1) ? 'current' : at(1, 11) ? 'preview' : 'absent',
@@ -73,8 +76,7 @@ export function parsePiVersion(text: string | undefined): PiVersion | undefined 
 
 /** Why the agent cannot work with this release (undefined when it can). */
 export function unsupportedReason(v: PiVersion): string | undefined {
-  const [maj, min] = v.version.split('.').map(Number) as [number, number];
-  if (maj < 1 || (maj === 1 && min < 8)) {
+  if (!v.tested) {
     return `PI Web API ${v.release} (${v.version}) is older than any release pi-agent is tested with; it needs PI Web API 2016 R2 (1.8) or later`;
   }
   return undefined;
