@@ -234,7 +234,6 @@ export class Store {
     return status.sinkStatus(this.db, type);
   }
 
-  /** Pending (not yet committed) upload units, oldest first: for status and `flush`. */
   /**
    * A WebID 1.0 server's ids against the agent's keys (pi/webid-aliases.ts): looked up one key at
    * a time, each new or changed pair saved as the answer that carried it arrives. `all` is for
@@ -254,6 +253,7 @@ export class Store {
     };
   }
 
+  /** Pending (not yet committed) upload units, oldest first: for status and `flush`. */
   pendingUnits(): UploadUnit[] {
     return units.pendingUnits(this.db);
   }

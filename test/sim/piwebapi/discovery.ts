@@ -1,7 +1,7 @@
 /** Landing page, system info, data server and PI point discovery routes (fidelity §1–§2). */
 import type { WebIdType } from '../../../agent/pi/webid.js';
 import { webIdTypeOf } from './fields.js';
-import { onServer } from './webids.js';
+import { markerOf, onServer } from './webids.js';
 import { nameFilterToRegExp } from './namefilter.js';
 import { errors, q, type Router, type SimRequest, type SimResponse } from './router.js';
 import { SimError, type Simulator } from './simulator.js';
@@ -101,13 +101,8 @@ export function intParam(req: SimRequest, name: string, dflt: number): number {
 }
 
 function lookupPoint(sim: Simulator, webId: string): number {
-  let marker: string;
-  try {
-    marker = sim.webIds.decode(webId).marker; // the release's own format(s): webids.ts
-  } catch {
-    throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
-  }
-  if (marker !== 'DP') throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
+  // The release's own format(s): webids.ts.
+  if (markerOf(sim.webIds, webId) !== 'DP') throw new SimError(400, `Unknown or invalid WebID format: '${webId}'.`);
   return sim.resolveStream(webId).index;
 }
 

@@ -6,6 +6,7 @@ import type { SimEvent, TimedValueJson } from './series.js';
 import { formatUnits } from './time.js';
 import { SimError, type Simulator } from './simulator.js';
 import { isValidZone, parseInterval, TimeParseError } from './time.js';
+import { markerOf } from './webids.js';
 
 /** The zone for `t`, `y` and naive dates: the request's `timeZone`, else the server's. */
 function zoneOf(sim: Simulator, req: SimRequest): string {
@@ -159,13 +160,7 @@ export function registerStreamRoutes(router: Router, sim: Simulator): void {
 
   /** Static AF attributes have a value but no series (fidelity §6). */
   const staticValue = (webId: string): SimResponse | undefined => {
-    let marker: string | undefined;
-    try {
-      marker = sim.webIds.decode(webId).marker; // a 1.0 id has its marker elsewhere (webids.ts)
-    } catch {
-      return undefined;
-    }
-    if (marker !== 'Ab') return undefined;
+    if (markerOf(sim.webIds, webId) !== 'Ab') return undefined;
     const v = sim.af?.staticValue?.(webId);
     if (!v) return undefined;
     return {

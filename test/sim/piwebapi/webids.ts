@@ -94,6 +94,15 @@ export function webIds2(defaultType: WebIdType = 'Full'): SimWebIds {
   };
 }
 
+/** The marker of an id this server reads (1.0 ids carry theirs elsewhere); undefined for one it cannot parse. */
+export function markerOf(webIds: SimWebIds, webId: string): WebIdMarker | undefined {
+  try {
+    return webIds.decode(webId).marker;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The object's own GUID in a decoded id (the last), undefined for PathOnly or a point. */
 export function objectGuid(p: WebIdParts): string | undefined {
   return p.type === 'PathOnly' ? undefined : p.guids[p.guids.length - 1];
