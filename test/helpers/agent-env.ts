@@ -95,20 +95,20 @@ export function landedEventsByTag(rows: Iterable<LandedRow>): Map<string, unknow
 }
 
 /**
- * Each simulator tag's landed events (`landed`, by key: landedEventsByTag) against its archive from
- * `start` to `end` (default the simulator's now), one exact assertion a tag, `label` before its
- * name. Returns the archive's event count and how many tags were equal.
+ * Each simulator tag's (or each of `tags`) landed events (`landed`, by key: landedEventsByTag)
+ * against its archive from `start` to `end` (default the simulator's now), one exact assertion a
+ * tag, `label` before its name. Returns the archive's event count and how many tags were equal.
  */
 export function compareWithArchive(
   t: Test,
   sim: Simulator,
   landed: Map<string, unknown[]>,
-  o: { start: string; end?: string; label?: string },
+  o: { start: string; end?: string; label?: string; tags?: number[] },
 ): { events: number; equal: number } {
   const end = o.end ?? sim.nowIso();
   let events = 0;
   let equal = 0;
-  for (let i = 0; i < sim.tagCount(); i++) {
+  for (const i of o.tags ?? Array.from({ length: sim.tagCount() }, (_, k) => k)) {
     const want = expectedEvents(sim.truth(i, o.start, end));
     const got = landed.get(idOnly(sim.tagWebId(i))) ?? [];
     events += want.length;

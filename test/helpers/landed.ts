@@ -69,3 +69,11 @@ export function applyChangeLog(table: TableName, log: LandedRow[]): Map<string, 
 export async function landedTable(dir: string, table: TableName): Promise<Map<string, LandedRow>> {
   return applyChangeLog(table, await readChangeLog(dir, table));
 }
+
+/** The change-log rows of one tag (by key) at some timestamps (µs), in log order: "op@iso#ordinal". */
+export async function changeOpsAt(dir: string, tagKey: string, timestampsUs: number[]): Promise<string[]> {
+  const at = new Set(timestampsUs);
+  return (await readChangeLog(dir, 'pi_timeseries'))
+    .filter((r) => r.tag_webid === tagKey && at.has(Number(r.timestamp)))
+    .map((r) => `${String(r.op)}@${new Date(Number(r.timestamp) / 1000).toISOString()}#${String(r.ordinal)}`);
+}

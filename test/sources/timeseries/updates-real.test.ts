@@ -11,8 +11,8 @@ import { buildStatus } from '../../../agent/service/status.js';
 import { UPDATES_STATE, type UpdatesState } from '../../../agent/sources/timeseries/progress.js';
 import { runTimeseriesSource } from '../../../agent/sources/timeseries/source.js';
 import { Store } from '../../../agent/store/store.js';
-import { landedTable, readChangeLog } from '../../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
+import { changeOpsAt, landedTable } from '../../helpers/landed.js';
+import { compareWithArchive, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
 import { SIGNUP_REMOVED, SIGNUP_UPDATED } from '../../sim/piwebapi/updates.js';
 import { startSimulator } from '../../sim/piwebapi/server.js';
 
@@ -35,19 +35,9 @@ async function setup(t: Test) {
   });
   const s = sim.sim;
   const compare = async (t: Test, tags: number[]) => {
-    const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
-    for (const i of tags) {
-      const want = expectedEvents(s.truth(i, START, s.nowIso()));
-      t.same(landed.get(idOnly(s.tagWebId(i))) ?? [], want, `${s.tagName(i)}: ${want.length} events equal the archive`);
-    }
+    compareWithArchive(t, s, landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values()), { start: START, tags });
   };
-  const opsAt = async (tag: number, isos: string[]) => {
-    const at = new Set(isos.map(us));
-    const id = idOnly(s.tagWebId(tag));
-    return (await readChangeLog(env.outDir, 'pi_timeseries'))
-      .filter((r) => r.tag_webid === id && at.has(Number(r.timestamp)))
-      .map((r) => `${String(r.op)}@${new Date(Number(r.timestamp) / 1000).toISOString()}#${String(r.ordinal)}`);
-  };
+  const opsAt = (tag: number, isos: string[]) => changeOpsAt(env.outDir, idOnly(s.tagWebId(tag)), isos.map(us));
   const state = () => {
     const st = Store.openReadonly({ stateDir: env.stateDir, maxBufferBytes: 1 << 30 });
     try {

@@ -12,8 +12,8 @@ import { check } from '../../../agent/service/check.js';
 import { runTimeseriesSource } from '../../../agent/sources/timeseries/source.js';
 import { UPDATES_STATE, type UpdatesState } from '../../../agent/sources/timeseries/progress.js';
 import { Store } from '../../../agent/store/store.js';
-import { landedTable, readChangeLog } from '../../helpers/landed.js';
-import { expectedEvents, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
+import { changeOpsAt, landedTable, readChangeLog } from '../../helpers/landed.js';
+import { compareWithArchive, idOnly, landedEventsByTag, makeAgentEnv, runAgentOnce, simAgentYaml, withAgent } from '../../helpers/agent-env.js';
 import { startSimulator } from '../../sim/piwebapi/server.js';
 
 const START = '2026-01-01T00:00:00Z';
@@ -51,24 +51,10 @@ async function setup(
   const once = () => runAgentOnce(env);
   /** One timeseries cycle on its own (no sink), for its counts. */
   const tsCycle = () => withAgent(env, (agent) => runTimeseriesSource(agent));
-  const compareAll = async (t: Test) => {
-    const landed = landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values());
-    let events = 0;
-    for (let i = 0; i < sim.sim.tagCount(); i++) {
-      const want = expectedEvents(sim.sim.truth(i, START, sim.sim.nowIso()));
-      events += want.length;
-      t.same(landed.get(idOnly(sim.sim.tagWebId(i))) ?? [], want, `${sim.sim.tagName(i)}: ${want.length} events equal the archive`);
-    }
-    return events;
-  };
+  const compareAll = async (t: Test) =>
+    compareWithArchive(t, sim.sim, landedEventsByTag((await landedTable(env.outDir, 'pi_timeseries')).values()), { start: START }).events;
   /** The change-log rows of one tag at some timestamps: "op@iso#ordinal". */
-  const opsAt = async (tag: number, isos: string[]) => {
-    const at = new Set(isos.map(us));
-    const id = idOnly(sim.sim.tagWebId(tag));
-    return (await readChangeLog(env.outDir, 'pi_timeseries'))
-      .filter((r) => r.tag_webid === id && at.has(Number(r.timestamp)))
-      .map((r) => `${String(r.op)}@${new Date(Number(r.timestamp) / 1000).toISOString()}#${String(r.ordinal)}`);
-  };
+  const opsAt = (tag: number, isos: string[]) => changeOpsAt(env.outDir, idOnly(sim.sim.tagWebId(tag)), isos.map(us));
   const state = () => {
     const st = Store.openReadonly({ stateDir: env.stateDir, maxBufferBytes: 1 << 30 });
     try {
