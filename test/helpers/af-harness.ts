@@ -10,7 +10,6 @@ import { decodeBatch } from '../../agent/batch/decode.js';
 import { TABLES, type Row, type TableName } from '../../agent/batch/tables.js';
 import { createPiAuth } from '../../agent/pi/auth/index.js';
 import { PiClient } from '../../agent/pi/client.js';
-import { decodeWebId, decodeWebId1, encodeWebId, isWebId1, type WebIdParts } from '../../agent/pi/webid.js';
 import { Store } from '../../agent/store/store.js';
 import type { AfModel } from '../sim/piwebapi/af.js';
 import { startSimulator, type RunningSim } from '../sim/piwebapi/server.js';
@@ -101,25 +100,8 @@ export class Destination {
   }
 }
 
-/**
- * IDOnly form of a simulator WebID (the agent's keys). A WebID 1.0 (the 2016 R2 and 2017
- * profiles) of a layout agent/pi/webid.ts knows becomes its IDOnly 2.0 id; others stay as written.
- */
-export function idOnly(webId: string): string {
-  let p: WebIdParts;
-  if (isWebId1(webId)) {
-    try {
-      p = decodeWebId1(webId);
-    } catch {
-      return webId;
-    }
-  } else {
-    p = decodeWebId(webId);
-  }
-  if (p.type !== 'Full') return webId;
-  const { name: _n, ...rest } = p;
-  return encodeWebId({ ...rest, type: 'IDOnly' });
-}
+/** The agent's key of a simulator object (test/helpers/agent-env.ts). */
+export { idOnly } from './agent-env.js';
 
 /** Keys missing, extra or different (at most 5 of each, so a failure stays readable and cheap). */
 export function differences(act: Map<string, Record<string, unknown>>, exp: Map<string, Record<string, unknown>>): unknown[] {

@@ -11,7 +11,7 @@ import { bareLogger } from '../../agent/observe/log.js';
 import { openAgent, type Agent } from '../../agent/service/agent.js';
 import { runOnce, type OnceResult } from '../../agent/service/once.js';
 import { parsePiTimestamp } from '../../agent/pi/time.js';
-import { decodeWebId, decodeWebId1, encodeWebId, isWebId1 } from '../../agent/pi/webid.js';
+import { decodeWebId, decodeWebId1, encodeWebId, isWebId1, type WebIdParts } from '../../agent/pi/webid.js';
 import type { Test } from 'tap';
 import type { TimedValueJson } from '../sim/piwebapi/series.js';
 import type { Simulator } from '../sim/piwebapi/simulator.js';
@@ -44,10 +44,25 @@ export function makeAgentEnv(yamlBody: (paths: { outDir: string; stateDir: strin
   };
 }
 
-/** The IDOnly WebID the agent keys a simulator tag by (a WebID 1.0 of 2016 R2 and 2017 too). */
-export function idOnly(fullWebId: string): string {
-  const p = isWebId1(fullWebId) ? decodeWebId1(fullWebId) : decodeWebId(fullWebId);
-  return encodeWebId({ type: 'IDOnly', marker: 'DP', guids: p.guids, pointId: p.pointId ?? 0 });
+/**
+ * The key the agent gives a simulator object: the IDOnly form of its WebID. A WebID 1.0 (the 2016 R2
+ * and 2017 profiles) of a layout agent/pi/webid.ts knows becomes its IDOnly 2.0 id; an id that is
+ * not Full stays as written. Decoded and encoded in full, not by agent/pi/webid.ts idOnlyWebId.
+ */
+export function idOnly(webId: string): string {
+  let p: WebIdParts;
+  if (isWebId1(webId)) {
+    try {
+      p = decodeWebId1(webId);
+    } catch {
+      return webId;
+    }
+  } else {
+    p = decodeWebId(webId);
+  }
+  if (p.type !== 'Full') return webId;
+  const { name: _n, ...rest } = p;
+  return encodeWebId({ ...rest, type: 'IDOnly' });
 }
 
 /** Simulator ground truth → the value a landed row must carry, in one comparable shape. */
